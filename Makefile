@@ -1,0 +1,12 @@
+# The two commands (see README.md). Everything they need is installed by scripts/bootstrap.sh.
+.PHONY: run test bench
+
+run:
+	scripts/run.sh
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bootstrap.sh
+	.venv/bin/python benchmarks/entities_api.py

@@ -1,0 +1,32 @@
+"""The API application factory. `uvicorn apps.api.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from apps.api.errors import install_error_handlers
+from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from apps.api.routes import entities, health, library
+from lifeos import __version__
+from lifeos.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Life-OS Workbench API", version=__version__,
+        description="The entity library and AI tools of Life-OS Workbench.",
+        docs_url="/docs", openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(entities.router, prefix=API_PREFIX)
+    app.include_router(library.router, prefix=API_PREFIX)
+    install_error_handlers(app)
+    # Added last = outermost: every response, errors included, carries the request id.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes,
+                       overrides={f"{API_PREFIX}/import": settings.max_import_bytes})
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,151 @@
+"""`/api/v1/entities/{kind}`: one generic router for every registered kind."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import BaseModel, Field
+
+from apps.api.deps import StoreDep
+from lifeos.errors import BadRequest
+from lifeos.kinds import get_registry
+from lifeos.schemas import (
+    EntityCreate,
+    EntityOut,
+    EntityUpdate,
+    LinkOut,
+    ListQuery,
+    Page,
+    RevisionOut,
+)
+
+router = APIRouter(tags=["entities"])
+
+_LIST_PARAMS = set(ListQuery.model_fields) - {"tags", "where"} | {"tag"}
+DATA_PREFIX = "data."
+
+
+def list_query_from_request(request: Request) -> dict[str, Any]:
+    """Read list parameters from the query string: `tag` repeats, `data.FIELD=value` filters."""
+    params = request.query_params
+    query: dict[str, Any] = {"tags": params.getlist("tag"), "where": {}}
+    for key in params.keys():
+        if key.startswith(DATA_PREFIX):
+            query["where"][key[len(DATA_PREFIX):]] = params[key]
+        elif key not in _LIST_PARAMS:
+            raise BadRequest(f"unknown query parameter {key!r}",
+                             details={"allowed": sorted(_LIST_PARAMS) + ["data.<field>"]})
+        elif key != "tag":
+            query[key] = params[key]
+    return query
+
+
+class KindOut(BaseModel):
+    name: str
+    label: str
+    description: str
+    links: dict[str, list[str]]
+    json_schema: dict[str, Any] = Field(serialization_alias="schema")
+
+
+class RevertBody(BaseModel):
+    revision: int = Field(ge=1)
+    expected_revision: int | None = Field(None, ge=1)
+
+
+@router.get("/kinds", response_model=list[KindOut], response_model_by_alias=True)
+def list_kinds() -> list[KindOut]:
+    return [KindOut(name=s.name, label=s.label, description=s.description,
+                    links={k: list(v) for k, v in s.links.items()}, json_schema=s.json_schema())
+            for s in get_registry()]
+
+
+_LIST_DOC = (
+    "List entities. Query: `limit` (1–200, default 50), `offset`, `q` (words, all must match "
+    "name, tags or any text field), `tag` (repeatable, all must match), `favorite`, "
+    "`created_after|created_before|updated_after|updated_before` (ISO 8601), `data.FIELD=value` "
+    "(equality on a top-level data field), `sort` (name, created_at, updated_at, favorite; `-` "
+    "for descending; default `-updated_at`), `include_deleted`, `only_deleted` (the trash)."
+)
+
+
+@router.get("/search", response_model=Page[EntityOut], description=_LIST_DOC)
+def search_all(request: Request, store: StoreDep) -> Page[EntityOut]:
+    return store.list(None, list_query_from_request(request))
+
+
+@router.get("/entities/{kind}", response_model=Page[EntityOut], description=_LIST_DOC)
+def list_entities(kind: str, request: Request, store: StoreDep) -> Page[EntityOut]:
+    return store.list(kind, list_query_from_request(request))
+
+
+@router.post("/entities/{kind}", response_model=EntityOut, status_code=status.HTTP_201_CREATED)
+def create_entity(kind: str, body: Annotated[dict[str, Any], Body(
+        examples=[{"name": "Aria", "tags": ["hero"], "data": {"description": "a ranger"}}])],
+        store: StoreDep) -> EntityOut:
+    # The body is validated by the store (EntityCreate + the kind's model), so errors name
+    # the kind's fields the same way for the API, the CLI and the studio.
+    return store.create(kind, body)
+
+
+@router.get("/entities/{kind}/{entity_id}", response_model=EntityOut)
+def get_entity(kind: str, entity_id: str, store: StoreDep,
+               include_deleted: bool = False) -> EntityOut:
+    return store.get(kind, entity_id, include_deleted=include_deleted)
+
+
+@router.patch("/entities/{kind}/{entity_id}", response_model=EntityOut)
+def update_entity(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
+        examples=[{"data": {"age": "28"}, "expected_revision": 1}])], store: StoreDep
+        ) -> EntityOut:
+    return store.update(kind, entity_id, body)
+
+
+@router.delete("/entities/{kind}/{entity_id}", response_model=EntityOut | None)
+def delete_entity(kind: str, entity_id: str, store: StoreDep, response: Response,
+                  expected_revision: Annotated[int | None, Query(ge=1)] = None,
+                  purge: bool = False) -> EntityOut | None:
+    """Soft delete (restorable); `purge=true` removes the entity, its history and links."""
+    if purge:
+        store.purge(kind, entity_id)
+        response.status_code = status.HTTP_204_NO_CONTENT
+        return None
+    return store.delete(kind, entity_id, expected_revision=expected_revision)
+
+
+@router.post("/entities/{kind}/{entity_id}/restore", response_model=EntityOut)
+def restore_entity(kind: str, entity_id: str, store: StoreDep) -> EntityOut:
+    return store.restore(kind, entity_id)
+
+
+@router.get("/entities/{kind}/{entity_id}/history", response_model=list[RevisionOut])
+def entity_history(kind: str, entity_id: str, store: StoreDep) -> list[RevisionOut]:
+    return store.history(kind, entity_id)
+
+
+@router.post("/entities/{kind}/{entity_id}/revert", response_model=EntityOut)
+def revert_entity(kind: str, entity_id: str, body: RevertBody, store: StoreDep) -> EntityOut:
+    return store.revert(kind, entity_id, body.revision, expected_revision=body.expected_revision)
+
+
+@router.get("/entities/{kind}/{entity_id}/links", response_model=list[LinkOut])
+def entity_links(kind: str, entity_id: str, store: StoreDep,
+                 direction: Literal["both", "out", "in"] = "both") -> list[LinkOut]:
+    links = store.links(kind, entity_id)
+    return links if direction == "both" else [x for x in links if x.direction == direction]
+
+
+@router.post("/entities/{kind}/{entity_id}/links", response_model=LinkOut,
+             status_code=status.HTTP_201_CREATED)
+def add_link(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
+        examples=[{"relation": "wears", "target_id": "…"}])], store: StoreDep) -> LinkOut:
+    return store.link(kind, entity_id, body)
+
+
+@router.delete("/entities/{kind}/{entity_id}/links/{relation}/{target_id}",
+               status_code=status.HTTP_204_NO_CONTENT)
+def remove_link(kind: str, entity_id: str, relation: str, target_id: str,
+                store: StoreDep) -> Response:
+    store.unlink(kind, entity_id, relation, target_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,1 @@
+"""Dagster assets: thin wrappers that call tools and services and record metadata."""

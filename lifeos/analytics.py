@@ -1,0 +1,68 @@
+"""Read-only analytics over the library for notebooks and reports (polars + DuckDB)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+import sqlalchemy as sa
+
+from lifeos.db.engine import get_engine
+from lifeos.db.models import Entity, EntityRevision, EntityTag
+
+_TS = pl.Datetime("us", "UTC")
+
+
+def _read(url: str, stmt: sa.Select, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    # Through the ORM columns, so SQLite and Postgres give the same types (UTC datetimes, bools).
+    with get_engine(url).connect() as conn:
+        rows = [tuple(r) for r in conn.execute(stmt)]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def entities_frame(url: str) -> pl.DataFrame:
+    """One row per entity (deleted ones included, see `deleted_at`)."""
+    stmt = sa.select(Entity.id, Entity.kind, Entity.name, Entity.favorite, Entity.revision,
+                     Entity.created_at, Entity.updated_at, Entity.deleted_at)
+    return _read(url, stmt, {"id": pl.String, "kind": pl.String, "name": pl.String,
+                             "favorite": pl.Boolean, "revision": pl.Int64, "created_at": _TS,
+                             "updated_at": _TS, "deleted_at": _TS})
+
+
+def tags_frame(url: str) -> pl.DataFrame:
+    stmt = (sa.select(EntityTag.entity_id, EntityTag.tag, Entity.kind)
+            .join(Entity, Entity.id == EntityTag.entity_id).where(Entity.deleted_at.is_(None)))
+    return _read(url, stmt, {"entity_id": pl.String, "tag": pl.String, "kind": pl.String})
+
+
+def revisions_frame(url: str) -> pl.DataFrame:
+    stmt = (sa.select(EntityRevision.entity_id, EntityRevision.revision, EntityRevision.op,
+                      EntityRevision.name, EntityRevision.created_at, Entity.kind)
+            .join(Entity, Entity.id == EntityRevision.entity_id))
+    return _read(url, stmt, {"entity_id": pl.String, "revision": pl.Int64, "op": pl.String,
+                             "name": pl.String, "created_at": _TS, "kind": pl.String})
+
+
+def counts_per_kind(entities: pl.DataFrame) -> pl.DataFrame:
+    """Live, favorite and deleted entities per kind (DuckDB over the polars frame)."""
+    conn = duckdb.connect()
+    conn.register("entities", entities.to_arrow())
+    return conn.sql("""
+        SELECT kind,
+               count(*) FILTER (WHERE deleted_at IS NULL) AS live,
+               count(*) FILTER (WHERE deleted_at IS NULL AND favorite) AS favorites,
+               count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted
+        FROM entities GROUP BY kind ORDER BY live DESC, kind
+    """).pl()
+
+
+def top_tags(tags: pl.DataFrame, n: int = 20) -> pl.DataFrame:
+    if not tags.height:
+        return pl.DataFrame(schema={"tag": pl.String, "entities": pl.UInt32})
+    return (tags.group_by("tag").agg(pl.len().alias("entities"))
+            .sort(["entities", "tag"], descending=[True, False]).head(n))
+
+
+def recent_changes(revisions: pl.DataFrame, n: int = 20) -> pl.DataFrame:
+    if not revisions.height:
+        return revisions
+    return revisions.sort("created_at", descending=True).head(n)

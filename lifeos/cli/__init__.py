@@ -1,0 +1,40 @@
+"""The `lifeos` command line. Errors print one clear line and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from lifeos.cli import db, entity, library, up
+from lifeos.cli.common import print_error, want_json
+from lifeos.errors import LifeOSError
+
+app = typer.Typer(
+    name="lifeos", help="Life-OS Workbench: your entity library, AI tools and pipelines.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(entity.app, name="entity")
+library.register(app)
+up.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    want_json(False)  # a command with --json turns JSON errors on for itself
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except LifeOSError as exc:
+        print_error(exc)
+        return 1
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    code = result if isinstance(result, int) else 0
+    if argv is None:
+        sys.exit(code)
+    return code

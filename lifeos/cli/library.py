@@ -1,0 +1,76 @@
+"""Whole-library commands: export, import, backup, restore, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from lifeos import transfer
+from lifeos.cli.common import console, settings, store
+from lifeos.db import migrate
+from lifeos.db.engine import session_scope
+from lifeos.demo import load_demo
+
+
+def export(path: Path, kind: Annotated[str | None, typer.Option(help="only this kind")] = None
+           ) -> None:
+    """Write the library (or one kind) as JSON; `-` for standard output."""
+    with store() as s:
+        text = transfer.dumps_export(transfer.export_library(s.session, kind))
+    if str(path) == "-":
+        typer.echo(text, nl=False)
+        return
+    path.write_text(text, encoding="utf-8")
+    console.print(f"exported to {path}")
+
+
+def import_(path: Path, on_conflict: Annotated[str, typer.Option(
+        help="fail (default) or skip entities whose id already exists")] = "fail") -> None:
+    """Import a JSON export. All or nothing: a bad file imports nothing."""
+    if on_conflict not in ("fail", "skip"):
+        raise typer.BadParameter("--on-conflict must be fail or skip")
+    s = settings()
+    doc = transfer.read_export_file(path, max_bytes=s.max_import_bytes)
+    mode: Literal["fail", "skip"] = "skip" if on_conflict == "skip" else "fail"
+    with session_scope(s.database_url) as session:
+        counts = transfer.import_library(session, doc, on_conflict=mode)
+    console.print(f"imported {counts['entities']} entities and {counts['links']} links"
+                  f" ({counts['skipped']} skipped)")
+
+
+def backup(path: Path) -> None:
+    """Back up the whole library DB (SQLite copy, pg_dump, or JSON)."""
+    fmt = transfer.backup(settings().database_url, path)
+    console.print(f"backed up to {path} ({fmt})")
+
+
+def restore(path: Path, yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False
+            ) -> None:
+    """Replace the library with a backup. A corrupt backup changes nothing."""
+    if not yes:
+        typer.confirm("Replace the whole library with this backup?", abort=True)
+    s = settings()
+    fmt = transfer.restore(s.database_url, path, max_json_bytes=s.max_import_bytes)
+    console.print(f"restored from {path} ({fmt})")
+
+
+def demo() -> None:
+    """Load the demo library (once; does nothing when it is already there)."""
+    s = settings()
+    migrate.upgrade(s.database_url)
+    with session_scope(s.database_url) as session:
+        counts = load_demo(session)
+    if counts["entities"]:
+        console.print(f"demo library: {counts['entities']} entities, {counts['links']} links")
+    else:
+        console.print("demo library already loaded")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
+    app.command("import")(import_)
+    app.command()(backup)
+    app.command()(restore)
+    app.command()(demo)

@@ -1,0 +1,1 @@
+"""The library database: ORM models, engines and migrations."""

@@ -1,0 +1,123 @@
+"""The library's tables. One generic `entities` table holds every kind; schema changes go
+through Alembic (`migrations/`), never `create_all` outside tests of the migrations themselves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSONType, datetime: UTCDateTime}
+
+
+class Entity(Base):
+    __tablename__ = "entities"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    data: Mapped[dict[str, Any]]
+    favorite: Mapped[bool] = mapped_column(default=False)
+    # Lower-cased name, tags and every string in `data`: what `q` searches.
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
+    revision: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+    tag_rows: Mapped[list[EntityTag]] = relationship(
+        back_populates="entity", cascade="all, delete-orphan", lazy="selectin",
+        order_by="EntityTag.tag",
+    )
+
+    __table_args__ = (
+        sa.Index("ix_entities_kind_updated", "kind", "updated_at"),
+        sa.Index("ix_entities_kind_created", "kind", "created_at"),
+        sa.Index("ix_entities_kind_name", "kind", "name"),
+    )
+    # `revision` is the optimistic lock: an UPDATE matches only the revision it read.
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+class EntityTag(Base):
+    __tablename__ = "entity_tags"
+
+    entity_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    entity: Mapped[Entity] = relationship(back_populates="tag_rows")
+
+    __table_args__ = (sa.Index("ix_entity_tags_tag", "tag"),)
+
+
+class EntityLink(Base):
+    __tablename__ = "entity_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    src_id: Mapped[str] = mapped_column(sa.ForeignKey("entities.id", ondelete="CASCADE"))
+    relation: Mapped[str] = mapped_column(sa.String(64))
+    dst_id: Mapped[str] = mapped_column(sa.ForeignKey("entities.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        sa.UniqueConstraint("src_id", "relation", "dst_id", name="uq_entity_links"),
+        sa.Index("ix_entity_links_dst", "dst_id"),
+    )
+
+
+class EntityRevision(Base):
+    """A full snapshot of an entity after each change: history, audit and revert."""
+
+    __tablename__ = "entity_revisions"
+
+    entity_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(primary_key=True)
+    op: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    data: Mapped[dict[str, Any]]
+    tags: Mapped[list[str]] = mapped_column(JSONType)
+    favorite: Mapped[bool]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")

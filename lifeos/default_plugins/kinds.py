@@ -1,0 +1,343 @@
+"""The built-in entity kinds.
+
+Fields follow what people already keep in such libraries: SillyTavern / Character Card V2 for
+characters, Fooocus style JSON for styles, BoardGameGeek thing metadata for board games,
+AUTOMATIC1111 generation parameters for images. Relations between entities are links, not ids
+in the data, so every kind's links are shown and edited the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from croniter import croniter
+from pydantic import EmailStr, Field, field_validator, model_validator
+
+from lifeos.hookspecs import hookimpl
+from lifeos.kinds import ANY_KIND, EntityData, HexColor, KindSpec, Prompt, ShortText, Text
+
+# ---- people and looks ----------------------------------------------------------------------
+
+
+class Character(EntityData):
+    description: Text = ""
+    personality: Text = ""
+    scenario: Text = ""
+    greeting: Text = Field("", description="first message (Character Card `first_mes`)")
+    example_dialogue: Text = Field("", description="Character Card `mes_example`")
+    alternate_greetings: list[Text] = Field(default_factory=list, max_length=50)
+    appearance: Text = Field("", description="physical description used when composing images")
+    age: ShortText = ""
+    gender: ShortText = ""
+    pronouns: ShortText = ""
+    species: ShortText = ""
+    backstory: Text = ""
+    system_prompt: Text = ""
+    creator: ShortText = ""
+    creator_notes: Text = ""
+    character_version: ShortText = ""
+    extensions: dict[str, Any] = Field(
+        default_factory=dict, description="card extensions, kept as-is for round trips"
+    )
+
+
+ClothingCategory = Literal[
+    "top", "bottom", "dress", "outerwear", "footwear", "headwear", "underwear", "swimwear",
+    "sleepwear", "bag", "jewelry", "other",
+]
+Season = Literal["any", "spring", "summer", "autumn", "winter"]
+
+
+class ClothingItem(EntityData):
+    category: ClothingCategory = "other"
+    color: ShortText = ""
+    color_hex: HexColor | None = None
+    secondary_colors: list[ShortText] = Field(default_factory=list, max_length=10)
+    material: ShortText = ""
+    pattern: ShortText = ""
+    fit: ShortText = ""
+    style: ShortText = ""
+    season: Season = "any"
+    brand: ShortText = ""
+    description: Text = ""
+    prompt: Prompt = Field("", description="words this item adds to an image prompt")
+
+
+class Outfit(EntityData):
+    description: Text = ""
+    occasion: ShortText = ""
+    season: Season = "any"
+    style: ShortText = ""
+    prompt: Prompt = ""
+
+
+class HairStyle(EntityData):
+    length: Literal["", "bald", "buzzed", "short", "chin", "shoulder", "long", "very long"] = ""
+    texture: Literal["", "straight", "wavy", "curly", "coily"] = ""
+    style: ShortText = Field("", description="e.g. ponytail, bob, braids, undercut")
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+class HairColor(EntityData):
+    color: ShortText
+    color_hex: HexColor | None = None
+    highlights: ShortText = ""
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+class Makeup(EntityData):
+    style: ShortText = ""
+    eyes: ShortText = ""
+    lips: ShortText = ""
+    face: ShortText = ""
+    intensity: Literal["", "none", "natural", "light", "medium", "heavy", "theatrical"] = ""
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+class Expression(EntityData):
+    emotion: ShortText
+    intensity: float = Field(0.5, ge=0.0, le=1.0)
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+class Accessory(EntityData):
+    category: ShortText = Field("", description="e.g. glasses, hat, necklace, watch")
+    color: ShortText = ""
+    material: ShortText = ""
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+# ---- pictures ------------------------------------------------------------------------------
+
+
+class Composition(EntityData):
+    shot: Literal[
+        "", "extreme close-up", "close-up", "portrait", "medium", "cowboy", "full body", "wide"
+    ] = ""
+    camera_angle: ShortText = ""
+    pose: ShortText = ""
+    framing: ShortText = ""
+    background: ShortText = ""
+    lighting: ShortText = ""
+    aspect_ratio: Literal["", "1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9"] = ""
+    description: Text = ""
+    prompt: Prompt = ""
+
+
+class VisualStyle(EntityData):
+    """A style in the Fooocus style JSON shape: `prompt` contains `{prompt}`."""
+
+    prompt: Prompt = Field("{prompt}", description="template; `{prompt}` is replaced")
+    negative_prompt: Prompt = ""
+    palette: list[HexColor] = Field(default_factory=list, max_length=16)
+    description: Text = ""
+    source: ShortText = Field("", description="where the style came from, e.g. a Fooocus pack")
+
+
+class ArtStyle(EntityData):
+    medium: ShortText = Field("", description="e.g. watercolor, oil, digital, 3D render")
+    movement: ShortText = ""
+    artists: list[ShortText] = Field(default_factory=list, max_length=20)
+    description: Text = ""
+    prompt: Prompt = ""
+    negative_prompt: Prompt = ""
+
+
+class Image(EntityData):
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="content hash of the stored file")
+    mime_type: Literal["image/png", "image/jpeg", "image/webp"] = "image/png"
+    width: int = Field(ge=1, le=16_384)
+    height: int = Field(ge=1, le=16_384)
+    source: Literal["generated", "imported", "uploaded"] = "uploaded"
+    title: ShortText = ""
+    caption: Text = ""
+    prompt: Prompt = ""
+    negative_prompt: Prompt = ""
+    seed: int | None = Field(None, ge=0)
+    steps: int | None = Field(None, ge=1, le=500)
+    guidance: float | None = Field(None, ge=0, le=50)
+    sampler: ShortText = ""
+    model: ShortText = ""
+    parameters: Text = Field("", description="AUTOMATIC1111 `parameters` text, when present")
+
+
+class VisualizationConfig(EntityData):
+    """How a single entity of `target_kind` is pictured alone (the item visualizer)."""
+
+    target_kind: ShortText
+    template: Prompt = Field(description="prompt template; `{prompt}` is the entity's words")
+    negative_template: Prompt = ""
+    width: int = Field(512, ge=64, le=2048, multiple_of=8)
+    height: int = Field(512, ge=64, le=2048, multiple_of=8)
+    steps: int = Field(25, ge=1, le=150)
+
+
+# ---- stories -------------------------------------------------------------------------------
+
+
+class Story(EntityData):
+    premise: Text = ""
+    genre: ShortText = ""
+    tone: ShortText = ""
+    length: Literal["short", "medium", "long"] = "short"
+    outline: list[Text] = Field(default_factory=list, max_length=100)
+    summary: Text = ""
+    status: Literal["draft", "planning", "writing", "illustrating", "done", "failed"] = "draft"
+
+
+class StoryScene(EntityData):
+    order: int = Field(ge=0, le=10_000)
+    title: ShortText = ""
+    setting: ShortText = ""
+    summary: Text = ""
+    text: Text = ""
+
+
+# ---- board games and answers ---------------------------------------------------------------
+
+
+class BoardGame(EntityData):
+    bgg_id: int | None = Field(None, ge=1)
+    year_published: int | None = Field(None, ge=-5000, le=2200)
+    min_players: int | None = Field(None, ge=1, le=100)
+    max_players: int | None = Field(None, ge=1, le=100)
+    playing_time: int | None = Field(None, ge=0, le=100_000, description="minutes")
+    min_age: int | None = Field(None, ge=0, le=99)
+    weight: float | None = Field(None, ge=0, le=5, description="BGG complexity 1–5")
+    designers: list[ShortText] = Field(default_factory=list, max_length=50)
+    publishers: list[ShortText] = Field(default_factory=list, max_length=50)
+    mechanics: list[ShortText] = Field(default_factory=list, max_length=100)
+    categories: list[ShortText] = Field(default_factory=list, max_length=100)
+    description: Text = ""
+    image_url: ShortText = ""
+    rulebook_status: Literal["none", "queued", "processing", "ready", "failed"] = "none"
+
+    @model_validator(mode="after")
+    def _players_in_order(self) -> BoardGame:
+        if self.min_players and self.max_players and self.min_players > self.max_players:
+            raise ValueError("min_players is greater than max_players")
+        return self
+
+
+class Citation(EntityData):
+    page: int = Field(ge=1)
+    section: ShortText = ""
+    quote: Text = ""
+    document_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+
+
+class QA(EntityData):
+    question: Text
+    answer: Text = ""
+    context_type: Literal["rulebook", "general", "document"] = "general"
+    citations: list[Citation] = Field(default_factory=list, max_length=50)
+    abstained: bool = False
+    confidence: float | None = Field(None, ge=0, le=1)
+    model: ShortText = ""
+    latency_s: float | None = Field(None, ge=0)
+    feedback: Literal["", "helpful", "not_helpful"] = ""
+    feedback_notes: Text = ""
+
+
+# ---- operating the workbench ---------------------------------------------------------------
+
+
+class ToolConfig(EntityData):
+    tool: ShortText
+    model_alias: ShortText = "default"
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1, le=32_768)
+    system_prompt: Text = ""
+    user_prompt: Text = ""
+    output_schema: dict[str, Any] | None = None
+
+
+class Budget(EntityData):
+    max_images: int | None = Field(None, ge=0)
+    max_cost_usd: float | None = Field(None, ge=0)
+    max_duration_s: int | None = Field(None, ge=0)
+
+
+class Schedule(EntityData):
+    cron: ShortText = Field(description="five-field cron expression")
+    timezone: ShortText = "UTC"
+    enabled: bool = True
+    action: ShortText = Field("image_batch", description="what to run on each tick")
+    params: dict[str, Any] = Field(default_factory=dict)
+    per_run: Budget = Field(default_factory=Budget)
+    per_day: Budget = Field(default_factory=Budget)
+    skip_if_running: bool = True
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(f"not a valid five-field cron expression: {value!r}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class User(EntityData):
+    display_name: ShortText = ""
+    email: EmailStr | None = None
+    role: Literal["owner", "member", "guest"] = "member"
+    preferences: dict[str, Any] = Field(default_factory=dict)
+
+
+_LOOKS = ("clothing_item", "outfit", "accessory", "hair_style", "hair_color", "makeup", "expression")
+_STYLES = ("composition", "visual_style", "art_style")
+
+BUILTIN_KINDS: tuple[KindSpec, ...] = (
+    KindSpec("character", Character, "Character", "a person or creature, with a card and looks",
+             links={"wears": ("outfit", "clothing_item", "accessory"),
+                    "has_look": ("hair_style", "hair_color", "makeup", "expression"),
+                    "drawn_in": ("art_style", "visual_style")}),
+    KindSpec("clothing_item", ClothingItem, "Clothing item", "one garment or worn item"),
+    KindSpec("outfit", Outfit, "Outfit", "clothing items worn together",
+             links={"contains": ("clothing_item", "accessory")}),
+    KindSpec("composition", Composition, "Composition", "shot, pose, camera and lighting"),
+    KindSpec("visual_style", VisualStyle, "Visual style", "a prompt style (Fooocus format)"),
+    KindSpec("art_style", ArtStyle, "Art style", "medium, movement and artists"),
+    KindSpec("hair_style", HairStyle, "Hair style", "cut, length and texture"),
+    KindSpec("hair_color", HairColor, "Hair colour", "hair colour and highlights"),
+    KindSpec("makeup", Makeup, "Makeup", "makeup look"),
+    KindSpec("expression", Expression, "Expression", "facial expression and emotion"),
+    KindSpec("accessory", Accessory, "Accessory", "glasses, hats, jewellery and the like"),
+    KindSpec("image", Image, "Image", "a stored picture with its generation parameters",
+             links={"depicts": ("character", "board_game"), "uses": (*_LOOKS, *_STYLES),
+                    "derived_from": ("image",)}),
+    KindSpec("story", Story, "Story", "an illustrated story",
+             links={"features": ("character",), "has_scene": ("story_scene",)}),
+    KindSpec("story_scene", StoryScene, "Story scene", "one scene of a story",
+             links={"features": ("character",), "illustrated_by": ("image",)}),
+    KindSpec("board_game", BoardGame, "Board game", "a game, with BoardGameGeek metadata"),
+    KindSpec("qa", QA, "Q&A", "a question with its answer and citations",
+             links={"about": ("board_game", "character", "story")}),
+    KindSpec("visualization_config", VisualizationConfig, "Visualization config",
+             "how one entity is pictured alone"),
+    KindSpec("tool_config", ToolConfig, "Tool config", "model and prompts of an AI tool"),
+    KindSpec("schedule", Schedule, "Schedule", "a generation that runs by itself",
+             links={"produced": ("image", "story"), "uses": (ANY_KIND,)}),
+    KindSpec("user", User, "User", "a person using this workbench"),
+)
+
+
+@hookimpl
+def register_entity_kinds(register: Any) -> None:
+    for spec in BUILTIN_KINDS:
+        register(spec)

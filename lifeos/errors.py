@@ -1,0 +1,82 @@
+"""The one error hierarchy. The API maps it to problem JSON, the CLI to a one-line message.
+
+Each error carries a stable machine `code`, a human `message` and optional `details`
+(for validation errors: a list of `{"loc": [...], "msg": ...}` items).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LifeOSError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class BadRequest(LifeOSError):
+    """The request itself is wrong: an unknown sort field, a limit out of range..."""
+
+    code = "bad_request"
+    http_status = 400
+
+
+class ValidationFailed(LifeOSError):
+    """Entity data does not satisfy its kind's schema."""
+
+    code = "validation_failed"
+    http_status = 422
+
+    @classmethod
+    def from_pydantic(cls, exc: Any, *, prefix: tuple[str | int, ...] = ()) -> ValidationFailed:
+        details = [
+            {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(p) for p in first["loc"]) or "value"
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+        return cls(f"{where}: {first['msg']}{more}", details=details)
+
+
+class NotFound(LifeOSError):
+    code = "not_found"
+    http_status = 404
+
+
+class UnknownKind(NotFound):
+    code = "unknown_kind"
+
+
+class Conflict(LifeOSError):
+    """The request collides with the current state: a stale revision, deleting twice..."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class PayloadTooLarge(LifeOSError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+class BackupError(LifeOSError):
+    """A backup or export file cannot be read or restored; the library is left unchanged."""
+
+    code = "backup_invalid"
+    http_status = 400
+
+
+class ServiceUnavailable(LifeOSError):
+    code = "unavailable"
+    http_status = 503

@@ -1,0 +1,70 @@
+"""Structured logging: JSON when not a TTY, the request id on every line, secrets filtered."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+
+request_id_var: ContextVar[str | None] = ContextVar("lifeos_request_id", default=None)
+
+_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization)", re.I)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@/\s]+)(@)")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def redact(value: Any) -> Any:
+    """Hide passwords inside URLs in a string value."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\1***\3", value)
+    return value
+
+
+def _filter_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if _SECRET_KEY.search(key):
+            event[key] = "***"
+        else:
+            event[key] = redact(event[key])
+    return event
+
+
+def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    rid = request_id_var.get()
+    if rid and "request_id" not in event:
+        event["request_id"] = rid
+    return event
+
+
+def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
+    if json is None:
+        json = not sys.stderr.isatty()
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            _add_request_id,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _filter_secrets,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

@@ -1,0 +1,70 @@
+"""One settings object for the whole product, read from `LIFEOS_*` variables and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, computed_field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LIFEOS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    home: Path = Field(Path(".lifeos"), description="SQLite DB, LanceDB, blobs and Dagster home")
+    database_url_override: str | None = Field(
+        None,
+        validation_alias="LIFEOS_DATABASE_URL",
+        description="SQLAlchemy URL; SQLite inside `home` when unset",
+    )
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    dagster_host: str = "127.0.0.1"
+    dagster_port: int = 3000
+    dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")
+
+    log_level: str = "INFO"
+    log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")
+
+    max_request_bytes: int = Field(2_000_000, description="largest accepted request body")
+    max_entity_bytes: int = Field(256_000, description="largest `data` of one entity, as JSON")
+    max_import_bytes: int = Field(512_000_000, description="largest library export accepted")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def database_url(self) -> str:
+        if self.database_url_override:
+            return self.database_url_override
+        return f"sqlite:///{self.home.resolve() / 'lifeos.db'}"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def dagster_home(self) -> Path:
+        return self.home.resolve() / "dagster"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def dagster_ui_url(self) -> str:
+        return self.dagster_ui_url_override or f"http://{self.dagster_host}:{self.dagster_port}"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.home.resolve() / "exports"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Forget the cached settings (tests and `lifeos` commands that change the environment)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Dagster definitions, jobs, schedules and sensors."""

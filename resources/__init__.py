@@ -1,0 +1,1 @@
+"""Dagster resources wrapping the real systems the product talks to."""
