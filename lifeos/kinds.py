@@ -6,9 +6,9 @@ kind is one `KindSpec` in a plugin, with no new table and no new CRUD code.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
@@ -88,10 +88,20 @@ class KindRegistry:
         return list(self._kinds)
 
 
-@lru_cache
-def get_registry() -> KindRegistry:
-    from lifeos.plugins import get_plugin_manager
+_registry: KindRegistry | None = None
+_registry_lock = threading.Lock()
 
-    registry = KindRegistry()
-    get_plugin_manager().hook.register_entity_kinds(register=registry.register)
-    return registry
+
+def get_registry() -> KindRegistry:
+    """The process-wide registry, built once (under a lock: plugin discovery reads every
+    installed package's metadata, and concurrent first requests must not all do it)."""
+    global _registry
+    if _registry is None:
+        with _registry_lock:
+            if _registry is None:
+                from lifeos.plugins import get_plugin_manager
+
+                registry = KindRegistry()
+                get_plugin_manager().hook.register_entity_kinds(register=registry.register)
+                _registry = registry
+    return _registry

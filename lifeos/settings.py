@@ -23,6 +23,8 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(2, ge=1, le=32, description="API server processes (`lifeos up`)")
+    api_threads: int = Field(8, ge=1, le=200, description="worker threads for blocking routes")
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")

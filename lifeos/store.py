@@ -72,12 +72,17 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+OUT_COLUMNS = (Entity.id, Entity.kind, Entity.name, Entity.data, Entity.tags, Entity.favorite,
+               Entity.revision, Entity.created_at, Entity.updated_at, Entity.deleted_at)
+
+
 def to_out(entity: Entity) -> EntityOut:
-    return EntityOut(
-        id=entity.id, kind=entity.kind, name=entity.name, data=entity.data, tags=entity.tags,
-        favorite=entity.favorite, revision=entity.revision, created_at=entity.created_at,
-        updated_at=entity.updated_at, deleted_at=entity.deleted_at,
-    )
+    return EntityOut.model_construct(**{c.key: getattr(entity, c.key) for c in OUT_COLUMNS})
+
+
+def _row_out(row: sa.Row[Any]) -> EntityOut:
+    # Rows come from our own validated tables: no need to validate them again on the way out.
+    return EntityOut.model_construct(**row._mapping)
 
 
 class EntityStore:
@@ -100,6 +105,7 @@ class EntityStore:
             id=uuid.uuid4().hex, kind=kind, name=body.name, data=data, favorite=body.favorite,
             revision=1, created_at=now, updated_at=now, deleted_at=None,
         )
+        entity.tags = body.tags
         entity.tag_rows = [EntityTag(tag=t) for t in body.tags]
         entity.search_text = search_text(body.name, body.tags, data)
         self.session.add(entity)
@@ -108,7 +114,14 @@ class EntityStore:
         return to_out(entity)
 
     def get(self, kind: str, entity_id: str, *, include_deleted: bool = False) -> EntityOut:
-        return to_out(self._load(kind, entity_id, include_deleted=include_deleted))
+        spec = self.registry.get(kind)
+        row = self.session.execute(
+            sa.select(*OUT_COLUMNS).where(Entity.id == entity_id[:64])).first()
+        if row is None or row.kind != spec.name or (
+            row.deleted_at is not None and not include_deleted
+        ):
+            raise NotFound(f"{kind} {entity_id} not found")
+        return _row_out(row)
 
     def update(self, kind: str, entity_id: str,
                payload: EntityUpdate | Mapping[str, Any]) -> EntityOut:
@@ -191,14 +204,18 @@ class EntityStore:
         spec = self.registry.get(kind) if kind is not None else None
         conditions = self._conditions(spec, query)
         total = self.session.scalar(sa.select(sa.func.count()).select_from(Entity).where(*conditions))
-        field = query.sort.lstrip("-")
-        column = getattr(Entity, field)
-        order = column.desc() if query.sort.startswith("-") else column.asc()
-        rows = self.session.scalars(
-            sa.select(Entity).where(*conditions).order_by(order, Entity.id)
-            .limit(query.limit).offset(query.offset)
+        column = getattr(Entity, query.sort.lstrip("-"))
+        # The id tie-breaker runs in the same direction, so one index scan serves the order.
+        descending = query.sort.startswith("-")
+        order = (column.desc(), Entity.id.desc()) if descending else (column.asc(), Entity.id.asc())
+        # Deferred join: page through ids (answered from the list indexes), then read only
+        # the rows of the page. SQLite would otherwise read every skipped row in full.
+        page_ids = (sa.select(Entity.id).where(*conditions).order_by(*order)
+                    .limit(query.limit).offset(query.offset).subquery())
+        rows = self.session.execute(
+            sa.select(*OUT_COLUMNS).join(page_ids, page_ids.c.id == Entity.id).order_by(*order)
         )
-        return Page(items=[to_out(e) for e in rows], total=total or 0,
+        return Page(items=[_row_out(r) for r in rows], total=total or 0,
                     limit=query.limit, offset=query.offset)
 
     def _conditions(self, spec: KindSpec | None, query: ListQuery) -> list[Any]:
@@ -351,8 +368,9 @@ class EntityStore:
             )
 
     def _set_tags(self, entity: Entity, tags: list[str]) -> None:
+        entity.tags = sorted(set(tags))
         current = {row.tag: row for row in entity.tag_rows}
-        entity.tag_rows = [current.get(t) or EntityTag(tag=t) for t in sorted(set(tags))]
+        entity.tag_rows = [current.get(t) or EntityTag(tag=t) for t in entity.tags]
 
     def _commit_change(self, entity: Entity, op: str) -> EntityOut:
         entity.revision += 1

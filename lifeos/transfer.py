@@ -160,11 +160,12 @@ def import_library(session: Session, doc: LibraryExport, *,
             raise ValidationFailed(f"entities[{i}] ({rec.kind} {rec.id}): {exc.message}",
                                    details=exc.details) from None
         entity = Entity(
-            id=rec.id, kind=rec.kind, name=rec.name, data=data, favorite=rec.favorite,
+            id=rec.id, kind=rec.kind, name=rec.name, data=data, tags=sorted(set(rec.tags)),
+            favorite=rec.favorite,
             revision=rec.revision, created_at=rec.created_at, updated_at=rec.updated_at,
             deleted_at=rec.deleted_at, search_text=search_text(rec.name, rec.tags, data),
         )
-        entity.tag_rows = [EntityTag(tag=t) for t in sorted(set(rec.tags))]
+        entity.tag_rows = [EntityTag(tag=t) for t in entity.tags]
         rows.append(entity)
     known = seen | set(session.scalars(sa.select(Entity.id).where(
         Entity.id.in_({x for link in doc.links for x in (link.src_id, link.dst_id)} - seen))))

@@ -4,9 +4,10 @@ version table `lifeos_alembic_version` so Dagster's own `alembic_version` is nev
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import make_url
 
 from lifeos.db.engine import create_db_engine
-from lifeos.db.models import Base
+from lifeos.db.models import Base, autogenerate_filter
 from lifeos.settings import get_settings
 
 VERSION_TABLE = "lifeos_alembic_version"
@@ -14,16 +15,15 @@ VERSION_TABLE = "lifeos_alembic_version"
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url
 
-
-def include_name(name: str | None, type_: str, _parent: object) -> bool:
-    # Dagster may share this database: autogenerate only looks at the library's own tables.
-    return type_ != "table" or name in Base.metadata.tables
+# Dagster may share this database: autogenerate only looks at the library's own tables (and at
+# the indexes that belong to this backend).
+include_object = autogenerate_filter(make_url(url).get_backend_name())
 
 
 def run_migrations_offline() -> None:
     context.configure(
         url=url, target_metadata=Base.metadata, literal_binds=True, version_table=VERSION_TABLE,
-        compare_type=True, include_name=include_name, render_as_batch=url.startswith("sqlite"),
+        compare_type=True, include_object=include_object, render_as_batch=url.startswith("sqlite"),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -45,7 +45,7 @@ def run_migrations_online() -> None:
 def _run(connection: object) -> None:
     context.configure(
         connection=connection, target_metadata=Base.metadata, version_table=VERSION_TABLE,
-        compare_type=True, include_name=include_name, render_as_batch=url.startswith("sqlite"),
+        compare_type=True, include_object=include_object, render_as_batch=url.startswith("sqlite"),
     )
     with context.begin_transaction():
         context.run_migrations()

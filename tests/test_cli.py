@@ -97,8 +97,10 @@ def test_demo_export_import_backup_restore(db_url: str, tmp_path: Path,
 
 
 def test_db_commands(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from lifeos.db.migrate import head_revision
+
     code, out, _ = run(capsys, "db", "current")
-    assert code == 0 and "0001" in out
+    assert code == 0 and out.startswith(f"{head_revision()} (latest: {head_revision()})")
     assert run(capsys, "db", "upgrade")[0] == 0
 
 

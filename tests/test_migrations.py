@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from lifeos.db import migrate
-from lifeos.db.models import LIBRARY_TABLES, Base
+from lifeos.db.models import LIBRARY_TABLES, Base, autogenerate_filter
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -47,7 +47,8 @@ def test_models_match_migrations(fresh_url: str) -> None:
     try:
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={
-                "compare_type": True, "version_table": migrate.VERSION_TABLE})
+                "compare_type": True, "version_table": migrate.VERSION_TABLE,
+                "include_object": autogenerate_filter(conn.dialect.name)})
             diff = compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import FastAPI
 
+from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from apps.api.routes import entities, health, library
 from lifeos import __version__
+from lifeos.db.engine import get_engine
+from lifeos.kinds import get_registry
 from lifeos.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -15,12 +22,23 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Blocking routes run in this many threads; the DB pool is at least as large.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        get_engine(settings.database_url)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Life-OS Workbench API", version=__version__,
         description="The entity library and AI tools of Life-OS Workbench.",
         docs_url="/docs", openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
+    app.state.library = Library(settings)
+    get_registry()  # discover plugins now, not in the first requests
     app.include_router(health.router)
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)

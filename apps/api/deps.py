@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,15 +13,32 @@ from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
 
+class Library:
+    """Opens a store for the length of a `with` block.
+
+    Routes open and close their transaction inside the route function itself, not in a
+    `yield` dependency: a yield dependency keeps its DB connection until its teardown gets a
+    worker thread back, and under load (more requests than pooled connections) every thread
+    ends up waiting for a connection that only a teardown could return.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.database_url = settings.database_url  # computed once: it resolves a path
+
+    @contextmanager
+    def store(self) -> Iterator[EntityStore]:
+        with session_scope(self.database_url) as session:
+            yield EntityStore(session, max_entity_bytes=self.settings.max_entity_bytes)
+
+
 def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> Iterator[EntityStore]:
-    settings: Settings = request.app.state.settings
-    with session_scope(settings.database_url) as session:
-        yield EntityStore(session, max_entity_bytes=settings.max_entity_bytes)
+def get_library(request: Request) -> Library:
+    return request.app.state.library
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-StoreDep = Annotated[EntityStore, Depends(get_store)]
+LibraryDep = Annotated[Library, Depends(get_library)]

@@ -43,7 +43,8 @@ def _commands(s: Settings) -> dict[str, list[str]]:
     workspace = str(ROOT / "workspace.yaml")
     return {
         "api": [sys.executable, "-m", "uvicorn", "apps.api.app:create_app", "--factory",
-                "--host", s.api_host, "--port", str(s.api_port), "--no-access-log"],
+                "--host", s.api_host, "--port", str(s.api_port), "--workers",
+                str(s.api_workers), "--no-access-log"],
         "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace,
                               "-h", s.dagster_host, "-p", str(s.dagster_port)],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,10 +27,14 @@ def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Pool at least as large as the API's worker threads (settings.api_threads): an
+        # overflow connection is closed on return, and reopening it costs more than a query.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
@@ -37,19 +42,27 @@ def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
 
 _engines: dict[str, sa.Engine] = {}
 _sessionmakers: dict[str, sessionmaker[Session]] = {}
+_lock = threading.Lock()
 
 
 def get_engine(url: str) -> sa.Engine:
-    """One engine (and pool) per URL per process."""
-    if url not in _engines:
-        _engines[url] = create_db_engine(url)
-    return _engines[url]
+    """One engine (and pool) per URL per process, made once even when threads race for it."""
+    engine = _engines.get(url)
+    if engine is None:
+        with _lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = create_db_engine(url)
+    return engine
 
 
 def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    if url not in _sessionmakers:
-        _sessionmakers[url] = sessionmaker(get_engine(url), expire_on_commit=False)
-    return _sessionmakers[url]
+    maker = _sessionmakers.get(url)
+    if maker is None:
+        engine = get_engine(url)
+        with _lock:
+            maker = _sessionmakers.setdefault(url, sessionmaker(engine, expire_on_commit=False))
+    return maker
 
 
 @contextmanager
@@ -61,7 +74,8 @@ def session_scope(url: str) -> Iterator[Session]:
 
 def dispose_engines() -> None:
     """Close every pooled connection (tests, backup restore, process shutdown)."""
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
-    _sessionmakers.clear()
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _sessionmakers.clear()

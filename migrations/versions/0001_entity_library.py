@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("data", JSONType, nullable=False),
+        sa.Column("tags", JSONType, nullable=False),
         sa.Column("favorite", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("search_text", sa.Text, nullable=False, server_default=""),
         sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
@@ -32,9 +33,10 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("deleted_at", UTCDateTime, nullable=True),
     )
-    op.create_index("ix_entities_kind_updated", "entities", ["kind", "updated_at"])
-    op.create_index("ix_entities_kind_created", "entities", ["kind", "created_at"])
-    op.create_index("ix_entities_kind_name", "entities", ["kind", "name"])
+    for column in ("updated", "created", "name"):
+        field = "name" if column == "name" else f"{column}_at"
+        op.create_index(f"ix_entities_list_{column}", "entities",
+                        ["kind", "deleted_at", field, "id"])
 
     op.create_table(
         "entity_tags",
@@ -79,7 +81,6 @@ def downgrade() -> None:
     op.drop_table("entity_links")
     op.drop_index("ix_entity_tags_tag", table_name="entity_tags")
     op.drop_table("entity_tags")
-    op.drop_index("ix_entities_kind_name", table_name="entities")
-    op.drop_index("ix_entities_kind_created", table_name="entities")
-    op.drop_index("ix_entities_kind_updated", table_name="entities")
+    for column in ("name", "created", "updated"):
+        op.drop_index(f"ix_entities_list_{column}", table_name="entities")
     op.drop_table("entities")

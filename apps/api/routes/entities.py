@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from apps.api.deps import StoreDep
+from apps.api.deps import LibraryDep
 from lifeos.errors import BadRequest
 from lifeos.kinds import get_registry
 from lifeos.schemas import (
@@ -21,6 +21,13 @@ from lifeos.schemas import (
 )
 
 router = APIRouter(tags=["entities"])
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """Serialize with pydantic-core straight to bytes. `response_model` still documents the
+    shape; skipping FastAPI's validate-then-`json.dumps` path makes a 50-item page ~5× cheaper."""
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")
 
 _LIST_PARAMS = set(ListQuery.model_fields) - {"tags", "where"} | {"tag"}
 DATA_PREFIX = "data."
@@ -71,81 +78,95 @@ _LIST_DOC = (
 
 
 @router.get("/search", response_model=Page[EntityOut], description=_LIST_DOC)
-def search_all(request: Request, store: StoreDep) -> Page[EntityOut]:
-    return store.list(None, list_query_from_request(request))
+def search_all(request: Request, lib: LibraryDep) -> Response:
+    with lib.store() as store:
+        return json_response(store.list(None, list_query_from_request(request)))
 
 
 @router.get("/entities/{kind}", response_model=Page[EntityOut], description=_LIST_DOC)
-def list_entities(kind: str, request: Request, store: StoreDep) -> Page[EntityOut]:
-    return store.list(kind, list_query_from_request(request))
+def list_entities(kind: str, request: Request, lib: LibraryDep) -> Response:
+    with lib.store() as store:
+        return json_response(store.list(kind, list_query_from_request(request)))
 
 
 @router.post("/entities/{kind}", response_model=EntityOut, status_code=status.HTTP_201_CREATED)
 def create_entity(kind: str, body: Annotated[dict[str, Any], Body(
         examples=[{"name": "Aria", "tags": ["hero"], "data": {"description": "a ranger"}}])],
-        store: StoreDep) -> EntityOut:
+        lib: LibraryDep) -> Response:
     # The body is validated by the store (EntityCreate + the kind's model), so errors name
     # the kind's fields the same way for the API, the CLI and the studio.
-    return store.create(kind, body)
+    with lib.store() as store:
+        return json_response(store.create(kind, body), 201)
 
 
 @router.get("/entities/{kind}/{entity_id}", response_model=EntityOut)
-def get_entity(kind: str, entity_id: str, store: StoreDep,
-               include_deleted: bool = False) -> EntityOut:
-    return store.get(kind, entity_id, include_deleted=include_deleted)
+def get_entity(kind: str, entity_id: str, lib: LibraryDep,
+               include_deleted: bool = False) -> Response:
+    with lib.store() as store:
+        return json_response(store.get(kind, entity_id, include_deleted=include_deleted))
 
 
 @router.patch("/entities/{kind}/{entity_id}", response_model=EntityOut)
 def update_entity(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
-        examples=[{"data": {"age": "28"}, "expected_revision": 1}])], store: StoreDep
-        ) -> EntityOut:
-    return store.update(kind, entity_id, body)
+        examples=[{"data": {"age": "28"}, "expected_revision": 1}])], lib: LibraryDep
+        ) -> Response:
+    with lib.store() as store:
+        return json_response(store.update(kind, entity_id, body))
 
 
 @router.delete("/entities/{kind}/{entity_id}", response_model=EntityOut | None)
-def delete_entity(kind: str, entity_id: str, store: StoreDep, response: Response,
+def delete_entity(kind: str, entity_id: str, lib: LibraryDep, response: Response,
                   expected_revision: Annotated[int | None, Query(ge=1)] = None,
-                  purge: bool = False) -> EntityOut | None:
+                  purge: bool = False) -> Response:
     """Soft delete (restorable); `purge=true` removes the entity, its history and links."""
-    if purge:
+    with lib.store() as store:
+        if not purge:
+            return json_response(store.delete(kind, entity_id,
+                                              expected_revision=expected_revision))
         store.purge(kind, entity_id)
-        response.status_code = status.HTTP_204_NO_CONTENT
-        return None
-    return store.delete(kind, entity_id, expected_revision=expected_revision)
+    response.status_code = status.HTTP_204_NO_CONTENT
+    return None
 
 
 @router.post("/entities/{kind}/{entity_id}/restore", response_model=EntityOut)
-def restore_entity(kind: str, entity_id: str, store: StoreDep) -> EntityOut:
-    return store.restore(kind, entity_id)
+def restore_entity(kind: str, entity_id: str, lib: LibraryDep) -> Response:
+    with lib.store() as store:
+        return json_response(store.restore(kind, entity_id))
 
 
 @router.get("/entities/{kind}/{entity_id}/history", response_model=list[RevisionOut])
-def entity_history(kind: str, entity_id: str, store: StoreDep) -> list[RevisionOut]:
-    return store.history(kind, entity_id)
+def entity_history(kind: str, entity_id: str, lib: LibraryDep) -> list[RevisionOut]:
+    with lib.store() as store:
+        return store.history(kind, entity_id)
 
 
 @router.post("/entities/{kind}/{entity_id}/revert", response_model=EntityOut)
-def revert_entity(kind: str, entity_id: str, body: RevertBody, store: StoreDep) -> EntityOut:
-    return store.revert(kind, entity_id, body.revision, expected_revision=body.expected_revision)
+def revert_entity(kind: str, entity_id: str, body: RevertBody, lib: LibraryDep) -> Response:
+    with lib.store() as store:
+        return json_response(store.revert(kind, entity_id, body.revision,
+                                          expected_revision=body.expected_revision))
 
 
 @router.get("/entities/{kind}/{entity_id}/links", response_model=list[LinkOut])
-def entity_links(kind: str, entity_id: str, store: StoreDep,
+def entity_links(kind: str, entity_id: str, lib: LibraryDep,
                  direction: Literal["both", "out", "in"] = "both") -> list[LinkOut]:
-    links = store.links(kind, entity_id)
+    with lib.store() as store:
+        links = store.links(kind, entity_id)
     return links if direction == "both" else [x for x in links if x.direction == direction]
 
 
 @router.post("/entities/{kind}/{entity_id}/links", response_model=LinkOut,
              status_code=status.HTTP_201_CREATED)
 def add_link(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
-        examples=[{"relation": "wears", "target_id": "…"}])], store: StoreDep) -> LinkOut:
-    return store.link(kind, entity_id, body)
+        examples=[{"relation": "wears", "target_id": "…"}])], lib: LibraryDep) -> LinkOut:
+    with lib.store() as store:
+        return store.link(kind, entity_id, body)
 
 
 @router.delete("/entities/{kind}/{entity_id}/links/{relation}/{target_id}",
                status_code=status.HTTP_204_NO_CONTENT)
 def remove_link(kind: str, entity_id: str, relation: str, target_id: str,
-                store: StoreDep) -> Response:
-    store.unlink(kind, entity_id, relation, target_id)
+                lib: LibraryDep) -> Response:
+    with lib.store() as store:
+        store.unlink(kind, entity_id, relation, target_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

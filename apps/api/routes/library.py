@@ -7,32 +7,40 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
-from apps.api.deps import StoreDep
-from lifeos.db.engine import session_scope
+from starlette.concurrency import run_in_threadpool
+
+from apps.api.deps import Library, LibraryDep
 from lifeos.errors import BackupError
-from lifeos.transfer import export_library, import_library, parse_export
+from lifeos.transfer import LibraryExport, export_library, import_library, parse_export
 
 router = APIRouter(tags=["library"])
 
 
 @router.get("/export")
-def export(store: StoreDep, kind: str | None = None) -> dict[str, Any]:
+def export(lib: LibraryDep, kind: str | None = None) -> dict[str, Any]:
     """The library (or one kind) as a Life-OS export document."""
-    return export_library(store.session, kind)
+    with lib.store() as store:
+        return export_library(store.session, kind)
 
 
 @router.post("/import")
-async def import_(request: Request, on_conflict: Literal["fail", "skip"] = "fail"
-                  ) -> dict[str, int]:
+async def import_(request: Request, lib: LibraryDep,
+                  on_conflict: Literal["fail", "skip"] = "fail") -> dict[str, int]:
     """Import an export document; all or nothing."""
     doc = parse_export(await _json(request), source="request body")
-    with session_scope(request.app.state.settings.database_url) as session:
-        return import_library(session, doc, on_conflict=on_conflict)
+    return await run_in_threadpool(_import, lib, doc, on_conflict)
+
+
+def _import(lib: Library, doc: LibraryExport, on_conflict: Literal["fail", "skip"]
+            ) -> dict[str, int]:
+    with lib.store() as store:
+        return import_library(store.session, doc, on_conflict=on_conflict)
 
 
 @router.get("/stats")
-def stats(store: StoreDep) -> dict[str, Any]:
-    counts = store.counts()
+def stats(lib: LibraryDep) -> dict[str, Any]:
+    with lib.store() as store:
+        counts = store.counts()
     return {"counts": counts, "total": sum(counts.values())}
 
 
