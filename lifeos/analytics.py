@@ -7,7 +7,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from lifeos.db.engine import get_engine
-from lifeos.db.models import Entity, EntityRevision, EntityTag
+from lifeos.db.models import Entity, EntityRevision, EntityTag, ToolCall
 
 _TS = pl.Datetime("us", "UTC")
 
@@ -66,3 +66,34 @@ def recent_changes(revisions: pl.DataFrame, n: int = 20) -> pl.DataFrame:
     if not revisions.height:
         return revisions
     return revisions.sort("created_at", descending=True).head(n)
+
+
+def tool_calls_frame(url: str) -> pl.DataFrame:
+    """The ledger: one row per model call."""
+    stmt = sa.select(ToolCall.id, ToolCall.created_at, ToolCall.tool, ToolCall.kind,
+                     ToolCall.alias, ToolCall.provider, ToolCall.model, ToolCall.tokens_in,
+                     ToolCall.tokens_out, ToolCall.latency_ms, ToolCall.cost_usd, ToolCall.ok,
+                     ToolCall.error, ToolCall.run_id)
+    return _read(url, stmt, {
+        "id": pl.Int64, "created_at": _TS, "tool": pl.String, "kind": pl.String,
+        "alias": pl.String, "provider": pl.String, "model": pl.String, "tokens_in": pl.Int64,
+        "tokens_out": pl.Int64, "latency_ms": pl.Float64, "cost_usd": pl.Float64,
+        "ok": pl.Boolean, "error": pl.String, "run_id": pl.String})
+
+
+def usage_by(calls: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """Calls, failures, tokens, latency percentiles and cost grouped by `keys` (DuckDB).
+
+    `day` is accepted as a key: the UTC date of the call."""
+    conn = duckdb.connect()
+    conn.register("calls", calls.with_columns(pl.col("created_at").dt.date().alias("day"))
+                  .to_arrow())
+    cols = ", ".join(keys)
+    return conn.sql(f"""
+        SELECT {cols}, count(*) AS calls, count(*) FILTER (WHERE NOT ok) AS failed,
+               sum(tokens_in) AS tokens_in, sum(tokens_out) AS tokens_out,
+               quantile_cont(latency_ms, 0.5) AS latency_p50_ms,
+               quantile_cont(latency_ms, 0.95) AS latency_p95_ms,
+               sum(cost_usd) AS cost_usd
+        FROM calls GROUP BY {cols} ORDER BY {cols}
+    """).pl()  # noqa: S608 - keys are column names chosen by the caller, not user input

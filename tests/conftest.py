@@ -25,7 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from lifeos.db import migrate  # noqa: E402
 from lifeos.db.engine import dispose_engines, session_scope  # noqa: E402
-from lifeos.db.models import LIBRARY_TABLES  # noqa: E402
+from lifeos.db.models import ALL_TABLES, LIBRARY_TABLES  # noqa: E402
 from lifeos.settings import Settings, reset_settings_cache  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
 
@@ -123,7 +123,7 @@ def db_url(request: pytest.FixtureRequest, lifeos_home: Path, sqlite_template: P
     else:
         url = request.getfixturevalue("pg_library_url")
         with sa.create_engine(url).begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(LIBRARY_TABLES)} CASCADE"))
+            conn.execute(sa.text(f"TRUNCATE {', '.join(ALL_TABLES)} CASCADE"))
     monkeypatch.setenv("LIFEOS_DATABASE_URL", url)
     reset_settings_cache()
     return url
@@ -145,3 +145,14 @@ def table_counts(url: str) -> dict[str, int]:
     with sa.create_engine(url).connect() as conn:
         return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
                 for t in LIBRARY_TABLES}
+
+
+@pytest.fixture
+def sqlite_url(lifeos_home: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A migrated SQLite library only (for tests whose subject is not the database)."""
+    target = lifeos_home / "lifeos.db"
+    shutil.copy(sqlite_template, target)
+    url = f"sqlite:///{target}"
+    monkeypatch.setenv("LIFEOS_DATABASE_URL", url)
+    reset_settings_cache()
+    return url

@@ -35,3 +35,29 @@ def test_library_explorer_cells_compute_the_counts(db_url: str) -> None:
     assert counts["clothing_item"] == 8 and sum(counts.values()) == 48
     assert defs["tag_counts"]["tag"][0] == "demo"
     assert defs["recent"].height == 20
+
+
+def test_costs_notebook_summarises_the_ledger(sqlite_url: str) -> None:
+    from lifeos.ledger import CallRecord, Ledger
+    from notebooks.costs import app as costs_app
+
+    ledger = Ledger(sqlite_url)
+    for i in range(4):
+        ledger.record(CallRecord(tool="tagger" if i % 2 else "rules_qa", kind="chat", alias="fast",
+                                 provider="local", model="local/qwen2.5-coder-0.5b",
+                                 tokens_in=100, tokens_out=10 * i, latency_ms=100.0 * (i + 1),
+                                 cost_usd=0.01, ok=i != 3, error=None if i != 3 else "boom"))
+    _, defs = costs_app.run()
+    by_tool = {r["tool"]: r for r in defs["by_tool"].iter_rows(named=True)}
+    assert by_tool["tagger"]["calls"] == 2 and by_tool["tagger"]["failed"] == 1
+    assert by_tool["rules_qa"]["tokens_out"] == 20
+    assert by_tool["tagger"]["latency_p50_ms"] == pytest.approx(300.0)
+    assert defs["by_day"]["cost_usd"][0] == pytest.approx(0.04)
+
+
+@pytest.mark.slow
+def test_costs_notebook_runs_headless_on_an_empty_ledger(sqlite_url: str) -> None:
+    proc = subprocess.run([sys.executable, str(NOTEBOOKS / "costs.py")],
+                          env={**os.environ, "LIFEOS_DATABASE_URL": sqlite_url},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]

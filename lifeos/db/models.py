@@ -126,7 +126,37 @@ class EntityRevision(Base):
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+class ToolCall(Base):
+    """The ledger: one row per model call, success or failure."""
+
+    __tablename__ = "tool_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    tool: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(16))          # chat | embed
+    alias: Mapped[str] = mapped_column(sa.String(64))
+    provider: Mapped[str] = mapped_column(sa.String(32))
+    model: Mapped[str] = mapped_column(sa.String(200))
+    tokens_in: Mapped[int] = mapped_column(default=0)
+    tokens_out: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    cost_usd: Mapped[float] = mapped_column(default=0.0)
+    ok: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+    __table_args__ = (
+        sa.Index("ix_tool_calls_created", "created_at"),
+        sa.Index("ix_tool_calls_tool_created", "tool", "created_at"),
+        sa.Index("ix_tool_calls_run", "run_id"),
+    )
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
+# Everything a backup holds: the library and the ledger.
+ALL_TABLES = (*LIBRARY_TABLES, "tool_calls")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

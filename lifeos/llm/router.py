@@ -1,0 +1,305 @@
+"""The router: one `chat()` and one `embed()` for every tool, whatever serves the model.
+
+For each call: resolve the alias to an ordered chain of models; check the budgets; call the
+first model, retrying transient errors with backoff; on a provider failure fall back to the
+next model. With a schema, the provider's constrained decoding is used, the reply is validated,
+and an invalid reply gets one repair round with the validation error. Every provider call,
+success or failure, is written to the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from lifeos.errors import LifeOSError
+from lifeos.ledger import CallRecord, Ledger, run_id_var, start_of_day
+from lifeos.llm.config import ModelsConfig, PricesConfig, WatchedYaml
+from lifeos.llm.providers.base import (
+    ChatRequest,
+    Messages,
+    ProviderError,
+    ProviderReply,
+    TokenCallback,
+)
+from lifeos.logging import get_logger
+
+log = get_logger(__name__)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+
+
+class InvalidModelOutput(LifeOSError):
+    code = "invalid_model_output"
+    http_status = 502
+
+
+class BudgetExceeded(LifeOSError):
+    code = "budget_exceeded"
+    http_status = 402
+
+
+class AllModelsFailed(LifeOSError):
+    code = "all_models_failed"
+    http_status = 503
+
+
+@dataclass
+class ChatResult:
+    text: str
+    data: Any                 # the validated object when a schema was given
+    alias: str
+    model: str                # provider/model that answered
+    tokens_in: int
+    tokens_out: int
+    latency_s: float
+    load_s: float
+    cost_usd: float
+    repaired: bool = False
+    fallback: bool = False
+
+
+@dataclass
+class EmbedResult:
+    vectors: list[list[float]]
+    model: str
+    dim: int
+
+
+def _schema_of(schema: type[BaseModel] | dict[str, Any] | None) -> dict[str, Any] | None:
+    if schema is None or isinstance(schema, dict):
+        return schema
+    return schema.model_json_schema()
+
+
+def _validate(text: str, schema: type[BaseModel] | dict[str, Any]) -> Any:
+    """Parse and validate a reply; raise ValueError with a message fit for a repair prompt."""
+    cleaned = text.strip()
+    if cleaned.startswith("```"):  # tolerate a fenced reply
+        cleaned = cleaned.strip("`").removeprefix("json").strip()
+    try:
+        value = json.loads(cleaned)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise ValueError("expected a JSON object")
+        missing = [k for k in schema.get("required", []) if k not in value]
+        if missing:
+            raise ValueError(f"missing required fields: {', '.join(missing)}")
+        return value
+    try:
+        return schema.model_validate(value)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+                             for e in exc.errors(include_url=False)[:5])
+        raise ValueError(problems) from None
+
+
+class Router:
+    def __init__(self, *, database_url: str, config_dir: Path = CONFIG_DIR,
+                 providers: dict[str, Any] | None = None) -> None:
+        self._models = WatchedYaml(Path(config_dir) / "models.yaml", ModelsConfig)
+        self._prices = WatchedYaml(Path(config_dir) / "prices.yaml", PricesConfig)
+        self.ledger = Ledger(database_url)
+        self._providers: dict[str, Any] = dict(providers or {})
+        self._provider_lock = threading.Lock()
+
+    @property
+    def config(self) -> ModelsConfig:
+        return self._models.get()
+
+    # ---- providers ---------------------------------------------------------------------------
+
+    def provider(self, name: str) -> Any:
+        with self._provider_lock:
+            if name not in self._providers:
+                self._providers[name] = self._make_provider(name)
+            return self._providers[name]
+
+    def _make_provider(self, name: str) -> Any:
+        cfg = self.config.providers
+        if name == "local":
+            from lifeos.llm.providers.local import LocalProvider
+
+            return LocalProvider(n_ctx=cfg.local.n_ctx, n_threads=cfg.local.n_threads,
+                                 cache_dir=Path(cfg.local.cache_dir) if cfg.local.cache_dir
+                                 else None)
+        if name == "ollama":
+            from lifeos.llm.providers.ollama import OllamaProvider
+
+            return OllamaProvider(host=cfg.ollama.host)
+        from lifeos.llm.providers.openai import OpenAIProvider
+
+        return OpenAIProvider(base_url=cfg.openai.base_url, api_key=cfg.openai.api_key)
+
+    # ---- chat --------------------------------------------------------------------------------
+
+    def chat(self, messages: Messages, alias: str = "default", *,
+             schema: type[BaseModel] | dict[str, Any] | None = None,
+             images: list[bytes] | None = None, stream: bool = False,
+             on_token: TokenCallback | None = None, temperature: float = 0.2,
+             max_tokens: int = 512, tool: str = "chat",
+             decoding_schema: dict[str, Any] | None = None) -> ChatResult:
+        """Answer `messages` with the alias's model. With `schema` (a pydantic model or a JSON
+        schema) the reply is constrained, validated and repaired once; `decoding_schema`
+        overrides the schema sent to the provider (e.g. one with tighter length limits)."""
+        config = self.config
+        chain = config.alias(alias)
+        self._check_budgets(tool, estimate_usd=self._estimate(chain.model, messages, max_tokens))
+        json_schema = decoding_schema or _schema_of(schema)
+        errors: list[str] = []
+        for index, ref in enumerate(chain.chain):
+            provider_name, _, model = ref.partition("/")
+            request = ChatRequest(
+                model=model, messages=list(messages), schema=json_schema, images=images or [],
+                temperature=temperature, max_tokens=max_tokens, timeout_s=config.calls.timeout_s,
+                options=dict(chain.options) if index == 0 else {},
+                on_token=on_token if stream else None)
+            try:
+                return self._chat_one(request, provider_name, alias, tool, schema,
+                                      fallback=index > 0)
+            except ProviderError as exc:
+                errors.append(f"{ref}: {exc.message}")
+                log.warning("model failed, trying the next", alias=alias, model=ref,
+                            error=exc.message)
+        raise AllModelsFailed(f"no model for alias {alias!r} answered: " + " | ".join(errors),
+                              details={"errors": errors})
+
+    def _chat_one(self, request: ChatRequest, provider_name: str, alias: str, tool: str,
+                  schema: type[BaseModel] | dict[str, Any] | None, *, fallback: bool
+                  ) -> ChatResult:
+        ref = f"{provider_name}/{request.model}"
+        started = time.perf_counter()
+        reply = self._call(request, provider_name, alias, tool)
+        tokens_in, tokens_out, load_s = reply.tokens_in, reply.tokens_out, reply.load_s
+        data: Any = None
+        repaired = False
+        if schema is not None:
+            try:
+                data = _validate(reply.text, schema)
+            except ValueError as first:
+                repaired = True
+                request.messages = [*request.messages,
+                                    {"role": "assistant", "content": reply.text},
+                                    {"role": "user", "content":
+                                     f"That reply was invalid ({first}). Answer again with only "
+                                     "the corrected JSON."}]
+                reply = self._call(request, provider_name, alias, tool)
+                tokens_in += reply.tokens_in
+                tokens_out += reply.tokens_out
+                try:
+                    data = _validate(reply.text, schema)
+                except ValueError as second:
+                    raise InvalidModelOutput(
+                        f"{ref} returned invalid output twice: {second}",
+                        details={"first_error": str(first), "second_error": str(second),
+                                 "reply": reply.text[:2000]}) from None
+        cost = self._prices.get().cost(ref, tokens_in, tokens_out)
+        return ChatResult(text=reply.text, data=data, alias=alias, model=ref,
+                          tokens_in=tokens_in, tokens_out=tokens_out,
+                          latency_s=time.perf_counter() - started, load_s=load_s,
+                          cost_usd=cost, repaired=repaired, fallback=fallback)
+
+    def _call(self, request: ChatRequest, provider_name: str, alias: str, tool: str
+              ) -> ProviderReply:
+        """One provider call with retries on transient errors; each attempt is recorded."""
+        provider = self.provider(provider_name)
+        ref = f"{provider_name}/{request.model}"
+        retrying = Retrying(
+            stop=stop_after_attempt(self.config.calls.retries + 1),
+            wait=wait_exponential(multiplier=0.5, max=8),
+            retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
+            reraise=True)
+        for attempt in retrying:
+            with attempt:
+                started = time.perf_counter()
+                try:
+                    reply = provider.chat(request)
+                except ProviderError as exc:
+                    self._record(tool, "chat", alias, provider_name, ref, started, error=exc)
+                    raise
+                cost = self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out)
+                self._record(tool, "chat", alias, provider_name, ref, started,
+                             tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, cost=cost)
+                return reply
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- embeddings --------------------------------------------------------------------------
+
+    def embed(self, texts: list[str], alias: str = "embed", *, tool: str = "embed",
+              batch_size: int = 64) -> EmbedResult:
+        chain = self.config.alias(alias)
+        provider_name, _, model = chain.model.partition("/")
+        provider = self.provider(provider_name)
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start:start + batch_size]
+            started = time.perf_counter()
+            try:
+                vectors += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
+            except ProviderError as exc:
+                self._record(tool, "embed", alias, provider_name, chain.model, started, error=exc)
+                raise
+            self._record(tool, "embed", alias, provider_name, chain.model, started,
+                         tokens_in=sum(len(t.split()) for t in batch))
+        dim = len(vectors[0]) if vectors else 0
+        return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
+
+    # ---- budgets and the ledger --------------------------------------------------------------
+
+    def _estimate(self, ref: str, messages: Messages, max_tokens: int) -> float:
+        tokens_in = sum(len(str(m.get("content", ""))) for m in messages) // 3
+        return self._prices.get().cost(ref, tokens_in, max_tokens)
+
+    def _check_budgets(self, tool: str, *, estimate_usd: float) -> None:
+        if estimate_usd <= 0:
+            return  # a free call (every local model) cannot take spending past a limit
+        budgets = self.config.budgets
+        checks: list[tuple[str, float | None, dict[str, Any]]] = [
+            ("today", budgets.per_day_usd, {"since": start_of_day()}),
+            (f"tool {tool!r} today", budgets.per_tool_usd.get(tool),
+             {"since": start_of_day(), "tool": tool}),
+        ]
+        if run_id_var.get():
+            checks.append(("this run", budgets.per_run_usd, {"run_id": run_id_var.get()}))
+        for label, limit, where in checks:
+            if limit is None:
+                continue
+            spent = self.ledger.spent(**where)
+            if spent + estimate_usd > limit:
+                raise BudgetExceeded(
+                    f"budget for {label} is ${limit:.2f}; ${spent:.4f} spent and this call may "
+                    f"cost ${estimate_usd:.4f}",
+                    details={"budget": label, "limit_usd": limit, "spent_usd": spent,
+                             "estimate_usd": estimate_usd})
+
+    def _record(self, tool: str, kind: str, alias: str, provider: str, model: str,
+                started: float, *, tokens_in: int = 0, tokens_out: int = 0, cost: float = 0.0,
+                error: LifeOSError | None = None) -> None:
+        self.ledger.record(CallRecord(
+            tool=tool, kind=kind, alias=alias, provider=provider, model=model,
+            tokens_in=tokens_in, tokens_out=tokens_out,
+            latency_ms=(time.perf_counter() - started) * 1000, cost_usd=cost,
+            ok=error is None, error=error.message if error else None))
+
+
+_routers: dict[str, Router] = {}
+_routers_lock = threading.Lock()
+
+
+def get_router(database_url: str | None = None) -> Router:
+    """One router per library per process (models stay loaded between calls)."""
+    from lifeos.settings import get_settings
+
+    url = database_url or get_settings().database_url
+    with _routers_lock:
+        if url not in _routers:
+            _routers[url] = Router(database_url=url)
+        return _routers[url]

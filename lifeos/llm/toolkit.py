@@ -1,0 +1,146 @@
+"""The tool framework: a tool declares its config name, input and output models; running it
+renders the prompts of `configs/tools/<name>.yaml` (Jinja2), calls the router with the output
+schema, and returns the validated output. Configs are validated at load, with errors that name
+the file and the field, and re-read when the file changes."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+import jinja2
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lifeos.errors import ValidationFailed
+
+from lifeos.llm.config import ConfigError, WatchedYaml
+from lifeos.llm.router import CONFIG_DIR, ChatResult, Router
+
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
+                            keep_trailing_newline=False)
+
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=BaseModel)
+
+
+class ToolConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("default", description="model alias (configs/models.yaml)")
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1, le=32_768)
+    system: str = Field("", description="Jinja2 template of the system prompt")
+    user: str = Field(description="Jinja2 template of the user prompt")
+    output_schema: dict[str, Any] | None = Field(
+        None, description="JSON schema for constrained decoding; default: the tool's output model")
+
+    @field_validator("system", "user")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            _JINJA.parse(value)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"template error on line {exc.lineno}: {exc.message}") from None
+        return value
+
+
+class ToolConfigs:
+    """`configs/tools/*.yaml`, each loaded on first use and re-read when it changes."""
+
+    def __init__(self, directory: Path = CONFIG_DIR / "tools") -> None:
+        self.directory = Path(directory)
+        self._watched: dict[str, WatchedYaml] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> ToolConfig:
+        with self._lock:
+            watched = self._watched.setdefault(
+                name, WatchedYaml(self.directory / f"{name}.yaml", ToolConfig))
+        return watched.get()
+
+    def names(self) -> list[str]:
+        return sorted(p.stem for p in self.directory.glob("*.yaml"))
+
+    def validate_text(self, name: str, text: str) -> ToolConfig:
+        """Validate YAML text before it is saved (the studio's editor uses this)."""
+        import tempfile
+
+        from lifeos.llm.config import load_yaml_model
+
+        with tempfile.NamedTemporaryFile("w", suffix=f"-{name}.yaml", delete=False) as fh:
+            fh.write(text)
+        try:
+            return load_yaml_model(Path(fh.name), ToolConfig)
+        finally:
+            Path(fh.name).unlink()
+
+
+def render(template: str, variables: dict[str, Any], *, where: str) -> str:
+    try:
+        return _JINJA.from_string(template).render(**variables).strip()
+    except jinja2.UndefinedError as exc:
+        raise ConfigError(f"{where}: the template uses a variable the tool does not give "
+                          f"({exc.message}); available: {', '.join(sorted(variables))}") from None
+
+
+class Tool(Generic[In, Out]):
+    """Base of every AI tool. Subclasses set `name`, `Input`, `Output` and may override
+    `variables()` (what the templates see) or `postprocess()`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    Input: ClassVar[type[BaseModel]]
+    Output: ClassVar[type[BaseModel]]
+
+    def __init__(self, router: Router, configs: ToolConfigs | None = None) -> None:
+        self.router = router
+        self.configs = configs or ToolConfigs()
+        self.last_result: ChatResult | None = None
+
+    def variables(self, inp: In) -> dict[str, Any]:
+        return inp.model_dump()
+
+    def postprocess(self, inp: In, out: Out) -> Out:
+        return out
+
+    def messages(self, inp: In) -> tuple[ToolConfig, list[dict[str, str]]]:
+        cfg = self.configs.get(self.name)
+        variables = self.variables(inp)
+        where = str(self.configs.directory / f"{self.name}.yaml")
+        messages = []
+        if cfg.system:
+            messages.append({"role": "system",
+                             "content": render(cfg.system, variables, where=f"{where}: system")})
+        messages.append({"role": "user",
+                         "content": render(cfg.user, variables, where=f"{where}: user")})
+        return cfg, messages
+
+    def run(self, inp: In | dict[str, Any]) -> Out:
+        if not isinstance(inp, BaseModel):
+            try:
+                inp = self.Input.model_validate(inp)  # type: ignore[assignment]
+            except ValidationError as exc:
+                raise ValidationFailed.from_pydantic(exc, prefix=("input",)) from exc
+        cfg, messages = self.messages(inp)  # type: ignore[arg-type]
+        schema: Any = self.Output
+        result = self.router.chat(messages, cfg.model, schema=schema, tool=self.name,
+                                  temperature=cfg.temperature, max_tokens=cfg.max_tokens,
+                                  decoding_schema=cfg.output_schema)
+        self.last_result = result
+        return self.postprocess(inp, result.data)  # type: ignore[arg-type]
+
+
+_tools: dict[str, type[Tool[Any, Any]]] | None = None
+
+
+def tool_classes() -> dict[str, type[Tool[Any, Any]]]:
+    global _tools
+    if _tools is None:
+        from lifeos.plugins import get_plugin_manager
+
+        found: dict[str, type[Tool[Any, Any]]] = {}
+        get_plugin_manager().hook.register_tools(register=lambda cls: found.setdefault(
+            cls.name, cls))
+        _tools = found
+    return _tools
