@@ -10,3 +10,4 @@ test:
 bench:
 	scripts/bootstrap.sh
 	.venv/bin/python benchmarks/entities_api.py
+	.venv/bin/python benchmarks/llm.py
