@@ -31,6 +31,7 @@ from lifeos.db.models import (
 )
 from lifeos.errors import BackupError, Conflict, LifeOSError, PayloadTooLarge, ValidationFailed
 from lifeos.kinds import get_registry
+from lifeos.schemas import RevisionOut
 from lifeos.store import search_text
 
 FORMAT = "lifeos-library"
@@ -41,16 +42,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RevisionRecord(_Frozen):
+class RevisionRecord(RevisionOut):
+    """A revision as exported: the API's shape, strict about extra fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
     revision: int = Field(ge=1)
-    op: str
-    name: str
-    data: dict[str, Any]
-    tags: list[str]
-    favorite: bool
-    deleted: bool
-    created_at: datetime
-    request_id: str | None = None
 
 
 class EntityRecord(_Frozen):
