@@ -1,0 +1,120 @@
+"""Rulebook extraction on the dev rulebooks (real PDFs) and on broken files of our own."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from tools.rulebooks.extract import Extraction, RulebookError, check_pdf, extract
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
+BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
+# From data/rulebooks/README.md: where the tables are.
+TABLE_PAGES = {"dev_morris.pdf": {9, 10}, "dev_kalah.pdf": {6, 7},
+               "dev_hearts.pdf": {3, 4, 6, 7}}
+
+
+def norm(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("-\n", "")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+@pytest.fixture(scope="module")
+def extractions() -> dict[str, Extraction]:
+    return {name: extract(DATA / name) for name in BOOKS}
+
+
+def test_every_page_has_text_and_an_extractor(extractions: dict[str, Extraction]) -> None:
+    for name, ex in extractions.items():
+        assert [p.number for p in ex.pages] == list(range(1, len(ex.pages) + 1))
+        for page in ex.pages:
+            assert page.markdown.strip(), f"{name} p{page.number} is empty"
+            assert page.extractor in {"docling-native", "docling-native+pdfplumber", "rapidocr"}
+    assert extractions["dev_kalah.pdf"].pages[1].extractor == "rapidocr"
+
+
+def test_tables_found_where_they_are(extractions: dict[str, Extraction]) -> None:
+    for name, ex in extractions.items():
+        assert {p.number for p in ex.pages if p.tables} == TABLE_PAGES[name], name
+    variants = extractions["dev_morris.pdf"].pages[8].markdown
+    assert "| Nine Men's Morris | 9 | three squares, 24 points | no | yes |" in variants
+
+
+def test_headings_build_the_section_path(extractions: dict[str, Extraction]) -> None:
+    morris = extractions["dev_morris.pdf"].pages
+    assert (2, "4. Mills and Removing Pieces") in morris[5].headings
+    assert "## 4. Mills and Removing Pieces" in morris[5].markdown
+    assert morris[6].section_path[-2:] == ["4. Mills and Removing Pieces",
+                                           "Opening and closing a mill"]
+    faq = dict((t, lv) for lv, t in extractions["dev_kalah.pdf"].pages[7].headings)
+    # a heading wrapped over two lines stays one heading
+    assert faq["What if my last seed lands in my own store and I then have no seeds left?"] == 3
+
+
+def test_running_headers_and_footers_are_dropped(extractions: dict[str, Extraction]) -> None:
+    for ex in extractions.values():
+        for page in ex.pages:
+            if page.extractor != "rapidocr":
+                assert f"Page {page.number}" not in page.markdown.splitlines()
+
+
+def test_ocr_recovers_the_image_only_page(extractions: dict[str, Extraction]) -> None:
+    truth = json.loads((DATA / "page_text_fallback.json").read_text())["dev_kalah.pdf"]["2"]
+    got = norm(extractions["dev_kalah.pdf"].pages[1].markdown)
+    ratio = difflib.SequenceMatcher(None, got, norm(truth)).ratio()
+    assert ratio > 0.85, ratio
+
+
+def test_gold_evidence_is_on_its_pages(extractions: dict[str, Extraction]) -> None:
+    """Every verbatim evidence snippet of the dev questions is found on one of its gold pages."""
+    found = missing = 0
+    misses = []
+    for line in (DATA / "questions.jsonl").read_text().splitlines():
+        q = json.loads(line)
+        pages = extractions[q["rulebook"]].pages
+        for snippet in q.get("evidence", []):
+            if any(norm(snippet) in norm(pages[n - 1].markdown) for n in q["pages"]):
+                found += 1
+            else:
+                missing += 1
+                misses.append((q["id"], snippet))
+    assert found / (found + missing) >= 0.97, misses
+
+
+def make_pdf(path: Path, pages: int = 1) -> Path:
+    writer = pypdf.PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=200, height=200)
+    with path.open("wb") as fh:
+        writer.write(fh)
+    return path
+
+
+@pytest.mark.parametrize(("build", "message"), [
+    (lambda p: p.write_text("just some notes, not a pdf"), "is not a PDF"),
+    (lambda p: p.write_bytes((DATA / "dev_hearts.pdf").read_bytes()[:3000]), "damaged"),
+    (lambda p: p.write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 500), "damaged"),
+    (lambda p: make_pdf(p, pages=0), "has no pages"),
+    (lambda p: make_pdf(p, pages=12), "has 12 pages; the limit is 10"),
+    (lambda p: p.write_bytes(b"%PDF-1.7\n" + b"x" * 3_000_000), "the limit is 2 MB"),
+])
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path, build, message: str) -> None:  # noqa: ANN001
+    path = tmp_path / "book.pdf"
+    build(path)
+    with pytest.raises(RulebookError, match=message):
+        check_pdf(path, max_bytes=2_000_000, max_pages=10)
+
+
+def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
+    writer = pypdf.PdfWriter(clone_from=DATA / "dev_hearts.pdf")
+    writer.encrypt(user_password="secret", owner_password="owner")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(RulebookError, match="encrypted"):
+        extract(path)

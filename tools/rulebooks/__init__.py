@@ -1,0 +1,1 @@
+"""Rulebooks: PDF pages with recovered structure, chunks, retrieval and cited answers."""
