@@ -1,0 +1,116 @@
+"""LanceDB corpora: one table per corpus, rows keyed by (document, ordinal), vector + full-text.
+
+Re-indexing a document replaces exactly its rows; deleting a document removes them. Document ids
+are content hashes (64 hex digits) and are checked before they enter a LanceDB filter string.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from lifeos.errors import BadRequest
+
+DOC_ID = re.compile(r"^[0-9a-f]{64}$")
+_lock = threading.Lock()
+
+
+def _check_ids(ids: list[str]) -> list[str]:
+    for doc in ids:
+        if not DOC_ID.match(doc):
+            raise BadRequest(f"not a document id (sha256 hex): {doc!r}")
+    return ids
+
+
+def _where(documents: list[str] | None) -> str | None:
+    if not documents:
+        return None
+    return "document IN (" + ", ".join(f"'{d}'" for d in _check_ids(documents)) + ")"
+
+
+class VectorStore:
+    def __init__(self, path: Path) -> None:
+        import lancedb
+
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self.db = lancedb.connect(str(path))
+
+    def _table(self, name: str) -> Any | None:
+        try:
+            return self.db.open_table(name)
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def replace_document(self, corpus: str, document: str, rows: list[dict[str, Any]],
+                         dim: int) -> int:
+        """Make `rows` the document's rows (and nothing else of it). Returns the row count."""
+        _check_ids([document])
+        for row in rows:
+            if len(row["vector"]) != dim:
+                raise BadRequest(f"vector of {len(row['vector'])} dimensions, expected {dim}")
+        with _lock:
+            table = self._table(corpus)
+            data = [{**r, "document": document} for r in rows]
+            if table is None:
+                if not data:
+                    return 0
+                table = self.db.create_table(corpus, data=pa.Table.from_pylist(data))
+            else:
+                table.delete(f"document = '{document}'")
+                if data:
+                    table.add(pa.Table.from_pylist(data, schema=table.schema))
+            self._ensure_fts(table)
+        return len(rows)
+
+    def _ensure_fts(self, table: Any) -> None:
+        from lancedb.index import FTS
+
+        table.create_index("text", config=FTS(stem=True, remove_stop_words=True), replace=True)
+
+    def delete_document(self, corpus: str, document: str) -> None:
+        _check_ids([document])
+        with _lock:
+            table = self._table(corpus)
+            if table is not None:
+                table.delete(f"document = '{document}'")
+
+    def count(self, corpus: str, document: str | None = None) -> int:
+        table = self._table(corpus)
+        if table is None:
+            return 0
+        return table.count_rows(_where([document] if document else None))
+
+    def rows(self, corpus: str, document: str) -> list[dict[str, Any]]:
+        table = self._table(corpus)
+        if table is None:
+            return []
+        return table.search().where(_where([document])).limit(None).to_list()
+
+    def vector_search(self, corpus: str, vector: list[float], *, documents: list[str] | None,
+                      limit: int) -> list[dict[str, Any]]:
+        table = self._table(corpus)
+        if table is None:
+            return []
+        query = table.search(vector).metric("cosine")
+        where = _where(documents)
+        if where:
+            query = query.where(where, prefilter=True)
+        return query.limit(limit).to_list()
+
+    def text_search(self, corpus: str, text: str, *, documents: list[str] | None,
+                    limit: int) -> list[dict[str, Any]]:
+        table = self._table(corpus)
+        if table is None or not text.strip():
+            return []
+        query = table.search(text, query_type="fts")
+        where = _where(documents)
+        if where:
+            query = query.where(where, prefilter=True)
+        try:
+            return query.limit(limit).to_list()
+        except (ValueError, RuntimeError):  # a query of only stop words / punctuation
+            return []

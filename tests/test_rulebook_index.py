@@ -1,0 +1,134 @@
+"""Chunking by the embedder's tokenizer, the LanceDB corpus, and hybrid retrieval on the dev
+rulebooks (real extraction, real MiniLM embeddings, real LanceDB)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from lifeos.db import migrate
+from lifeos.errors import BadRequest
+from lifeos.llm.providers.local import LocalProvider
+from lifeos.llm.router import Router
+from lifeos.vectors import VectorStore
+from tools.rulebooks.chunk import Chunk, chunk_pages
+from tools.rulebooks.extract import Page, extract
+from tools.rulebooks.index import index_chunks
+from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, retrieve
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
+BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
+LIMIT = 256  # all-MiniLM-L6-v2 reads 256 tokens
+
+
+@pytest.fixture(scope="module")
+def local() -> LocalProvider:
+    return LocalProvider(n_ctx=2048)
+
+
+def counter(local: LocalProvider):  # noqa: ANN201
+    return lambda texts: local.count_tokens("all-minilm-l6-v2", list(texts))
+
+
+@pytest.fixture(scope="module")
+def books(local: LocalProvider) -> dict[str, tuple[list[Page], list[Chunk]]]:
+    out = {}
+    for name in BOOKS:
+        pages = extract(DATA / name).pages
+        out[name] = (pages, chunk_pages(pages, counter(local)))
+    return out
+
+
+def test_chunks_fit_the_embedder_and_cover_every_page(books, local) -> None:  # noqa: ANN001
+    count = counter(local)
+    for name, (pages, chunks) in books.items():
+        assert all(c.tokens <= 200 for c in chunks), name
+        assert max(count([c.text for c in chunks])) <= LIMIT
+        covered = {p for c in chunks for p in c.pages}
+        assert covered == {p.number for p in pages if p.markdown.strip()}, name
+        assert all(c.content.strip() for c in chunks)
+
+
+def test_chunks_know_their_place(books) -> None:  # noqa: ANN001
+    pages, chunks = books["dev_morris.pdf"]
+    for chunk in chunks:
+        page_text = pages[chunk.page - 1].markdown
+        on_page = " ".join(page_text[chunk.char_start:chunk.char_end].split())
+        assert on_page.startswith(" ".join(chunk.content.split())[:40])
+    removal = [c for c in chunks if c.section_path[-1:] == ["Two mills at once"]]
+    assert removal and removal[0].pages == [6] and removal[0].text.startswith("[MILL > 4.")
+    tables = [c for c in chunks if c.kind == "table"]
+    assert [c.pages for c in tables] == [[9], [10]]
+    assert "| Twelve Men's Morris | 12 |" in tables[0].content  # whole table in one chunk
+
+
+def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) -> None:
+    sentence = "A player who cannot move any man on their turn loses the game at once. "
+    rows = "\n".join(f"| {i} players | {i * 3} cards | pass {i % 4} left |" for i in range(80))
+    page = Page(1, "## Long section\n" + sentence * 60 + "\n\n| Players | Cards | Pass |\n"
+                "|---|---|---|\n" + rows + "\n" + "x" * 3000, "test")
+    chunks = chunk_pages([page], counter(local), max_tokens=120)
+    assert len(chunks) > 10 and all(c.tokens <= 120 for c in chunks)
+    table_parts = [c for c in chunks if c.kind == "table"]
+    assert len(table_parts) >= 3
+    assert all(c.content.startswith("| Players | Cards | Pass |\n|---|") for c in table_parts)
+
+
+def sha(name: str) -> str:
+    return hashlib.sha256((DATA / name).read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def indexed(books, local, tmp_path_factory):  # noqa: ANN001, ANN201
+    tmp = tmp_path_factory.mktemp("index")
+    url = f"sqlite:///{tmp / 'lib.db'}"
+    migrate.upgrade(url)
+    router = Router(database_url=url, providers={"local": local})
+    store = VectorStore(tmp / "lancedb")
+    for name, (_, chunks) in books.items():
+        index_chunks(sha(name), chunks, router=router, store=store)
+    return router, store
+
+
+def test_reindexing_replaces_exactly_one_document(indexed, books) -> None:  # noqa: ANN001
+    router, store = indexed
+    morris, kalah = sha("dev_morris.pdf"), sha("dev_kalah.pdf")
+    n_morris, n_kalah = store.count(CORPUS, morris), store.count(CORPUS, kalah)
+    assert n_morris == len(books["dev_morris.pdf"][1]) and n_kalah == len(books["dev_kalah.pdf"][1])
+    index_chunks(morris, books["dev_morris.pdf"][1], router=router, store=store)
+    assert store.count(CORPUS, morris) == n_morris and store.count(CORPUS, kalah) == n_kalah
+    index_chunks(morris, books["dev_morris.pdf"][1][:3], router=router, store=store)
+    assert store.count(CORPUS, morris) == 3
+    store.delete_document(CORPUS, morris)
+    assert store.count(CORPUS, morris) == 0 and store.count(CORPUS, kalah) == n_kalah
+    index_chunks(morris, books["dev_morris.pdf"][1], router=router, store=store)  # restore
+
+
+def test_vector_store_guards(tmp_path: Path) -> None:
+    store = VectorStore(tmp_path)
+    with pytest.raises(BadRequest, match="not a document id"):
+        store.delete_document(CORPUS, "x' OR '1'='1")
+    with pytest.raises(BadRequest, match="expected 384"):
+        store.replace_document(CORPUS, "a" * 64, [{"id": "a", "text": "t", "vector": [0.1]}], 384)
+    assert store.vector_search(CORPUS, [0.0] * 384, documents=None, limit=3) == []
+
+
+@pytest.mark.slow
+def test_hybrid_retrieval_on_the_dev_set(indexed) -> None:  # noqa: ANN001
+    """Regression guard for retrieval quality (page level, answerable dev questions)."""
+    router, store = indexed
+    at1 = at5 = n = 0
+    for line in (DATA / "questions.jsonl").read_text().splitlines():
+        q = json.loads(line)
+        if not q["answerable"]:
+            continue
+        hits = retrieve(q["question"], router=router, store=store,
+                        documents=[sha(q["rulebook"])], config=RetrievalConfig())
+        gold = set(q["pages"])
+        n += 1
+        at1 += bool(set(hits[0].row["pages"]) & gold)
+        at5 += bool({p for h in hits for p in h.row["pages"]} & gold)
+    assert at1 / n >= 0.8 and at5 / n >= 0.95, (at1 / n, at5 / n)
