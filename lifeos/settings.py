@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(2_000_000, description="largest accepted request body")
     max_entity_bytes: int = Field(256_000, description="largest `data` of one entity, as JSON")
     max_import_bytes: int = Field(512_000_000, description="largest library export accepted")
+    rulebook_max_bytes: int = Field(100_000_000, description="largest rulebook PDF accepted")
+    rulebook_max_pages: int = Field(500, description="most pages of a rulebook PDF")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -52,6 +54,18 @@ class Settings(BaseSettings):
     @property
     def dagster_ui_url(self) -> str:
         return self.dagster_ui_url_override or f"http://{self.dagster_host}:{self.dagster_port}"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.home.resolve() / "inbox"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home.resolve() / "blobs"
+
+    @property
+    def lancedb_dir(self) -> Path:
+        return self.home.resolve() / "lancedb"
 
     @property
     def exports_dir(self) -> Path:

@@ -154,9 +154,31 @@ class ToolCall(Base):
     )
 
 
+class Document(Base):
+    """An ingested file, by content hash (rulebook PDFs today)."""
+
+    __tablename__ = "documents"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    size_bytes: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(16))   # queued | processing | ready | failed
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    pages: Mapped[int] = mapped_column(default=0)
+    chunks: Mapped[int] = mapped_column(default=0)
+    entity_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("entities.id", ondelete="SET NULL"))   # the board game it belongs to
+    stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (sa.Index("ix_documents_entity", "entity_id"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
-ALL_TABLES = (*LIBRARY_TABLES, "tool_calls")
+ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

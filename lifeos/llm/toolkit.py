@@ -34,6 +34,8 @@ class ToolConfig(BaseModel):
     user: str = Field(description="Jinja2 template of the user prompt")
     output_schema: dict[str, Any] | None = Field(
         None, description="JSON schema for constrained decoding; default: the tool's output model")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="tool-specific settings (retrieval sizes, ...)")
 
     @field_validator("system", "user")
     @classmethod

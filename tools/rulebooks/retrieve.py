@@ -27,6 +27,7 @@ class Hit:
     score: float
     vector_rank: int | None
     text_rank: int | None
+    similarity: float = 0.0       # cosine similarity of question and chunk embeddings
 
     @property
     def page(self) -> int:
@@ -47,4 +48,7 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
         hit = fused.setdefault(row["id"], Hit(row, 0.0, None, None))
         hit.text_rank = rank
         hit.score += config.text_weight / (config.rrf_k + rank)
-    return sorted(fused.values(), key=lambda h: -h.score)[:config.top_k]
+    hits = sorted(fused.values(), key=lambda h: -h.score)[:config.top_k]
+    for hit in hits:  # embeddings are normalised: the dot product is the cosine similarity
+        hit.similarity = float(sum(a * b for a, b in zip(vector, hit.row["vector"], strict=True)))
+    return hits

@@ -1,0 +1,114 @@
+"""`lifeos rulebook ...`, `lifeos ask`, `lifeos eval rules`: board-game rulebooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from lifeos.cli.common import console, emit_json, settings, want_json
+
+app = typer.Typer(help="Board-game rulebooks: add, list, delete.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure AI tools on question sets.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _services():  # noqa: ANN202 - tools import heavy libraries: only when a command runs
+    from lifeos.llm import get_router
+    from tools.rulebooks.service import Rulebooks
+    from tools.rules_qa import RulesQA
+
+    s = settings()
+    router = get_router(s.database_url)
+    rulebooks = Rulebooks(s, router)
+    return rulebooks, RulesQA(router=router, rulebooks=rulebooks)
+
+
+@app.command()
+def add(path: Path, game: Annotated[str | None, typer.Option(help="board game name or id")] = None,
+        wait: Annotated[bool, typer.Option(help="ingest now and wait")] = True,
+        as_json: JsonFlag = False) -> None:
+    """Store a rulebook PDF (by content hash) and ingest it."""
+    want_json(as_json)
+    rulebooks, _ = _services()
+    doc = rulebooks.add(path, game=game)
+    if wait and doc["status"] != "ready":
+        with console.status(f"ingesting {path.name}…", spinner="dots"):
+            doc = rulebooks.ingest(doc["sha256"])
+    if as_json:
+        emit_json(doc)
+    else:
+        console.print(f"{path.name}: {doc['status']}, {doc['pages']} pages, {doc['chunks']} "
+                      f"chunks ({doc['sha256'][:12]})")
+
+
+@app.command("list")
+def list_(as_json: JsonFlag = False) -> None:
+    """Rulebooks and their processing status."""
+    want_json(as_json)
+    rulebooks, _ = _services()
+    docs = rulebooks.list()
+    if as_json:
+        emit_json(docs)
+        return
+    table = Table("sha256", "file", "status", "pages", "chunks", "error")
+    for d in docs:
+        table.add_row(d["sha256"][:12], d["filename"], d["status"], str(d["pages"]),
+                      str(d["chunks"]), d["error"] or "")
+    console.print(table)
+
+
+@app.command()
+def delete(sha256: str) -> None:
+    """Remove a rulebook: its file, pages, chunks and index rows."""
+    rulebooks, _ = _services()
+    rulebooks.delete(sha256)
+    console.print(f"deleted {sha256}")
+
+
+def ask(question: str, game: Annotated[str, typer.Option(help="board game name or id")],
+        as_json: JsonFlag = False) -> None:
+    """Ask a rules question; the answer cites rulebook pages (or says it isn't there)."""
+    want_json(as_json)
+    _, qa = _services()
+    answer = qa.run({"question": question, "game": game})
+    if as_json:
+        emit_json(answer)
+        return
+    console.print(f"[bold]{answer.answer}[/bold]")
+    for c in answer.citations:
+        console.print(f"  p. {c.page} · {c.section}\n    “{c.quote}”")
+    if answer.abstained and answer.passages:
+        console.print("Closest passages:")
+        for c in answer.passages:
+            console.print(f"  p. {c.page} · {c.section}: {c.quote[:120]}")
+    console.print(f"[dim]confidence {answer.confidence:.2f} · {answer.latency_s:.1f} s · "
+                  f"{answer.model or answer.mode}[/dim]")
+
+
+@eval_app.command("rules")
+def eval_rules(folder: Path, as_json: JsonFlag = False) -> None:
+    """Ingest the folder's PDFs, ask its questions.jsonl, print the metrics."""
+    from tools.rulebooks.evaluate import METRICS, evaluate, save
+
+    want_json(as_json)
+    rulebooks, qa = _services()
+    log = (lambda _m: None) if as_json else (lambda m: console.print(f"[dim]{m}[/dim]"))
+    metrics, rows = evaluate(folder, rulebooks, qa, progress=log)
+    saved = save(metrics, rows, settings().exports_dir / "evals", Path(folder).name)
+    if as_json:
+        print(json.dumps({k: metrics[k] for k in METRICS}))
+        return
+    table = Table("metric", "value", title=f"rules Q&A on {folder} (saved to {saved})")
+    for key in METRICS:
+        table.add_row(key, str(metrics[key]))
+    console.print(table)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="rulebook")
+    root.add_typer(eval_app, name="eval")
+    root.command()(ask)

@@ -1,0 +1,140 @@
+"""Evaluate rules Q&A on a folder of rulebook PDFs and a `questions.jsonl` (the format of
+shared/data/rulebooks): ingest what is missing, ask every question, score it."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lifeos.errors import BadRequest
+from tools.rulebooks.service import Rulebooks, file_sha256
+from tools.rules_qa import RulesAnswer, RulesQA, normalize, words
+
+METRICS = ("n_questions", "recall_at_1", "recall_at_5", "citation_page_accuracy",
+           "answer_correctness", "abstention_precision", "abstention_recall",
+           "false_abstention_rate", "latency_p50_s", "latency_p95_s")
+
+
+@dataclass
+class Question:
+    id: str
+    rulebook: str
+    game: str
+    question: str
+    answer: str
+    pages: list[int]
+    answerable: bool
+    kind: str
+
+
+def load_questions(folder: Path) -> list[Question]:
+    path = Path(folder) / "questions.jsonl"
+    if not path.is_file():
+        raise BadRequest(f"{folder} has no questions.jsonl")
+    out = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            out.append(Question(id=raw["id"], rulebook=raw["rulebook"], game=raw["game"],
+                                question=raw["question"], answer=raw.get("answer", ""),
+                                pages=list(raw.get("pages", [])),
+                                answerable=bool(raw.get("answerable", True)),
+                                kind=raw.get("kind", "")))
+        except (json.JSONDecodeError, KeyError) as exc:
+            raise BadRequest(f"{path}:{number}: not a question record ({exc})") from None
+    return out
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+", text))
+
+
+def supported(gold_answer: str, answer: RulesAnswer) -> bool:
+    """The gold answer is supported by what we said and quoted: all its numbers and at least
+    half of its content words occur in the answer or the cited quotes."""
+    evidence = normalize(answer.answer + " " + " ".join(c.quote for c in answer.citations))
+    gold_words = words(gold_answer)
+    if not _numbers(gold_answer) <= _numbers(evidence):
+        return False
+    return not gold_words or len(gold_words & words(evidence)) / len(gold_words) >= 0.5
+
+
+def score(questions: list[Question], answers: list[RulesAnswer]) -> dict[str, Any]:
+    answerable = [(q, a) for q, a in zip(questions, answers, strict=True) if q.answerable]
+    unanswerable = [(q, a) for q, a in zip(questions, answers, strict=True) if not q.answerable]
+    answered = [(q, a) for q, a in answerable if not a.abstained]
+    abstained = [(q, a) for q, a in zip(questions, answers, strict=True) if a.abstained]
+
+    def ratio(num: int, den: int) -> float | None:
+        return round(num / den, 4) if den else None
+
+    latencies = sorted(a.latency_s for a in answers)
+    return {
+        "n_questions": len(questions),
+        "recall_at_1": ratio(sum(bool(a.retrieved_pages[:1] and a.retrieved_pages[0] in q.pages)
+                                 for q, a in answerable), len(answerable)),
+        "recall_at_5": ratio(sum(bool(set(a.retrieved_pages[:5]) & set(q.pages))
+                                 for q, a in answerable), len(answerable)),
+        "citation_page_accuracy": ratio(sum(bool({c.page for c in a.citations} & set(q.pages))
+                                            for q, a in answered), len(answered)),
+        "answer_correctness": ratio(sum(
+            bool({c.page for c in a.citations} & set(q.pages)) and supported(q.answer, a)
+            for q, a in answered), len(answerable)),
+        "abstention_precision": ratio(sum(not q.answerable for q, _ in abstained),
+                                      len(abstained)),
+        "abstention_recall": ratio(sum(a.abstained for _, a in unanswerable), len(unanswerable)),
+        "false_abstention_rate": ratio(sum(a.abstained for _, a in answerable), len(answerable)),
+        "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "latency_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+                               3) if latencies else None,
+    }
+
+
+def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
+             progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+    folder = Path(folder)
+    questions = load_questions(folder)
+    for book in sorted({q.rulebook for q in questions}):
+        game = next(q.game for q in questions if q.rulebook == book)
+        sha = file_sha256(folder / book)
+        known = {d["sha256"]: d for d in rulebooks.list()}
+        if sha not in known or known[sha]["status"] != "ready":
+            if progress:
+                progress(f"ingesting {book}")
+            rulebooks.add(folder / book, game=game)
+            rulebooks.ingest(sha)
+    answers = []
+    for i, q in enumerate(questions, start=1):
+        if progress:
+            progress(f"[{i}/{len(questions)}] {q.id}")
+        answers.append(qa.run({"question": q.question, "game": q.game}))
+    metrics = score(questions, answers)
+    rows = pl.DataFrame([{
+        "id": q.id, "rulebook": q.rulebook, "kind": q.kind, "answerable": q.answerable,
+        "gold_pages": q.pages, "retrieved_pages": a.retrieved_pages,
+        "cited_pages": [c.page for c in a.citations], "abstained": a.abstained,
+        "mode": a.mode, "supported": supported(q.answer, a) if not a.abstained else False,
+        "confidence": a.confidence, "latency_s": a.latency_s, "question": q.question,
+        "answer": a.answer, "gold_answer": q.answer,
+    } for q, a in zip(questions, answers, strict=True)])
+    return metrics, rows
+
+
+def save(metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(out_dir) / f"{name}-{stamp}"
+    target.mkdir(parents=True, exist_ok=True)
+    rows.write_parquet(target / "answers.parquet")
+    (target / "metrics.json").write_text(json.dumps({**metrics, "set": name, "at": stamp},
+                                                    indent=2))
+    return target

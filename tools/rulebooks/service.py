@@ -1,0 +1,228 @@
+"""Rulebook ingestion steps, shared by the Dagster assets, the CLI and the API.
+
+A rulebook is a PDF stored by content hash (the same file twice is one document), a row in
+`documents` with its processing status, and a board_game entity it belongs to (created when
+missing). Each step writes its output under LIFEOS_HOME/rulebooks/<sha>/ and can be re-run alone;
+a failing file fails only itself, with a clear message, and can be retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from lifeos.db.engine import session_scope
+from lifeos.db.models import Document, utcnow
+from lifeos.errors import NotFound
+from lifeos.llm.router import Router
+from lifeos.settings import Settings
+from lifeos.store import EntityStore
+from lifeos.vectors import VectorStore
+from tools.rulebooks.chunk import Chunk, chunk_pages
+from tools.rulebooks.extract import Page, RulebookError, check_pdf, extract
+from tools.rulebooks.index import index_chunks
+from tools.rulebooks.retrieve import CORPUS
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Rulebooks:
+    def __init__(self, settings: Settings, router: Router) -> None:
+        self.settings = settings
+        self.url = settings.database_url
+        self.router = router
+        self._store: VectorStore | None = None
+
+    @property
+    def vectors(self) -> VectorStore:
+        if self._store is None:
+            self._store = VectorStore(self.settings.lancedb_dir)
+        return self._store
+
+    # ---- files ---------------------------------------------------------------------------------
+
+    def pdf_path(self, sha: str) -> Path:
+        return self.settings.blobs_dir / sha[:2] / f"{sha}.pdf"
+
+    def work_dir(self, sha: str) -> Path:
+        return self.settings.home.resolve() / "rulebooks" / sha
+
+    # ---- documents -----------------------------------------------------------------------------
+
+    def add(self, path: Path, *, game: str | None = None) -> dict[str, Any]:
+        """Store the PDF by hash and register it (queued). Checks it is a readable PDF first."""
+        path = Path(path)
+        if not path.is_file():
+            raise NotFound(f"{path}: no such file")
+        check_pdf(path, max_bytes=self.settings.rulebook_max_bytes,
+                  max_pages=self.settings.rulebook_max_pages)
+        sha = file_sha256(path)
+        target = self.pdf_path(sha)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target.with_suffix(".tmp"))
+            target.with_suffix(".tmp").replace(target)
+        with session_scope(self.url) as session:
+            doc = session.get(Document, sha)
+            game_id = self._game_id(session, game or path.stem.replace("_", " ").title())
+            if doc is None:
+                now = utcnow()
+                doc = Document(sha256=sha, kind="rulebook", filename=path.name[:255],
+                               size_bytes=path.stat().st_size, status="queued", pages=0,
+                               chunks=0, entity_id=game_id, stats={}, created_at=now,
+                               updated_at=now)
+                session.add(doc)
+            elif game:
+                doc.entity_id = game_id
+            session.flush()
+            return self._describe(doc)
+
+    def _game_id(self, session: Any, game: str) -> str:
+        store = EntityStore(session)
+        try:
+            return store.get("board_game", game).id
+        except NotFound:
+            pass
+        found = [e for e in store.list("board_game", {"q": game, "limit": 20}).items
+                 if e.name.lower() == game.lower()] or \
+            store.list("board_game", {"q": game, "limit": 1}).items
+        if found:
+            return found[0].id
+        return store.create("board_game", {"name": game[:200], "tags": ["rulebook"]}).id
+
+    def _describe(self, doc: Document) -> dict[str, Any]:
+        return {"sha256": doc.sha256, "filename": doc.filename, "status": doc.status,
+                "error": doc.error, "pages": doc.pages, "chunks": doc.chunks,
+                "board_game_id": doc.entity_id, "stats": doc.stats}
+
+    def get(self, sha: str) -> dict[str, Any]:
+        with session_scope(self.url) as session:
+            doc = session.get(Document, sha)
+            if doc is None:
+                raise NotFound(f"rulebook {sha} not found")
+            return self._describe(doc)
+
+    def list(self) -> list[dict[str, Any]]:
+        with session_scope(self.url) as session:
+            docs = session.scalars(sa.select(Document).where(Document.kind == "rulebook")
+                                   .order_by(Document.created_at))
+            return [self._describe(d) for d in docs]
+
+    def documents_for_game(self, game: str) -> tuple[str, list[str]]:
+        """(board game id, its ready rulebooks)."""
+        with session_scope(self.url) as session:
+            store = EntityStore(session)
+            try:
+                game_id = store.get("board_game", game).id
+            except NotFound:
+                matches = store.list("board_game", {"q": game, "limit": 5}).items
+                exact = [g for g in matches if g.name.lower() == game.lower()]
+                if not (exact or matches):
+                    raise NotFound(f"no board game {game!r}") from None
+                game_id = (exact or matches)[0].id
+            shas = list(session.scalars(sa.select(Document.sha256).where(
+                Document.entity_id == game_id, Document.status == "ready")))
+        return game_id, shas
+
+    def _set(self, sha: str, **fields: Any) -> None:
+        with session_scope(self.url) as session:
+            doc = session.get(Document, sha)
+            if doc is None:
+                raise NotFound(f"rulebook {sha} not found")
+            for key, value in fields.items():
+                setattr(doc, key, value)
+            doc.updated_at = utcnow()
+            if doc.entity_id and "status" in fields:
+                EntityStore(session).update("board_game", doc.entity_id, {
+                    "data": {"rulebook_status": "processing" if fields["status"] == "processing"
+                             else fields["status"]}})
+
+    # ---- steps ---------------------------------------------------------------------------------
+
+    def extract_pages(self, sha: str) -> list[Page]:
+        self._set(sha, status="processing", error=None)
+        try:
+            result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
+                             max_pages=self.settings.rulebook_max_pages)
+        except RulebookError as exc:
+            self._set(sha, status="failed", error=exc.message)
+            raise
+        work = self.work_dir(sha)
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "pages.json").write_text(json.dumps([asdict(p) for p in result.pages]))
+        extractors: dict[str, int] = {}
+        for page in result.pages:
+            extractors[page.extractor] = extractors.get(page.extractor, 0) + 1
+        self._set(sha, pages=len(result.pages), stats={
+            "tables": result.tables, "extract_s": round(result.seconds, 3),
+            "s_per_page": round(result.seconds / max(len(result.pages), 1), 4),
+            "extractors": extractors})
+        return result.pages
+
+    def pages(self, sha: str) -> list[Page]:
+        path = self.work_dir(sha) / "pages.json"
+        if not path.exists():
+            raise NotFound(f"rulebook {sha} has no extracted pages yet")
+        return [Page(**{**p, "headings": [tuple(h) for h in p["headings"]]})
+                for p in json.loads(path.read_text())]
+
+    def chunk(self, sha: str) -> list[Chunk]:
+        count = self._token_counter()
+        chunks = chunk_pages(self.pages(sha), count)
+        (self.work_dir(sha) / "chunks.json").write_text(json.dumps([asdict(c) for c in chunks]))
+        self._set(sha, chunks=len(chunks))
+        return chunks
+
+    def chunks(self, sha: str) -> list[Chunk]:
+        path = self.work_dir(sha) / "chunks.json"
+        if not path.exists():
+            raise NotFound(f"rulebook {sha} has no chunks yet")
+        return [Chunk(**c) for c in json.loads(path.read_text())]
+
+    def index(self, sha: str) -> dict[str, int]:
+        result = index_chunks(sha, self.chunks(sha), router=self.router, store=self.vectors)
+        self._set(sha, status="ready")
+        return result
+
+    def ingest(self, sha: str) -> dict[str, Any]:
+        """All three steps (what `lifeos rulebook add --wait` and the eval use)."""
+        try:
+            self.extract_pages(sha)
+            self.chunk(sha)
+            self.index(sha)
+        except Exception as exc:
+            if not isinstance(exc, RulebookError):
+                self._set(sha, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        return self.get(sha)
+
+    def delete(self, sha: str) -> None:
+        self.vectors.delete_document(CORPUS, sha)
+        shutil.rmtree(self.work_dir(sha), ignore_errors=True)
+        self.pdf_path(sha).unlink(missing_ok=True)
+        with session_scope(self.url) as session:
+            doc = session.get(Document, sha)
+            if doc is None:
+                raise NotFound(f"rulebook {sha} not found")
+            session.delete(doc)
+
+    def _token_counter(self) -> Any:
+        alias = self.router.config.alias("embed")
+        provider, _, model = alias.model.partition("/")
+        local = self.router.provider("local")
+        if provider == "local":
+            return lambda texts: local.count_tokens(model, list(texts))
+        # A server-side embedder: count with the default local tokenizer (a close proxy).
+        return lambda texts: local.count_tokens("all-minilm-l6-v2", list(texts))

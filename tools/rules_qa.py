@@ -1,0 +1,228 @@
+"""Rules Q&A: answers with page citations whose quotes are verified against the page, or an
+honest "I don't see this in the rulebook".
+
+1. Hybrid retrieval over the game's rulebook chunks (tools/rulebooks/retrieve.py).
+2. The model sees the best passages (trimmed to their most relevant sentences), says whether
+   they answer the question, answers in a sentence or two and picks the passages it used.
+3. Quotes are taken verbatim from the picked passages in code (the sentence that best matches
+   question and answer), then verified against the cited page's text. Unverifiable citations
+   are dropped; with none left the tool abstains and shows the closest passages.
+4. If the model fails its schema twice, the answer is extractive: the best sentence of the best
+   passage. Confidence comes from retrieval similarity and verification, not the model's say-so.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from lifeos.errors import NotFound
+from lifeos.llm.router import InvalidModelOutput, Router
+from lifeos.llm.toolkit import Tool, ToolConfigs, render
+from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
+from tools.rulebooks.service import Rulebooks
+
+ABSTAIN = "I don't see this in the rulebook."
+STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
+           "what when how which who whom why with for from as by that this there their they "
+           "we our may must will would should could not no yes".split())
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+class Citation(BaseModel):
+    page: int
+    section: str = ""
+    quote: str
+    document_sha256: str
+    verified: bool = True
+
+
+class RulesAnswer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Citation] = Field(default_factory=list, description="closest passages")
+    confidence: float
+    model: str = ""
+    mode: str = "generative"        # generative | extractive | abstained
+    latency_s: float = 0.0
+    retrieved_pages: list[int] = Field(default_factory=list)
+    qa_id: str | None = None
+
+
+class RulesQuestion(BaseModel):
+    question: str = Field(min_length=3, max_length=1000)
+    game: str = Field(min_length=1, max_length=200)
+
+
+class _ModelReply(BaseModel):
+    answer: str = Field(max_length=600)
+    passages: list[int] = Field(default_factory=list, max_length=5)
+
+    @property
+    def says_not_found(self) -> bool:
+        said = normalize(self.answer)
+        return said.startswith("not found") or "not in the rulebook" in said \
+            or "do not answer" in said or "does not say" in said
+
+
+def normalize(text: str) -> str:
+    """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
+    text = text.replace("\u00ad", "").replace("’", "'").replace("‘", "'")
+    text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    text = re.sub(r"[|#*_`>]", " ", text)
+    return " ".join(text.lower().split())
+
+
+def verify(quote: str, page_text: str) -> bool:
+    q = normalize(quote)
+    return len(q) >= 12 and q in normalize(page_text)
+
+
+def words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOP and len(w) > 1}
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip().removeprefix("- ").strip()
+        if line:
+            out += [s.strip() for s in SENTENCE_END.split(line) if s.strip()]
+    return out
+
+
+def best_sentences(text: str, target: set[str], limit_words: int) -> list[str]:
+    """The passage's sentences most like `target`, in their original order, within a budget."""
+    sents = sentences(text)
+    ranked = sorted(range(len(sents)), key=lambda i: (-len(words(sents[i]) & target), i))
+    keep: set[int] = set()
+    budget = limit_words
+    for i in ranked:
+        n = len(sents[i].split())
+        if keep and n > budget:
+            continue
+        keep.add(i)
+        budget -= n
+        if budget <= 0:
+            break
+    return [sents[i] for i in sorted(keep)]
+
+
+@dataclass
+class RulesQA(Tool[RulesQuestion, RulesAnswer]):
+    """Not a single-call tool: retrieval, one model call, then verification in code."""
+
+    name = "rules_qa"
+    description = "answer a rules question with verified page citations, or abstain"
+    Input = RulesQuestion
+    Output = RulesAnswer
+
+    router: Router
+    rulebooks: Rulebooks
+    configs: ToolConfigs = field(default_factory=ToolConfigs)
+    last_result: Any = None
+
+    def run(self, inp: RulesQuestion | dict[str, Any]) -> RulesAnswer:  # type: ignore[override]
+        q = inp if isinstance(inp, RulesQuestion) else RulesQuestion.model_validate(inp)
+        started = time.perf_counter()
+        cfg = self.configs.get(self.name)
+        params = cfg.params
+        game_id, documents = self.rulebooks.documents_for_game(q.game)
+        if not documents:
+            raise NotFound(f"{q.game!r} has no ingested rulebook yet (lifeos rulebook add)")
+        hits = retrieve(q.question, router=self.router, store=self.rulebooks.vectors,
+                        documents=documents, config=RetrievalConfig(
+                            top_k=int(params.get("top_k", 5)),
+                            candidates=int(params.get("candidates", 20)),
+                            rrf_k=int(params.get("rrf_k", 60)),
+                            vector_weight=float(params.get("vector_weight", 1.0)),
+                            text_weight=float(params.get("text_weight", 1.0))))
+        closest = [self._citation(h, q.question, "") for h in hits[:3]]
+        base = {"question": q.question, "passages": [c for c in closest if c],
+                "retrieved_pages": [h.page for h in hits]}
+        best_sim = max((h.similarity for h in hits), default=0.0)
+        if not hits or best_sim < float(params.get("min_similarity", 0.25)):
+            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
+                                          confidence=round(1 - best_sim, 3), mode="abstained"),
+                              started, game_id)
+        shown = hits[:int(params.get("prompt_passages", 4))]
+        target = words(q.question)
+        passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
+                     "text": " ".join(best_sentences(h.row["content"], target,
+                                                     int(params.get("passage_words", 90))))}
+                    for i, h in enumerate(shown)]
+        variables = {"question": q.question, "game": q.game, "passages": passages}
+        where = str(self.configs.directory / f"{self.name}.yaml")
+        messages = [{"role": "system", "content": render(cfg.system, variables,
+                                                         where=f"{where}: system")},
+                    {"role": "user", "content": render(cfg.user, variables,
+                                                       where=f"{where}: user")}]
+        try:
+            result = self.router.chat(messages, cfg.model, schema=_ModelReply,
+                                      decoding_schema=cfg.output_schema, tool=self.name,
+                                      temperature=cfg.temperature, max_tokens=cfg.max_tokens)
+            reply: _ModelReply = result.data
+            model = result.model
+        except InvalidModelOutput:
+            reply, model = None, ""  # type: ignore[assignment]
+        if reply is None:
+            return self._done(self._extractive(base, shown, q.question, best_sim, model),
+                              started, game_id)
+        if not reply.passages:
+            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
+                                          confidence=round(0.5 + 0.5 * (1 - best_sim), 3),
+                                          mode="abstained"), started, game_id)
+        if reply.says_not_found:
+            # Small models say "not found" and still name the passages that answer: trust the
+            # passages they picked, and answer from them verbatim.
+            picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
+            return self._done(self._extractive(base, picked or shown, q.question, best_sim,
+                                               model), started, game_id)
+        picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
+        picked = picked or shown[:1]
+        citations = list({c.quote: c for c in (self._citation(h, q.question, reply.answer)
+                                               for h in picked) if c is not None}.values())
+        if not citations:
+            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
+                                          confidence=0.3, mode="abstained"), started, game_id)
+        confidence = min(1.0, 0.15 + 0.6 * max(h.similarity for h in picked)
+                         + 0.25 * len(citations) / len(picked))
+        return self._done(RulesAnswer(**base, answer=reply.answer.strip(), abstained=False,
+                                      citations=citations, confidence=round(confidence, 3),
+                                      model=model), started, game_id)
+
+    def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
+                    best_sim: float, model: str) -> RulesAnswer:
+        citation = self._citation(shown[0], question, "")
+        if citation is None:
+            return RulesAnswer(**base, answer=ABSTAIN, abstained=True, confidence=0.3,
+                               model=model, mode="abstained")
+        return RulesAnswer(**base, answer=citation.quote, abstained=False, citations=[citation],
+                           confidence=round(min(0.6, best_sim), 3), model=model,
+                           mode="extractive")
+
+    def _citation(self, hit: Hit, question: str, answer: str) -> Citation | None:
+        """The passage's sentence that best matches question and answer, verified on its page."""
+        target = words(question) | words(answer)
+        page_text = self._page_text(hit)
+        for sentence in sorted(sentences(hit.row["content"]),
+                               key=lambda s: -len(words(s) & target)):
+            if verify(sentence, page_text):
+                return Citation(page=hit.page, section=hit.row.get("section", ""),
+                                quote=sentence, document_sha256=hit.row["document"])
+        return None
+
+    def _page_text(self, hit: Hit) -> str:
+        pages = self.rulebooks.pages(hit.row["document"])
+        return "\n".join(pages[p - 1].markdown for p in hit.row["pages"] if p <= len(pages))
+
+    def _done(self, answer: RulesAnswer, started: float, game_id: str) -> RulesAnswer:
+        answer.latency_s = round(time.perf_counter() - started, 3)
+        return answer
