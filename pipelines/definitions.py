@@ -6,8 +6,11 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import library as library_assets
+from assets import rulebooks as rulebook_assets
 from lifeos.settings import get_settings
 from resources.library import LibraryResource
+from resources.llm import LLMResource
+from resources.workbench import WorkbenchResource
 
 
 def build_definitions() -> dg.Definitions:
@@ -16,12 +19,20 @@ def build_definitions() -> dg.Definitions:
                               exports_dir=str(settings.exports_dir))
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
     return dg.Definitions(
-        assets=[library_assets.library_snapshot],
-        asset_checks=[library_assets.library_snapshot_matches_library],
-        jobs=[snapshot_job],
+        assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
+                rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index],
+        asset_checks=[library_assets.library_snapshot_matches_library,
+                      rulebook_assets.rulebook_index_complete],
+        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job],
         schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
                                          default_status=dg.DefaultScheduleStatus.RUNNING)],
-        resources={"library": library},
+        sensors=[rulebook_assets.rulebook_inbox_sensor],
+        resources={
+            "library": library,
+            "llm": LLMResource(database_url=settings.database_url),
+            "workbench": WorkbenchResource(home=str(settings.home.resolve()),
+                                           database_url=settings.database_url),
+        },
     )
 
 

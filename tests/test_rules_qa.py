@@ -213,7 +213,34 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
                  "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["retrieved_pages"] and "answer" in answer
+    assert main(["entity", "links", "qa", answer["qa_id"], "--json"]) == 0
+    links = json.loads(capsys.readouterr().out)
+    assert links[0]["relation"] == "about" and links[0]["entity"]["name"] == "Hearts"
     assert main(["ask", "Who starts?", "--game", "Nope"]) == 1
     assert "no board game" in capsys.readouterr().err
     assert main(["rulebook", "add", str(tmp_path / "missing.pdf")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_api_ask_saves_a_qa_entity(sqlite_url: str, lifeos_home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from apps.api.app import create_app
+
+    settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url)
+    with TestClient(create_app(settings)) as client:
+        from lifeos.llm.router import get_router
+
+        books = Rulebooks(settings, get_router(sqlite_url))
+        books.ingest(books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"])
+        r = client.post("/api/v1/rules/ask", json={"question": "Who leads the first trick?",
+                                                   "game": "Hearts"})
+        assert r.status_code == 200, r.text
+        qa = client.get(f"/api/v1/entities/qa/{r.json()['qa_id']}").json()
+        assert qa["data"]["context_type"] == "rulebook"
+        assert qa["data"]["question"] == "Who leads the first trick?"
+        missing = client.post("/api/v1/rules/ask", json={"question": "Who starts?",
+                                                         "game": "Nope"})
+        assert missing.status_code == 404
+        assert client.get("/api/v1/rulebooks").json()[0]["status"] == "ready"

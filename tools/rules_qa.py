@@ -52,6 +52,7 @@ class RulesAnswer(BaseModel):
     mode: str = "generative"        # generative | extractive | abstained
     latency_s: float = 0.0
     retrieved_pages: list[int] = Field(default_factory=list)
+    board_game_id: str = ""
     qa_id: str | None = None
 
 
@@ -225,4 +226,29 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
 
     def _done(self, answer: RulesAnswer, started: float, game_id: str) -> RulesAnswer:
         answer.latency_s = round(time.perf_counter() - started, 3)
+        answer.board_game_id = game_id
         return answer
+
+    def ask(self, question: str, game: str) -> RulesAnswer:
+        """Answer and keep the answer as a `qa` entity (what the CLI, API and studio do)."""
+        answer = self.run({"question": question, "game": game})
+        answer.qa_id = record_answer(self.rulebooks.url, answer, game_id=answer.board_game_id)
+        return answer
+
+
+def record_answer(url: str, answer: RulesAnswer, *, game_id: str) -> str:
+    """Save an answer as a `qa` entity linked to its board game (feedback is added later)."""
+    from lifeos.db.engine import session_scope
+    from lifeos.store import EntityStore
+
+    with session_scope(url) as session:
+        store = EntityStore(session)
+        qa = store.create("qa", {"name": answer.question[:200], "data": {
+            "question": answer.question, "answer": answer.answer, "context_type": "rulebook",
+            "abstained": answer.abstained, "confidence": answer.confidence,
+            "model": answer.model[:200], "latency_s": answer.latency_s,
+            "citations": [{"page": c.page, "section": c.section[:200], "quote": c.quote,
+                           "document_sha256": c.document_sha256} for c in answer.citations],
+        }})
+        store.link("qa", qa.id, {"relation": "about", "target_id": game_id})
+    return qa.id

@@ -74,7 +74,7 @@ def ask(question: str, game: Annotated[str, typer.Option(help="board game name o
     """Ask a rules question; the answer cites rulebook pages (or says it isn't there)."""
     want_json(as_json)
     _, qa = _services()
-    answer = qa.run({"question": question, "game": game})
+    answer = qa.ask(question, game)
     if as_json:
         emit_json(answer)
         return

@@ -1,0 +1,139 @@
+"""Rulebook ingestion as Dagster assets, one dynamic partition per rulebook (its sha256):
+rulebook_pages → rulebook_chunks → rulebook_index, with checks on the index, and a sensor
+that turns PDFs dropped into LIFEOS_HOME/inbox/ into partitions and runs."""
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+
+from resources.workbench import WorkbenchResource
+from tools.rulebooks.extract import RulebookError
+from tools.rulebooks.retrieve import CORPUS
+from tools.rulebooks.service import Rulebooks
+
+rulebook_partitions = dg.DynamicPartitionsDefinition(name="rulebooks")
+GROUP = "rulebooks"
+
+
+def _rulebooks(workbench: WorkbenchResource, router) -> Rulebooks:  # noqa: ANN001
+    return Rulebooks(workbench.settings(), router)
+
+
+@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, kinds={"pdf", "docling"},
+          tags={"lifeos/heavy": "true"},
+          description="Per-page Markdown of the rulebook, structure recovered from the PDF.")
+def rulebook_pages(context: dg.AssetExecutionContext,
+                   workbench: WorkbenchResource) -> dg.MaterializeResult:
+    sha = context.partition_key
+    with workbench.router() as router:
+        books = _rulebooks(workbench, router)
+        try:
+            pages = books.extract_pages(sha)
+        except RulebookError as exc:
+            raise dg.Failure(description=exc.message) from None
+        doc = books.get(sha)
+    return dg.MaterializeResult(metadata={
+        "file": doc["filename"], "pages": len(pages), "tables": doc["stats"]["tables"],
+        "seconds_per_page": doc["stats"]["s_per_page"],
+        "extractors": dg.MetadataValue.json(doc["stats"]["extractors"]),
+        "page_extractor": dg.MetadataValue.json({p.number: p.extractor for p in pages}),
+    })
+
+
+@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, deps=[rulebook_pages],
+          description="Retrieval chunks sized by the embedder's tokenizer, with section paths.")
+def rulebook_chunks(context: dg.AssetExecutionContext,
+                    workbench: WorkbenchResource) -> dg.MaterializeResult:
+    with workbench.router() as router:
+        chunks = _rulebooks(workbench, router).chunk(context.partition_key)
+    return dg.MaterializeResult(metadata={
+        "chunks": len(chunks), "tables": sum(c.kind == "table" for c in chunks),
+        "max_tokens": max((c.tokens for c in chunks), default=0)})
+
+
+@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, deps=[rulebook_chunks],
+          kinds={"lancedb"}, tags={"lifeos/heavy": "true"},
+          description="Embeddings and full-text index of the chunks in LanceDB.")
+def rulebook_index(context: dg.AssetExecutionContext,
+                   workbench: WorkbenchResource) -> dg.MaterializeResult:
+    with workbench.router() as router:
+        result = _rulebooks(workbench, router).index(context.partition_key)
+    return dg.MaterializeResult(metadata={"rows": result["rows"], "dimension": result["dim"]})
+
+
+@dg.asset_check(asset=rulebook_index, description="Every page with text has a chunk, no chunk "
+                "is empty, vectors have the model's dimension, rows == chunks.")
+def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
+                            workbench: WorkbenchResource) -> dg.AssetCheckResult:
+    sha = context.partition_key if context.has_partition_key else None
+    with workbench.router() as router:
+        books = _rulebooks(workbench, router)
+        shas = [sha] if sha else [d["sha256"] for d in books.list() if d["status"] == "ready"]
+        problems: list[str] = []
+        dim = router.embed(["dimension probe"], tool="rulebook_check").dim
+        for doc in shas:
+            pages = books.pages(doc)
+            chunks = books.chunks(doc)
+            rows = books.vectors.rows(CORPUS, doc)
+            covered = {p for c in chunks for p in c.pages}
+            uncovered = [p.number for p in pages if p.markdown.strip() and p.number not in covered]
+            if uncovered:
+                problems.append(f"{doc[:12]}: pages without chunks {uncovered}")
+            if any(not c.content.strip() for c in chunks):
+                problems.append(f"{doc[:12]}: empty chunks")
+            if any(len(r["vector"]) != dim for r in rows):
+                problems.append(f"{doc[:12]}: vectors are not {dim}-dimensional")
+            if len(rows) != len(chunks):
+                problems.append(f"{doc[:12]}: {len(rows)} index rows for {len(chunks)} chunks")
+    return dg.AssetCheckResult(passed=not problems, metadata={
+        "problems": dg.MetadataValue.json(problems), "rulebooks": len(shas)})
+
+
+rulebook_ingest_job = dg.define_asset_job(
+    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index])
+
+
+@dg.sensor(job=rulebook_ingest_job, minimum_interval_seconds=10,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="PDFs dropped into LIFEOS_HOME/inbox/ become rulebook partitions.")
+def rulebook_inbox_sensor(context: dg.SensorEvaluationContext,
+                          workbench: WorkbenchResource) -> dg.SensorResult | dg.SkipReason:
+    settings = workbench.settings()
+    inbox = settings.inbox_dir
+    inbox.mkdir(parents=True, exist_ok=True)
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    requests, new_keys, rejected = [], [], []
+    for path in sorted(p for p in inbox.iterdir() if p.is_file()):
+        stamp = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
+        if seen.get(path.name) == stamp:
+            continue
+        seen[path.name] = stamp
+        with workbench.router() as router:
+            try:
+                doc = _rulebooks(workbench, router).add(path)
+            except RulebookError as exc:
+                rejected.append(_reject(path, exc.message))
+                continue
+        sha = doc["sha256"]
+        if not context.instance.has_dynamic_partition(rulebook_partitions.name, sha):
+            new_keys.append(sha)
+        requests.append(dg.RunRequest(run_key=f"{sha}:{stamp}", partition_key=sha,
+                                      tags={"lifeos/rulebook": path.name[:60]}))
+    cursor = json.dumps(seen, sort_keys=True)
+    if not requests and not rejected:
+        return dg.SkipReason("no new files in the inbox")
+    return dg.SensorResult(run_requests=requests, cursor=cursor,
+                           dynamic_partitions_requests=[
+                               rulebook_partitions.build_add_request(new_keys)] if new_keys
+                           else [])
+
+
+def _reject(path: Path, reason: str) -> str:
+    """Move a file that is not a usable rulebook aside, with the reason next to it."""
+    target = path.parent / "rejected"
+    target.mkdir(exist_ok=True)
+    shutil.move(str(path), target / path.name)
+    (target / f"{path.name}.reason.txt").write_text(reason + "\n")
+    return path.name

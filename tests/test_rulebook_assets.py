@@ -1,0 +1,96 @@
+"""Rulebook ingestion through Dagster: partitions per file hash, real materializations, the
+index check, re-materializing without duplicates, a broken file failing only its own
+partition, and the inbox sensor with its cursor."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.rulebooks import (
+    rulebook_chunks,
+    rulebook_inbox_sensor,
+    rulebook_index,
+    rulebook_index_complete,
+    rulebook_pages,
+    rulebook_partitions,
+)
+from lifeos.settings import Settings
+from resources.workbench import WorkbenchResource
+from tools.rulebooks.retrieve import CORPUS
+from tools.rulebooks.service import Rulebooks, file_sha256
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
+ASSETS = [rulebook_pages, rulebook_chunks, rulebook_index, rulebook_index_complete]
+
+
+@pytest.fixture
+def workbench(sqlite_url: str, lifeos_home: Path) -> WorkbenchResource:
+    return WorkbenchResource(home=str(lifeos_home), database_url=sqlite_url)
+
+
+def materialize(workbench: WorkbenchResource, instance: dg.DagsterInstance, sha: str,
+                **kwargs) -> dg.ExecuteInJobResult:  # noqa: ANN003
+    return dg.materialize(ASSETS, partition_key=sha, instance=instance,
+                          resources={"workbench": workbench}, **kwargs)
+
+
+def test_ingest_a_partition_then_again_without_duplicates(workbench: WorkbenchResource) -> None:
+    settings = workbench.settings()
+    from lifeos.llm.router import get_router
+
+    books = Rulebooks(settings, get_router(settings.database_url))
+    sha = books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(rulebook_partitions.name, [sha])
+        result = materialize(workbench, instance, sha)
+        assert result.success
+        meta = result.asset_materializations_for_node("rulebook_pages")[0].metadata
+        assert meta["pages"].value == 8 and meta["tables"].value == 4
+        assert meta["extractors"].data == {"docling-native": 4, "docling-native+pdfplumber": 4}
+        assert result.get_asset_check_evaluations()[0].passed
+        rows = books.vectors.count(CORPUS, sha)
+        assert rows == result.asset_materializations_for_node("rulebook_index")[0].metadata[
+            "rows"].value
+        assert materialize(workbench, instance, sha).success
+        assert books.vectors.count(CORPUS, sha) == rows
+    assert books.get(sha)["status"] == "ready"
+
+
+def test_a_broken_file_fails_its_own_partition(workbench: WorkbenchResource,
+                                              tmp_path: Path) -> None:
+    settings = workbench.settings()
+    from lifeos.llm.router import get_router
+
+    books = Rulebooks(settings, get_router(settings.database_url))
+    sha = books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"]
+    books.pdf_path(sha).write_bytes(b"%PDF-1.4\n" + b"\x00broken" * 200)  # damaged in storage
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(rulebook_partitions.name, [sha])
+        result = materialize(workbench, instance, sha, raise_on_error=False)
+    assert not result.success
+    doc = books.get(sha)
+    assert doc["status"] == "failed" and "damaged" in doc["error"]
+
+
+def test_inbox_sensor_adds_partitions_once_and_rejects_bad_files(
+        workbench: WorkbenchResource, lifeos_home: Path) -> None:
+    inbox = Settings(home=lifeos_home).inbox_dir
+    inbox.mkdir(parents=True)
+    shutil.copy(DATA / "dev_morris.pdf", inbox)
+    (inbox / "notes.pdf").write_text("not a pdf at all")
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"workbench": workbench})
+        result = rulebook_inbox_sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        sha = file_sha256(DATA / "dev_morris.pdf")
+        assert [r.partition_key for r in result.run_requests] == [sha]
+        assert result.dynamic_partitions_requests[0].partition_keys == [sha]
+        assert (inbox / "rejected" / "notes.pdf.reason.txt").read_text().startswith(
+            "notes.pdf is not a PDF")
+        again = rulebook_inbox_sensor(dg.build_sensor_context(
+            instance=instance, cursor=result.cursor, resources={"workbench": workbench}))
+        assert isinstance(again, dg.SkipReason)
