@@ -11,3 +11,4 @@ bench:
 	scripts/bootstrap.sh
 	.venv/bin/python benchmarks/entities_api.py
 	.venv/bin/python benchmarks/llm.py
+	.venv/bin/python benchmarks/rulebooks.py

@@ -137,3 +137,32 @@ def _reject(path: Path, reason: str) -> str:
     shutil.move(str(path), target / path.name)
     (target / f"{path.name}.reason.txt").write_text(reason + "\n")
     return path.name
+
+
+question_sets = dg.DynamicPartitionsDefinition(name="question_sets")
+
+
+class EvalConfig(dg.Config):
+    folders: dict[str, str] = {}  # question set name -> folder; default: LIFEOS_HOME/eval/<name>
+
+
+@dg.asset(partitions_def=question_sets, group_name=GROUP, kinds={"parquet"},
+          tags={"lifeos/heavy": "true"},
+          description="Rules Q&A measured on a question set (a folder of PDFs and "
+                      "questions.jsonl): recall@k, citation accuracy, abstention, latency.")
+def rules_qa_eval(context: dg.AssetExecutionContext, config: EvalConfig,
+                  workbench: WorkbenchResource) -> dg.MaterializeResult:
+    from tools.rulebooks.evaluate import METRICS, evaluate, save
+    from tools.rules_qa import RulesQA
+
+    name = context.partition_key
+    settings = workbench.settings()
+    folder = Path(config.folders.get(name) or settings.home.resolve() / "eval" / name)
+    with workbench.router() as router:
+        books = Rulebooks(settings, router)
+        metrics, rows = evaluate(folder, books, RulesQA(router=router, rulebooks=books),
+                                 progress=context.log.info)
+    saved = save(metrics, rows, settings.exports_dir / "evals", name)
+    return dg.MaterializeResult(metadata={
+        **{k: metrics[k] for k in METRICS if metrics[k] is not None},
+        "answers": dg.MetadataValue.path(str(saved / "answers.parquet"))})

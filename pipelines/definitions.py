@@ -20,7 +20,8 @@ def build_definitions() -> dg.Definitions:
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
     return dg.Definitions(
         assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
-                rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index],
+                rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
+                rulebook_assets.rules_qa_eval],
         asset_checks=[library_assets.library_snapshot_matches_library,
                       rulebook_assets.rulebook_index_complete],
         jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job],

@@ -94,3 +94,25 @@ def test_inbox_sensor_adds_partitions_once_and_rejects_bad_files(
         again = rulebook_inbox_sensor(dg.build_sensor_context(
             instance=instance, cursor=result.cursor, resources={"workbench": workbench}))
         assert isinstance(again, dg.SkipReason)
+
+
+@pytest.mark.slow
+def test_rules_qa_eval_asset_on_a_small_set(workbench: WorkbenchResource, tmp_path: Path) -> None:
+    from assets.rulebooks import question_sets, rules_qa_eval
+
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    shutil.copy(DATA / "dev_hearts.pdf", folder)
+    lines = [ln for ln in (DATA / "questions.jsonl").read_text().splitlines()
+             if '"dev_hearts.pdf"' in ln][:3]
+    (folder / "questions.jsonl").write_text("\n".join(lines) + "\n")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(question_sets.name, ["mini"])
+        result = dg.materialize(
+            [rules_qa_eval], partition_key="mini", instance=instance,
+            resources={"workbench": workbench},
+            run_config={"ops": {"rules_qa_eval": {"config": {"folders": {"mini": str(folder)}}}}})
+    assert result.success
+    meta = result.asset_materializations_for_node("rules_qa_eval")[0].metadata
+    assert meta["n_questions"].value == 3 and 0 <= meta["recall_at_5"].value <= 1
+    assert Path(meta["answers"].value).is_file()
