@@ -211,10 +211,18 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
 
     def _citation(self, hit: Hit, question: str, answer: str) -> Citation | None:
         """The passage's sentence that best matches question and answer, verified on its page."""
-        target = words(question) | words(answer)
+        asked, said = words(question), words(answer)
+        numbers = set(re.findall(r"\d+", answer))
+
+        def match(sentence: str) -> float:
+            # What the answer says counts most (its numbers above all): the quote should be
+            # the sentence that states the answer, not the one that repeats the question.
+            found = words(sentence)
+            return (len(found & asked) + 2 * len(found & said)
+                    + 3 * len(numbers & set(re.findall(r"\d+", sentence))))
+
         page_text = self._page_text(hit)
-        for sentence in sorted(sentences(hit.row["content"]),
-                               key=lambda s: -len(words(s) & target)):
+        for sentence in sorted(sentences(hit.row["content"]), key=lambda s: -match(s)):
             if verify(sentence, page_text):
                 return Citation(page=hit.page, section=hit.row.get("section", ""),
                                 quote=sentence, document_sha256=hit.row["document"])
