@@ -188,6 +188,9 @@ class LocalProvider:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
         path = importlib.import_module(model.module).get_model_path()
         encoder = SentenceTransformer(str(path), device="cpu")
