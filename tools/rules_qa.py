@@ -260,3 +260,11 @@ def record_answer(url: str, answer: RulesAnswer, *, game_id: str) -> str:
         }})
         store.link("qa", qa.id, {"relation": "about", "target_id": game_id})
     return qa.id
+
+
+def rules_services(settings: Any) -> tuple[Rulebooks, RulesQA]:
+    """The rulebook service and the Q&A tool over one library (CLI, API)."""
+    from lifeos.llm.router import get_router
+
+    rulebooks = Rulebooks(settings, get_router(settings.database_url))
+    return rulebooks, RulesQA(router=rulebooks.router, rulebooks=rulebooks)

@@ -17,14 +17,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _services():  # noqa: ANN202 - tools import heavy libraries: only when a command runs
-    from lifeos.llm import get_router
-    from tools.rulebooks.service import Rulebooks
-    from tools.rules_qa import RulesQA
+    from tools.rules_qa import rules_services
 
-    s = settings()
-    router = get_router(s.database_url)
-    rulebooks = Rulebooks(s, router)
-    return rulebooks, RulesQA(router=router, rulebooks=rulebooks)
+    return rules_services(settings())
 
 
 @app.command()

@@ -138,20 +138,27 @@ def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
     """Read a YAML file into `model`; any problem becomes a ConfigError naming file and field."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    return parse_yaml_model(text, model, source=str(path))
+
+
+def parse_yaml_model(text: str, model: type[BaseModel], *, source: str) -> Any:
+    """YAML text into `model`; errors name `source` and the field."""
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
+        raise ConfigError(f"{source}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
                           ) from None
     try:
         return model.model_validate(expand_env(raw if raw is not None else {}))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise ConfigError(f"{path}: {field}: {err['msg']}",
+        raise ConfigError(f"{source}: {field}: {err['msg']}",
                           details=[{"loc": list(e["loc"]), "msg": e["msg"]}
                                    for e in exc.errors(include_url=False)]) from None
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lifeos.errors import ValidationFailed
 
-from lifeos.llm.config import ConfigError, WatchedYaml
+from lifeos.llm.config import ConfigError, WatchedYaml, parse_yaml_model
 from lifeos.llm.router import CONFIG_DIR, ChatResult, Router
 
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
@@ -66,16 +66,7 @@ class ToolConfigs:
 
     def validate_text(self, name: str, text: str) -> ToolConfig:
         """Validate YAML text before it is saved (the studio's editor uses this)."""
-        import tempfile
-
-        from lifeos.llm.config import load_yaml_model
-
-        with tempfile.NamedTemporaryFile("w", suffix=f"-{name}.yaml", delete=False) as fh:
-            fh.write(text)
-        try:
-            return load_yaml_model(Path(fh.name), ToolConfig)
-        finally:
-            Path(fh.name).unlink()
+        return parse_yaml_model(text, ToolConfig, source=str(self.directory / f"{name}.yaml"))
 
 
 def render(template: str, variables: dict[str, Any], *, where: str) -> str:

@@ -74,10 +74,6 @@ class Page:
     section_path: list[str] = field(default_factory=list)   # where the page starts
     tables: int = 0
 
-    @property
-    def text(self) -> str:
-        return self.markdown
-
 
 @dataclass
 class Extraction:

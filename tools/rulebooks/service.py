@@ -38,6 +38,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _find_game(store: EntityStore, game: str) -> str | None:
+    """A board game by id, else by exact name (case-insensitive), else the best search hit."""
+    try:
+        return store.get("board_game", game).id
+    except NotFound:
+        pass
+    matches = store.list("board_game", {"q": game, "limit": 20}).items
+    exact = [g for g in matches if g.name.lower() == game.lower()]
+    return (exact or matches)[0].id if (exact or matches) else None
+
+
 class Rulebooks:
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
@@ -91,16 +102,8 @@ class Rulebooks:
 
     def _game_id(self, session: Any, game: str) -> str:
         store = EntityStore(session)
-        try:
-            return store.get("board_game", game).id
-        except NotFound:
-            pass
-        found = [e for e in store.list("board_game", {"q": game, "limit": 20}).items
-                 if e.name.lower() == game.lower()] or \
-            store.list("board_game", {"q": game, "limit": 1}).items
-        if found:
-            return found[0].id
-        return store.create("board_game", {"name": game[:200], "tags": ["rulebook"]}).id
+        return _find_game(store, game) or store.create(
+            "board_game", {"name": game[:200], "tags": ["rulebook"]}).id
 
     def _describe(self, doc: Document) -> dict[str, Any]:
         return {"sha256": doc.sha256, "filename": doc.filename, "status": doc.status,
@@ -123,15 +126,9 @@ class Rulebooks:
     def documents_for_game(self, game: str) -> tuple[str, list[str]]:
         """(board game id, its ready rulebooks)."""
         with session_scope(self.url) as session:
-            store = EntityStore(session)
-            try:
-                game_id = store.get("board_game", game).id
-            except NotFound:
-                matches = store.list("board_game", {"q": game, "limit": 5}).items
-                exact = [g for g in matches if g.name.lower() == game.lower()]
-                if not (exact or matches):
-                    raise NotFound(f"no board game {game!r}") from None
-                game_id = (exact or matches)[0].id
+            game_id = _find_game(EntityStore(session), game)
+            if game_id is None:
+                raise NotFound(f"no board game {game!r}")
             shas = list(session.scalars(sa.select(Document.sha256).where(
                 Document.entity_id == game_id, Document.status == "ready")))
         return game_id, shas
@@ -146,8 +143,7 @@ class Rulebooks:
             doc.updated_at = utcnow()
             if doc.entity_id and "status" in fields:
                 EntityStore(session).update("board_game", doc.entity_id, {
-                    "data": {"rulebook_status": "processing" if fields["status"] == "processing"
-                             else fields["status"]}})
+                    "data": {"rulebook_status": fields["status"]}})
 
     # ---- steps ---------------------------------------------------------------------------------
 

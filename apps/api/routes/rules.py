@@ -7,8 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from lifeos.llm.router import get_router
-
 router = APIRouter(tags=["rules"])
 
 
@@ -18,12 +16,9 @@ class AskBody(BaseModel):
 
 
 def _services(request: Request):  # noqa: ANN202
-    from tools.rulebooks.service import Rulebooks
-    from tools.rules_qa import RulesQA
+    from tools.rules_qa import rules_services
 
-    settings = request.app.state.settings
-    rulebooks = Rulebooks(settings, get_router(settings.database_url))
-    return rulebooks, RulesQA(router=rulebooks.router, rulebooks=rulebooks)
+    return rules_services(request.app.state.settings)
 
 
 @router.post("/rules/ask")
