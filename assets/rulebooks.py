@@ -160,9 +160,11 @@ def rules_qa_eval(context: dg.AssetExecutionContext, config: EvalConfig,
     folder = Path(config.folders.get(name) or settings.home.resolve() / "eval" / name)
     with workbench.router() as router:
         books = Rulebooks(settings, router)
-        metrics, rows = evaluate(folder, books, RulesQA(router=router, rulebooks=books),
-                                 progress=context.log.info)
-    saved = save(metrics, rows, settings.exports_dir / "evals", name)
+        qa = RulesQA(router=router, rulebooks=books)
+        metrics, rows = evaluate(folder, books, qa, progress=context.log.info)
+    eval_id, saved = save(settings.database_url, metrics, rows, settings.exports_dir / "evals",
+                          name, qa=qa, run_id=context.run_id)
     return dg.MaterializeResult(metadata={
         **{k: metrics[k] for k in METRICS if metrics[k] is not None},
+        "eval_run": eval_id,
         "answers": dg.MetadataValue.path(str(saved / "answers.parquet"))})

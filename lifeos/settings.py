@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     def blobs_dir(self) -> Path:
         return self.home.resolve() / "blobs"
 
+    def blob_path(self, sha256: str, suffix: str) -> Path:
+        """Where a stored file lives: by content hash, fanned out by its first two digits."""
+        return self.blobs_dir / sha256[:2] / f"{sha256}{suffix}"
+
     @property
     def lancedb_dir(self) -> Path:
         return self.home.resolve() / "lancedb"

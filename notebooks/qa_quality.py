@@ -3,7 +3,7 @@
 # dependencies = ["marimo", "polars", "altair", "lifeos-workbench"]
 # ///
 """Rules Q&A quality: metrics of every `lifeos eval rules` run over time, and the questions
-that failed with their retrieved and gold pages, to see why. Reads LIFEOS_HOME/exports/evals."""
+that failed with their retrieved and gold pages, to see why. Reads the library DB's eval_runs."""
 
 import marimo
 
@@ -13,18 +13,17 @@ app = marimo.App(width="medium")
 
 @app.cell
 def _():
-    import json
-
     import altair as alt
     import marimo as mo
     import polars as pl
 
     from lifeos.settings import get_settings
+    from tools.rulebooks.evaluate import eval_results, eval_runs_frame
 
-    evals_dir = get_settings().exports_dir / "evals"
-    runs = sorted(evals_dir.glob("*/metrics.json")) if evals_dir.exists() else []
-    history = pl.DataFrame([{**json.loads(p.read_text()), "run": p.parent.name} for p in runs])
-    return alt, evals_dir, history, mo, pl, runs
+    url = get_settings().database_url
+    history = eval_runs_frame(url).with_columns(
+        run=pl.col("at").dt.strftime("%Y-%m-%d %H:%M") + " " + pl.col("set"))
+    return alt, eval_results, history, mo, pl, url
 
 
 @app.cell
@@ -46,8 +45,8 @@ def _(alt, history, mo):
 
 
 @app.cell
-def _(mo, pl, runs):
-    latest = pl.read_parquet(runs[-1].parent / "answers.parquet") if runs else pl.DataFrame()
+def _(eval_results, history, mo, pl, url):
+    latest = eval_results(url, history["id"][-1]) if history.height else pl.DataFrame()
     failures = latest.filter(
         (pl.col("answerable") & (pl.col("abstained") | ~pl.col("supported")))
         | (~pl.col("answerable") & ~pl.col("abstained"))

@@ -63,28 +63,32 @@ def test_costs_notebook_runs_headless_on_an_empty_ledger(sqlite_url: str) -> Non
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_qa_quality_notebook_reads_eval_runs(lifeos_home: Path) -> None:
-    import json as _json
-
+def test_qa_quality_notebook_reads_eval_runs(lifeos_home: Path, sqlite_url: str) -> None:
     import polars as pl
 
     from lifeos.settings import get_settings
     from notebooks.qa_quality import app as qa_app
+    from tools.rulebooks.evaluate import METRICS, eval_runs_frame, save
 
-    run = get_settings().exports_dir / "evals" / "dev-20261126T000000Z"
-    run.mkdir(parents=True)
-    (run / "metrics.json").write_text(_json.dumps({
-        "n_questions": 2, "recall_at_1": 0.5, "recall_at_5": 1.0,
-        "citation_page_accuracy": 1.0, "answer_correctness": 0.5, "abstention_recall": 1.0,
-        "false_abstention_rate": 0.5}))
-    pl.DataFrame([
+    metrics = dict.fromkeys(METRICS, 0.5) | {"n_questions": 2}
+    rows = pl.DataFrame([
         {"id": "q1", "kind": "fact", "answerable": True, "gold_pages": [3],
          "retrieved_pages": [3], "cited_pages": [3], "abstained": False, "supported": True,
          "mode": "generative", "question": "?", "answer": "a", "gold_answer": "a"},
         {"id": "q2", "kind": "fact", "answerable": True, "gold_pages": [4],
          "retrieved_pages": [5], "cited_pages": [], "abstained": True, "supported": False,
          "mode": "abstained", "question": "?", "answer": "-", "gold_answer": "b"},
-    ]).write_parquet(run / "answers.parquet")
+    ])
+
+    class _QA:  # what save() reads off the tool: its name and config
+        from lifeos.llm.toolkit import ToolConfigs
+        name, configs = "rules_qa", ToolConfigs()
+
+    eval_id, folder = save(sqlite_url, metrics, rows, get_settings().exports_dir / "evals",
+                           "dev", qa=_QA())  # type: ignore[arg-type]
+    assert (folder / "answers.parquet").is_file()
+    stored = eval_runs_frame(sqlite_url)
+    assert stored["id"].to_list() == [eval_id] and stored["recall_at_1"][0] == 0.5
     _, defs = qa_app.run()
     assert defs["history"].height == 1
     assert defs["failures"]["id"].to_list() == ["q2"]

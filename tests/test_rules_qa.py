@@ -61,6 +61,23 @@ def env(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     return settings, rulebooks, qa, provider
 
 
+def test_a_file_name_finds_the_game_it_spells(tmp_path: Path) -> None:
+    from tools.rulebooks.service import _game_from_filename
+
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        store = EntityStore(session)
+        ids = {n: store.create("board_game", {"name": n}).id
+               for n in ("Catan", "Catan: Seafarers", "Ticket to Ride", "Hearts")}
+        assert _game_from_filename(session, "dev_hearts") == ids["Hearts"]
+        assert _game_from_filename(session, "Catan_Rules_EN_v2.1") == ids["Catan"]
+        assert _game_from_filename(session, "catan-seafarers-rulebook") == ids["Catan: Seafarers"]
+        assert _game_from_filename(session, "ticket") == ids["Ticket to Ride"]
+        assert _game_from_filename(session, "rules") is None
+        assert _game_from_filename(session, "azul") is None
+
+
 def assert_verified(answer: RulesAnswer, rulebooks: Rulebooks) -> None:
     for c in answer.citations:
         page = rulebooks.pages(c.document_sha256)[c.page - 1].markdown

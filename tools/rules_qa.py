@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +131,10 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
     configs: ToolConfigs = field(default_factory=ToolConfigs)
     last_result: Any = None
 
-    def run(self, inp: RulesQuestion | dict[str, Any]) -> RulesAnswer:  # type: ignore[override]
+    def run(self, inp: RulesQuestion | dict[str, Any], *,  # type: ignore[override]
+            on_passages: Callable[[list[Citation]], None] | None = None) -> RulesAnswer:
+        """Answer one question. `on_passages` gets the best verified passages as soon as
+        retrieval has them, before the model is asked (the studio shows them at once)."""
         q = inp if isinstance(inp, RulesQuestion) else RulesQuestion.model_validate(inp)
         started = time.perf_counter()
         cfg = self.configs.get(self.name)
@@ -148,6 +152,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         closest = [self._citation(h, q.question, "") for h in hits[:3]]
         base = {"question": q.question, "passages": [c for c in closest if c],
                 "retrieved_pages": [h.page for h in hits]}
+        if on_passages is not None:
+            on_passages(base["passages"])
         best_sim = max((h.similarity for h in hits), default=0.0)
         if not hits or best_sim < float(params.get("min_similarity", 0.25)):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
@@ -237,9 +243,10 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         answer.board_game_id = game_id
         return answer
 
-    def ask(self, question: str, game: str) -> RulesAnswer:
+    def ask(self, question: str, game: str, *,
+            on_passages: Callable[[list[Citation]], None] | None = None) -> RulesAnswer:
         """Answer and keep the answer as a `qa` entity (what the CLI, API and studio do)."""
-        answer = self.run({"question": question, "game": game})
+        answer = self.run({"question": question, "game": game}, on_passages=on_passages)
         answer.qa_id = record_answer(self.rulebooks.url, answer, game_id=answer.board_game_id)
         return answer
 

@@ -93,11 +93,12 @@ def eval_rules(folder: Path, as_json: JsonFlag = False) -> None:
     rulebooks, qa = _services()
     log = (lambda _m: None) if as_json else (lambda m: console.print(f"[dim]{m}[/dim]"))
     metrics, rows = evaluate(folder, rulebooks, qa, progress=log)
-    saved = save(metrics, rows, settings().exports_dir / "evals", Path(folder).name)
+    eval_id, saved = save(settings().database_url, metrics, rows, settings().exports_dir / "evals",
+                          Path(folder).name, qa=qa)
     if as_json:
         print(json.dumps({k: metrics[k] for k in METRICS}))
         return
-    table = Table("metric", "value", title=f"rules Q&A on {folder} (saved to {saved})")
+    table = Table("metric", "value", title=f"rules Q&A on {folder} (evaluation {eval_id[:8]}, {saved})")
     for key in METRICS:
         table.add_row(key, str(metrics[key]))
     console.print(table)

@@ -176,9 +176,28 @@ class Document(Base):
     __table_args__ = (sa.Index("ix_documents_entity", "entity_id"),)
 
 
+class EvalRun(Base):
+    """One evaluation of a tool on a question set: the metrics and every question's result.
+    The same run is also written as Parquet under exports/evals/ for notebooks and sharing."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    created_at: Mapped[datetime]
+    tool: Mapped[str] = mapped_column(sa.String(64))
+    question_set: Mapped[str] = mapped_column(sa.String(200))
+    model: Mapped[str | None] = mapped_column(sa.String(200))
+    metrics: Mapped[dict[str, Any]]
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))   # the Dagster run, when any
+
+    __table_args__ = (sa.Index("ix_eval_runs_set_created", "question_set", "created_at"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
-ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents")
+ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

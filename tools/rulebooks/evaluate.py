@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
-from lifeos.errors import BadRequest
+from lifeos.db.engine import session_scope
+from lifeos.db.models import EvalRun, utcnow
+from lifeos.errors import BadRequest, NotFound
 from tools.rulebooks.service import Rulebooks, file_sha256
 from tools.rules_qa import RulesAnswer, RulesQA, normalize, words
 
@@ -130,11 +133,43 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
     return metrics, rows
 
 
-def save(metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, name: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    target = Path(out_dir) / f"{name}-{stamp}"
+def save(url: str, metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, name: str, *,
+         qa: RulesQA, run_id: str | None = None) -> tuple[str, Path]:
+    """Store the run in the library DB (`eval_runs`: metrics, config, every question's result)
+    and as Parquet + JSON under out_dir/<set>-<stamp>/. Returns (eval run id, folder)."""
+    cfg = qa.configs.get(qa.name)
+    run = EvalRun(id=str(uuid.uuid4()), created_at=utcnow(), tool=qa.name, question_set=name,
+                  model=cfg.model, metrics=metrics, run_id=run_id,
+                  config={"model": cfg.model, "params": cfg.params},
+                  results=json.loads(rows.write_json()))
+    with session_scope(url) as session:
+        session.add(run)
+    target = Path(out_dir) / f"{name}-{run.created_at.strftime('%Y%m%dT%H%M%SZ')}"
     target.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(target / "answers.parquet")
-    (target / "metrics.json").write_text(json.dumps({**metrics, "set": name, "at": stamp},
-                                                    indent=2))
-    return target
+    (target / "metrics.json").write_text(json.dumps(
+        {**metrics, "set": name, "at": run.created_at.isoformat(), "eval_run": run.id}, indent=2))
+    return run.id, target
+
+
+def eval_runs_frame(url: str, tool: str = "rules_qa") -> pl.DataFrame:
+    """Every stored evaluation of a tool, oldest first: one row per run, one column per metric."""
+    stmt = (sa.select(EvalRun.id, EvalRun.created_at, EvalRun.question_set, EvalRun.model,
+                      EvalRun.metrics).where(EvalRun.tool == tool).order_by(EvalRun.created_at))
+    with session_scope(url) as session:
+        rows = session.execute(stmt).all()
+    return pl.DataFrame(
+        [{"id": r.id, "at": r.created_at, "set": r.question_set, "model": r.model,
+          **{k: r.metrics.get(k) for k in METRICS}} for r in rows],
+        schema={"id": pl.String, "at": pl.Datetime("us", "UTC"), "set": pl.String,
+                "model": pl.String, **{k: (pl.Int64 if k == "n_questions" else pl.Float64)
+                                       for k in METRICS}})
+
+
+def eval_results(url: str, eval_id: str) -> pl.DataFrame:
+    """The per-question results of one stored evaluation."""
+    with session_scope(url) as session:
+        run = session.get(EvalRun, eval_id)
+        if run is None:
+            raise NotFound(f"no evaluation {eval_id}")
+        return pl.DataFrame(run.results)

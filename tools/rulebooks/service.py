@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
-from lifeos.db.models import Document, utcnow
+from lifeos.db.models import Document, Entity, utcnow
 from lifeos.errors import NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
@@ -49,6 +50,37 @@ def _find_game(store: EntityStore, game: str) -> str | None:
     return (exact or matches)[0].id if (exact or matches) else None
 
 
+# Words a rulebook's file name carries that are not part of the game's name.
+_FILENAME_NOISE = {"rules", "rule", "rulebook", "rulebooks", "book", "manual", "instructions",
+                   "reference", "guide", "en", "eng", "english", "final", "print", "web", "pdf",
+                   "the", "of", "and", "a"}
+
+
+def _name_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower())
+            if w not in _FILENAME_NOISE and not re.fullmatch(r"v?\d+(?:\.\d+)*", w)}
+
+
+def _game_from_filename(session: Any, stem: str) -> str | None:
+    """A library board game whose name the file name spells out (`hearts_rules_v2` → Hearts):
+    first a game whose every name word is in the file name (the longest such name: "Catan
+    Seafarers" over "Catan"), else one whose name holds every word of the file name (the
+    shortest: `catan.pdf` → "Catan" before "Catan Seafarers"). None when no game fits."""
+    wanted = _name_words(stem)
+    if not wanted:
+        return None
+    rows = session.execute(sa.select(Entity.id, Entity.name).where(
+        Entity.kind == "board_game", Entity.deleted_at.is_(None))).all()
+    fits = []
+    for gid, name in rows:
+        words = _name_words(name)
+        if words and words <= wanted:
+            fits.append((1, len(words), gid))
+        elif words and wanted <= words:
+            fits.append((0, -len(words), gid))
+    return max(fits)[2] if fits else None
+
+
 class Rulebooks:
     def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
@@ -65,7 +97,7 @@ class Rulebooks:
     # ---- files ---------------------------------------------------------------------------------
 
     def pdf_path(self, sha: str) -> Path:
-        return self.settings.blobs_dir / sha[:2] / f"{sha}.pdf"
+        return self.settings.blob_path(sha, ".pdf")
 
     def work_dir(self, sha: str) -> Path:
         return self.settings.home.resolve() / "rulebooks" / sha
@@ -87,7 +119,9 @@ class Rulebooks:
             target.with_suffix(".tmp").replace(target)
         with session_scope(self.url) as session:
             doc = session.get(Document, sha)
-            game_id = self._game_id(session, game or path.stem.replace("_", " ").title())
+            game_id = (self._game_id(session, game) if game else
+                       _game_from_filename(session, path.stem)
+                       or self._game_id(session, re.sub(r"[_-]+", " ", path.stem).title()))
             if doc is None:
                 now = utcnow()
                 doc = Document(sha256=sha, kind="rulebook", filename=path.name[:255],
