@@ -163,7 +163,7 @@ def rules_qa_eval(context: dg.AssetExecutionContext, config: EvalConfig,
         qa = RulesQA(router=router, rulebooks=books)
         metrics, rows = evaluate(folder, books, qa, progress=context.log.info)
     eval_id, saved = save(settings.database_url, metrics, rows, settings.exports_dir / "evals",
-                          name, qa=qa, run_id=context.run_id)
+                          name, qa=qa, run_id=context.run.run_id)
     return dg.MaterializeResult(metadata={
         **{k: metrics[k] for k in METRICS if metrics[k] is not None},
         "eval_run": eval_id,

@@ -68,12 +68,14 @@ def recent_changes(revisions: pl.DataFrame, n: int = 20) -> pl.DataFrame:
     return revisions.sort("created_at", descending=True).head(n)
 
 
-def tool_calls_frame(url: str) -> pl.DataFrame:
-    """The ledger: one row per model call."""
+def tool_calls_frame(url: str, *, latest: int | None = None) -> pl.DataFrame:
+    """The ledger: one row per model call (only the `latest` N, newest first, when given)."""
     stmt = sa.select(ToolCall.id, ToolCall.created_at, ToolCall.tool, ToolCall.kind,
                      ToolCall.alias, ToolCall.provider, ToolCall.model, ToolCall.tokens_in,
                      ToolCall.tokens_out, ToolCall.latency_ms, ToolCall.cost_usd, ToolCall.ok,
                      ToolCall.error, ToolCall.run_id)
+    if latest is not None:
+        stmt = stmt.order_by(ToolCall.created_at.desc(), ToolCall.id.desc()).limit(latest)
     return _read(url, stmt, {
         "id": pl.Int64, "created_at": _TS, "tool": pl.String, "kind": pl.String,
         "alias": pl.String, "provider": pl.String, "model": pl.String, "tokens_in": pl.Int64,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, computed_field
+from pydantic import Field, SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite inside `home` when unset",
     )
 
+    config_dir: Path = Field(Path(__file__).resolve().parents[1] / "configs",
+                             description="models.yaml, prices.yaml and tools/*.yaml")
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_workers: int = Field(2, ge=1, le=32, description="API server processes (`lifeos up`)")
@@ -28,6 +31,12 @@ class Settings(BaseSettings):
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")
+
+    studio: bool = Field(True, description="serve the Gradio studio at /studio with the API")
+    studio_user: str = "lifeos"
+    studio_password: SecretStr | None = Field(
+        None, description="required when the API is bound to anything but 127.0.0.1")
+    studio_concurrency: int = Field(2, ge=1, le=32, description="studio events run at once")
 
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")

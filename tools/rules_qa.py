@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -128,8 +128,12 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
 
     router: Router
     rulebooks: Rulebooks
-    configs: ToolConfigs = field(default_factory=ToolConfigs)
+    configs: ToolConfigs = None  # type: ignore[assignment]  # default: the router's configs
     last_result: Any = None
+
+    def __post_init__(self) -> None:
+        if self.configs is None:
+            self.configs = ToolConfigs(self.router.config_dir / "tools")
 
     def run(self, inp: RulesQuestion | dict[str, Any], *,  # type: ignore[override]
             on_passages: Callable[[list[Citation]], None] | None = None) -> RulesAnswer:

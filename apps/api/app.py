@@ -20,7 +20,7 @@ from lifeos.settings import Settings, get_settings
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, studio: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -49,4 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes,
                        overrides={f"{API_PREFIX}/import": settings.max_import_bytes})
     app.add_middleware(RequestIdMiddleware)
+    if settings.studio and studio:
+        from apps.studio.app import mount_studio  # Gradio is heavy: only when served
+
+        app = mount_studio(app, settings)
     return app

@@ -42,9 +42,11 @@ def _commands(s: Settings) -> dict[str, list[str]]:
     bin_dir = Path(sys.executable).parent
     workspace = str(ROOT / "workspace.yaml")
     return {
+        # The studio (Gradio) keeps its queue and sessions in one process: with the studio on,
+        # the API runs as one process with `api_threads` threads.
         "api": [sys.executable, "-m", "uvicorn", "apps.api.app:create_app", "--factory",
                 "--host", s.api_host, "--port", str(s.api_port), "--workers",
-                str(s.api_workers), "--no-access-log"],
+                str(1 if s.studio else s.api_workers), "--no-access-log"],
         "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace,
                               "-h", s.dagster_host, "-p", str(s.dagster_port)],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
@@ -82,6 +84,11 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
        ready_timeout: float = 120.0) -> int:
     """Start Life-OS Workbench: API + Dagster UI + Dagster daemon, on embedded defaults."""
     s = settings()
+    login = None
+    if s.studio:
+        from apps.studio.app import studio_auth
+
+        login = studio_auth(s)  # refuses to start off loopback without a password
     s.home.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(s.database_url)
     if demo:
@@ -96,7 +103,11 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
         api_url = f"http://{s.api_host}:{s.api_port}"
         _wait_ready(f"{api_url}/readyz", procs, ready_timeout)
         _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout)
+        studio_line = (f"  Studio     {api_url}/studio/"
+                       + (f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)\n"
+                          if login else "\n")) if s.studio else ""
         console.print(f"\n[bold green]Life-OS Workbench is up[/bold green]\n"
+                      f"{studio_line}"
                       f"  API        {api_url}/docs\n"
                       f"  Dagster UI {s.dagster_ui_url}\n"
                       f"  home       {s.home.resolve()}\n"

@@ -71,7 +71,7 @@ def delete(router: Router, name: str) -> None:
 
 
 def tools_overview() -> list[dict[str, Any]]:
-    configs = ToolConfigs()
+    configs = ToolConfigs()  # LIFEOS_CONFIG_DIR/tools
     rows = []
     for name, cls in sorted(tool_classes().items()):
         rows.append({"name": name, "description": cls.description,

@@ -32,7 +32,6 @@ from lifeos.llm.providers.base import (
 from lifeos.logging import get_logger
 
 log = get_logger(__name__)
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 class InvalidModelOutput(LifeOSError):
@@ -103,8 +102,13 @@ def _validate(text: str, schema: type[BaseModel] | dict[str, Any]) -> Any:
 
 
 class Router:
-    def __init__(self, *, database_url: str, config_dir: Path = CONFIG_DIR,
+    def __init__(self, *, database_url: str, config_dir: Path | None = None,
                  providers: dict[str, Any] | None = None) -> None:
+        if config_dir is None:
+            from lifeos.settings import get_settings
+
+            config_dir = get_settings().config_dir
+        self.config_dir = Path(config_dir)
         self._models = WatchedYaml(Path(config_dir) / "models.yaml", ModelsConfig)
         self._prices = WatchedYaml(Path(config_dir) / "prices.yaml", PricesConfig)
         self.ledger = Ledger(database_url)

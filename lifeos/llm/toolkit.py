@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lifeos.errors import ValidationFailed
 
 from lifeos.llm.config import ConfigError, WatchedYaml, parse_yaml_model
-from lifeos.llm.router import CONFIG_DIR, ChatResult, Router
+from lifeos.llm.router import ChatResult, Router
 
 _JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
                             keep_trailing_newline=False)
@@ -50,7 +50,11 @@ class ToolConfig(BaseModel):
 class ToolConfigs:
     """`configs/tools/*.yaml`, each loaded on first use and re-read when it changes."""
 
-    def __init__(self, directory: Path = CONFIG_DIR / "tools") -> None:
+    def __init__(self, directory: Path | None = None) -> None:
+        if directory is None:
+            from lifeos.settings import get_settings
+
+            directory = get_settings().config_dir / "tools"
         self.directory = Path(directory)
         self._watched: dict[str, WatchedYaml] = {}
         self._lock = threading.Lock()
@@ -88,7 +92,7 @@ class Tool(Generic[In, Out]):
 
     def __init__(self, router: Router, configs: ToolConfigs | None = None) -> None:
         self.router = router
-        self.configs = configs or ToolConfigs()
+        self.configs = configs or ToolConfigs(router.config_dir / "tools")
         self.last_result: ChatResult | None = None
 
     def variables(self, inp: In) -> dict[str, Any]:

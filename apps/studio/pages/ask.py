@@ -1,0 +1,264 @@
+"""Ask the rules: pick a game (or upload its rulebook), ask, see verified citations on the
+rendered page, give feedback; past questions per game."""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from PIL import Image, ImageDraw
+
+from apps.studio.base import Studio, StudioPage, guarded
+from tools.rules_qa import Citation, RulesAnswer
+
+PAST_COLUMNS = ["★", "asked", "question", "answer", "feedback", "id"]
+
+
+def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) -> Image.Image:
+    """The rulebook page as an image with the quote highlighted (found by its words, so line
+    breaks and hyphenation in the PDF do not matter)."""
+    import pdfplumber
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        image = doc[page_number - 1].render(scale=scale).to_pil().convert("RGB")
+    finally:
+        doc.close()
+    tokens = re.findall(r"\w+", quote)[:40]
+    if not tokens:
+        return image
+    pattern = r"\W+".join(re.escape(t) for t in tokens)
+    with pdfplumber.open(pdf) as plumber:
+        page = plumber.pages[page_number - 1]
+        matches = page.search(pattern, regex=True, case=False, return_chars=True)
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for match in matches[:1]:
+        lines: dict[int, list[dict[str, Any]]] = {}
+        for ch in match.get("chars", []):
+            lines.setdefault(round(ch["top"]), []).append(ch)
+        for chars in lines.values():
+            box = (min(c["x0"] for c in chars) * scale - 2, min(c["top"] for c in chars) * scale - 2,
+                   max(c["x1"] for c in chars) * scale + 2,
+                   max(c["bottom"] for c in chars) * scale + 2)
+            draw.rectangle(box, fill=(255, 221, 0, 90), outline=(230, 160, 0, 255), width=2)
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
+
+
+def _cite_md(citations: list[Citation], title: str) -> str:
+    if not citations:
+        return ""
+    lines = [f"**{title}**"]
+    for i, c in enumerate(citations, start=1):
+        section = f" · {c.section}" if c.section else ""
+        lines.append(f"{i}. p. {c.page}{section}: “{c.quote}”")
+    return "\n".join(lines)
+
+
+def build(studio: Studio) -> None:
+    answer_state = gr.State(None)   # the last RulesAnswer, as a dict
+
+    with gr.Row():
+        game = gr.Dropdown(label="board game", choices=[], allow_custom_value=False,
+                           elem_id="ask-game", scale=3)
+        refresh_btn = gr.Button("↻", size="sm", scale=0, min_width=40)
+    with gr.Accordion("Add a rulebook (PDF)", open=False, elem_id="ask-upload-box"):
+        with gr.Row():
+            pdf = gr.File(label="rulebook PDF", file_types=[".pdf"], elem_id="ask-upload")
+            new_game = gr.Textbox(label="game name (empty: from the file name)",
+                                  elem_id="ask-upload-game")
+        add_btn = gr.Button("Add and ingest", elem_id="ask-upload-run")
+        ingest_status = gr.Markdown(elem_id="ask-upload-status")
+
+    chat = gr.Chatbot(label="rules Q&A", height=360, elem_id="ask-chat",
+                      feedback_options=None, buttons=["copy"])
+    with gr.Row():
+        question = gr.Textbox(placeholder="Ask a rules question…", show_label=False, scale=5,
+                              elem_id="ask-question")
+        ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-run")
+
+    with gr.Row():
+        with gr.Column(scale=2):
+            citation = gr.Radio(label="citations: open one to see it on its page", choices=[],
+                                elem_id="ask-citations")
+            with gr.Row():
+                up_btn = gr.Button("👍 helpful", size="sm", elem_id="ask-helpful")
+                down_btn = gr.Button("👎 not helpful", size="sm", elem_id="ask-unhelpful")
+                fav_btn = gr.Button("★ favorite", size="sm", elem_id="ask-favorite")
+            notes = gr.Textbox(label="notes on this answer", lines=2, elem_id="ask-notes")
+            feedback_status = gr.Markdown(elem_id="ask-feedback-status")
+        with gr.Column(scale=3):
+            page_image = gr.Image(label="rulebook page", type="pil", interactive=False,
+                                  elem_id="ask-page", height=520)
+
+    with gr.Accordion("Past questions about this game", open=False):
+        past = gr.Dataframe(headers=PAST_COLUMNS, interactive=False, wrap=True,
+                            elem_id="ask-past")
+        past_ids = gr.State([])
+
+    # ---- past questions --------------------------------------------------------------------
+    @guarded
+    def _past(game_id: str | None) -> tuple[Any, Any]:
+        if not game_id:
+            return pd.DataFrame(columns=PAST_COLUMNS), []
+        with studio.store() as store:
+            links = [ln for ln in store.links("board_game", game_id)
+                     if ln.direction == "in" and ln.entity.kind == "qa"]
+        links.sort(key=lambda ln: (not ln.entity.favorite, -ln.entity.created_at.timestamp()))
+        rows = [["★" if ln.entity.favorite else "", ln.entity.created_at.strftime("%Y-%m-%d %H:%M"),
+                 ln.entity.data.get("question", ""), ln.entity.data.get("answer", "")[:200],
+                 ln.entity.data.get("feedback") or "", ln.entity.id] for ln in links[:100]]
+        return pd.DataFrame(rows, columns=PAST_COLUMNS), [r[-1] for r in rows]
+
+    # ---- games ---------------------------------------------------------------------------------
+    @guarded
+    def games(current: str | None = None) -> Any:
+        rulebooks, _ = studio.rules()
+        ready = {d["board_game_id"]: d for d in rulebooks.list() if d["status"] == "ready"}
+        with studio.store() as store:
+            items = store.list("board_game", {"limit": 200, "sort": "name"}).items
+        choices = [(g.name + ("" if g.id in ready else " (no rulebook yet)"), g.id)
+                   for g in items]
+        ids = [c[1] for c in choices]
+        value = current if current in ids else next((i for i in ids if i in ready), None)
+        return gr.Dropdown(choices=choices, value=value)
+
+    refresh_btn.click(games, game, game)
+
+    # ---- upload + ingestion as a Dagster run ---------------------------------------------------
+    def add_rulebook(path: str | None, name: str) -> Iterator[Any]:
+        from pipelines.runs import ingest_rulebook
+
+        if not path:
+            raise gr.Error("Choose a PDF first.")
+        rulebooks, _ = studio.rules()
+        src = Path(path)
+        doc = rulebooks.add(src, game=name.strip() or None)
+        sha = doc["sha256"]
+        if doc["status"] == "ready":
+            yield f"✅ {src.name} is already in the library.", games(doc["board_game_id"])
+            return
+        result: dict[str, Any] = {}
+        worker = threading.Thread(target=lambda: result.update(
+            run=ingest_rulebook(studio.settings, sha, source="studio")), daemon=True)
+        started = time.monotonic()
+        worker.start()
+        while worker.is_alive():
+            d = rulebooks.get(sha)
+            yield (f"⏳ Ingesting {src.name} as a Dagster run: {d['status']}, {d['pages']} pages, "
+                   f"{d['chunks']} chunks ({time.monotonic() - started:.0f} s)"), gr.skip()
+            worker.join(timeout=1.0)
+        d = rulebooks.get(sha)
+        run = result.get("run")
+        link = f" · [Dagster run]({studio.dagster_run_url(run.run_id)})" if run else ""
+        if d["status"] != "ready":
+            raise gr.Error(f"{src.name} could not be ingested: {d['error'] or 'see the run'}")
+        yield (f"✅ {src.name}: {d['pages']} pages, {d['chunks']} chunks in "
+               f"{time.monotonic() - started:.1f} s{link}"), games(d["board_game_id"])
+
+    add_btn.click(guarded(add_rulebook), [pdf, new_game], [ingest_status, game],
+                  concurrency_limit=1, concurrency_id="heavy")
+
+    # ---- asking --------------------------------------------------------------------------------
+    def ask(q: str, game_id: str | None, history: list[dict[str, Any]]) -> Iterator[Any]:
+        if not game_id:
+            raise gr.Error("Pick a board game with a rulebook first.")
+        if not q or len(q.strip()) < 3:
+            raise gr.Error("Type a question (at least 3 characters).")
+        _, qa = studio.rules()
+        history = [*history, {"role": "user", "content": q}]
+        yield history, gr.skip(), gr.skip(), ""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put(("answer", qa.ask(q, game_id,
+                                             on_passages=lambda p: events.put(("passages", p)))))
+            except Exception as exc:  # noqa: BLE001 - re-raised in the handler
+                events.put(("error", exc))
+
+        threading.Thread(target=work, daemon=True).start()
+        while True:
+            what, value = events.get()
+            if what == "error":
+                raise value
+            if what == "passages":
+                shown = [*history, {"role": "assistant", "content":
+                                    _cite_md(value, "Best passages (verified), while the "
+                                             "answer is written:") or "…"}]
+                yield shown, gr.skip(), _choices(value), ""
+                continue
+            answer: RulesAnswer = value
+            cites = answer.citations or answer.passages
+            body = answer.answer
+            if answer.citations:
+                body += "\n\n" + _cite_md(answer.citations, "Citations")
+            elif answer.passages:
+                body += "\n\n" + _cite_md(answer.passages, "Closest passages")
+            body += (f"\n\n<sub>confidence {answer.confidence:.2f} · {answer.latency_s:.1f} s · "
+                     f"{answer.model or answer.mode}</sub>")
+            yield ([*history, {"role": "assistant", "content": body}],
+                   answer.model_dump(mode="json"), _choices(cites), "")
+            return
+
+    def _choices(cites: list[Citation]) -> Any:
+        return gr.Radio(choices=[(f"p. {c.page} · {c.quote[:80]}", i)
+                                 for i, c in enumerate(cites)], value=None)
+
+    for trigger in (ask_btn.click, question.submit):
+        trigger(guarded(ask), [question, game, chat], [chat, answer_state, citation, question],
+                concurrency_limit=1, concurrency_id="heavy").then(
+            _past, game, [past, past_ids])
+
+    @guarded
+    def show_citation(index: int | None, answer: dict[str, Any] | None) -> Any:
+        if index is None or not answer:
+            return gr.skip()
+        cites = answer["citations"] or answer["passages"]
+        c = cites[int(index)]
+        rulebooks, _ = studio.rules()
+        return render_page(rulebooks.pdf_path(c["document_sha256"]), c["page"], c["quote"])
+
+    citation.change(show_citation, [citation, answer_state], page_image)
+
+    # ---- feedback ------------------------------------------------------------------------------
+    def feedback(value: str | None, favorite: bool = False) -> Any:
+        @guarded
+        def handler(answer: dict[str, Any] | None, note: str) -> str:
+            if not answer or not answer.get("qa_id"):
+                raise gr.Error("Ask a question first.")
+            with studio.store() as store:
+                qa = store.get("qa", answer["qa_id"])
+                change: dict[str, Any] = {"data": {}}
+                if value:
+                    change["data"]["feedback"] = value
+                if note.strip():
+                    change["data"]["feedback_notes"] = note.strip()
+                if favorite:
+                    change["favorite"] = not qa.favorite
+                if not change["data"]:
+                    change.pop("data")
+                store.update("qa", qa.id, change)
+            return ("★ Saved as a favorite." if favorite else
+                    f"Thanks: saved as {value.replace('_', ' ')}." if value else "Notes saved.")
+        return handler
+
+    up_btn.click(feedback("helpful"), [answer_state, notes], feedback_status)
+    down_btn.click(feedback("not_helpful"), [answer_state, notes], feedback_status)
+    fav_btn.click(feedback(None, favorite=True), [answer_state, notes], feedback_status).then(
+        _past, game, [past, past_ids])
+    notes.submit(feedback(None), [answer_state, notes], feedback_status)
+
+    game.change(_past, game, [past, past_ids])
+    gr.on(None, games, None, game)  # fill the game list when the page opens
+
+
+page = StudioPage(id="ask", title="Ask the rules", build=build)

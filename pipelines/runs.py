@@ -1,0 +1,23 @@
+"""Launching Dagster runs from the studio and the CLI, in this process, against the product's
+Dagster instance (LIFEOS_HOME/dagster): the runs show in the Dagster UI with their lineage,
+whether or not the daemon is up."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lifeos.dagster_home import write_dagster_yaml
+from lifeos.settings import Settings
+
+
+def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteInProcessResult:
+    """Materialize one rulebook's partition (pages → chunks → index) as a Dagster run."""
+    from assets.rulebooks import rulebook_partitions
+    from pipelines.definitions import build_definitions
+
+    write_dagster_yaml(settings)
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        instance.add_dynamic_partitions(rulebook_partitions.name, [sha])
+        job = build_definitions().resolve_job_def("rulebook_ingest")
+        return job.execute_in_process(partition_key=sha, instance=instance,
+                                      raise_on_error=False, tags={"lifeos/source": source})

@@ -1,0 +1,266 @@
+"""The studio in a real browser: Debian's chromium driven by Playwright against the real app
+(API + studio) started with uvicorn on a free loopback port. Screenshots of each page land in
+`.test-output/studio/` (kept by CI as artifacts)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from lifeos.db import migrate
+from lifeos.db.engine import session_scope
+from lifeos.demo import load_demo
+from tests.llm_helpers import copy_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "rulebooks"
+SHOTS = ROOT / ".test-output" / "studio"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """The real app on a free port, over a demo library with the Hearts rulebook ingested."""
+    home = tmp_path_factory.mktemp("studio-home")
+    configs = copy_configs(home / "configs")
+    # The smallest local model answers in the browser tests: the flow is under test here,
+    # answer quality is measured by `lifeos eval rules`.
+    qa_path = configs / "tools" / "rules_qa.yaml"
+    qa = yaml.safe_load(qa_path.read_text())
+    qa["model"] = "tiny"
+    qa_path.write_text(yaml.safe_dump(qa, sort_keys=False))
+    port = _free_port()
+    env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_CONFIG_DIR": str(configs),
+           "LIFEOS_API_PORT": str(port), "LIFEOS_LOAD_PLUGINS": "0", "HF_HUB_OFFLINE": "1",
+           "GRADIO_ANALYTICS_ENABLED": "False", "LIFEOS_LOG_JSON": "true"}
+    env.pop("LIFEOS_DATABASE_URL", None)
+    url = f"sqlite:///{home / 'lifeos.db'}"
+    migrate.upgrade(url)
+    with session_scope(url) as session:
+        load_demo(session)
+    added = subprocess.run([str(Path(sys.executable).parent / "lifeos"), "rulebook", "add",
+                            str(DATA / "dev_hearts.pdf"), "--game", "Hearts"],
+                           env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert added.returncode == 0, added.stderr[-2000:]
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "apps.api.app:create_app",
+                             "--factory", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("the app did not start:\n" + (home / "server.log").read_text()[-3000:])
+        time.sleep(0.5)
+    yield {"base": base, "home": home, "configs": configs, "api": f"{base}/api/v1"}
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian chromium is missing (scripts/test.sh installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM,
+                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    pg.goto(f"{server['base']}/studio/")
+    pg.wait_for_selector("#library-table")
+    yield pg
+    context.close()
+
+
+def shot(pg, name: str) -> None:  # noqa: ANN001
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def field(pg, name: str):  # noqa: ANN001, ANN201
+    return pg.locator(f"#field-{name} textarea, #field-{name} input").first
+
+
+def open_row(pg, text: str) -> None:  # noqa: ANN001
+    pg.locator("#library-table [role=gridcell]", has_text=text).first.click()
+    pg.wait_for_selector(f"#entity-title:has-text({text!r})")
+    pg.wait_for_timeout(1000)  # the editor re-renders on every selection; let it settle
+
+
+def search(pg, words: str) -> None:  # noqa: ANN001
+    pg.locator("#library-search textarea, #library-search input").first.fill(words)
+    pg.wait_for_timeout(1500)  # the table follows the search box
+
+
+def entity(server, kind: str, name: str) -> dict:  # noqa: ANN001
+    items = httpx.get(f"{server['api']}/entities/{kind}", params={"q": name}).json()["items"]
+    return next(e for e in items if e["name"] == name)
+
+
+def test_edit_with_a_validation_error_first(page, server) -> None:  # noqa: ANN001
+    search(page, "kalah")
+    assert "1 entities" in page.inner_text("#library-summary")
+    open_row(page, "Kalah")
+    assert "revision 1" in page.inner_text("#entity-title")
+    field(page, "min_players").fill("-3")
+    page.click("#entity-save")
+    page.wait_for_selector("#error-min_players")
+    assert "greater than or equal to 1" in page.inner_text("#error-min_players")
+    assert field(page, "min_players").input_value() == "-3"  # what was typed is kept
+    shot(page, "library-validation-error")
+    assert entity(server, "board_game", "Kalah")["data"]["min_players"] == 2  # nothing saved
+    field(page, "min_players").fill("1")
+    page.click("#entity-save")
+    page.wait_for_selector("#entity-title:has-text('revision 2')")
+    assert "Saved Kalah" in page.inner_text("#entity-status")
+    assert entity(server, "board_game", "Kalah")["data"]["min_players"] == 1
+    shot(page, "library-editor")
+
+
+def test_create_search_delete_undo_and_trash(page, server) -> None:  # noqa: ANN001
+    page.locator("#library-kind input").fill("character")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#library-summary:has-text('of kind character')")
+    page.click("#library-new")
+    page.wait_for_selector("#entity-title:has-text('New Character')")
+    field(page, "name").fill("Captain Wren")
+    field(page, "tags").fill("pilot, browser-test")
+    page.click("#entity-save")
+    page.wait_for_selector("#entity-status:has-text('Saved Captain Wren')")
+    created = entity(server, "character", "Captain Wren")
+    assert created["tags"] == ["browser-test", "pilot"]
+
+    search(page, "wren")
+    assert "1 entities" in page.inner_text("#library-summary")
+    open_row(page, "Captain Wren")
+    page.click("#entity-delete")
+    page.wait_for_selector("#entity-status:has-text('Moved Captain Wren to the trash')")
+    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 404
+    page.click("#entity-undo")
+    page.wait_for_selector("#entity-status:has-text('Restored Captain Wren')")
+    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
+
+    page.click("#entity-delete")
+    page.wait_for_selector("#entity-status:has-text('to the trash')")
+    page.locator("#library-trash input").check()
+    page.wait_for_selector("#library-summary:has-text('in the trash')")
+    open_row(page, "Captain Wren")
+    page.wait_for_selector("#entity-title:has-text('in the trash')")
+    shot(page, "library-trash")
+    page.click("#entity-restore")
+    page.wait_for_selector("#entity-status:has-text('Restored Captain Wren')")
+    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
+
+
+def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Ask the rules").click()
+    page.wait_for_selector("#ask-question")
+    # A file that is not a PDF: a clear message, nothing else changes.
+    bad = server["home"] / "notes.pdf"
+    bad.write_text("this is not a pdf")
+    page.locator("#ask-upload-box").click()
+    page.locator("#ask-upload input[type=file]").set_input_files(str(bad))
+    page.click("#ask-upload-run")
+    page.wait_for_selector(".toast-body:has-text('not a PDF'), "
+                           ".toast-wrap:has-text('not a PDF')", timeout=30_000)
+    # A real rulebook: stored, ingested as a Dagster run, then selectable.
+    page.reload()
+    page.get_by_role("tab", name="Ask the rules").click()
+    page.locator("#ask-upload-box").click()
+    page.locator("#ask-upload input[type=file]").set_input_files(str(DATA / "dev_kalah.pdf"))
+    page.locator("#ask-upload-game textarea, #ask-upload-game input").first.fill("Kalah")
+    page.click("#ask-upload-run")
+    page.wait_for_selector("#ask-upload-status:has-text('chunks in')", timeout=180_000)
+    assert "Dagster run" in page.inner_text("#ask-upload-status")
+    shot(page, "ask-upload")
+    assert page.locator("#ask-game input").input_value() == "Kalah"
+
+    page.locator("#ask-question textarea").fill("How many seeds go in each pit at the start?")
+    page.click("#ask-run")
+    page.wait_for_selector("#ask-chat :text('confidence')", timeout=180_000)
+    chat = page.inner_text("#ask-chat")
+    assert "p. " in chat  # a cited or closest passage, with its page
+    page.locator("#ask-citations label").first.click()
+    page.wait_for_selector("#ask-page img")
+    page.locator("#ask-notes textarea").fill("checked against the book")
+    page.click("#ask-helpful")
+    page.wait_for_selector("#ask-feedback-status:has-text('saved as helpful')")
+    shot(page, "ask")
+    qas = httpx.get(f"{server['api']}/entities/qa",
+                    params={"q": "seeds pit start"}).json()["items"]
+    assert qas and qas[0]["data"]["feedback"] == "helpful"
+    assert qas[0]["data"]["feedback_notes"] == "checked against the book"
+    assert qas[0]["data"]["citations"] or qas[0]["data"]["abstained"]
+
+
+def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Models & tools").click()
+    page.wait_for_selector("#models-aliases [role=gridcell]:has-text('embed')")
+    config = server["configs"] / "tools" / "tagger.yaml"
+    before = config.read_text()
+    page.locator("#tools-name input").fill("tagger")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#tools-yaml .cm-content:has-text('model')")
+    editor = page.locator("#tools-yaml .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("model: default\ntemperature: 9\n")
+    page.click("#tools-save")
+    page.wait_for_selector(".toast-wrap:has-text('temperature')")
+    assert config.read_text() == before  # an invalid config is never written
+    shot(page, "models")
+
+    page.get_by_role("tab", name="Activity").click()
+    page.click("#activity-refresh")
+    page.wait_for_selector("#activity-summary:has-text('latest calls')")
+    shot(page, "activity")
+
+
+def test_studio_needs_a_password_off_loopback(tmp_path: Path) -> None:
+    from apps.studio.app import StudioAuthMissing, studio_auth
+    from lifeos.settings import Settings
+
+    assert studio_auth(Settings(home=tmp_path)) is None
+    with pytest.raises(StudioAuthMissing, match="LIFEOS_STUDIO_PASSWORD"):
+        studio_auth(Settings(home=tmp_path, api_host="0.0.0.0"))
+    assert studio_auth(Settings(home=tmp_path, api_host="0.0.0.0",
+                                studio_password="s3cret")) == ("lifeos", "s3cret")
