@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         None, description="required when the API is bound to anything but 127.0.0.1")
     studio_concurrency: int = Field(2, ge=1, le=32, description="studio events run at once")
 
+    image_backend: str = Field("diffusers", pattern="^(diffusers|a1111)$")
+    image_model: str = Field("", description="diffusers folder, .safetensors checkpoint or hub "
+                                             "id; empty: the built-in random test model")
+    image_device: str = "auto"
+    a1111_url: str = "http://127.0.0.1:7860"
+    image_max_batch: int = Field(64, ge=1, le=1000, description="most images in one batch")
+
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets import images as image_assets
 from assets import library as library_assets
 from assets import rulebooks as rulebook_assets
 from lifeos.settings import get_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
+from resources.images import generator_from_settings
 from resources.workbench import WorkbenchResource
 
 
@@ -21,18 +23,19 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
                 rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
-                rulebook_assets.rules_qa_eval],
+                rulebook_assets.rules_qa_eval, image_assets.image_batches],
         asset_checks=[library_assets.library_snapshot_matches_library,
                       rulebook_assets.rulebook_index_complete],
-        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job],
+        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job],
         schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
                                          default_status=dg.DefaultScheduleStatus.RUNNING)],
-        sensors=[rulebook_assets.rulebook_inbox_sensor],
+        sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor],
         resources={
             "library": library,
             "llm": LLMResource(database_url=settings.database_url),
             "workbench": WorkbenchResource(home=str(settings.home.resolve()),
                                            database_url=settings.database_url),
+            "images": generator_from_settings(settings),
         },
     )
 

@@ -21,3 +21,17 @@ def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteI
         job = build_definitions().resolve_job_def("rulebook_ingest")
         return job.execute_in_process(partition_key=sha, instance=instance,
                                       raise_on_error=False, tags={"lifeos/source": source})
+
+
+def generate_batch(settings: Settings, batch_id: str, *,
+                   source: str) -> dg.ExecuteInProcessResult:
+    """Materialize one image batch's partition as a Dagster run (makes the missing images)."""
+    from assets.images import image_batch_partitions
+    from pipelines.definitions import build_definitions
+
+    write_dagster_yaml(settings)
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        instance.add_dynamic_partitions(image_batch_partitions.name, [batch_id])
+        job = build_definitions().resolve_job_def("image_batch")
+        return job.execute_in_process(partition_key=batch_id, instance=instance,
+                                      raise_on_error=False, tags={"lifeos/source": source})

@@ -9,6 +9,8 @@ from lifeos.hookspecs import hookimpl
 
 @hookimpl
 def register_tools(register: Any) -> None:
+    from tools.composer import Composer
     from tools.tagger import TagSuggester
 
     register(TagSuggester)
+    register(Composer)

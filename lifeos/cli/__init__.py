@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from lifeos.cli import db, entity, library, models, rulebooks, up
+from lifeos.cli import db, entity, images, library, models, rulebooks, up
 from lifeos.cli.common import print_error, want_json
 from lifeos.errors import LifeOSError
 
@@ -21,6 +21,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
 library.register(app)
 rulebooks.register(app)
+images.register(app)
 up.register(app)
 
 

@@ -195,9 +195,32 @@ class EvalRun(Base):
     __table_args__ = (sa.Index("ix_eval_runs_set_created", "question_set", "created_at"),)
 
 
+class ImageBatch(Base):
+    """A requested batch of images: the request, the seeds, and how far it got. Each image it
+    makes is an `image` entity; the batch is one Dagster partition."""
+
+    __tablename__ = "image_batches"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16))  # queued|running|done|partial|failed|cancelled
+    request: Mapped[dict[str, Any]]
+    seeds: Mapped[list[int]] = mapped_column(JSONType)
+    images: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # seed -> image id
+    positive: Mapped[str] = mapped_column(sa.Text, default="")
+    negative: Mapped[str] = mapped_column(sa.Text, default="")
+    model: Mapped[str] = mapped_column(sa.String(300), default="")
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.Index("ix_image_batches_status_created", "status", "created_at"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
-ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs")
+ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

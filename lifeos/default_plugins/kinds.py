@@ -164,6 +164,10 @@ class Image(EntityData):
     sampler: ShortText = ""
     model: ShortText = ""
     parameters: Text = Field("", description="AUTOMATIC1111 `parameters` text, when present")
+    recipe: dict[str, Any] = Field(default_factory=dict,
+                                   description="the composer recipe (entities, styles, seed)")
+    batch_id: ShortText = ""
+    test_model: bool = Field(False, description="made by the random test model: noise")
 
 
 class VisualizationConfig(EntityData):

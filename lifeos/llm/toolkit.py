@@ -59,18 +59,25 @@ class ToolConfigs:
         self._watched: dict[str, WatchedYaml] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> ToolConfig:
+    def get(self, name: str) -> Any:
+        """The tool's config (a `ToolConfig`, or the tool's own `config_model`)."""
         with self._lock:
             watched = self._watched.setdefault(
-                name, WatchedYaml(self.directory / f"{name}.yaml", ToolConfig))
+                name, WatchedYaml(self.directory / f"{name}.yaml", config_model(name)))
         return watched.get()
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.directory.glob("*.yaml"))
 
-    def validate_text(self, name: str, text: str) -> ToolConfig:
+    def validate_text(self, name: str, text: str) -> Any:
         """Validate YAML text before it is saved (the studio's editor uses this)."""
-        return parse_yaml_model(text, ToolConfig, source=str(self.directory / f"{name}.yaml"))
+        return parse_yaml_model(text, config_model(name),
+                                source=str(self.directory / f"{name}.yaml"))
+
+
+def config_model(name: str) -> type[BaseModel]:
+    """Most tools are configured by a `ToolConfig`; a tool may declare its own model."""
+    return getattr(tool_classes().get(name), "config_model", ToolConfig)
 
 
 def render(template: str, variables: dict[str, Any], *, where: str) -> str:

@@ -1,0 +1,7 @@
+"""Image prompt composer: entities, styles and wildcards → prompts with a recipe."""
+
+from tools.composer.composer import (ComposeRequest, Composer, ComposerConfig, Composition,
+                                     Recipe, RecipePart, image_relation)
+
+__all__ = ["ComposeRequest", "Composer", "ComposerConfig", "Composition", "Recipe",
+           "RecipePart", "image_relation"]
