@@ -48,7 +48,7 @@ def test_models_cli_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str],
 
 def test_tools_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tools", "list", "--json")
-    assert code == 0 and json.loads(out)[0]["name"] == "tagger"
+    assert code == 0 and {t["name"] for t in json.loads(out)} == {"composer", "tagger"}
     code, out, _ = run(capsys, "tools", "run", "tagger", "--json", "--data",
                        '{"kind": "outfit", "name": "Rainy day", "text": "yellow raincoat"}')
     assert code == 0 and json.loads(out)["tags"]
@@ -65,7 +65,7 @@ def test_models_api(sqlite_url: str, lifeos_home) -> None:  # noqa: ANN001
         assert problem.json()["error"]["code"] == "unknown_model"
         pulled = client.post("/api/v1/models/pull", json={"name": "qwen2.5:3b"})
         assert pulled.status_code == 503 and "not reachable" in pulled.json()["error"]["message"]
-        tools = client.get("/api/v1/tools").json()
-        assert tools[0]["name"] == "tagger" and tools[0]["model"] == "fast"
+        tools = {t["name"]: t for t in client.get("/api/v1/tools").json()}
+        assert tools["tagger"]["model"] == "fast" and tools["composer"]["model"] == "fast"
         bad = client.post("/api/v1/tools/tagger/run", json={"name": "x"})
         assert bad.status_code == 422

@@ -232,6 +232,32 @@ def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa:
     assert qas[0]["data"]["citations"] or qas[0]["data"]["abstained"]
 
 
+def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Generate").click()
+    assert "test model" in page.inner_text("#generate-test-model")   # says it is noise
+    page.locator("#generate-entities input").click()
+    page.keyboard.type("Bram")
+    page.wait_for_timeout(500)
+    page.keyboard.press("Enter")
+    page.locator("#generate-text textarea").fill("in __place__")
+    page.wait_for_selector("#generate-prompt:has-text('Bram Copperpot')")
+    assert "__place__" not in page.inner_text("#generate-prompt")   # wildcard drawn
+    page.locator("#generate-size input").fill("64x64")
+    page.keyboard.press("Enter")
+    page.locator("#generate-count input[type=number]").fill("2")
+    page.locator("#generate-count input[type=number]").press("Enter")
+    page.click("#generate-run")
+    page.wait_for_selector("#generate-progress:has-text('images in')", timeout=120_000)
+    assert "2 images" in page.inner_text("#generate-progress")
+    page.locator("#generate-gallery img").first.click()
+    page.wait_for_selector("#generate-image-info:has-text('Bram Copperpot (depicts)')")
+    page.click("#generate-favorite")
+    page.wait_for_selector("#generate-image-status:has-text('favorite')")
+    shot(page, "generate")
+    images = httpx.get(f"{server['api']}/entities/image", params={"favorite": True}).json()
+    assert images["total"] == 1 and images["items"][0]["data"]["test_model"] is True
+
+
 def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Models & tools").click()
     page.wait_for_selector("#models-aliases [role=gridcell]:has-text('embed')")

@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("positive", sa.Text, nullable=False),
         sa.Column("negative", sa.Text, nullable=False),
         sa.Column("model", sa.String(300), nullable=False),
-        sa.Column("seconds", sa.Float, nullable=False),
+        sa.Column("seconds", sa.Double, nullable=False),
         sa.Column("error", sa.Text, nullable=True),
         sa.Column("run_id", sa.String(64), nullable=True),
     )

@@ -70,7 +70,7 @@ def build(studio: Studio) -> None:
     @guarded
     def validate(name: str, text: str) -> str:
         cfg = configs.validate_text(name, text)
-        return f"✅ Valid: model `{cfg.model}`, temperature {cfg.temperature}."
+        return f"✅ Valid ({type(cfg).__name__}, model `{cfg.model}`)."
 
     @guarded
     def save(name: str, text: str) -> str:
