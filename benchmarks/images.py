@@ -76,16 +76,18 @@ def main() -> None:
         params = [GenerationParams(prompt="a lighthouse", width=64, height=64, steps=20, seed=s)
                   for s in range(N_IMAGES)]
         generator.generate(params[0])   # pipeline loaded
-        t0 = time.perf_counter()
-        for p in params:
-            generator.generate(p)
-        bare = time.perf_counter() - t0
-
         batch = {"compose": {"text": "a lighthouse"}, "count": N_IMAGES, "width": 64,
                  "height": 64, "steps": 20}
-        t0 = time.perf_counter()
-        service.run(service.create(batch)["id"])
-        direct = time.perf_counter() - t0
+        bares, directs = [], []
+        for _ in range(2):   # best of two: the machine's other work is noise, not overhead
+            t0 = time.perf_counter()
+            for p in params:
+                generator.generate(p)
+            bares.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            service.run(service.create(batch)["id"])
+            directs.append(time.perf_counter() - t0)
+        bare, direct = min(bares), min(directs)
 
         from assets.images import image_batch_partitions, image_batches
         from resources.workbench import WorkbenchResource
@@ -93,7 +95,7 @@ def main() -> None:
         workbench = WorkbenchResource(home=str(home), database_url=settings.database_url)
         dagster_runs = []
         with dg.instance_for_test() as instance:
-            for _ in range(2):   # the first run also pays Dagster's own warm-up
+            for _ in range(3):   # the first run also pays Dagster's own warm-up
                 batch_id = service.create(batch)["id"]
                 instance.add_dynamic_partitions(image_batch_partitions.name, [batch_id])
                 t0 = time.perf_counter()
@@ -111,6 +113,9 @@ def main() -> None:
                      for s in range(3)]
             per_image[side] = statistics.median(times)
         per_image_512_hint_s = per_image[512]
+        overhead = dagster / direct - 1
+        verdict = ("met" if overhead < 0.05 else
+                   "met at real image sizes, not for 64×64 test noise")
         per_image_512_hint = f"{per_image[512]:.2f} s/image"
         real = os.environ.get("LIFEOS_IMAGE_MODEL")
         real_line = "| real model | not configured here (no diffusion weights on PyPI) |"
@@ -137,8 +142,7 @@ Dagster's overhead over calling the service directly: **{(dagster / direct - 1) 
 here: a fixed {dagster - direct:.2f} s per run (run records, events, the preview thumbnail).
 With 512×512 images ({per_image_512_hint} each with the test model, more with a real one) the
 same {dagster - direct:.2f} s is {(dagster - direct) / (per_image_512_hint_s * N_IMAGES) * 100:.1f} % of an {N_IMAGES}-image batch. Goal < 5 %:
-met at real image sizes, not for 64×64 test noise. The first run in a process also pays
-Dagster's warm-up ({max(dagster_runs):.2f} s).
+{verdict}. The first run in a process also pays Dagster's warm-up ({max(dagster_runs):.2f} s).
 
 | model | speed |
 |---|---|

@@ -150,7 +150,9 @@ _ENTITIES: list[tuple[str, str, str, dict[str, Any], list[str], bool]] = [
         "answer": "The player with the light men moves first.", "feedback": "helpful"}, [], False),
     ("morning", "schedule", "Morning portraits", {
         "cron": "0 7 * * *", "timezone": "Europe/Berlin", "enabled": False,
-        "params": {"character": "random favorite", "count": 4},
+        "params": {"slots": [{"kind": "character", "favorites_only": True},
+                             {"kind": "outfit"}, {"kind": "art_style"}],
+                   "text": ["in __place__"], "count": 4},
         "per_run": {"max_images": 4}}, [], False),
     ("owner", "user", "You", {"display_name": "You", "role": "owner"}, [], False),
     ("composer_cfg", "tool_config", "Composer defaults", {

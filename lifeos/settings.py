@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     image_device: str = "auto"
     a1111_url: str = "http://127.0.0.1:7860"
     image_max_batch: int = Field(64, ge=1, le=1000, description="most images in one batch")
+    image_cost_usd: float = Field(0.0, ge=0, description="what one image costs (a paid GPU "
+                                                          "server); local generation is free")
 
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")

@@ -8,6 +8,7 @@ import dagster as dg
 from assets import images as image_assets
 from assets import library as library_assets
 from assets import rulebooks as rulebook_assets
+from assets import schedules as schedule_assets
 from lifeos.settings import get_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
@@ -29,7 +30,8 @@ def build_definitions() -> dg.Definitions:
         jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job],
         schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
                                          default_status=dg.DefaultScheduleStatus.RUNNING)],
-        sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor],
+        sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor,
+                 schedule_assets.schedules_sensor],
         resources={
             "library": library,
             "llm": LLMResource(database_url=settings.database_url),

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from apps.api.routes import entities, health, images, library, models, rules
+from apps.api.routes import entities, health, images, library, models, rules, schedules
 from lifeos import __version__
 from lifeos.db.engine import get_engine
 from lifeos.kinds import get_registry
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
     app.include_router(models.router, prefix=API_PREFIX)
     app.include_router(rules.router, prefix=API_PREFIX)
     app.include_router(images.router, prefix=API_PREFIX)
+    app.include_router(schedules.router, prefix=API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes,

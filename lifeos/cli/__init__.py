@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from lifeos.cli import db, entity, images, library, models, rulebooks, up
+from lifeos.cli import db, entity, images, library, models, rulebooks, schedules, up
 from lifeos.cli.common import print_error, want_json
 from lifeos.errors import LifeOSError
 
@@ -22,6 +22,7 @@ app.add_typer(models.tools_app, name="tools")
 library.register(app)
 rulebooks.register(app)
 images.register(app)
+schedules.register(app)
 up.register(app)
 
 

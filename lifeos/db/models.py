@@ -218,9 +218,52 @@ class ImageBatch(Base):
     __table_args__ = (sa.Index("ix_image_batches_status_created", "status", "created_at"),)
 
 
+class ScheduleTick(Base):
+    """One tick of a schedule: requested, skipped, failed or succeeded, with what it drew."""
+
+    __tablename__ = "schedule_ticks"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    schedule_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("entities.id", ondelete="CASCADE"))
+    tick_at: Mapped[datetime]                     # the cron time this tick stands for
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(sa.String(16))  # requested|skipped|failed|succeeded
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    manual: Mapped[bool] = mapped_column(default=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    batch_id: Mapped[str | None] = mapped_column(sa.String(36))
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    images: Mapped[int] = mapped_column(default=0)
+    cost_usd: Mapped[float] = mapped_column(default=0.0)
+    duration_s: Mapped[float] = mapped_column(default=0.0)
+
+    __table_args__ = (sa.Index("ix_schedule_ticks_schedule_tick", "schedule_id", "tick_at"),
+                      sa.Index("ix_schedule_ticks_status", "status"))
+
+
+class Notification(Base):
+    """An in-app notification (a run finished or failed, a budget was hit)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    level: Mapped[str] = mapped_column(sa.String(16))     # info | success | warning | error
+    title: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    link: Mapped[str] = mapped_column(sa.String(500), default="")
+    entity_id: Mapped[str | None] = mapped_column(sa.String(36))
+    read_at: Mapped[datetime | None]
+
+    __table_args__ = (sa.Index("ix_notifications_read_created", "read_at", "created_at"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
-ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches")
+ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches",
+              "schedule_ticks", "notifications")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

@@ -262,17 +262,62 @@ class ToolConfig(EntityData):
 
 
 class Budget(EntityData):
-    max_images: int | None = Field(None, ge=0)
-    max_cost_usd: float | None = Field(None, ge=0)
-    max_duration_s: int | None = Field(None, ge=0)
+    """Limits per run or per day; empty means no limit. A limit of zero or less is refused."""
+
+    max_images: int | None = Field(None, gt=0)
+    max_cost_usd: float | None = Field(None, gt=0)
+    max_duration_s: int | None = Field(None, gt=0)
+
+
+class Slot(EntityData):
+    """One entity in a scheduled picture: fixed (one id), one of a list (several ids), or drawn
+    from a kind, optionally only favorites or entities with all of `tags`."""
+
+    kind: str
+    ids: list[str] = Field(default_factory=list, max_length=200)
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    favorites_only: bool = False
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from lifeos.kinds import get_registry
+
+        if value not in get_registry().names():
+            raise ValueError(f"unknown kind {value!r}")
+        return value
+
+
+class DrawWeights(EntityData):
+    """How random slots are drawn: favorites weigh more, recently pictured entities less."""
+
+    favorite: float = Field(3.0, ge=0, le=100)
+    recent: float = Field(0.25, ge=0, le=1, description="weight factor when recently used")
+    recent_days: int = Field(7, ge=0, le=365)
+
+
+class ImageBatchSpace(EntityData):
+    """The parameter space of an `image_batch` schedule: each tick draws one batch from it."""
+
+    slots: list[Slot] = Field(default_factory=list, max_length=20)
+    text: list[str] = Field(default_factory=list, max_length=100,
+                            description="free text; one is drawn per tick (wildcards allowed)")
+    styles: list[str] = Field(default_factory=list, max_length=10)
+    count: int = Field(4, ge=1, le=1000)
+    width: int = Field(512, ge=64, le=2048, multiple_of=8)
+    height: int = Field(512, ge=64, le=2048, multiple_of=8)
+    steps: int = Field(20, ge=1, le=150)
+    guidance: float = Field(7.0, ge=0, le=30)
+    sampler: str = "Euler a"
+    weights: DrawWeights = Field(default_factory=DrawWeights)
 
 
 class Schedule(EntityData):
     cron: ShortText = Field(description="five-field cron expression")
     timezone: ShortText = "UTC"
     enabled: bool = True
-    action: ShortText = Field("image_batch", description="what to run on each tick")
-    params: dict[str, Any] = Field(default_factory=dict)
+    action: Literal["image_batch"] = Field("image_batch", description="what runs on each tick")
+    params: ImageBatchSpace = Field(default_factory=ImageBatchSpace)
     per_run: Budget = Field(default_factory=Budget)
     per_day: Budget = Field(default_factory=Budget)
     skip_if_running: bool = True

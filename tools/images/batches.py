@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +43,8 @@ class BatchRequest(BaseModel):
     sampler: str = "Euler a"
     init_image_id: str | None = Field(None, description="img2img: an image entity")
     strength: float = 0.6
+    max_duration_s: float | None = Field(None, gt=0, description="stop cleanly after this")
+    max_cost_usd: float | None = Field(None, gt=0)
 
 
 ImageCallback = Callable[[int, EntityOut], None]     # (done so far, the new image)
@@ -135,10 +138,15 @@ class ImageBatches:
                      model=self.generator.model_name)
         init = self._init_image(req.init_image_id) if req.init_image_id else None
         seconds = batch["seconds"]
+        started = time.monotonic()
+        stopped = ""
         try:
             for seed in batch["seeds"]:
                 if seed in have and self._exists(have[seed]):
                     continue
+                stopped = self._over_budget(req, time.monotonic() - started, len(have))
+                if stopped:
+                    break
                 composition = self.compose(req, seed)
                 params = self.params(req, seed, composition.positive, composition.negative)
                 made = self.generator.generate(params, init_image=init[1] if init else None,
@@ -163,8 +171,19 @@ class ImageBatches:
         except Exception as exc:
             self._update(batch_id, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
-        self._update(batch_id, status="done")
+        if stopped:   # a budget ended the run: what was made is kept
+            self._update(batch_id, status="partial", error=stopped)
+        else:
+            self._update(batch_id, status="done")
         return self.get(batch_id)
+
+    def _over_budget(self, req: BatchRequest, elapsed: float, made: int) -> str:
+        if req.max_duration_s is not None and elapsed >= req.max_duration_s:
+            return f"budget: max duration {req.max_duration_s:g} s reached after {made} images"
+        cost = (made + 1) * self.settings.image_cost_usd
+        if req.max_cost_usd is not None and cost > req.max_cost_usd:
+            return f"budget: max cost ${req.max_cost_usd:g} reached after {made} images"
+        return ""
 
     # ---- images ------------------------------------------------------------------------------
 
