@@ -258,6 +258,34 @@ def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN0
     assert images["total"] == 1 and images["items"][0]["data"]["test_model"] is True
 
 
+def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Schedules").click()
+    page.wait_for_selector("#schedules-table [role=gridcell]:has-text('Morning portraits')")
+    page.click("#schedule-new")
+    page.locator("#schedule-name textarea").fill("Lunch sketches")
+    page.locator("#schedule-cron textarea").fill("every noon")
+    page.wait_for_selector("#schedule-next:has-text('not a valid')")
+    page.locator("#schedule-cron textarea").fill("30 12 * * 1-5")
+    page.locator("#schedule-zone textarea").fill("Europe/Paris")
+    page.wait_for_selector("#schedule-next:has-text('12:30')")
+    assert page.inner_text("#schedule-next").count("12:30") == 5
+    editor = page.locator("#schedule-space .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('{"slots": [{"kind": "character"}], "count": 1, "width": 64, '
+                       '"height": 64, "steps": 2}')
+    page.click("#schedule-save")
+    page.wait_for_selector("#schedule-status:has-text('Saved Lunch sketches')")
+    page.click("#schedule-run")
+    page.wait_for_selector("#schedule-status:has-text('succeeded')", timeout=120_000)
+    page.wait_for_selector("#schedule-history [role=gridcell]:has-text('succeeded')")
+    page.wait_for_selector("#schedules-unread:has-text('1 unread')")
+    shot(page, "schedules")
+    listed = httpx.get(f"{server['api']}/schedules").json()
+    lunch = next(s for s in listed if s["name"] == "Lunch sketches")
+    assert lunch["data"]["timezone"] == "Europe/Paris" and len(lunch["next_runs"]) == 5
+
+
 def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Models & tools").click()
     page.wait_for_selector("#models-aliases [role=gridcell]:has-text('embed')")
