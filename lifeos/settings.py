@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     image_cost_usd: float = Field(0.0, ge=0, description="what one image costs (a paid GPU "
                                                           "server); local generation is free")
 
+    bgg_token: SecretStr | None = Field(None, description="BoardGameGeek application token")
+    bgg_url: str = "https://boardgamegeek.com/xmlapi2"
+    bgg_min_interval_s: float = Field(1.0, ge=0, description="seconds between BGG requests")
+
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets import games as game_assets
 from assets import images as image_assets
 from assets import library as library_assets
 from assets import rulebooks as rulebook_assets
@@ -12,6 +13,7 @@ from assets import schedules as schedule_assets
 from lifeos.settings import get_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
+from resources.bgg import bgg_from_settings
 from resources.images import generator_from_settings
 from resources.workbench import WorkbenchResource
 
@@ -24,12 +26,15 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
                 rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
-                rulebook_assets.rules_qa_eval, image_assets.image_batches],
+                rulebook_assets.rules_qa_eval, image_assets.image_batches,
+                game_assets.bgg_catalogue],
         asset_checks=[library_assets.library_snapshot_matches_library,
                       rulebook_assets.rulebook_index_complete],
-        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job],
+        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job,
+              game_assets.bgg_catalogue_job],
         schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
-                                         default_status=dg.DefaultScheduleStatus.RUNNING)],
+                                         default_status=dg.DefaultScheduleStatus.RUNNING),
+                   game_assets.bgg_catalogue_schedule],
         sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor,
                  schedule_assets.schedules_sensor],
         resources={
@@ -38,6 +43,7 @@ def build_definitions() -> dg.Definitions:
             "workbench": WorkbenchResource(home=str(settings.home.resolve()),
                                            database_url=settings.database_url),
             "images": generator_from_settings(settings),
+            "bgg": bgg_from_settings(settings),
         },
     )
 

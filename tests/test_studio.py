@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +49,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     qa["model"] = "tiny"
     qa_path.write_text(yaml.safe_dump(qa, sort_keys=False))
     port = _free_port()
+    # BoardGameGeek: a loopback server replaying real XML API2 recordings (tests/test_bgg.py).
+    from http.server import ThreadingHTTPServer
+
+    from tests.test_bgg import Replay
+
+    bgg = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
+    threading.Thread(target=bgg.serve_forever, daemon=True).start()
     env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_CONFIG_DIR": str(configs),
+           "LIFEOS_BGG_URL": f"http://127.0.0.1:{bgg.server_address[1]}/xmlapi2",
+           "LIFEOS_BGG_TOKEN": "t0ken", "LIFEOS_BGG_MIN_INTERVAL_S": "0",
            "LIFEOS_API_PORT": str(port), "LIFEOS_LOAD_PLUGINS": "0", "HF_HUB_OFFLINE": "1",
            "GRADIO_ANALYTICS_ENABLED": "False", "LIFEOS_LOG_JSON": "true"}
     env.pop("LIFEOS_DATABASE_URL", None)
@@ -83,6 +93,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    bgg.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +241,20 @@ def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa:
     assert qas and qas[0]["data"]["feedback"] == "helpful"
     assert qas[0]["data"]["feedback_notes"] == "checked against the book"
     assert qas[0]["data"]["citations"] or qas[0]["data"]["abstained"]
+
+
+def test_find_a_game_on_boardgamegeek(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Ask the rules").click()
+    page.locator("#ask-bgg-box").click()
+    page.locator("#ask-bgg-query textarea").fill("Agricola")
+    page.click("#ask-bgg-search")
+    page.wait_for_selector("#ask-bgg-status:has-text('49 games found')")
+    page.click("#ask-bgg-add")
+    page.wait_for_selector("#ask-bgg-status:has-text('is in the library')")
+    assert page.locator("#ask-game input").input_value() == "Agricola (no rulebook yet)"
+    shot(page, "ask-bgg")
+    games = httpx.get(f"{server['api']}/entities/board_game", params={"q": "agricola"}).json()
+    assert games["items"][0]["data"]["bgg_id"] == 31260
 
 
 def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN001

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,11 +50,18 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
         self.overrides = overrides or {}
 
+    def _limit(self, path: str) -> int:
+        """An exact path's limit, else the first matching `*` pattern's, else the default."""
+        if path in self.overrides:
+            return self.overrides[path]
+        return next((v for k, v in self.overrides.items() if "*" in k and fnmatch(path, k)),
+                    self.max_bytes)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.overrides.get(scope["path"], self.max_bytes)
+        limit = self._limit(scope["path"])
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             await _too_large(scope, send, limit)

@@ -7,7 +7,7 @@ import sys
 import click
 import typer
 
-from lifeos.cli import db, entity, images, library, models, rulebooks, schedules, up
+from lifeos.cli import db, entity, games, images, library, models, rulebooks, schedules, up
 from lifeos.cli.common import print_error, want_json
 from lifeos.errors import LifeOSError
 
@@ -23,6 +23,7 @@ library.register(app)
 rulebooks.register(app)
 images.register(app)
 schedules.register(app)
+games.register(app)
 up.register(app)
 
 

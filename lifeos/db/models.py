@@ -260,10 +260,21 @@ class Notification(Base):
     __table_args__ = (sa.Index("ix_notifications_read_created", "read_at", "created_at"),)
 
 
+class HttpCache(Base):
+    """Answers of outside APIs (BoardGameGeek) that parsed, kept for their cache window."""
+
+    __tablename__ = "http_cache"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)   # sha256 of the URL
+    url: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    fetched_at: Mapped[datetime]
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
 ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches",
-              "schedule_ticks", "notifications")
+              "schedule_ticks", "notifications", "http_cache")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

@@ -220,6 +220,7 @@ class BoardGame(EntityData):
     description: Text = ""
     image_url: ShortText = ""
     rulebook_status: Literal["none", "queued", "processing", "ready", "failed"] = "none"
+    bgg_refreshed_at: ShortText = Field("", description="when BGG metadata was last fetched")
 
     @model_validator(mode="after")
     def _players_in_order(self) -> BoardGame:

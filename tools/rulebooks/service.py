@@ -39,7 +39,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _find_game(store: EntityStore, game: str) -> str | None:
+def find_game(store: EntityStore, game: str) -> str | None:
     """A board game by id, else by exact name (case-insensitive), else the best search hit."""
     try:
         return store.get("board_game", game).id
@@ -136,7 +136,7 @@ class Rulebooks:
 
     def _game_id(self, session: Any, game: str) -> str:
         store = EntityStore(session)
-        return _find_game(store, game) or store.create(
+        return find_game(store, game) or store.create(
             "board_game", {"name": game[:200], "tags": ["rulebook"]}).id
 
     def _describe(self, doc: Document) -> dict[str, Any]:
@@ -160,7 +160,7 @@ class Rulebooks:
     def documents_for_game(self, game: str) -> tuple[str, list[str]]:
         """(board game id, its ready rulebooks)."""
         with session_scope(self.url) as session:
-            game_id = _find_game(EntityStore(session), game)
+            game_id = find_game(EntityStore(session), game)
             if game_id is None:
                 raise NotFound(f"no board game {game!r}")
             shas = list(session.scalars(sa.select(Document.sha256).where(

@@ -70,6 +70,14 @@ def build(studio: Studio) -> None:
         game = gr.Dropdown(label="board game", choices=[], allow_custom_value=False,
                            elem_id="ask-game", scale=3)
         refresh_btn = gr.Button("↻", size="sm", scale=0, min_width=40)
+    with gr.Accordion("Find a game on BoardGameGeek", open=False, elem_id="ask-bgg-box"):
+        with gr.Row():
+            bgg_query = gr.Textbox(label="game name", elem_id="ask-bgg-query", scale=3)
+            bgg_search_btn = gr.Button("Search", elem_id="ask-bgg-search", scale=0)
+        with gr.Row():
+            bgg_hits = gr.Dropdown(label="results", choices=[], elem_id="ask-bgg-hits", scale=3)
+            bgg_add_btn = gr.Button("Add to library", elem_id="ask-bgg-add", scale=0)
+        bgg_status = gr.Markdown(elem_id="ask-bgg-status")
     with gr.Accordion("Add a rulebook (PDF)", open=False, elem_id="ask-upload-box"):
         with gr.Row():
             pdf = gr.File(label="rulebook PDF", file_types=[".pdf"], elem_id="ask-upload")
@@ -132,6 +140,33 @@ def build(studio: Studio) -> None:
         return gr.Dropdown(choices=choices, value=value)
 
     refresh_btn.click(games, game, game)
+
+    # ---- BoardGameGeek -------------------------------------------------------------------------
+    def _bgg():  # noqa: ANN202
+        from tools.games import games_service
+
+        return games_service(studio.settings)
+
+    @guarded
+    def bgg_search(query: str) -> tuple[Any, str]:
+        hits = _bgg().search(query)
+        choices = [(f"{h.name} ({h.year or '?'}) · BGG {h.bgg_id}", h.bgg_id) for h in hits[:50]]
+        return (gr.Dropdown(choices=choices, value=choices[0][1] if choices else None),
+                f"{len(hits)} games found" if hits else "No game by that name on BoardGameGeek.")
+
+    @guarded
+    def bgg_add(bgg_id: int | None) -> tuple[str, Any]:
+        if not bgg_id:
+            raise gr.Error("Search and pick a game first.")
+        (game_entity,) = _bgg().add([int(bgg_id)])
+        d = game_entity.data
+        return (f"✅ {game_entity.name} ({d.get('year_published') or '?'}) is in the library; "
+                "BoardGameGeek offers no rulebook download, so add its PDF below.",
+                games(game_entity.id))
+
+    bgg_search_btn.click(bgg_search, bgg_query, [bgg_hits, bgg_status])
+    bgg_query.submit(bgg_search, bgg_query, [bgg_hits, bgg_status])
+    bgg_add_btn.click(bgg_add, bgg_hits, [bgg_status, game])
 
     # ---- upload + ingestion as a Dagster run ---------------------------------------------------
     def add_rulebook(path: str | None, name: str) -> Iterator[Any]:

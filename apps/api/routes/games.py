@@ -1,0 +1,53 @@
+"""`/api/v1/games`: BoardGameGeek search, adding games, attaching rulebooks."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from pydantic import BaseModel, Field
+
+router = APIRouter(prefix="/games", tags=["games"])
+
+
+class AddBody(BaseModel):
+    bgg_ids: list[int] = Field(min_length=1, max_length=100)
+
+
+def _games(request: Request):  # noqa: ANN202
+    from tools.games import games_service
+
+    return games_service(request.app.state.settings)
+
+
+@router.get("/search")
+def search(q: str, request: Request, exact: bool = False) -> list[dict[str, Any]]:
+    return [asdict(h) for h in _games(request).search(q, exact=exact)]
+
+
+@router.post("", status_code=201)
+def add(body: AddBody, request: Request) -> list[dict[str, Any]]:
+    return [g.model_dump(mode="json") for g in _games(request).add(body.bgg_ids)]
+
+
+@router.post("/{game}/rulebook", status_code=202)
+async def attach_rulebook(game: str, file: UploadFile, request: Request) -> dict[str, Any]:
+    """Store the PDF for the game and ingest it now (a Dagster run in this process); returns
+    the rulebook with its status, pages and chunks."""
+    settings = request.app.state.settings
+    data = await file.read(settings.rulebook_max_bytes + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(file.filename or "rulebook.pdf").name
+        path.write_bytes(data)
+        doc = _games(request).attach_rulebook(game, path)
+    if doc["status"] != "ready":
+        from pipelines.runs import ingest_rulebook
+
+        ingest_rulebook(settings, doc["sha256"], source="api")
+        from tools.rules_qa import rules_services
+
+        doc = rules_services(settings)[0].get(doc["sha256"])
+    return doc
