@@ -10,6 +10,7 @@ from assets import images as image_assets
 from assets import library as library_assets
 from assets import rulebooks as rulebook_assets
 from assets import schedules as schedule_assets
+from assets import stories as story_assets
 from lifeos.settings import get_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
@@ -27,11 +28,12 @@ def build_definitions() -> dg.Definitions:
         assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
                 rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
                 rulebook_assets.rules_qa_eval, image_assets.image_batches,
-                game_assets.bgg_catalogue],
+                game_assets.bgg_catalogue, story_assets.story_plan, story_assets.story_scenes,
+                story_assets.story_illustrations],
         asset_checks=[library_assets.library_snapshot_matches_library,
                       rulebook_assets.rulebook_index_complete],
         jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job,
-              game_assets.bgg_catalogue_job],
+              game_assets.bgg_catalogue_job, story_assets.story_job],
         schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
                                          default_status=dg.DefaultScheduleStatus.RUNNING),
                    game_assets.bgg_catalogue_schedule],

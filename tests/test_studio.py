@@ -48,6 +48,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     qa = yaml.safe_load(qa_path.read_text())
     qa["model"] = "tiny"
     qa_path.write_text(yaml.safe_dump(qa, sort_keys=False))
+    for tool in ("story_planner", "story_writer"):   # the 0.5B model keeps to the schema
+        path = configs / "tools" / f"{tool}.yaml"
+        path.write_text(path.read_text().replace("model: default", "model: fast"))
     port = _free_port()
     # BoardGameGeek: a loopback server replaying real XML API2 recordings (tests/test_bgg.py).
     from http.server import ThreadingHTTPServer
@@ -202,6 +205,24 @@ def test_create_search_delete_undo_and_trash(page, server) -> None:  # noqa: ANN
     assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
 
 
+def test_import_and_export_a_character_card(page, server) -> None:  # noqa: ANN001
+    page.locator("#cards-box").click()
+    card = Path(__file__).resolve().parent / "fixtures" / "cards" / "seraphina_v2.png"
+    page.locator("#card-file input[type=file]").set_input_files(str(card))
+    page.wait_for_timeout(500)
+    page.click("#card-import")
+    page.wait_for_selector("#entity-status:has-text('Imported Seraphina')")
+    page.wait_for_selector("#entity-title:has-text('Seraphina')")
+    page.click("#card-export-png")
+    page.wait_for_selector("#card-download a")
+    link = page.locator("#card-download a").first.get_attribute("href")
+    from tools.cards import read_card_file, read_png_card
+
+    exported = httpx.get(link if link.startswith("http") else server["base"] + link)
+    assert read_png_card(exported.content, source="studio") == read_card_file(card)
+    shot(page, "library-card")
+
+
 def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Ask the rules").click()
     page.wait_for_selector("#ask-question")
@@ -281,6 +302,29 @@ def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN0
     shot(page, "generate")
     images = httpx.get(f"{server['api']}/entities/image", params={"favorite": True}).json()
     assert images["total"] == 1 and images["items"][0]["data"]["test_model"] is True
+
+
+def test_start_a_story_read_it_and_export_it(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Stories").click()
+    page.locator("#story-characters input").click()
+    page.keyboard.type("Mina")
+    page.wait_for_timeout(400)
+    page.keyboard.press("Enter")
+    page.locator("#story-tone textarea").fill("cozy")
+    page.locator("#story-scenes input[type=number]").fill("1")
+    page.locator("#story-scenes input[type=number]").press("Enter")
+    page.locator("#story-size input").fill("64x64")
+    page.keyboard.press("Enter")
+    page.click("#story-start")
+    page.wait_for_selector("#story-progress:has-text('done in')", timeout=240_000)
+    page.wait_for_selector("#story-reader h3:has-text('illustrated')")
+    assert page.locator("#story-reader img").count() == 1    # the scene's picture
+    page.click("#story-export-html")
+    page.wait_for_selector("#story-export-file a")
+    shot(page, "stories")
+    stories = httpx.get(f"{server['api']}/entities/story").json()["items"]
+    mine = [s for s in stories if s["name"] == "A story of Mina Park"]
+    assert mine and mine[0]["data"]["status"] == "done"
 
 
 def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  # noqa: ANN001

@@ -7,7 +7,8 @@ import sys
 import click
 import typer
 
-from lifeos.cli import db, entity, games, images, library, models, rulebooks, schedules, up
+from lifeos.cli import (cards, db, entity, games, images, library, models, rulebooks, schedules,
+                        stories, up)
 from lifeos.cli.common import print_error, want_json
 from lifeos.errors import LifeOSError
 
@@ -24,6 +25,8 @@ rulebooks.register(app)
 images.register(app)
 schedules.register(app)
 games.register(app)
+cards.register(app)
+stories.register(app)
 up.register(app)
 
 

@@ -192,6 +192,10 @@ class Story(EntityData):
     outline: list[Text] = Field(default_factory=list, max_length=100)
     summary: Text = ""
     status: Literal["draft", "planning", "writing", "illustrating", "done", "failed"] = "draft"
+    scene_count: int = Field(4, ge=1, le=12)
+    setting: ShortText = ""
+    title: ShortText = ""
+    error: Text = ""
 
 
 class StoryScene(EntityData):
@@ -200,6 +204,12 @@ class StoryScene(EntityData):
     setting: ShortText = ""
     summary: Text = ""
     text: Text = ""
+    characters: list[ShortText] = Field(default_factory=list, max_length=20,
+                                        description="names of the characters in the scene")
+    status: Literal["planned", "written", "illustrated", "failed"] = "planned"
+    error: Text = ""
+    trace: list[dict[str, Any]] = Field(default_factory=list, max_length=20,
+                                        description="each step's prompt, output and model")
 
 
 # ---- board games and answers ---------------------------------------------------------------

@@ -260,6 +260,16 @@ def build(studio: Studio) -> None:
             export_btn = gr.Button("Export (the kind shown, or everything)",
                                    elem_id="export-run")
             download = gr.File(label="export", interactive=False, elem_id="export-file")
+    with gr.Accordion("Character cards (V2 / V3)", open=False, elem_id="cards-box"):
+        with gr.Row():
+            card_upload = gr.File(label="card (.json or .png)", file_types=[".json", ".png"],
+                                  elem_id="card-file")
+            card_import_btn = gr.Button("Import card", elem_id="card-import")
+        with gr.Row():
+            card_png_btn = gr.Button("Export the selected character as PNG",
+                                     elem_id="card-export-png")
+            card_json_btn = gr.Button("… as JSON", elem_id="card-export-json")
+            card_download = gr.File(label="card", interactive=False, elem_id="card-download")
 
     @guarded
     def do_import(path: str | None, conflict: str) -> str:
@@ -284,6 +294,42 @@ def build(studio: Studio) -> None:
         return str(path)
 
     import_btn.click(do_import, [upload, on_conflict], status).then(refresh, filters, listing)
+
+    @guarded
+    def card_import(path: str | None) -> tuple[Any, str]:
+        from tools.cards import import_card
+
+        if not path:
+            raise gr.Error("Choose a card file first.")
+        with studio.store() as store:
+            character = import_card(store, Path(path))
+        return _sel("character", character.id), f"✅ Imported {character.name} from its card."
+
+    def card_export(as_png: bool) -> Any:
+        @guarded
+        def handler(sel: dict[str, Any] | None) -> str:
+            from tools.cards import card_png, character_picture, entity_to_card
+
+            if not sel or sel.get("kind") != "character" or not sel.get("id"):
+                raise gr.Error("Select a character first.")
+            with studio.store() as store:
+                character = store.get("character", sel["id"])
+                picture = character_picture(store, sel["id"], studio.settings) if as_png else None
+            card = entity_to_card(character)
+            safe = "".join(c if c.isalnum() else "_" for c in character.name)[:60] or "card"
+            path = Path(tempfile.mkdtemp(prefix="lifeos-card-")) / (
+                f"{safe}.png" if as_png else f"{safe}.json")
+            if as_png:
+                path.write_bytes(card_png(card, picture))
+            else:
+                path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
+            return str(path)
+        return handler
+
+    card_import_btn.click(card_import, card_upload, [selected, status]).then(
+        refresh, filters, listing)
+    card_png_btn.click(card_export(True), selected, card_download)
+    card_json_btn.click(card_export(False), selected, card_download)
     export_btn.click(do_export, kind, download)
 
 

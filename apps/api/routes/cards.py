@@ -1,0 +1,43 @@
+"""`/api/v1/cards`: Character Card V2/V3 import (JSON or PNG upload) and export."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import Response
+
+from apps.api.deps import LibraryDep
+from lifeos.errors import BadRequest, PayloadTooLarge
+from tools.cards import MAX_CARD_BYTES, card_png, character_picture, entity_to_card, import_card
+
+router = APIRouter(prefix="/cards", tags=["cards"])
+
+
+@router.post("", status_code=201)
+async def import_(file: UploadFile, lib: LibraryDep) -> dict[str, Any]:
+    data = await file.read(MAX_CARD_BYTES + 1)
+    if len(data) > MAX_CARD_BYTES:
+        raise PayloadTooLarge(f"cards up to {MAX_CARD_BYTES} bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(file.filename or "card.json").name
+        path.write_bytes(data)
+        with lib.store() as store:
+            return import_card(store, path).model_dump(mode="json")
+
+
+@router.get("/{character_id}")
+def export(character_id: str, lib: LibraryDep, request: Request, format: str = "json") -> Any:
+    """The character as a card: `format=json` (the card) or `format=png` (picture + card)."""
+    if format not in ("json", "png"):
+        raise BadRequest("format is json or png")
+    with lib.store() as store:
+        character = store.get("character", character_id)
+        picture = character_picture(store, character_id, request.app.state.settings)
+    card = entity_to_card(character)
+    if format == "json":
+        return card
+    return Response(card_png(card, picture), media_type="image/png", headers={
+        "Content-Disposition": f'attachment; filename="{character.name[:60]}.png"'})
