@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets import analyses as analysis_assets
 from assets import games as game_assets
 from assets import images as image_assets
 from assets import library as library_assets
@@ -29,7 +30,7 @@ def build_definitions() -> dg.Definitions:
                 rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
                 rulebook_assets.rules_qa_eval, image_assets.image_batches,
                 game_assets.bgg_catalogue, story_assets.story_plan, story_assets.story_scenes,
-                story_assets.story_illustrations],
+                story_assets.story_illustrations, analysis_assets.image_analyses],
         asset_checks=[library_assets.library_snapshot_matches_library,
                       rulebook_assets.rulebook_index_complete],
         jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job,

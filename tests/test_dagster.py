@@ -26,7 +26,7 @@ def test_definitions_load(db_url: str) -> None:
     assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} == {
         "library_snapshot", "rulebook_pages", "rulebook_chunks", "rulebook_index",
         "rules_qa_eval", "image_batches", "bgg_catalogue", "story_plan", "story_scenes",
-        "story_illustrations"}
+        "story_illustrations", "image_analyses"}
     assert defs.resolve_job_def("rulebook_ingest") is not None
     assert defs.resolve_sensor_def("rulebook_inbox_sensor") is not None
     assert defs.resolve_sensor_def("image_batch_sensor") is not None

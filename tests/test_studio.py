@@ -355,6 +355,27 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     assert lunch["data"]["timezone"] == "Europe/Paris" and len(lunch["next_runs"]) == 5
 
 
+def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) -> None:  # noqa: ANN001
+    from tests.test_analyzers import figure
+
+    page.get_by_role("tab", name="Analyze").click()
+    page.locator("#analyze-image input[type=file]").set_input_files(
+        str(figure(tmp_path / "figure.png")))
+    page.get_by_label("pixels").check()
+    page.click("#analyze-run")
+    page.wait_for_selector("#analyze-table [role=gridcell]:has-text('Red hair')")
+    assert "from pixels" in page.inner_text("#analyze-summary")
+    page.locator("#analyze-pick textarea").fill("1, 2")
+    page.click("#analyze-accept")
+    page.wait_for_selector("#analyze-accepted:has-text('2 entities in the library')")
+    shot(page, "analyze")
+    # Suggestions 1 and 2 are the visual style and the composition: both now in the library.
+    for kind in ("visual_style", "composition"):
+        found = httpx.get(f"{server['api']}/entities/{kind}",
+                          params={"tag": "analyzed"}).json()
+        assert found["total"] == 1, kind
+
+
 def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Models & tools").click()
     page.wait_for_selector("#models-aliases [role=gridcell]:has-text('embed')")

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from apps.api.routes import (cards, entities, games, health, images, library, models, rules,
-                             schedules, stories)
+from apps.api.routes import (analyze, cards, entities, games, health, images, library, models,
+                             rules, schedules, stories)
 from lifeos import __version__
 from lifeos.db.engine import get_engine
 from lifeos.kinds import get_registry
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
     app.include_router(games.router, prefix=API_PREFIX)
     app.include_router(cards.router, prefix=API_PREFIX)
     app.include_router(stories.router, prefix=API_PREFIX)
+    app.include_router(analyze.router, prefix=API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes,
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
                                   f"{API_PREFIX}/images/import": images.MAX_PNG_BYTES,
                                   f"{API_PREFIX}/games/*/rulebook": settings.rulebook_max_bytes,
                                   f"{API_PREFIX}/cards": 20_000_000,
+                                  f"{API_PREFIX}/analyze": 61_000_000,
                                   # studio uploads (rulebooks, images); Gradio checks the
                                   # per-file limit itself and says so in the page
                                   "/studio/gradio_api/upload": settings.rulebook_max_bytes + 1_000_000})

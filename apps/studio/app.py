@@ -12,12 +12,13 @@ import gradio as gr
 from fastapi import FastAPI
 
 from apps.studio.base import Studio, StudioPage
-from apps.studio.pages import activity, ask, generate, library, models, schedules, stories
+from apps.studio.pages import (activity, analyze, ask, generate, library, models, schedules,
+                               stories)
 from lifeos.errors import LifeOSError
 from lifeos.settings import Settings
 
-PAGES: tuple[StudioPage, ...] = (library.page, ask.page, generate.page, stories.page,
-                                  schedules.page, models.page, activity.page)
+PAGES: tuple[StudioPage, ...] = (library.page, ask.page, generate.page, analyze.page,
+                                  stories.page, schedules.page, models.page, activity.page)
 STUDIO_PATH = "/studio"
 
 CSS = """

@@ -7,8 +7,8 @@ import sys
 import click
 import typer
 
-from lifeos.cli import (cards, db, entity, games, images, library, models, rulebooks, schedules,
-                        stories, up)
+from lifeos.cli import (analyze, cards, db, entity, games, images, library, models, rulebooks,
+                        schedules, stories, up)
 from lifeos.cli.common import print_error, want_json
 from lifeos.errors import LifeOSError
 
@@ -27,6 +27,7 @@ schedules.register(app)
 games.register(app)
 cards.register(app)
 stories.register(app)
+analyze.register(app)
 up.register(app)
 
 

@@ -271,10 +271,29 @@ class HttpCache(Base):
     fetched_at: Mapped[datetime]
 
 
+class ImageAnalysis(Base):
+    """One analysis of a picture: the backend's suggestions, kept until accepted or not."""
+
+    __tablename__ = "image_analyses"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    backend: Mapped[str] = mapped_column(sa.String(16))
+    model: Mapped[str] = mapped_column(sa.String(200), default="")
+    latency_s: Mapped[float] = mapped_column(default=0.0)
+    result: Mapped[dict[str, Any]]
+    accepted: Mapped[list[str]] = mapped_column(JSONType, default=list)   # entity ids
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.Index("ix_image_analyses_sha_created", "sha256", "created_at"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
 ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches",
-              "schedule_ticks", "notifications", "http_cache")
+              "schedule_ticks", "notifications", "http_cache", "image_analyses")
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.

@@ -5,6 +5,7 @@ the file and the field, and re-read when the file changes."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -75,8 +76,17 @@ class ToolConfigs:
                                 source=str(self.directory / f"{name}.yaml"))
 
 
+# Config files that belong to a family of tools rather than one tool class: file-name prefix →
+# "module:Model", imported when such a file is first read.
+CONFIG_FAMILIES = {"analyzer_": "tools.analyzers.core:AnalyzerConfig"}
+
+
 def config_model(name: str) -> type[BaseModel]:
     """Most tools are configured by a `ToolConfig`; a tool may declare its own model."""
+    for prefix, target in CONFIG_FAMILIES.items():
+        if name.startswith(prefix):
+            module, _, attr = target.partition(":")
+            return getattr(importlib.import_module(module), attr)
     return getattr(tool_classes().get(name), "config_model", ToolConfig)
 
 

@@ -65,12 +65,13 @@ def build(studio: Studio) -> None:
             return "", ""
         path = configs.directory / f"{name}.yaml"
         cfg = configs.get(name)
-        return path.read_text(encoding="utf-8"), f"model `{cfg.model}` · `{path}`"
+        return (path.read_text(encoding="utf-8"),
+                f"model `{getattr(cfg, 'model', '-')}` · `{path}`")
 
     @guarded
     def validate(name: str, text: str) -> str:
         cfg = configs.validate_text(name, text)
-        return f"✅ Valid ({type(cfg).__name__}, model `{cfg.model}`)."
+        return f"✅ Valid ({type(cfg).__name__}, model `{getattr(cfg, 'model', '-')}`)."
 
     @guarded
     def save(name: str, text: str) -> str:
@@ -85,10 +86,8 @@ def build(studio: Studio) -> None:
     validate_btn.click(validate, [tool, editor], tool_status)
     save_btn.click(save, [tool, editor], tool_status)
 
-    def opened() -> tuple[Any, ...]:
-        return (load_aliases(), *load_tool(tool.value))
-
-    gr.on(None, opened, None, [aliases, editor, tool_info])
+    gr.on(None, load_aliases, None, aliases)
+    gr.on(None, lambda: load_tool(tool.value), None, [editor, tool_info])
 
 
 page = StudioPage(id="models", title="Models & tools", build=build)

@@ -1,0 +1,50 @@
+"""`/api/v1/analyze`: a picture → suggested entities; `/api/v1/analyses/{id}/accept`."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, UploadFile
+from pydantic import BaseModel
+
+from lifeos.errors import BadRequest, PayloadTooLarge
+from tools.analyzers.service import MAX_FILE_BYTES
+
+router = APIRouter(tags=["analyze"])
+
+
+class AcceptBody(BaseModel):
+    indices: list[int] | None = None
+    suggestions: list[dict[str, Any]] | None = None   # edited suggestions
+
+
+def _service(request: Request):  # noqa: ANN202
+    from tools.analyzers.service import analysis_services
+
+    return analysis_services(request.app.state.settings)
+
+
+@router.post("/analyze", status_code=201)
+async def analyze(file: UploadFile, request: Request, kinds: str = "",
+                  backend: str | None = None) -> dict[str, Any]:
+    """Upload a picture; `kinds` is a comma-separated list of analyzers (default: all)."""
+    if backend not in (None, "vision", "metadata", "pixels"):
+        raise BadRequest(f"unknown backend {backend!r}: vision, metadata or pixels")
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise PayloadTooLarge(f"pictures up to {MAX_FILE_BYTES} bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(file.filename or "image.png").name
+        path.write_bytes(data)
+        analysis_id, analysis = _service(request).analyze_file(
+            path, kinds=[k for k in kinds.split(",") if k] or None, backend=backend)  # type: ignore[arg-type]
+    return {"id": analysis_id, **analysis.model_dump(mode="json")}
+
+
+@router.post("/analyses/{analysis_id}/accept")
+def accept(analysis_id: str, body: AcceptBody, request: Request) -> dict[str, Any]:
+    ids = _service(request).accept(analysis_id, suggestions=body.suggestions,
+                                   indices=body.indices)
+    return {"entity_ids": ids}

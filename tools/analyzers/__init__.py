@@ -1,0 +1,1 @@
+"""Image analyzers: a picture → editable, linked library entities (see core.py)."""
