@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(512_000_000, description="largest library export accepted")
     rulebook_max_bytes: int = Field(100_000_000, description="largest rulebook PDF accepted")
     rulebook_max_pages: int = Field(500, description="most pages of a rulebook PDF")
+    rulebook_layout_artifacts: Path | None = Field(
+        None, description="Docling layout-model folder; when set, its full pipeline extracts")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -100,6 +102,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

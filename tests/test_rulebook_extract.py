@@ -118,3 +118,14 @@ def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
         writer.write(fh)
     with pytest.raises(RulebookError, match="encrypted"):
         extract(path)
+
+
+def test_docling_layout_models_missing_is_a_clear_error(tmp_path: Path) -> None:
+    """The full Docling pipeline is used only when its layout models are configured; a folder
+    without them fails that rulebook with a message saying what to do."""
+    from tools.rulebooks.extract import RulebookError, extract
+
+    empty = tmp_path / "docling-models"
+    empty.mkdir()
+    with pytest.raises(RulebookError, match="layout models not found"):
+        extract(DATA / "dev_kalah.pdf", layout_artifacts=empty)

@@ -226,6 +226,14 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
                  "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["status"] == "ready" and doc["pages"] == 8
+    # --no-wait: registered for its game, handed to the inbox sensor
+    assert main(["rulebook", "add", str(DATA / "dev_kalah.pdf"), "--game", "Kalah", "--no-wait",
+                 "--json"]) == 0
+    queued = json.loads(capsys.readouterr().out)
+    from lifeos.settings import get_settings
+
+    assert queued["status"] == "queued"
+    assert (get_settings().inbox_dir / "dev_kalah.pdf").is_file()
     assert main(["ask", "How many points is the queen of spades worth?", "--game", "Hearts",
                  "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)

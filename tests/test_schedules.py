@@ -160,10 +160,11 @@ def test_budgets_cap_runs_and_days_and_stop_long_runs(env) -> None:  # noqa: ANN
     assert ticks(service, sid)[0]["reason"] == "daily budget reached"
     assert any("daily budget" in n["title"] for n in service.notifications())
     # A duration budget stops a run cleanly between images and keeps what it made.
-    batch = service.images.create({"compose": {"text": "x"}, "count": 3, "max_duration_s": 1e-6,
-                                   **SMALL})
+    batch = service.images.create({"compose": {"text": "x"}, "count": 6, "max_duration_s": 0.1,
+                                   **SMALL | {"steps": 20}})
     done = service.images.run(batch["id"])
-    assert done["status"] == "partial" and done["done"] == 1 and "max duration" in done["error"]
+    assert done["status"] == "partial" and 1 <= done["done"] < 6
+    assert "max duration" in done["error"]
 
 
 def test_a_deleted_template_fails_the_tick_and_keeps_the_schedule(env) -> None:  # noqa: ANN001

@@ -10,13 +10,13 @@ from fastapi import FastAPI
 
 from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
-from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from apps.api.middleware import ApiAuthMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware
 from apps.api.routes import (analyze, cards, entities, games, health, images, library, models,
                              rules, schedules, stories)
 from lifeos import __version__
 from lifeos.db.engine import get_engine
 from lifeos.kinds import get_registry
-from lifeos.settings import Settings, get_settings
+from lifeos.settings import Settings, get_settings, is_loopback
 
 API_PREFIX = "/api/v1"
 
@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
                                   # studio uploads (rulebooks, images); Gradio checks the
                                   # per-file limit itself and says so in the page
                                   "/studio/gradio_api/upload": settings.rulebook_max_bytes + 1_000_000})
+    if not is_loopback(settings.api_host) and settings.studio_password:
+        app.add_middleware(ApiAuthMiddleware, user=settings.studio_user,
+                           password=settings.studio_password.get_secret_value())
     app.add_middleware(RequestIdMiddleware)
     if settings.studio and studio:
         from apps.studio.app import mount_studio  # Gradio is heavy: only when served

@@ -6,8 +6,6 @@ it to `PAGES` below.
 
 from __future__ import annotations
 
-import ipaddress
-
 import gradio as gr
 from fastapi import FastAPI
 
@@ -15,7 +13,7 @@ from apps.studio.base import Studio, StudioPage
 from apps.studio.pages import (activity, analyze, ask, generate, library, models, schedules,
                                stories)
 from lifeos.errors import LifeOSError
-from lifeos.settings import Settings
+from lifeos.settings import Settings, is_loopback
 
 PAGES: tuple[StudioPage, ...] = (library.page, ask.page, generate.page, analyze.page,
                                   stories.page, schedules.page, models.page, activity.page)
@@ -29,15 +27,6 @@ CSS = """
 
 class StudioAuthMissing(LifeOSError):
     code = "studio_auth_missing"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def studio_auth(settings: Settings) -> tuple[str, str] | None:

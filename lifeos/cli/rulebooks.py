@@ -24,15 +24,31 @@ def _services():  # noqa: ANN202 - tools import heavy libraries: only when a com
 
 @app.command()
 def add(path: Path, game: Annotated[str | None, typer.Option(help="board game name or id")] = None,
-        wait: Annotated[bool, typer.Option(help="ingest now and wait")] = True,
+        wait: Annotated[bool, typer.Option(
+            help="ingest now, as a Dagster run in this process, and wait; --no-wait hands the "
+                 "file to the inbox sensor (the Dagster daemon ingests it)")] = True,
         as_json: JsonFlag = False) -> None:
     """Store a rulebook PDF (by content hash) and ingest it."""
     want_json(as_json)
     rulebooks, _ = _services()
     doc = rulebooks.add(path, game=game)
-    if wait and doc["status"] != "ready":
-        with console.status(f"ingesting {path.name}…", spinner="dots"):
-            doc = rulebooks.ingest(doc["sha256"])
+    if doc["status"] != "ready" and not wait:
+        import shutil
+
+        inbox = settings().inbox_dir
+        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, inbox / path.name)   # registered already: the game is kept
+    elif doc["status"] != "ready":
+        from pipelines.runs import ingest_rulebook
+
+        with console.status(f"ingesting {path.name} (a Dagster run)…", spinner="dots"):
+            run = ingest_rulebook(settings(), doc["sha256"], source="cli")
+        doc = rulebooks.get(doc["sha256"])
+        if doc["status"] != "ready":
+            from lifeos.errors import BadRequest
+
+            raise BadRequest(f"{path.name} was not ingested: "
+                             f"{doc['error'] or 'see Dagster run ' + run.run_id}")
     if as_json:
         emit_json(doc)
     else:

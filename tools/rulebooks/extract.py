@@ -69,7 +69,7 @@ class Table:
 class Page:
     number: int                     # 1-based PDF page index
     markdown: str
-    extractor: str                  # docling-native | docling-native+pdfplumber | rapidocr | empty
+    extractor: str    # docling-native[+pdfplumber] | docling-layout | rapidocr | empty
     headings: list[tuple[int, str]] = field(default_factory=list)
     section_path: list[str] = field(default_factory=list)   # where the page starts
     tables: int = 0
@@ -216,10 +216,57 @@ def _ocr_engine(factory):  # noqa: ANN001, ANN202
     return _ENGINE
 
 
-def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500) -> Extraction:
+def docling_layout(path: Path, artifacts: Path, page_count: int) -> list[Page]:
+    """Docling's full pipeline (layout and table-structure models from `artifacts`): per-page
+    Markdown with its headings and section path. Used when the models are configured."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    artifacts = Path(artifacts).expanduser()
+    if not artifacts.is_dir() or not any(artifacts.iterdir()):
+        raise RulebookError(f"Docling layout models not found in {artifacts} "
+                            "(LIFEOS_RULEBOOK_LAYOUT_ARTIFACTS): download them with "
+                            "`docling-tools models download` where you are online, or unset it")
+    from docling.datamodel.base_models import InputFormat
+    from docling.datamodel.pipeline_options import PdfPipelineOptions
+    from docling.document_converter import DocumentConverter, PdfFormatOption
+
+    options = PdfPipelineOptions(artifacts_path=str(artifacts), do_table_structure=True,
+                                 do_ocr=False)
+    converter = DocumentConverter(format_options={
+        InputFormat.PDF: PdfFormatOption(pipeline_options=options)})
+    try:
+        doc = converter.convert(str(path)).document
+    except Exception as exc:  # noqa: BLE001 - missing weights, damaged files: one message
+        raise RulebookError(f"{Path(path).name}: Docling's layout pipeline failed ({exc})"
+                            ) from None
+    pages, path_now = [], []
+    for number in range(1, page_count + 1):
+        start_path = [t for _, t in path_now]
+        headings = []
+        for item, _level in doc.iterate_items(page_no=number):
+            if type(item).__name__ == "SectionHeaderItem":
+                level = max(1, int(getattr(item, "level", 1)))
+                headings.append((level, item.text))
+                path_now = [(lv, t) for lv, t in path_now if lv < level] + [(level, item.text)]
+        markdown = doc.export_to_markdown(page_no=number)
+        tables = markdown.count("\n|---") + markdown.count("\n| ---")
+        pages.append(Page(number, markdown, "docling-layout" if markdown.strip() else "empty",
+                          headings, start_path, tables))
+    return pages
+
+
+def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
+            layout_artifacts: Path | None = None) -> Extraction:
     started = time.perf_counter()
     path = Path(path)
     page_count = check_pdf(path, max_bytes=max_bytes, max_pages=max_pages)
+    if layout_artifacts is not None:
+        pages = docling_layout(path, layout_artifacts, page_count)
+        for i, page in enumerate(pages):
+            if page.extractor == "empty":   # no text layer: OCR, as on the default path
+                ocr = ocr_page(path, page.number)
+                pages[i] = Page(page.number, "\n".join(ocr), "rapidocr" if ocr else "empty",
+                                section_path=page.section_path)
+        return Extraction(pages, time.perf_counter() - started)
     lines, _sizes = docling_lines(path)
     running = running_lines(lines, page_count)
     lines = [ln for ln in lines

@@ -185,7 +185,8 @@ class Rulebooks:
         self._set(sha, status="processing", error=None)
         try:
             result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
-                             max_pages=self.settings.rulebook_max_pages)
+                             max_pages=self.settings.rulebook_max_pages,
+                             layout_artifacts=self.settings.rulebook_layout_artifacts)
         except RulebookError as exc:
             self._set(sha, status="failed", error=exc.message)
             raise

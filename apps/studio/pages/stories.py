@@ -3,6 +3,7 @@ illustrated, read it with its pictures, regenerate a scene, export it as Markdow
 
 from __future__ import annotations
 
+import base64
 import html
 import tempfile
 import threading
@@ -80,8 +81,9 @@ def build(studio: Studio) -> None:
             body.append(f"<h3>{d['order'] + 1}. {html.escape(d['title'] or scene.name)} "
                         f"<small>[{d['status']}]</small></h3>")
             image_id = service.scene_image(scene.id)
-            if image_id:
-                body.append(f'<img src="/api/v1/images/{image_id}/file" '
+            if image_id:   # inline: the page needs no API access of its own
+                data = base64.b64encode(service.images.image_file(image_id).read_bytes())
+                body.append(f'<img src="data:image/png;base64,{data.decode()}" '
                             f'style="max-width:320px;float:right;margin:0 0 8px 12px">')
             if d["error"]:
                 body.append(f"<p style='color:#b91c1c'>{html.escape(d['error'])}</p>")
