@@ -12,3 +12,7 @@ bench:
 	.venv/bin/python benchmarks/entities_api.py
 	.venv/bin/python benchmarks/llm.py
 	.venv/bin/python benchmarks/rulebooks.py
+	.venv/bin/python benchmarks/images.py
+	.venv/bin/python benchmarks/schedules.py
+	.venv/bin/python benchmarks/stories.py
+	.venv/bin/python benchmarks/analyzers.py

@@ -341,10 +341,15 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     editor = page.locator("#schedule-space .cm-content")
     editor.click()
     page.keyboard.press("Control+A")
-    page.keyboard.type('{"slots": [{"kind": "character"}], "count": 1, "width": 64, '
-                       '"height": 64, "steps": 2}')
+    # insert_text, not type: the editor would close every bracket typed
+    page.keyboard.insert_text('{"slots": [{"kind": "character"}], "count": 1, "width": 64, '
+                              '"height": 64, "steps": 2}')
     page.click("#schedule-save")
-    page.wait_for_selector("#schedule-status:has-text('Saved Lunch sketches')")
+    try:
+        page.wait_for_selector("#schedule-status:has-text('Saved Lunch sketches')")
+    except Exception:
+        shot(page, "schedules-save-failed")
+        raise
     page.click("#schedule-run")
     page.wait_for_selector("#schedule-status:has-text('succeeded')", timeout=120_000)
     page.wait_for_selector("#schedule-history [role=gridcell]:has-text('succeeded')")
