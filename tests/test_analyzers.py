@@ -29,7 +29,6 @@ from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from resources.images import ImageGenerator
 from tests.llm_helpers import ScriptedProvider, copy_configs
-from tools.analyzers.core import Analyzers
 from tools.analyzers.service import AnalysisService
 from tools.images.batches import ImageBatches
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, UploadFile
 
 from lifeos.db.engine import session_scope
+from lifeos.errors import PayloadTooLarge
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
@@ -42,3 +45,16 @@ def get_library(request: Request) -> Library:
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 LibraryDep = Annotated[Library, Depends(get_library)]
+
+
+@asynccontextmanager
+async def uploaded(file: UploadFile, *, max_bytes: int, what: str) -> AsyncIterator[Path]:
+    """An upload as a file (its own name, in a temporary folder removed afterwards), refused
+    with 413 past `max_bytes`."""
+    data = await file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"{what} up to {max_bytes} bytes")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(file.filename or "upload").name
+        path.write_bytes(data)
+        yield path

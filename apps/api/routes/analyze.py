@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
-from lifeos.errors import BadRequest, PayloadTooLarge
+from apps.api.deps import uploaded
+from lifeos.errors import BadRequest
 from tools.analyzers.service import MAX_FILE_BYTES
 
 router = APIRouter(tags=["analyze"])
@@ -32,12 +31,7 @@ async def analyze(file: UploadFile, request: Request, kinds: str = "",
     """Upload a picture; `kinds` is a comma-separated list of analyzers (default: all)."""
     if backend not in (None, "vision", "metadata", "pixels"):
         raise BadRequest(f"unknown backend {backend!r}: vision, metadata or pixels")
-    data = await file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise PayloadTooLarge(f"pictures up to {MAX_FILE_BYTES} bytes")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(file.filename or "image.png").name
-        path.write_bytes(data)
+    async with uploaded(file, max_bytes=MAX_FILE_BYTES, what="pictures") as path:
         analysis_id, analysis = _service(request).analyze_file(
             path, kinds=[k for k in kinds.split(",") if k] or None, backend=backend)  # type: ignore[arg-type]
     return {"id": analysis_id, **analysis.model_dump(mode="json")}

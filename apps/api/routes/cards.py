@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
 
-from apps.api.deps import LibraryDep
-from lifeos.errors import BadRequest, PayloadTooLarge
+from apps.api.deps import LibraryDep, uploaded
+from lifeos.errors import BadRequest
 from tools.cards import MAX_CARD_BYTES, card_png, character_picture, entity_to_card, import_card
 
 router = APIRouter(prefix="/cards", tags=["cards"])
@@ -18,12 +16,7 @@ router = APIRouter(prefix="/cards", tags=["cards"])
 
 @router.post("", status_code=201)
 async def import_(file: UploadFile, lib: LibraryDep) -> dict[str, Any]:
-    data = await file.read(MAX_CARD_BYTES + 1)
-    if len(data) > MAX_CARD_BYTES:
-        raise PayloadTooLarge(f"cards up to {MAX_CARD_BYTES} bytes")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(file.filename or "card.json").name
-        path.write_bytes(data)
+    async with uploaded(file, max_bytes=MAX_CARD_BYTES, what="cards") as path:
         with lib.store() as store:
             return import_card(store, path).model_dump(mode="json")
 

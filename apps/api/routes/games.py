@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel, Field
+
+from apps.api.deps import uploaded
 
 router = APIRouter(prefix="/games", tags=["games"])
 
@@ -38,10 +38,7 @@ async def attach_rulebook(game: str, file: UploadFile, request: Request) -> dict
     """Store the PDF for the game and ingest it now (a Dagster run in this process); returns
     the rulebook with its status, pages and chunks."""
     settings = request.app.state.settings
-    data = await file.read(settings.rulebook_max_bytes + 1)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(file.filename or "rulebook.pdf").name
-        path.write_bytes(data)
+    async with uploaded(file, max_bytes=settings.rulebook_max_bytes, what="rulebooks") as path:
         doc = _games(request).attach_rulebook(game, path)
     if doc["status"] != "ready":
         from pipelines.runs import ingest_rulebook

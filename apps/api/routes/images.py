@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from lifeos.errors import PayloadTooLarge
+from apps.api.deps import uploaded
 from tools.composer import ComposeRequest
 from tools.images.batches import BatchRequest
 
@@ -69,10 +67,5 @@ def image_file(image_id: str, request: Request) -> FileResponse:
 @router.post("/import", status_code=201)
 async def import_png(file: UploadFile, request: Request) -> dict[str, Any]:
     """Keep a PNG made by AUTOMATIC1111/Forge, Fooocus, ComfyUI or Life-OS, with its settings."""
-    data = await file.read(MAX_PNG_BYTES + 1)
-    if len(data) > MAX_PNG_BYTES:
-        raise PayloadTooLarge(f"images up to {MAX_PNG_BYTES} bytes")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(file.filename or "upload.png").name
-        path.write_bytes(data)
+    async with uploaded(file, max_bytes=MAX_PNG_BYTES, what="images") as path:
         return _service(request).import_png(path).model_dump(mode="json")

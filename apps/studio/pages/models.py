@@ -3,8 +3,6 @@ edited with validation before anything is saved."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import gradio as gr
 import pandas as pd
 
