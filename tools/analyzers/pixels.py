@@ -81,7 +81,11 @@ def analyze(image: Image.Image, targets: list[str]) -> list[Suggestion]:
     quant = rgb.quantize(colors=5, method=Image.Quantize.MEDIANCUT)
     counts = sorted(quant.getcolors() or [], reverse=True)
     pal = quant.getpalette() or []
-    palette = [tuple(pal[i * 3:i * 3 + 3]) for _, i in counts]
+    palette: list[tuple[int, ...]] = []
+    for _, i in counts:   # median cut splits a big flat area into near-identical shades
+        colour = tuple(pal[i * 3:i * 3 + 3])
+        if all(_distance(np.asarray(colour, float), np.asarray(p, float)) > 40 for p in palette):
+            palette.append(colour)
     hsv = np.asarray(rgb.convert("HSV"), dtype=float)
     saturation, value = hsv[..., 1].mean() / 255, hsv[..., 2].mean() / 255
     sat_word = "muted" if saturation < 0.25 else "vivid" if saturation > 0.55 else "moderate"
