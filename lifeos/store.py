@@ -229,6 +229,18 @@ class EntityStore:
         return Page(items=[_row_out(r) for r in rows], total=total or 0,
                     limit=query.limit, offset=query.offset)
 
+    def list_all(self, kind: str | None, query: Mapping[str, Any] | None = None, *,
+                 at_most: int | None = None) -> list[EntityOut]:
+        """Every entity a list query matches (or the first `at_most`), page by page."""
+        out: list[EntityOut] = []
+        query = {**(query or {}), "limit": 200}
+        while at_most is None or len(out) < at_most:
+            page = self.list(kind, {**query, "offset": len(out)})
+            out += page.items
+            if len(out) >= page.total or not page.items:
+                break
+        return out if at_most is None else out[:at_most]
+
     def _conditions(self, spec: KindSpec | None, query: ListQuery) -> list[Any]:
         cond: list[Any] = []
         if spec is not None:

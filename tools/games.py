@@ -53,16 +53,10 @@ class Games:
     def stale(self, *, older_than: timedelta) -> list[EntityOut]:
         """Library games with a BGG id whose metadata is older than `older_than`."""
         cutoff = (utcnow() - older_than).isoformat()
-        out, offset = [], 0
         with session_scope(self.url) as session:
-            store = EntityStore(session)
-            while True:
-                page = store.list("board_game", {"limit": 200, "offset": offset})
-                out += [g for g in page.items if g.data.get("bgg_id")
-                        and (g.data.get("bgg_refreshed_at") or "") < cutoff]
-                offset += len(page.items)
-                if offset >= page.total or not page.items:
-                    return out
+            games = EntityStore(session).list_all("board_game")
+        return [g for g in games if g.data.get("bgg_id")
+                and (g.data.get("bgg_refreshed_at") or "") < cutoff]
 
     def refresh(self, *, older_than: timedelta) -> list[EntityOut]:
         games = self.stale(older_than=older_than)

@@ -3,13 +3,13 @@ accept suggestions into the library (the picture becomes an `image` entity when 
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from lifeos.blobs import write_blob
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ImageAnalysis, utcnow
 from lifeos.errors import BadRequest, NotFound
@@ -40,12 +40,7 @@ class AnalysisService:
         if suffix is None:
             raise BadRequest(f"{path.name}: {image.format} pictures are not kept; use PNG, JPEG "
                              "or WebP")
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.settings.blob_path(sha, suffix)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        return sha, data
+        return write_blob(self.settings, data, suffix), data
 
     def blob(self, sha: str) -> tuple[Path, bytes]:
         for suffix in SUFFIXES.values():

@@ -4,7 +4,6 @@ every entity of its recipe. Running a batch again makes only the images it does 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 import uuid
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lifeos.blobs import write_blob
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ImageBatch, utcnow
 from lifeos.errors import BadRequest, LifeOSError, NotFound, ValidationFailed
@@ -211,19 +211,6 @@ class ImageBatches:
     def image_path(self, sha256: str) -> Path:
         return self.settings.blob_path(sha256, ".png")
 
-    def _write_blob(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        target = self.image_path(sha)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".{uuid.uuid4().hex}.tmp")
-            try:
-                tmp.write_bytes(data)
-                tmp.replace(target)
-            finally:
-                tmp.unlink(missing_ok=True)
-        return sha
-
     def _store(self, image: Image.Image, params: GenerationParams, composition: Composition,
                batch_id: str | None, model: str, test_model: bool,
                derived_from: str | None) -> EntityOut:
@@ -235,7 +222,7 @@ class ImageBatches:
                                  "strength": params.strength if derived_from else None,
                                  "derived_from": derived_from, "test_model": test_model,
                                  "params": params.model_dump(mode="json")})
-        sha = self._write_blob(png_bytes(image, meta))
+        sha = write_blob(self.settings, png_bytes(image, meta), ".png")
         entity_ids = [p["entity_id"] for p in recipe["parts"] if p.get("entity_id")]
         registry = get_registry()
         with session_scope(self.url) as session:
@@ -271,7 +258,7 @@ class ImageBatches:
             raise NotFound(f"{path}: no such file")
         data = path.read_bytes()
         meta = read_meta(data, name=path.name)
-        sha = self._write_blob(data)
+        sha = write_blob(self.settings, data, ".png")
         with Image.open(self.image_path(sha)) as img:
             width, height = img.size
         recipe = (meta.lifeos or {}).get("recipe", {})

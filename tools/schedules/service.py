@@ -27,6 +27,7 @@ from lifeos.store import EntityStore
 from tools.images.batches import ImageBatches
 
 MAX_MISSED = 10_000          # cron times looked at when catching up
+MAX_CANDIDATES = 5_000       # entities a random slot draws from
 
 
 @dataclass
@@ -80,16 +81,10 @@ class Schedules:
 
     def _candidates(self, store: EntityStore, kind: str, tags: list[str],
                     favorites_only: bool) -> list[EntityOut]:
-        query: dict[str, Any] = {"limit": 200, "tags": tags, "sort": "name"}
+        query: dict[str, Any] = {"tags": tags, "sort": "name"}
         if favorites_only:
             query["favorite"] = True
-        out, offset = [], 0
-        while True:
-            page = store.list(kind, {**query, "offset": offset})
-            out += page.items
-            offset += len(page.items)
-            if offset >= page.total or not page.items or offset >= 5_000:
-                return out
+        return store.list_all(kind, query, at_most=MAX_CANDIDATES)
 
     def _recently_used(self, session: Any, ids: list[str], days: int, now: datetime) -> set[str]:
         if not ids or days <= 0:
@@ -231,7 +226,8 @@ class Schedules:
         now = (now or datetime.now(UTC)).astimezone(UTC)
         with session_scope(self.url) as session:
             store = EntityStore(session)
-            schedules = [e for e in self._all(store) if e.data.get("enabled", True)]
+            schedules = [e for e in store.list_all("schedule", {"sort": "created_at"})
+                         if e.data.get("enabled", True)]
             last = {s.id: self._last_tick(session, s.id) for s in schedules}
         due: list[Due] = []
         for schedule in schedules:
@@ -252,15 +248,6 @@ class Schedules:
             if started:
                 due.append(started)
         return due
-
-    def _all(self, store: EntityStore) -> list[EntityOut]:
-        out, offset = [], 0
-        while True:
-            page = store.list("schedule", {"limit": 200, "offset": offset, "sort": "created_at"})
-            out += page.items
-            offset += len(page.items)
-            if offset >= page.total or not page.items:
-                return out
 
     def run_now(self, schedule_id: str, *, queue: bool = True) -> Due | None:
         """A manual tick (paused schedules too); its batch is queued for the daemon unless
