@@ -158,6 +158,38 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
     return lines, sizes
 
 
+def _is_heading_like(line: Line, body: float) -> bool:
+    """Clearly taller than body text, short, and made of words (not a row of drawn circles)."""
+    text = line.text.replace(" ", "")
+    repeated = bool(text) and max(Counter(text).values()) > 0.6 * len(text) and len(text) > 3
+    return line.height >= body * HEADING_RATIO and len(line.text) <= 90 \
+        and re.search(r"[^\W\d_]{2}", line.text) is not None and not repeated
+
+
+def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int]) -> list[Line]:
+    """OCR boxes are taller than the type they hold: scale one page's line heights so that its
+    body text (the median long line) measures `body`, keeping each line's top. A heading then
+    takes the nearest heading size of the text layer, so it gets the same level as its peers
+    instead of a size (and a level) of its own."""
+    long = [ln.height for ln in lines if len(ln.text) > 20]
+    if not long:
+        return lines
+    factor = body / statistics.median(long)
+    out = []
+    for ln in lines:
+        height = ln.height * factor
+        if heading_sizes and height >= body * HEADING_RATIO:
+            height = float(min(heading_sizes, key=lambda size: abs(size - height)))
+        out.append(Line(ln.page, ln.text, ln.left, ln.top, ln.top + height, ln.right))
+    return out
+
+
+def _is_running(line: Line, running: set[tuple[str, int]]) -> bool:
+    key = re.sub(r"\d+", "#", line.text)
+    band = round(line.top / 8)
+    return any((key, b) in running for b in (band - 1, band, band + 1))
+
+
 def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
     """Headers and footers: the same text (digits ignored) at the same height on many pages."""
     if page_count < 3:
@@ -182,24 +214,56 @@ def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
     return found
 
 
-def ocr_page(path: Path, number: int) -> list[str]:
-    """Render one page and read it with RapidOCR; lines top to bottom, left to right."""
+OCR_DPI = 200
+
+
+def ocr_page(path: Path, number: int) -> list[Line]:
+    """Render one page and read it with RapidOCR: its lines in reading order (column by column
+    where the page has two columns), boxes in points from the page top like Docling's."""
     import numpy as np
     import pypdfium2 as pdfium
     from rapidocr import RapidOCR
 
     pdf = pdfium.PdfDocument(str(path))
     try:
-        image = pdf[number - 1].render(scale=200 / 72).to_pil().convert("RGB")
+        image = pdf[number - 1].render(scale=OCR_DPI / 72).to_pil().convert("RGB")
     finally:
         pdf.close()
     result = _ocr_engine(RapidOCR)(np.asarray(image))
     if result is None or result.txts is None:
         return []
-    boxes = [(float(min(p[1] for p in b)), float(min(p[0] for p in b)), t)
-             for b, t in zip(result.boxes, result.txts, strict=True)]
-    boxes.sort(key=lambda x: (round(x[0] / 12), x[1]))
-    return [t for _, _, t in boxes if t.strip()]
+    scale = 72 / OCR_DPI
+    lines = [Line(number, text.strip(), min(p[0] for p in box) * scale,
+                  min(p[1] for p in box) * scale, max(p[1] for p in box) * scale,
+                  max(p[0] for p in box) * scale)
+             for box, text in zip(result.boxes, result.txts, strict=True) if text.strip()]
+    return reading_order(lines, image.width * scale)
+
+
+def reading_order(lines: list[Line], page_width: float) -> list[Line]:
+    """Top to bottom; where lines sit wholly in the left or the right half, the left column is
+    read before the right one until a line that spans both halves (a title, a wide table)."""
+    middle = page_width / 2
+    ordered: list[Line] = []
+    left: list[Line] = []
+    right: list[Line] = []
+
+    def flush() -> None:
+        ordered.extend(sorted(left, key=lambda ln: (ln.top, ln.left)))
+        ordered.extend(sorted(right, key=lambda ln: (ln.top, ln.left)))
+        left.clear()
+        right.clear()
+
+    for line in sorted(lines, key=lambda ln: (ln.top, ln.left)):
+        if line.right <= middle + 4:
+            left.append(line)
+        elif line.left >= middle - 4:
+            right.append(line)
+        else:
+            flush()
+            ordered.append(line)
+    flush()
+    return ordered
 
 
 _ENGINE = None
@@ -264,18 +328,23 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         for i, page in enumerate(pages):
             if page.extractor == "empty":   # no text layer: OCR, as on the default path
                 ocr = ocr_page(path, page.number)
-                pages[i] = Page(page.number, "\n".join(ocr), "rapidocr" if ocr else "empty",
-                                section_path=page.section_path)
+                pages[i] = Page(page.number, "\n".join(ln.text for ln in ocr),
+                                "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
     lines, _sizes = docling_lines(path)
-    running = running_lines(lines, page_count)
-    lines = [ln for ln in lines
-             if (re.sub(r"\d+", "#", ln.text), round(ln.top / 8)) not in running]
     tables = pdfplumber_tables(path)
     heights = [round(ln.height, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(heights) if heights else 10.0
-    heading_sizes = sorted({round(ln.height) for ln in lines
-                            if ln.height >= body * HEADING_RATIO and len(ln.text) <= 90},
+    # Pages without a text layer are read by OCR; their lines then go through the same
+    # structure recovery, with heights scaled so that their body text is as tall as the rest.
+    with_text = {ln.page for ln in lines} | set(tables)
+    ocr_pages = [n for n in range(1, page_count + 1) if n not in with_text]
+    known = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)})
+    for number in ocr_pages:
+        lines += _scaled_to(ocr_page(path, number), body, known)
+    running = running_lines(lines, page_count)
+    lines = [ln for ln in lines if not _is_running(ln, running)]
+    heading_sizes = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)},
                            reverse=True)
     level_of = {size: min(i + 1, 4) for i, size in enumerate(heading_sizes)}
     by_page: dict[int, list[Line]] = {}
@@ -287,12 +356,6 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
         page_tables = sorted(tables.get(number, []), key=lambda t: t.top)
-        if not page_lines and not page_tables:
-            ocr = ocr_page(path, number)
-            markdown = "\n".join(ocr)
-            pages.append(Page(number, markdown, "rapidocr" if ocr else "empty",
-                              section_path=start_path))
-            continue
         blocks: list[tuple[float, str]] = [(t.top, t.markdown()) for t in page_tables]
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
@@ -302,7 +365,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 previous = None
                 continue  # inside a table: the table's Markdown says it
             size = round(ln.height)
-            if size in level_of and ln.height >= body * HEADING_RATIO:
+            if size in level_of and _is_heading_like(ln, body):
                 level = level_of[size]
                 if headings and previous is not None and previous.height >= body * HEADING_RATIO \
                         and level_of.get(round(previous.height)) == level \
@@ -323,7 +386,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             previous = ln
         # Reading order from Docling for text; tables slot in by position within the flow.
         markdown = _merge(blocks, [(t.top, t.markdown()) for t in page_tables])
-        extractor = "docling-native+pdfplumber" if page_tables else "docling-native"
+        extractor = ("rapidocr" if page_lines else "empty") if number in ocr_pages \
+            else "docling-native+pdfplumber" if page_tables else "docling-native"
         pages.append(Page(number, markdown, extractor, headings, start_path, len(page_tables)))
     return Extraction(pages, time.perf_counter() - started)
 
