@@ -146,6 +146,43 @@ def test_invalid_model_output_falls_back_to_an_extractive_answer(env) -> None:  
     assert_verified(answer, rulebooks)
 
 
+@pytest.mark.parametrize(("text", "answer", "passages"), [
+    ("Answer: The light player.\nPassages: 1, 3", "The light player.", [1, 3]),
+    ("The light player moves first.", "The light player moves first.", []),
+    ("answer: Yes, you may.\nIt breaks hearts.\npassages: 2", "Yes, you may. It breaks hearts.",
+     [2]),
+    ('```json\n{"answer": "13", "passages": [2]}\n```', "13", [2]),
+    ("  \n", None, None),
+    ('{"answer": ', None, None),
+])
+def test_plain_replies_are_read(text: str, answer: str | None, passages: list[int] | None
+                                ) -> None:
+    """Without an output schema the model answers in plain text (no JSON grammar to pay for)."""
+    from tools.rules_qa import parse_reply
+
+    reply = parse_reply(text)
+    assert (reply.answer, reply.passages) == (answer, passages) if answer else reply is None
+
+
+def test_without_a_schema_the_answer_is_cited_where_it_is_stated(env) -> None:  # noqa: ANN001
+    """A plain reply names no passages: the quote is the sentence among all passages shown
+    that states the answer (here the only one with the answer's number)."""
+    _, rulebooks, qa, provider = env
+    config = qa.configs.directory / "rules_qa.yaml"
+    original = config.read_text()
+    try:
+        config.write_text(original.split("output_schema:")[0] + "params:"
+                          + original.split("params:")[1])
+        provider.replies = ["Answer: The queen of spades counts 13 penalty points."]
+        answer = qa.run({"question": "How many points is the queen of spades?",
+                         "game": "Hearts"})
+    finally:
+        config.write_text(original)
+    assert not answer.abstained and "13" in answer.citations[0].quote
+    assert provider.requests[-1].schema is None
+    assert_verified(answer, rulebooks)
+
+
 def test_unknown_game_and_game_without_rulebook(env) -> None:  # noqa: ANN001
     settings, _, qa, _ = env
     with pytest.raises(NotFound, match="no board game"):

@@ -3,11 +3,15 @@ honest "I don't see this in the rulebook".
 
 1. Hybrid retrieval over the game's rulebook chunks (tools/rulebooks/retrieve.py).
 2. The model sees the best passages (trimmed to their most relevant sentences), says whether
-   they answer the question, answers in a sentence or two and picks the passages it used.
-3. Quotes are taken verbatim from the picked passages in code (the sentence that best matches
-   question and answer), then verified against the cited page's text. Unverifiable citations
-   are dropped; with none left the tool abstains and shows the closest passages.
-4. If the model fails its schema twice, the answer is extractive: the best sentence of the best
+   they answer the question, answers in a sentence or two and names the passages it used: two
+   plain lines by default (a JSON grammar costs a small model ~40 ms a token on a CPU), or
+   JSON under `output_schema` when the config gives one.
+3. Quotes are taken verbatim from the passages in code: the sentence that best states the
+   answer (its words and numbers, then the question's), where the model's own picks count in
+   its favour but do not decide alone, since small models often name a neighbouring passage.
+   Each quote is verified against the cited page's text; with none left the tool abstains
+   and shows the closest passages.
+4. If the model's reply cannot be read, the answer is extractive: the best sentence of the best
    passage. Confidence comes from retrieval similarity and verification, not the model's say-so.
 """
 
@@ -42,6 +46,10 @@ class Citation(BaseModel):
     verified: bool = True
 
 
+class _Candidate(Citation):
+    picked: bool = False
+
+
 class RulesAnswer(BaseModel):
     question: str
     answer: str
@@ -71,6 +79,36 @@ class _ModelReply(BaseModel):
         said = normalize(self.answer)
         return said.startswith("not found") or "not in the rulebook" in said \
             or "do not answer" in said or "does not say" in said
+
+
+REPLY_LINE = re.compile(r"^\W*(answer|passages?)\W*:\s*(.*)$", re.IGNORECASE)
+
+
+def parse_reply(text: str) -> _ModelReply | None:
+    """The model's reply: its answer, optionally labelled "Answer:", optionally followed by
+    "Passages: 1, 3" (JSON with the keys answer and passages is read too). None when there is
+    no answer in it."""
+    text = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
+    if text.startswith("{"):
+        try:
+            return _ModelReply.model_validate_json(text)
+        except ValueError:
+            return None
+    answer: list[str] = []
+    numbers: list[int] = []
+    for line in text.splitlines():
+        found = REPLY_LINE.match(line.strip())
+        if found and found.group(1).lower().startswith("passage"):
+            numbers = [int(n) for n in re.findall(r"\d+", found.group(2))]
+            break
+        if found:
+            answer = [found.group(2)]
+        elif line.strip():
+            answer.append(line.strip())
+    said = " ".join(answer).strip().strip('"')
+    if not said:
+        return None
+    return _ModelReply(answer=said[:600], passages=numbers[:5])
 
 
 def normalize(text: str) -> str:
@@ -175,36 +213,37 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                                          where=f"{where}: system")},
                     {"role": "user", "content": render(cfg.user, variables,
                                                        where=f"{where}: user")}]
+        structured = bool(cfg.output_schema)
         try:
-            result = self.router.chat(messages, cfg.model, schema=_ModelReply,
-                                      decoding_schema=cfg.output_schema, tool=self.name,
+            result = self.router.chat(messages, cfg.model,
+                                      schema=_ModelReply if structured else None,
+                                      decoding_schema=cfg.output_schema or None, tool=self.name,
                                       temperature=cfg.temperature, max_tokens=cfg.max_tokens)
-            reply: _ModelReply = result.data
+            reply: _ModelReply | None = result.data if structured else parse_reply(result.text)
             model = result.model
         except InvalidModelOutput:
-            reply, model = None, ""  # type: ignore[assignment]
+            reply, model = None, ""
         if reply is None:
             return self._done(self._extractive(base, shown, q.question, best_sim, model),
                               started, game_id)
-        if not reply.passages:
+        picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
+        if reply.says_not_found and picked:
+            # Small models say "not found" and still name the passages that answer: trust the
+            # passages they picked, and answer from them verbatim.
+            return self._done(self._extractive(base, picked, q.question, best_sim, model),
+                              started, game_id)
+        if reply.says_not_found or (structured and not picked):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
                                           confidence=round(0.5 + 0.5 * (1 - best_sim), 3),
                                           mode="abstained"), started, game_id)
-        if reply.says_not_found:
-            # Small models say "not found" and still name the passages that answer: trust the
-            # passages they picked, and answer from them verbatim.
-            picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
-            return self._done(self._extractive(base, picked or shown, q.question, best_sim,
-                                               model), started, game_id)
-        picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
-        picked = picked or shown[:1]
-        citations = list({c.quote: c for c in (self._citation(h, q.question, reply.answer)
-                                               for h in picked) if c is not None}.values())
+        citations = self._cite(shown, picked, q.question, reply.answer)
         if not citations:
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
                                           confidence=0.3, mode="abstained"), started, game_id)
-        confidence = min(1.0, 0.15 + 0.6 * max(h.similarity for h in picked)
-                         + 0.25 * len(citations) / len(picked))
+        cited = [h for h in shown if any(h.page == c.page and h.row["document"] ==
+                                         c.document_sha256 for c in citations)]
+        agree = sum(any(h is p for p in picked) for h in cited) / len(cited)
+        confidence = min(1.0, 0.15 + 0.6 * max(h.similarity for h in cited) + 0.25 * agree)
         return self._done(RulesAnswer(**base, answer=reply.answer.strip(), abstained=False,
                                       citations=citations, confidence=round(confidence, 3),
                                       model=model), started, game_id)
@@ -221,22 +260,51 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
 
     def _citation(self, hit: Hit, question: str, answer: str) -> Citation | None:
         """The passage's sentence that best matches question and answer, verified on its page."""
+        found = self._ranked_sentences([hit], set(), question, answer)
+        return found[0][1] if found else None
+
+    def _cite(self, shown: list[Hit], picked: list[Hit], question: str, answer: str
+              ) -> list[Citation]:
+        """The sentence that best states the answer among all the passages the model saw, and
+        the best one of each other passage it picked when that one states the answer nearly
+        as well (an answer spread over two pages cites both)."""
+        ranked = self._ranked_sentences(shown, set(map(id, picked)), question, answer)
+        if not ranked:
+            return []
+        top_score, top = ranked[0]
+        out = [top]
+        for score, citation in ranked[1:]:
+            if len(out) == 3 or score < 0.6 * top_score:
+                break
+            if citation.picked and all(c.page != citation.page
+                                       or c.document_sha256 != citation.document_sha256
+                                       for c in out):
+                out.append(citation)
+        return [Citation(**c.model_dump(exclude={"picked"})) for c in out]
+
+    def _ranked_sentences(self, hits: list[Hit], picked: set[int], question: str, answer: str
+                          ) -> list[tuple[float, _Candidate]]:
+        """Verified sentences of `hits`, best first. What the answer says counts most (its
+        numbers above all): the quote should be the sentence that states the answer, not the
+        one that repeats the question. A passage the model picked gets the weight of one
+        shared answer word; retrieval rank breaks ties."""
         asked, said = words(question), words(answer)
         numbers = set(re.findall(r"\d+", answer))
-
-        def match(sentence: str) -> float:
-            # What the answer says counts most (its numbers above all): the quote should be
-            # the sentence that states the answer, not the one that repeats the question.
-            found = words(sentence)
-            return (len(found & asked) + 2 * len(found & said)
-                    + 3 * len(numbers & set(re.findall(r"\d+", sentence))))
-
-        page_text = self._page_text(hit)
-        for sentence in sorted(sentences(hit.row["content"]), key=lambda s: -match(s)):
-            if verify(sentence, page_text):
-                return Citation(page=hit.page, section=hit.row.get("section", ""),
-                                quote=sentence, document_sha256=hit.row["document"])
-        return None
+        out: list[tuple[float, int, _Candidate]] = []
+        for rank, hit in enumerate(hits):
+            page_text = self._page_text(hit)
+            chosen = id(hit) in picked
+            for sentence in sentences(hit.row["content"]):
+                found = words(sentence)
+                score = (len(found & asked) + 2 * len(found & said)
+                         + 3 * len(numbers & set(re.findall(r"\d+", sentence)))
+                         + (2 if chosen else 0))
+                if score > 0 and verify(sentence, page_text):
+                    out.append((score, rank, _Candidate(
+                        page=hit.page, section=hit.row.get("section", ""), quote=sentence,
+                        document_sha256=hit.row["document"], picked=chosen)))
+        out.sort(key=lambda item: (-item[0], item[1]))
+        return [(score, candidate) for score, _, candidate in out]
 
     def _page_text(self, hit: Hit) -> str:
         pages = self.rulebooks.pages(hit.row["document"])
