@@ -140,13 +140,18 @@ def open_row(pg, text: str) -> None:  # noqa: ANN001
     pg.wait_for_timeout(1000)  # the editor re-renders on every selection; let it settle
 
 
+def http_get(url: str, **kwargs) -> httpx.Response:  # noqa: ANN003
+    """The API beside the studio, with room for a slow shared machine (httpx waits 5 s)."""
+    return httpx.get(url, timeout=30, **kwargs)
+
+
 def search(pg, words: str) -> None:  # noqa: ANN001
     pg.locator("#library-search textarea, #library-search input").first.fill(words)
     pg.wait_for_timeout(1500)  # the table follows the search box
 
 
 def entity(server, kind: str, name: str) -> dict:  # noqa: ANN001
-    items = httpx.get(f"{server['api']}/entities/{kind}", params={"q": name}).json()["items"]
+    items = http_get(f"{server['api']}/entities/{kind}", params={"q": name}).json()["items"]
     return next(e for e in items if e["name"] == name)
 
 
@@ -188,10 +193,10 @@ def test_create_search_delete_undo_and_trash(page, server) -> None:  # noqa: ANN
     open_row(page, "Captain Wren")
     page.click("#entity-delete")
     page.wait_for_selector("#entity-status:has-text('Moved Captain Wren to the trash')")
-    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 404
+    assert http_get(f"{server['api']}/entities/character/{created['id']}").status_code == 404
     page.click("#entity-undo")
     page.wait_for_selector("#entity-status:has-text('Restored Captain Wren')")
-    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
+    assert http_get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
 
     page.click("#entity-delete")
     page.wait_for_selector("#entity-status:has-text('to the trash')")
@@ -202,7 +207,7 @@ def test_create_search_delete_undo_and_trash(page, server) -> None:  # noqa: ANN
     shot(page, "library-trash")
     page.click("#entity-restore")
     page.wait_for_selector("#entity-status:has-text('Restored Captain Wren')")
-    assert httpx.get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
+    assert http_get(f"{server['api']}/entities/character/{created['id']}").status_code == 200
 
 
 def test_import_and_export_a_character_card(page, server) -> None:  # noqa: ANN001
@@ -218,7 +223,7 @@ def test_import_and_export_a_character_card(page, server) -> None:  # noqa: ANN0
     link = page.locator("#card-download a").first.get_attribute("href")
     from tools.cards import read_card_file, read_png_card
 
-    exported = httpx.get(link if link.startswith("http") else server["base"] + link)
+    exported = http_get(link if link.startswith("http") else server["base"] + link)
     assert read_png_card(exported.content, source="studio") == read_card_file(card)
     shot(page, "library-card")
 
@@ -257,7 +262,7 @@ def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa:
     page.click("#ask-helpful")
     page.wait_for_selector("#ask-feedback-status:has-text('saved as helpful')")
     shot(page, "ask")
-    qas = httpx.get(f"{server['api']}/entities/qa",
+    qas = http_get(f"{server['api']}/entities/qa",
                     params={"q": "seeds pit start"}).json()["items"]
     assert qas and qas[0]["data"]["feedback"] == "helpful"
     assert qas[0]["data"]["feedback_notes"] == "checked against the book"
@@ -274,7 +279,7 @@ def test_find_a_game_on_boardgamegeek(page, server) -> None:  # noqa: ANN001
     page.wait_for_selector("#ask-bgg-status:has-text('is in the library')")
     assert page.locator("#ask-game input").input_value() == "Agricola (no rulebook yet)"
     shot(page, "ask-bgg")
-    games = httpx.get(f"{server['api']}/entities/board_game", params={"q": "agricola"}).json()
+    games = http_get(f"{server['api']}/entities/board_game", params={"q": "agricola"}).json()
     assert games["items"][0]["data"]["bgg_id"] == 31260
 
 
@@ -300,7 +305,7 @@ def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN0
     page.click("#generate-favorite")
     page.wait_for_selector("#generate-image-status:has-text('favorite')")
     shot(page, "generate")
-    images = httpx.get(f"{server['api']}/entities/image", params={"favorite": True}).json()
+    images = http_get(f"{server['api']}/entities/image", params={"favorite": True}).json()
     assert images["total"] == 1 and images["items"][0]["data"]["test_model"] is True
 
 
@@ -322,7 +327,7 @@ def test_start_a_story_read_it_and_export_it(page, server) -> None:  # noqa: ANN
     page.click("#story-export-html")
     page.wait_for_selector("#story-export-file a")
     shot(page, "stories")
-    stories = httpx.get(f"{server['api']}/entities/story").json()["items"]
+    stories = http_get(f"{server['api']}/entities/story").json()["items"]
     mine = [s for s in stories if s["name"] == "A story of Mina Park"]
     assert mine and mine[0]["data"]["status"] == "done"
 
@@ -355,7 +360,7 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     page.wait_for_selector("#schedule-history [role=gridcell]:has-text('succeeded')")
     page.wait_for_selector("#schedules-unread:has-text('1 unread')")
     shot(page, "schedules")
-    listed = httpx.get(f"{server['api']}/schedules").json()
+    listed = http_get(f"{server['api']}/schedules").json()
     lunch = next(s for s in listed if s["name"] == "Lunch sketches")
     assert lunch["data"]["timezone"] == "Europe/Paris" and len(lunch["next_runs"]) == 5
 
@@ -376,7 +381,7 @@ def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) 
     shot(page, "analyze")
     # Suggestions 1 and 2 are the visual style and the composition: both now in the library.
     for kind in ("visual_style", "composition"):
-        found = httpx.get(f"{server['api']}/entities/{kind}",
+        found = http_get(f"{server['api']}/entities/{kind}",
                           params={"tag": "analyzed"}).json()
         assert found["total"] == 1, kind
 
