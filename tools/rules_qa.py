@@ -3,9 +3,9 @@ honest "I don't see this in the rulebook".
 
 1. Hybrid retrieval over the game's rulebook chunks (tools/rulebooks/retrieve.py).
 2. The model sees the best passages (trimmed to their most relevant sentences), says whether
-   they answer the question, answers in a sentence or two and names the passages it used: two
-   plain lines by default (a JSON grammar costs a small model ~40 ms a token on a CPU), or
-   JSON under `output_schema` when the config gives one.
+   they answer the question, answers in a sentence or two and names the passages it used: in
+   JSON when the config gives an `output_schema` (the shipped config does), else in plain
+   text read by `parse_reply` (no grammar to pay for, ~40 ms a token on a CPU).
 3. Quotes are taken verbatim from the passages in code: the sentence that best states the
    answer (its words and numbers, then the question's), where the model's own picks count in
    its favour but do not decide alone, since small models often name a neighbouring passage.
