@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from lifeos.llm.config import ConfigError, UnknownModel
 from lifeos.llm.providers.base import ModelNotAvailable, TransientProviderError
 from lifeos.llm.providers.local import LocalProvider
+from lifeos.llm.providers.base import choice_probs
 from lifeos.llm.router import AllModelsFailed, BudgetExceeded, InvalidModelOutput, Router
 from tests.llm_helpers import ScriptedProvider, copy_configs
 
@@ -75,6 +76,42 @@ def test_streaming_delivers_the_same_text(router: Router) -> None:
     pieces: list[str] = []
     result = router.chat(HELLO, "tiny", max_tokens=16, stream=True, on_token=pieces.append)
     assert len(pieces) >= 1 and "".join(pieces) == result.text
+
+
+CHOICE = [{"role": "user", "content": "Passages: [1] Cats purr. [2] Dogs bark. [3] Fish swim.\n"
+            "Which passage says what dogs do? Reply with its number only."}]
+
+
+def test_choose_reads_the_next_token_distribution(router: Router) -> None:
+    result = router.choose(CHOICE, ["0", "1", "2", "3"], "fast", tool="pick")
+    assert result.exact and result.model == "local/qwen2.5-coder-0.5b"
+    assert set(result.probs) == {"0", "1", "2", "3"}
+    assert abs(sum(result.probs.values()) - 1) < 1e-6
+    assert result.choice == "2" and result.probs["2"] > 0.5
+    assert result.tokens_in > 20
+    call = router.ledger.recent(1)[0]
+    assert call.ok and call.tool == "pick" and call.tokens_out == 1
+
+
+def test_choices_must_start_with_different_tokens(router: Router) -> None:
+    with pytest.raises(AllModelsFailed, match="different tokens"):
+        router.choose(CHOICE, ["12", "13"], "fast")
+
+
+def test_choose_without_logprobs_trusts_the_reply(sqlite_url: str, config_dir: Path) -> None:
+    scripted = ScriptedProvider("local", [" 2"])
+    router = Router(database_url=sqlite_url, config_dir=config_dir,
+                    providers={"local": scripted})
+    result = router.choose(CHOICE, ["0", "1", "2"], "fast")
+    assert not result.exact and result.probs == {"0": 0.0, "1": 0.0, "2": 1.0}
+    assert scripted.requests[0].max_tokens == 1 and scripted.requests[0].temperature == 0
+
+
+def test_choice_probs_from_top_logprobs() -> None:
+    probs, exact = choice_probs(["yes", "no"], [(" yes", -0.5), ("Yes", -3.0), ("no", -1.2),
+                                                ("maybe", -0.1)], "yes")
+    assert exact and probs["yes"] > probs["no"] and abs(sum(probs.values()) - 1) < 1e-9
+    assert choice_probs(["a", "b"], [], "b, surely") == ({"a": 0.0, "b": 1.0}, False)
 
 
 @pytest.mark.slow

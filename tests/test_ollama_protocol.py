@@ -77,6 +77,11 @@ class FakeOllama(BaseHTTPRequestHandler):
             done = {"model": model, "created_at": "2026-11-26T00:00:00Z", "done": True,
                     "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 4,
                     "message": {"role": "assistant", "content": ""}}
+            if body.get("logprobs"):
+                top = [{"token": t, "logprob": lp} for t, lp in (("2", -0.2), ("1", -1.9),
+                                                                  ("The", -3.0))]
+                done["logprobs"] = [{"token": "2", "logprob": -0.2, "top_logprobs": top}]
+                content = "2"
             if body.get("stream"):
                 parts = [{**done, "done": False, "message": {"role": "assistant", "content": w}}
                          for w in ("Hello ", "from ", "Ollama")]
@@ -125,6 +130,14 @@ def test_chat_sends_options_and_reads_usage(router: Router) -> None:
     _, path, body = FakeOllama.requests[-1]
     assert path == "/api/chat" and body["model"] == "qwen2.5:3b" and body["stream"] is False
     assert body["options"] == {"temperature": 0.4, "num_predict": 33, "num_ctx": 2048}
+
+
+def test_choose_asks_for_logprobs_of_one_token(router: Router) -> None:
+    result = router.choose([{"role": "user", "content": "1 or 2?"}], ["1", "2"], "chat")
+    _, path, body = FakeOllama.requests[-1]
+    assert body["logprobs"] is True and body["top_logprobs"] == 20
+    assert body["options"]["num_predict"] == 1 and body["options"]["temperature"] == 0
+    assert result.exact and result.choice == "2" and 0.8 < result.probs["2"] < 0.9
 
 
 def test_schema_goes_as_format_and_images_as_base64(router: Router) -> None:

@@ -93,5 +93,13 @@ def test_streaming_over_sse(router: Router) -> None:
     assert len(pieces) > 1 and "".join(pieces) == result.text
 
 
+def test_choose_reads_the_servers_logprobs(router: Router) -> None:
+    messages = [{"role": "user", "content": "Passages: [1] Cats purr. [2] Dogs bark.\n"
+                 "Which passage says what dogs do? Reply with its number only."}]
+    result = router.choose(messages, ["1", "2"], "server")
+    assert result.exact and result.choice == "2"
+    assert abs(sum(result.probs.values()) - 1) < 1e-6 and result.probs["2"] > 0.5
+
+
 def test_models_listed(router: Router) -> None:
     assert [m.name for m in router.provider("openai").list_models()] == ["openai/qwen-0.5b"]

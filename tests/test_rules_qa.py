@@ -30,18 +30,28 @@ MILL = "Mill (Nine Men's Morris)"
 
 
 class ScriptedChat(LocalProvider):
-    """Real local embeddings; chat replies come from a script (for the logic around them)."""
+    """Real local embeddings; the model's replies come from a script (for the logic around
+    them): a dict is the probabilities of a choice, a string the text of an answer."""
 
     def __init__(self) -> None:
         super().__init__(n_ctx=2048)
-        self.replies: list[str] = []
+        self.replies: list[str | dict[str, float]] = []
         self.requests: list[ChatRequest] = []
 
     def chat(self, request: ChatRequest) -> ProviderReply:
         if not self.replies:
             return super().chat(request)
         self.requests.append(request)
-        return ProviderReply(text=self.replies.pop(0), tokens_in=100, tokens_out=10)
+        step = self.replies.pop(0)
+        if isinstance(step, dict):
+            assert request.choices, "the script expected a choice"
+            probs = {c: step.get(c, 0.0) for c in request.choices}
+            return ProviderReply(text=max(probs, key=probs.__getitem__), tokens_in=100,
+                                 tokens_out=1, extra={"choice_probs": probs, "logprobs": True})
+        if request.on_token is not None:
+            for piece in step.split(" "):
+                request.on_token(piece + " ")
+        return ProviderReply(text=step, tokens_in=100, tokens_out=10)
 
 
 @pytest.fixture(scope="module")
@@ -119,27 +129,39 @@ def test_off_topic_question_abstains_and_shows_closest_passages(env) -> None:  #
     assert len(provider.requests) == calls  # decided by retrieval, no model call
 
 
-def test_model_picks_passages_and_quotes_come_from_them(env) -> None:  # noqa: ANN001
+def test_the_chosen_passage_is_answered_from_and_quoted(env) -> None:  # noqa: ANN001
     _, rulebooks, qa, provider = env
-    provider.replies = ['{"answer": "The player with the light men.", "passages": [1, 1]}']
-    answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL})
+    provider.replies = [{"0": 0.05, "1": 0.85, "2": 0.1}, "The player with the light men."]
+    streamed: list[str] = []
+    answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL},
+                    on_token=streamed.append)
     assert not answer.abstained and answer.answer == "The player with the light men."
-    assert len(answer.citations) == 1  # the same passage twice is one citation
+    assert "".join(streamed).strip() == answer.answer
+    assert len(answer.citations) == 1 and "light men" in answer.citations[0].quote
     assert_verified(answer, rulebooks)
-    prompt = provider.requests[-1].messages[-1]["content"]
-    assert "[1] (page" in prompt and "Question: Who moves first" in prompt
+    choose, follow = provider.requests[-2:]
+    assert choose.choices == ["0", "1", "2", "3"]
+    assert "[1] (page" in choose.messages[-1]["content"]
+    assert "Question: Who moves first" in choose.messages[-1]["content"]
+    # the follow-up extends the same conversation (the model's prompt cache holds it)
+    assert follow.messages[:2] == choose.messages and not follow.choices
+    assert follow.messages[2] == {"role": "assistant", "content": "1"}
+    assert "passage 1" in follow.messages[3]["content"]
 
 
 def test_model_abstains_when_no_passage_answers(env) -> None:  # noqa: ANN001
     _, _, qa, provider = env
-    provider.replies = ['{"answer": "not found", "passages": []}']
+    calls = len(provider.requests)
+    provider.replies = [{"0": 0.9, "1": 0.05, "2": 0.05}]
     answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL})
-    assert answer.abstained and answer.model
+    assert answer.abstained and answer.model and answer.mode == "abstained"
+    assert answer.passages and not answer.citations
+    assert len(provider.requests) == calls + 1  # no answer is asked for
 
 
-def test_invalid_model_output_falls_back_to_an_extractive_answer(env) -> None:  # noqa: ANN001
+def test_an_answer_that_takes_it_back_is_extractive(env) -> None:  # noqa: ANN001
     _, rulebooks, qa, provider = env
-    provider.replies = ["nonsense", "still nonsense"]
+    provider.replies = [{"0": 0.1, "1": 0.8, "2": 0.1}, "Not found in the rulebook."]
     answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL})
     assert answer.mode == "extractive" and not answer.abstained and answer.confidence <= 0.6
     assert answer.citations[0].quote == answer.answer
@@ -157,29 +179,22 @@ def test_invalid_model_output_falls_back_to_an_extractive_answer(env) -> None:  
 ])
 def test_plain_replies_are_read(text: str, answer: str | None, passages: list[int] | None
                                 ) -> None:
-    """Without an output schema the model answers in plain text (no JSON grammar to pay for)."""
+    """The answer is plain text (no JSON grammar to pay for), labelled or not."""
     from tools.rules_qa import parse_reply
 
     reply = parse_reply(text)
     assert (reply.answer, reply.passages) == (answer, passages) if answer else reply is None
 
 
-def test_without_a_schema_the_answer_is_cited_where_it_is_stated(env) -> None:  # noqa: ANN001
-    """A plain reply names no passages: the quote is the sentence among all passages shown
-    that states the answer (here the only one with the answer's number)."""
+def test_the_answer_is_cited_where_it_is_stated(env) -> None:  # noqa: ANN001
+    """The quote is the sentence among all passages shown that states the answer (here the
+    only one with the answer's number), even when the model chose a neighbouring passage."""
     _, rulebooks, qa, provider = env
-    config = qa.configs.directory / "rules_qa.yaml"
-    original = config.read_text()
-    try:
-        config.write_text(original.split("output_schema:")[0] + "params:"
-                          + original.split("params:")[1])
-        provider.replies = ["Answer: The queen of spades counts 13 penalty points."]
-        answer = qa.run({"question": "How many points is the queen of spades?",
-                         "game": "Hearts"})
-    finally:
-        config.write_text(original)
+    provider.replies = [{"0": 0.1, "1": 0.3, "2": 0.3, "3": 0.3},
+                        "Answer: The queen of spades counts 13 penalty points."]
+    answer = qa.run({"question": "How many points is the queen of spades?", "game": "Hearts"})
     assert not answer.abstained and "13" in answer.citations[0].quote
-    assert provider.requests[-1].schema is None
+    assert answer.answer == "The queen of spades counts 13 penalty points."
     assert_verified(answer, rulebooks)
 
 

@@ -2,17 +2,22 @@
 honest "I don't see this in the rulebook".
 
 1. Hybrid retrieval over the game's rulebook chunks (tools/rulebooks/retrieve.py).
-2. The model sees the best passages (trimmed to their most relevant sentences), says whether
-   they answer the question, answers in a sentence or two and names the passages it used: in
-   JSON when the config gives an `output_schema` (the shipped config does), else in plain
-   text read by `parse_reply` (no grammar to pay for, ~40 ms a token on a CPU).
-3. Quotes are taken verbatim from the passages in code: the sentence that best states the
-   answer (its words and numbers, then the question's), where the model's own picks count in
-   its favour but do not decide alone, since small models often name a neighbouring passage.
-   Each quote is verified against the cited page's text; with none left the tool abstains
-   and shows the closest passages.
-4. If the model's reply cannot be read, the answer is extractive: the best sentence of the best
-   passage. Confidence comes from retrieval similarity and verification, not the model's say-so.
+2. The model sees the best passages (trimmed to their most relevant sentences) and is asked
+   which one answers, "0" for none. Its probabilities for the replies 0..N are read from one
+   forward pass (`Router.choose`), not sampled: the tool abstains when P(none) minus the best
+   passage's similarity reaches a threshold, since the model's doubt and the retrieval's
+   distance together separate answerable questions better than either alone.
+3. Otherwise the model answers in a sentence or two from the chosen passage, in the same
+   conversation (the prompt cache holds step 2, so only the follow-up is read); plain text,
+   streamed to `on_token`, with no grammar to pay for (~40 ms a token on a CPU).
+4. Quotes are taken verbatim from the passages in code: the sentence that best states the
+   answer (its words and numbers, then the question's), where the passages the model chose
+   count in its favour but do not decide alone, since small models often choose a
+   neighbouring passage. Each quote is verified against the cited page's text; with none left
+   the tool abstains and shows the closest passages.
+5. If the answer cannot be read, or says the passage does not answer after all, the answer is
+   extractive: the best sentence of the chosen passages. Confidence comes from retrieval
+   similarity, the model's probabilities and verification, not from what the model writes.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from lifeos.errors import NotFound
-from lifeos.llm.router import InvalidModelOutput, Router
-from lifeos.llm.toolkit import Tool, ToolConfigs, render
+from lifeos.llm.router import Router
+from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
 
@@ -60,6 +65,8 @@ class RulesAnswer(BaseModel):
     model: str = ""
     mode: str = "generative"        # generative | extractive | abstained
     latency_s: float = 0.0
+    p_none: float | None = Field(None, description="the model's probability that no passage "
+                                                   "answers (None: it was not asked)")
     retrieved_pages: list[int] = Field(default_factory=list)
     board_game_id: str = ""
     qa_id: str | None = None
@@ -155,28 +162,45 @@ def best_sentences(text: str, target: set[str], limit_words: int) -> list[str]:
     return [sents[i] for i in sorted(keep)]
 
 
+class RulesQAConfig(ToolConfig):
+    """`configs/tools/rules_qa.yaml`: `user` asks which passage answers (a number, 0 for
+    none); `answer` is the follow-up that asks for the answer from the chosen passage."""
+
+    answer: str = Field(description="Jinja2 template of the follow-up asking for the answer "
+                                    "(variables: those of `user`, and n, the chosen passage)")
+    _answer_compiles = field_validator("answer")(check_template)
+
+
 @dataclass
 class RulesQA(Tool[RulesQuestion, RulesAnswer]):
-    """Not a single-call tool: retrieval, one model call, then verification in code."""
+    """Not a single-call tool: retrieval, a choice read from the model's next-token
+    probabilities, a short answer, then quotes chosen and verified in code."""
 
     name = "rules_qa"
     description = "answer a rules question with verified page citations, or abstain"
     Input = RulesQuestion
     Output = RulesAnswer
+    config_model = RulesQAConfig
 
     router: Router
-    rulebooks: Rulebooks
+    rulebooks: Rulebooks = None  # type: ignore[assignment]  # default: the settings' library
     configs: ToolConfigs = None  # type: ignore[assignment]  # default: the router's configs
     last_result: Any = None
 
     def __post_init__(self) -> None:
         if self.configs is None:
             self.configs = ToolConfigs(self.router.config_dir / "tools")
+        if self.rulebooks is None:
+            from lifeos.settings import get_settings
+
+            self.rulebooks = Rulebooks(get_settings(), self.router)
 
     def run(self, inp: RulesQuestion | dict[str, Any], *,  # type: ignore[override]
-            on_passages: Callable[[list[Citation]], None] | None = None) -> RulesAnswer:
+            on_passages: Callable[[list[Citation]], None] | None = None,
+            on_token: Callable[[str], None] | None = None) -> RulesAnswer:
         """Answer one question. `on_passages` gets the best verified passages as soon as
-        retrieval has them, before the model is asked (the studio shows them at once)."""
+        retrieval has them, before the model is asked (the studio shows them at once);
+        `on_token` gets the answer's text as the model writes it."""
         q = inp if isinstance(inp, RulesQuestion) else RulesQuestion.model_validate(inp)
         started = time.perf_counter()
         cfg = self.configs.get(self.name)
@@ -192,8 +216,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                             vector_weight=float(params.get("vector_weight", 1.0)),
                             text_weight=float(params.get("text_weight", 1.0))))
         closest = [self._citation(h, q.question, "") for h in hits[:3]]
-        base = {"question": q.question, "passages": [c for c in closest if c],
-                "retrieved_pages": [h.page for h in hits]}
+        base: dict[str, Any] = {"question": q.question, "passages": [c for c in closest if c],
+                                "retrieved_pages": [h.page for h in hits]}
         if on_passages is not None:
             on_passages(base["passages"])
         best_sim = max((h.similarity for h in hits), default=0.0)
@@ -201,11 +225,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
                               started, game_id)
-        shown = hits[:int(params.get("prompt_passages", 4))]
+        shown = hits[:int(params.get("prompt_passages", 3))]
         target = words(q.question)
         passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
                      "text": " ".join(best_sentences(h.row["content"], target,
-                                                     int(params.get("passage_words", 90))))}
+                                                     int(params.get("passage_words", 60))))}
                     for i, h in enumerate(shown)]
         variables = {"question": q.question, "game": q.game, "passages": passages}
         where = str(self.configs.directory / f"{self.name}.yaml")
@@ -213,40 +237,46 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                                          where=f"{where}: system")},
                     {"role": "user", "content": render(cfg.user, variables,
                                                        where=f"{where}: user")}]
-        structured = bool(cfg.output_schema)
-        try:
-            result = self.router.chat(messages, cfg.model,
-                                      schema=_ModelReply if structured else None,
-                                      decoding_schema=cfg.output_schema or None, tool=self.name,
-                                      temperature=cfg.temperature, max_tokens=cfg.max_tokens)
-            reply: _ModelReply | None = result.data if structured else parse_reply(result.text)
-            model = result.model
-        except InvalidModelOutput:
-            reply, model = None, ""
-        if reply is None:
-            return self._done(self._extractive(base, shown, q.question, best_sim, model),
+        # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
+        choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
+                                    cfg.model, tool=self.name)
+        p_none = base["p_none"] = round(choice.probs["0"], 4)
+        answers = sorted(range(1, len(shown) + 1), key=lambda n: -choice.probs[str(n)])
+        # The model's doubt and the retrieval's distance, together: either alone misjudges
+        # more questions (docs/benchmarks.md).
+        margin = p_none - best_sim
+        if margin >= float(params.get("abstain_margin", -0.23)):
+            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
+                                          model=choice.model, mode="abstained",
+                                          confidence=round(min(1.0, 0.5 + margin), 3)),
                               started, game_id)
-        picked = [shown[n - 1] for n in dict.fromkeys(reply.passages) if 1 <= n <= len(shown)]
-        if reply.says_not_found and picked:
-            # Small models say "not found" and still name the passages that answer: trust the
-            # passages they picked, and answer from them verbatim.
-            return self._done(self._extractive(base, picked, q.question, best_sim, model),
-                              started, game_id)
-        if reply.says_not_found or (structured and not picked):
-            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
-                                          confidence=round(0.5 + 0.5 * (1 - best_sim), 3),
-                                          mode="abstained"), started, game_id)
+        best = answers[0]
+        picked = [shown[n - 1] for n in answers
+                  if choice.probs[str(n)] >= 0.5 * choice.probs[str(best)]]
+        # 2. The answer, in the same conversation: the model's prompt cache holds step 1, so
+        # only the follow-up is read before the answer is written.
+        follow = [*messages, {"role": "assistant", "content": str(best)},
+                  {"role": "user", "content": render(cfg.answer, {**variables, "n": best},
+                                                     where=f"{where}: answer")}]
+        result = self.router.chat(follow, cfg.model, tool=self.name, stream=on_token is not None,
+                                  on_token=on_token, temperature=cfg.temperature,
+                                  max_tokens=cfg.max_tokens)
+        reply = parse_reply(result.text)
+        if reply is None or reply.says_not_found:
+            return self._done(self._extractive(base, picked, q.question, best_sim,
+                                               result.model), started, game_id)
         citations = self._cite(shown, picked, q.question, reply.answer)
         if not citations:
-            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True, model=model,
-                                          confidence=0.3, mode="abstained"), started, game_id)
+            return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
+                                          model=result.model, confidence=0.3,
+                                          mode="abstained"), started, game_id)
         cited = [h for h in shown if any(h.page == c.page and h.row["document"] ==
                                          c.document_sha256 for c in citations)]
-        agree = sum(any(h is p for p in picked) for h in cited) / len(cited)
-        confidence = min(1.0, 0.15 + 0.6 * max(h.similarity for h in cited) + 0.25 * agree)
+        confidence = min(1.0, 0.15 + 0.5 * max(h.similarity for h in cited)
+                         + 0.35 * (1 - p_none))
         return self._done(RulesAnswer(**base, answer=reply.answer.strip(), abstained=False,
                                       citations=citations, confidence=round(confidence, 3),
-                                      model=model), started, game_id)
+                                      model=result.model), started, game_id)
 
     def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
                     best_sim: float, model: str) -> RulesAnswer:
@@ -316,9 +346,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         return answer
 
     def ask(self, question: str, game: str, *,
-            on_passages: Callable[[list[Citation]], None] | None = None) -> RulesAnswer:
+            on_passages: Callable[[list[Citation]], None] | None = None,
+            on_token: Callable[[str], None] | None = None) -> RulesAnswer:
         """Answer and keep the answer as a `qa` entity (what the CLI, API and studio do)."""
-        answer = self.run({"question": question, "game": game}, on_passages=on_passages)
+        answer = self.run({"question": question, "game": game}, on_passages=on_passages,
+                          on_token=on_token)
         answer.qa_id = record_answer(self.rulebooks.url, answer, game_id=answer.board_game_id)
         return answer
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -28,10 +29,12 @@ from lifeos.llm.providers.base import (
     ProviderError,
     ProviderReply,
     TokenCallback,
+    choice_probs,
 )
 from lifeos.logging import get_logger
 
 log = get_logger(__name__)
+_R = TypeVar("_R")
 
 
 class InvalidModelOutput(LifeOSError):
@@ -61,6 +64,20 @@ class ChatResult:
     load_s: float
     cost_usd: float
     repaired: bool = False
+    fallback: bool = False
+
+
+@dataclass
+class ChoiceResult:
+    probs: dict[str, float]   # choice -> probability, summing to 1 over the choices
+    choice: str               # the most likely one
+    exact: bool               # read from log-probabilities (False: only the token replied)
+    alias: str
+    model: str
+    tokens_in: int
+    latency_s: float
+    load_s: float
+    cost_usd: float
     fallback: bool = False
 
 
@@ -154,21 +171,61 @@ class Router:
         """Answer `messages` with the alias's model. With `schema` (a pydantic model or a JSON
         schema) the reply is constrained, validated and repaired once; `decoding_schema`
         overrides the schema sent to the provider (e.g. one with tighter length limits)."""
+        json_schema = decoding_schema or _schema_of(schema)
+
+        def request(model: str, options: dict[str, Any], timeout_s: float) -> ChatRequest:
+            return ChatRequest(
+                model=model, messages=list(messages), schema=json_schema, images=images or [],
+                temperature=temperature, max_tokens=max_tokens, timeout_s=timeout_s,
+                options=options, on_token=on_token if stream else None)
+
+        return self._first_answer(alias, tool, request, lambda req, provider, fallback:
+                                  self._chat_one(req, provider, alias, tool, schema,
+                                                 fallback=fallback),
+                                  estimate_tokens=(messages, max_tokens))
+
+    def choose(self, messages: Messages, choices: list[str], alias: str = "default", *,
+               tool: str = "choose") -> ChoiceResult:
+        """How likely the model is to reply with each of `choices` (single tokens such as
+        "0".."9" or "yes"/"no"), read from one forward pass instead of sampled: a decision
+        with a probability that a tool can threshold. Providers that return no
+        log-probabilities give 1.0 to the choice they reply with (`exact` is then False)."""
+
+        def request(model: str, options: dict[str, Any], timeout_s: float) -> ChatRequest:
+            return ChatRequest(model=model, messages=list(messages), temperature=0.0,
+                               max_tokens=1, timeout_s=timeout_s, options=options,
+                               choices=list(choices))
+
+        def one(req: ChatRequest, provider_name: str, fallback: bool) -> ChoiceResult:
+            started = time.perf_counter()
+            reply = self._call(req, provider_name, alias, tool)
+            probs = reply.extra.get("choice_probs") or choice_probs(req.choices, [],
+                                                                    reply.text)[0]
+            ref = f"{provider_name}/{req.model}"
+            return ChoiceResult(
+                probs=probs, choice=max(probs, key=probs.__getitem__),
+                exact=bool(reply.extra.get("logprobs")), alias=alias, model=ref,
+                tokens_in=reply.tokens_in, latency_s=time.perf_counter() - started,
+                load_s=reply.load_s, fallback=fallback,
+                cost_usd=self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out))
+
+        return self._first_answer(alias, tool, request, one, estimate_tokens=(messages, 1))
+
+    def _first_answer(self, alias: str, tool: str,
+                      request: Callable[[str, dict[str, Any], float], ChatRequest],
+                      attempt: Callable[[ChatRequest, str, bool], _R], *,
+                      estimate_tokens: tuple[Messages, int]) -> _R:
+        """Check the budgets, then try the alias's models in order until one answers."""
         config = self.config
         chain = config.alias(alias)
-        self._check_budgets(tool, estimate_usd=self._estimate(chain.model, messages, max_tokens))
-        json_schema = decoding_schema or _schema_of(schema)
+        self._check_budgets(tool, estimate_usd=self._estimate(chain.model, *estimate_tokens))
         errors: list[str] = []
         for index, ref in enumerate(chain.chain):
             provider_name, _, model = ref.partition("/")
-            request = ChatRequest(
-                model=model, messages=list(messages), schema=json_schema, images=images or [],
-                temperature=temperature, max_tokens=max_tokens, timeout_s=config.calls.timeout_s,
-                options=dict(chain.options) if index == 0 else {},
-                on_token=on_token if stream else None)
+            req = request(model, dict(chain.options) if index == 0 else {},
+                          config.calls.timeout_s)
             try:
-                return self._chat_one(request, provider_name, alias, tool, schema,
-                                      fallback=index > 0)
+                return attempt(req, provider_name, index > 0)
             except ProviderError as exc:
                 errors.append(f"{ref}: {exc.message}")
                 log.warning("model failed, trying the next", alias=alias, model=ref,

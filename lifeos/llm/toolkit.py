@@ -25,6 +25,16 @@ In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
 
 
+def check_template(value: str) -> str:
+    """A Jinja2 template that compiles (for config validators), or a ValueError that says
+    where it does not."""
+    try:
+        _JINJA.parse(value)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ValueError(f"template error on line {exc.lineno}: {exc.message}") from None
+    return value
+
+
 class ToolConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,14 +48,7 @@ class ToolConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="tool-specific settings (retrieval sizes, ...)")
 
-    @field_validator("system", "user")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            _JINJA.parse(value)
-        except jinja2.TemplateSyntaxError as exc:
-            raise ValueError(f"template error on line {exc.lineno}: {exc.message}") from None
-        return value
+    _compiles = field_validator("system", "user")(check_template)
 
 
 class ToolConfigs:

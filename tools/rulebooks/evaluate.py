@@ -127,8 +127,8 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         "gold_pages": q.pages, "retrieved_pages": a.retrieved_pages,
         "cited_pages": [c.page for c in a.citations], "abstained": a.abstained,
         "mode": a.mode, "supported": supported(q.answer, a) if not a.abstained else False,
-        "confidence": a.confidence, "latency_s": a.latency_s, "question": q.question,
-        "answer": a.answer, "gold_answer": q.answer,
+        "confidence": a.confidence, "p_none": a.p_none, "latency_s": a.latency_s,
+        "question": q.question, "answer": a.answer, "gold_answer": q.answer,
     } for q, a in zip(questions, answers, strict=True)])
     return metrics, rows
 

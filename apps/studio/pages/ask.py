@@ -216,20 +216,28 @@ def build(studio: Studio) -> None:
         def work() -> None:
             try:
                 events.put(("answer", qa.ask(q, game_id,
-                                             on_passages=lambda p: events.put(("passages", p)))))
+                                             on_passages=lambda p: events.put(("passages", p)),
+                                             on_token=lambda t: events.put(("token", t)))))
             except Exception as exc:  # noqa: BLE001 - re-raised in the handler
                 events.put(("error", exc))
 
         threading.Thread(target=work, daemon=True).start()
+        passages_md, written = "", ""
         while True:
             what, value = events.get()
             if what == "error":
                 raise value
-            if what == "passages":
-                shown = [*history, {"role": "assistant", "content":
-                                    _cite_md(value, "Best passages (verified), while the "
-                                             "answer is written:") or "…"}]
-                yield shown, gr.skip(), _choices(value), ""
+            if what in ("passages", "token"):
+                if what == "passages":
+                    passages_md = _cite_md(value, "Best passages (verified), while the answer "
+                                                  "is written:")
+                else:
+                    written += value
+                body = "\n\n".join(part for part in (written and written + " …", passages_md)
+                                    if part)
+                shown = [*history, {"role": "assistant", "content": body or "…"}]
+                yield (shown, gr.skip(), _choices(value) if what == "passages" else gr.skip(),
+                       "")
                 continue
             answer: RulesAnswer = value
             cites = answer.citations or answer.passages

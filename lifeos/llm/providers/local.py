@@ -23,6 +23,7 @@ from lifeos.llm.providers.base import (
     ModelInfo,
     ModelNotAvailable,
     ProviderReply,
+    choice_probs,
 )
 
 
@@ -206,6 +207,8 @@ class LocalProvider:
                                   "`vision` alias at an Ollama or OpenAI-compatible model")
         with self._lock(request.model):
             llm, load_s = self.load_llm(request.model)
+            if request.choices:
+                return self._choose(llm, request, load_s)
             kwargs: dict[str, Any] = {
                 "messages": request.messages, "max_tokens": request.max_tokens,
                 "temperature": request.temperature, "seed": request.options.get("seed", 0),
@@ -230,6 +233,40 @@ class LocalProvider:
             return ProviderReply(text=text, tokens_in=len(prompt),
                                  tokens_out=len(llm.tokenize(text.encode(), add_bos=False)),
                                  load_s=load_s)
+
+    @staticmethod
+    def _choose(llm: Any, request: ChatRequest, load_s: float) -> ProviderReply:
+        """One forward pass over the prompt; the next-token distribution read at the choices'
+        (first) tokens. The prompt goes through the usual chat path, so llama.cpp reuses the
+        cached prefix and a follow-up call that extends this conversation evaluates only the
+        new tokens."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        tokens = {choice: llm.tokenize(choice.encode(), add_bos=False)[:1]
+                  for choice in request.choices}
+        if any(not t for t in tokens.values()) or len({t[0] for t in tokens.values()}) \
+                < len(tokens):
+            raise CapabilityError(f"choices {request.choices} must start with different tokens")
+        first: list[Any] = []
+
+        def capture(_ids: Any, scores: Any) -> Any:
+            if not first:
+                first.append(np.asarray(scores, dtype=np.float64).copy())
+            return scores
+
+        out = llm.create_chat_completion(messages=request.messages, max_tokens=1,
+                                         temperature=0.0,
+                                         logits_processor=LogitsProcessorList([capture]))
+        logits = first[0]
+        top = logits.max()
+        log_z = top + np.log(np.exp(logits - top).sum())
+        probs, _ = choice_probs(request.choices, [(c, float(logits[t[0]] - log_z))
+                                                  for c, t in tokens.items()], "")
+        usage = out.get("usage") or {}
+        return ProviderReply(text=max(probs, key=probs.__getitem__),
+                             tokens_in=int(usage.get("prompt_tokens", 0)), tokens_out=1,
+                             load_s=load_s, extra={"choice_probs": probs, "logprobs": True})
 
     def embed(self, model: str, texts: list[str], *, timeout_s: float = 0) -> list[list[float]]:
         encoder = self.load_encoder(model)

@@ -14,6 +14,7 @@ from lifeos.llm.providers.base import (
     ProviderReply,
     ProviderUnavailable,
     TransientProviderError,
+    choice_probs,
 )
 
 
@@ -53,6 +54,8 @@ class OllamaProvider:
                    **request.options}
         try:
             client = self._client(request.timeout_s)
+            if request.choices:
+                return self._choose(client, request, messages, options)
             if request.on_token is None:
                 resp = client.chat(model=request.model, messages=messages,
                                    format=request.schema, options=options)
@@ -74,6 +77,21 @@ class OllamaProvider:
             raise
         except Exception as exc:  # noqa: BLE001 - every client error becomes ours
             raise _translate(exc, self.host, request.model) from exc
+
+    @staticmethod
+    def _choose(client: Any, request: ChatRequest, messages: list[dict[str, Any]],
+                options: dict[str, Any]) -> ProviderReply:
+        """One token with its top log-probabilities (Ollama 0.12.11 and newer return them)."""
+        resp = client.chat(model=request.model, messages=messages,
+                           options={**options, "temperature": 0.0, "num_predict": 1},
+                           logprobs=True, top_logprobs=20)
+        text = resp.message.content or ""
+        first = (getattr(resp, "logprobs", None) or [None])[0]
+        candidates = [(t.token, t.logprob) for t in (first.top_logprobs or [])] if first else []
+        probs, exact = choice_probs(request.choices, candidates, text)
+        return ProviderReply(text=text, tokens_in=resp.prompt_eval_count or 0,
+                             tokens_out=resp.eval_count or 0,
+                             extra={"choice_probs": probs, "logprobs": exact})
 
     def embed(self, model: str, texts: list[str], *, timeout_s: float) -> list[list[float]]:
         try:

@@ -16,6 +16,7 @@ from lifeos.llm.providers.base import (
     ProviderReply,
     ProviderUnavailable,
     TransientProviderError,
+    choice_probs,
 )
 
 
@@ -72,6 +73,8 @@ class OpenAIProvider:
                 {"type": "json_object", "schema": request.schema} if json_mode == "json_object"
                 else {"type": "json_schema",
                       "json_schema": {"name": "output", "schema": request.schema}})
+        if request.choices:
+            return self._choose(body, request)
         if request.on_token is None:
             data = self._post("/chat/completions", body, request.timeout_s).json()
             usage = data.get("usage") or {}
@@ -79,6 +82,22 @@ class OpenAIProvider:
                                  tokens_in=int(usage.get("prompt_tokens", 0)),
                                  tokens_out=int(usage.get("completion_tokens", 0)))
         return self._stream(body, request)
+
+    def _choose(self, body: dict[str, Any], request: ChatRequest) -> ProviderReply:
+        """One token with its top log-probabilities (servers that return none: the token)."""
+        body = {**body, "max_tokens": 1, "temperature": 0.0, "logprobs": True,
+                "top_logprobs": 20}
+        data = self._post("/chat/completions", body, request.timeout_s).json()
+        choice = data["choices"][0]
+        text = (choice.get("message") or {}).get("content") or ""
+        content = (choice.get("logprobs") or {}).get("content") or []
+        candidates = [(t["token"], t["logprob"]) for t in content[0].get("top_logprobs") or []
+                      ] if content else []
+        probs, exact = choice_probs(request.choices, candidates, text)
+        usage = data.get("usage") or {}
+        return ProviderReply(text=text, tokens_in=int(usage.get("prompt_tokens", 0)),
+                             tokens_out=int(usage.get("completion_tokens", 0)),
+                             extra={"choice_probs": probs, "logprobs": exact})
 
     def _stream(self, body: dict[str, Any], request: ChatRequest) -> ProviderReply:
         body = {**body, "stream": True, "stream_options": {"include_usage": True}}
