@@ -89,6 +89,32 @@ def test_a_failing_scene_is_marked_and_a_rerun_fixes_only_it(env) -> None:  # no
     assert stories.scene_image(scenes[0].id) != first_image
 
 
+def test_a_scene_cut_off_by_the_token_limit_keeps_its_complete_sentences(env) -> None:  # noqa: ANN001
+    stories, scripted, mina, _ = env
+    story = stories.create([mina], scenes=1)
+    cut = SCENE[:-2] + ' Then the tide came in, and with it a \\"whis'
+    scripted.script = [json.dumps({**json.loads(PLAN), "scenes": json.loads(PLAN)["scenes"][:1]}),
+                       cut, cut]
+    stories.plan(story.id)
+    stories.write(story.id)
+    scene = stories.get(story.id)[1][0]
+    assert scene.data["status"] == "written"
+    assert scene.data["text"] == json.loads(SCENE)["text"]
+    assert scene.data["trace"][-1]["model"].startswith("local/")
+
+
+@pytest.mark.parametrize(("reply", "kept"), [
+    ('{"text": "One. Two \\"quoted\\" three! Four', 'One. Two "quoted" three!'),
+    ('{"text": "No sentence ends here', None),
+    ('{"text": "Closed.", "extra": 1', "Closed."),
+    ("nonsense", None),
+])
+def test_complete_sentences_of_a_cut_off_reply(reply: str, kept: str | None) -> None:
+    from tools.stories import complete_sentences
+
+    assert complete_sentences(reply) == kept
+
+
 def test_an_interrupted_illustration_run_resumes(env) -> None:  # noqa: ANN001
     stories, scripted, mina, bram = env
     story = stories.create([mina, bram], scenes=2)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from lifeos.db.engine import session_scope
 from lifeos.errors import BadRequest, NotFound
-from lifeos.llm.router import InvalidModelOutput, Router
+from lifeos.llm.router import ChatResult, InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfigs
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
@@ -119,6 +120,47 @@ class SceneWriter(Tool[SceneRequest, SceneText]):
     description = "write one scene of a planned story"
     Input = SceneRequest
     Output = SceneText
+
+    def run(self, inp: SceneRequest | dict[str, Any]) -> SceneText:
+        """A scene cut off by the token limit (twice: the repair round is cut off too) keeps
+        its complete sentences instead of failing the scene."""
+        self.last_result = None
+        try:
+            return super().run(inp)
+        except InvalidModelOutput as exc:
+            reply = str(exc.details.get("reply", ""))
+            text = complete_sentences(reply)
+            if text is None:
+                raise
+            try:
+                scene = SceneText(text=text)
+            except ValueError:
+                raise exc from None
+            self.last_result = ChatResult(
+                text=reply, data=scene, alias=self.configs.get(self.name).model,
+                model=exc.details.get("model", ""), tokens_in=exc.details.get("tokens_in", 0),
+                tokens_out=exc.details.get("tokens_out", 0),
+                latency_s=exc.details.get("latency_s", 0.0), load_s=0.0, cost_usd=0.0,
+                repaired=True)
+            return scene
+
+
+CUT_OFF_TEXT = re.compile(r'\s*\{\s*"text"\s*:\s*"(?P<body>.*)', re.DOTALL)
+
+
+def complete_sentences(reply: str) -> str | None:
+    """The complete sentences of a `{"text": "...` reply that stops mid-string, or None."""
+    found = CUT_OFF_TEXT.match(reply)
+    if found is None:
+        return None
+    body = found.group("body")
+    end = max(body.rfind(mark) for mark in (".", "!", "?"))
+    if end < 0:
+        return None
+    try:
+        return str(json.loads(f'"{body[:end + 1]}"')).strip()
+    except ValueError:  # the cut fell inside an escape
+        return None
 
 
 # ---- the service ---------------------------------------------------------------------------

@@ -134,7 +134,7 @@ class ToolCall(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     created_at: Mapped[datetime]
     tool: Mapped[str] = mapped_column(sa.String(64))
-    kind: Mapped[str] = mapped_column(sa.String(16))          # chat | embed
+    kind: Mapped[str] = mapped_column(sa.String(16))          # chat | choose | embed
     alias: Mapped[str] = mapped_column(sa.String(64))
     provider: Mapped[str] = mapped_column(sa.String(32))
     model: Mapped[str] = mapped_column(sa.String(200))

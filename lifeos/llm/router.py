@@ -261,7 +261,10 @@ class Router:
                     raise InvalidModelOutput(
                         f"{ref} returned invalid output twice: {second}",
                         details={"first_error": str(first), "second_error": str(second),
-                                 "reply": reply.text[:2000]}) from None
+                                 "reply": reply.text[:2000], "model": ref,
+                                 "tokens_in": tokens_in, "tokens_out": tokens_out,
+                                 "latency_s": round(time.perf_counter() - started, 3)}
+                    ) from None
         cost = self._prices.get().cost(ref, tokens_in, tokens_out)
         return ChatResult(text=reply.text, data=data, alias=alias, model=ref,
                           tokens_in=tokens_in, tokens_out=tokens_out,
@@ -273,6 +276,7 @@ class Router:
         """One provider call with retries on transient errors; each attempt is recorded."""
         provider = self.provider(provider_name)
         ref = f"{provider_name}/{request.model}"
+        kind = "choose" if request.choices else "chat"
         retrying = Retrying(
             stop=stop_after_attempt(self.config.calls.retries + 1),
             wait=wait_exponential(multiplier=0.5, max=8),
@@ -284,10 +288,10 @@ class Router:
                 try:
                     reply = provider.chat(request)
                 except ProviderError as exc:
-                    self._record(tool, "chat", alias, provider_name, ref, started, error=exc)
+                    self._record(tool, kind, alias, provider_name, ref, started, error=exc)
                     raise
                 cost = self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out)
-                self._record(tool, "chat", alias, provider_name, ref, started,
+                self._record(tool, kind, alias, provider_name, ref, started,
                              tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, cost=cost)
                 return reply
         raise AssertionError("unreachable")  # pragma: no cover
