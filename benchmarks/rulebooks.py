@@ -89,6 +89,19 @@ def main() -> None:
         for q in questions[::6][:10]:
             answers.append(qa.run({"question": q["question"], "game": q["game"]}).latency_s)
         model = router.config.alias("default").model
+        calls = [c for c in router.ledger.recent(100) if c.tool == "rules_qa" and c.ok]
+        chooses = [c for c in calls if c.kind == "choose"]
+        follows = [c for c in calls if c.kind == "chat"]
+        # The follow-up's prompt is the decision's conversation plus a few lines: llama.cpp
+        # reads only what its prompt cache does not hold.
+        read = statistics.mean(c.tokens_in for c in follows) - statistics.mean(
+            c.tokens_in for c in chooses) if follows and chooses else 0
+        tokens = (f"decision: {statistics.mean(c.tokens_in for c in chooses):.0f} prompt "
+                  f"tokens, {statistics.median(c.latency_ms for c in chooses) / 1000:.1f} s; "
+                  f"answer: ~{read:.0f} more prompt tokens + "
+                  f"{statistics.mean(c.tokens_out for c in follows):.0f} generated, "
+                  f"{statistics.median(c.latency_ms for c in follows) / 1000:.1f} s"
+                  if chooses and follows else "no model calls")
 
     lines = [
         "## Rulebooks (`benchmarks/rulebooks.py`)", "",
@@ -102,6 +115,7 @@ def main() -> None:
         f"{pct(first_passage, 95) * 1000:.0f} ms | < 1 s |",
         f"| full answer p50 / p95 ({model}, 10 questions) | {pct(answers, 50):.1f} / "
         f"{pct(answers, 95):.1f} s | p50 < 3.5 s |",
+        f"| where an answer's time goes (medians) | {tokens} | — |",
     ]
     print("\n".join(lines))
     print(f"wrote {write_section('rulebooks', chr(10).join(lines))}")

@@ -48,7 +48,7 @@ def test_models_cli_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str],
 
 def test_tools_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tools", "list", "--json")
-    assert code == 0 and {t["name"] for t in json.loads(out)} == {"composer", "tagger"}
+    assert code == 0 and {t["name"] for t in json.loads(out)} == {"composer", "rules_qa", "tagger"}
     code, out, _ = run(capsys, "tools", "run", "tagger", "--json", "--data",
                        '{"kind": "outfit", "name": "Rainy day", "text": "yellow raincoat"}')
     assert code == 0 and json.loads(out)["tags"]

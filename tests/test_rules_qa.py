@@ -198,6 +198,14 @@ def test_the_answer_is_cited_where_it_is_stated(env) -> None:  # noqa: ANN001
     assert_verified(answer, rulebooks)
 
 
+def test_numbers_match_whether_spelled_or_printed() -> None:
+    from tools.rules_qa import numbers, words
+
+    assert words("We are five players") & words("| 5 | 2 of clubs | 10 |") == {"5"}
+    assert numbers("Four seeds in each of the twelve pits, 48 in all") == {"4", "12", "48"}
+    assert "7" in words("see page 7") and "x" not in words("x marks it")
+
+
 def test_unknown_game_and_game_without_rulebook(env) -> None:  # noqa: ANN001
     settings, _, qa, _ = env
     with pytest.raises(NotFound, match="no board game"):

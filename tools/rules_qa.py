@@ -132,8 +132,20 @@ def verify(quote: str, page_text: str) -> bool:
     return len(q) >= 12 and q in normalize(page_text)
 
 
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
 def words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in STOP and len(w) > 1}
+    """Content words, numbers spelled out read as digits (players write "five players",
+    tables print "5")."""
+    found = (NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z0-9']+", text.lower()))
+    return {w for w in found if w not in STOP and (len(w) > 1 or w.isdigit())}
+
+
+def numbers(text: str) -> set[str]:
+    return {w for w in words(text) if w.isdigit()}
 
 
 def sentences(text: str) -> list[str]:
@@ -319,7 +331,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         one that repeats the question. A passage the model picked gets the weight of one
         shared answer word; retrieval rank breaks ties."""
         asked, said = words(question), words(answer)
-        numbers = set(re.findall(r"\d+", answer))
+        stated = numbers(answer)
         out: list[tuple[float, int, _Candidate]] = []
         for rank, hit in enumerate(hits):
             page_text = self._page_text(hit)
@@ -327,7 +339,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
             for sentence in sentences(hit.row["content"]):
                 found = words(sentence)
                 score = (len(found & asked) + 2 * len(found & said)
-                         + 3 * len(numbers & set(re.findall(r"\d+", sentence)))
+                         + 3 * len(stated & numbers(sentence))
                          + (2 if chosen else 0))
                 if score > 0 and verify(sentence, page_text):
                     out.append((score, rank, _Candidate(

@@ -337,9 +337,13 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     body = statistics.mode(heights) if heights else 10.0
     # Pages without a text layer are read by OCR; their lines then go through the same
     # structure recovery, with heights scaled so that their body text is as tall as the rest.
+    # OCR headings snap to the text layer's heading sizes, running headers and footers left
+    # out; those are then found again over all pages (a mostly scanned book has them in OCR).
     with_text = {ln.page for ln in lines} | set(tables)
     ocr_pages = [n for n in range(1, page_count + 1) if n not in with_text]
-    known = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)})
+    running = running_lines(lines, page_count)
+    known = sorted({round(ln.height) for ln in lines
+                    if _is_heading_like(ln, body) and not _is_running(ln, running)})
     for number in ocr_pages:
         lines += _scaled_to(ocr_page(path, number), body, known)
     running = running_lines(lines, page_count)
