@@ -75,6 +75,14 @@ def test_errors_print_one_line(db_url: str, capsys: pytest.CaptureFixture[str], 
     assert "Traceback" not in out + err
 
 
+def test_a_library_not_migrated_yet_says_what_to_run(lifeos_home: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "rulebook", "list")
+    assert code == 1 and "lifeos db upgrade" in err and "Traceback" not in out + err
+    assert run(capsys, "db", "upgrade")[0] == 0
+    assert run(capsys, "rulebook", "list", "--json") == (0, "[]\n", "")
+
+
 def test_json_errors_are_machine_readable(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "entity", "get", "outfit", "missing", "--json")
     assert code == 1 and json.loads(out)["error"]["code"] == "not_found"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import sqlalchemy as sa
 import typer
 
 from lifeos.cli import (analyze, cards, db, entity, games, images, library, models, rulebooks,
@@ -31,12 +32,33 @@ analyze.register(app)
 up.register(app)
 
 
+def _library_needs_upgrade() -> LifeOSError | None:
+    """A clear error when a database failure comes from a library not migrated yet."""
+    from lifeos.db import migrate
+    from lifeos.settings import get_settings
+
+    try:
+        current = migrate.current_revision(get_settings().database_url)
+    except sa.exc.SQLAlchemyError:
+        return None  # the database itself is the problem: its own error says more
+    if current == migrate.head_revision():
+        return None
+    return LifeOSError(f"the library at {get_settings().home} is not set up for this version; "
+                       "run `lifeos db upgrade` (or `lifeos up`)", code="library_not_migrated")
+
+
 def main(argv: list[str] | None = None) -> int:
     want_json(False)  # a command with --json turns JSON errors on for itself
     try:
         result = app(args=argv, standalone_mode=False)
     except LifeOSError as exc:
         print_error(exc)
+        return 1
+    except sa.exc.SQLAlchemyError:
+        unmigrated = _library_needs_upgrade()
+        if unmigrated is None:
+            raise
+        print_error(unmigrated)
         return 1
     except click.exceptions.Abort:
         print("aborted", file=sys.stderr)
