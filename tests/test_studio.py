@@ -48,9 +48,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     qa = yaml.safe_load(qa_path.read_text())
     qa["model"] = "tiny"
     qa_path.write_text(yaml.safe_dump(qa, sort_keys=False))
-    for tool in ("story_planner", "story_writer"):   # the 0.5B model keeps to the schema
+    # Stories on the 0.5B model; a repeat penalty keeps it from looping until the token limit
+    # (which it did at temperature 0.7 with one llama.cpp build).
+    models_path = configs / "models.yaml"
+    models = yaml.safe_load(models_path.read_text())
+    models["aliases"]["story"] = {"model": "local/qwen2.5-coder-0.5b",
+                                  "options": {"repeat_penalty": 1.15}}
+    models_path.write_text(yaml.safe_dump(models, sort_keys=False))
+    for tool in ("story_planner", "story_writer"):
         path = configs / "tools" / f"{tool}.yaml"
-        path.write_text(path.read_text().replace("model: default", "model: fast"))
+        path.write_text(path.read_text().replace("model: default", "model: story"))
     port = _free_port()
     # BoardGameGeek: a loopback server replaying real XML API2 recordings (tests/test_bgg.py).
     from http.server import ThreadingHTTPServer

@@ -89,6 +89,11 @@ EMBEDDING_MODELS = {m.name: m for m in (
 )}
 
 
+# Alias options (configs/models.yaml) that reach llama.cpp's sampler, as they reach Ollama's.
+SAMPLING_OPTIONS = {"repeat_penalty", "presence_penalty", "frequency_penalty", "top_p", "top_k",
+                    "min_p"}
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "lifeos" / "models"
@@ -212,6 +217,7 @@ class LocalProvider:
             kwargs: dict[str, Any] = {
                 "messages": request.messages, "max_tokens": request.max_tokens,
                 "temperature": request.temperature, "seed": request.options.get("seed", 0),
+                **{k: v for k, v in request.options.items() if k in SAMPLING_OPTIONS},
             }
             if request.schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": request.schema}
