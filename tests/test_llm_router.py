@@ -105,6 +105,9 @@ def test_choose_without_logprobs_trusts_the_reply(sqlite_url: str, config_dir: P
     result = router.choose(CHOICE, ["0", "1", "2"], "fast")
     assert not result.exact and result.probs == {"0": 0.0, "1": 0.0, "2": 1.0}
     assert scripted.requests[0].max_tokens == 1 and scripted.requests[0].temperature == 0
+    scripted.script = ["maybe"]
+    with pytest.raises(InvalidModelOutput, match="not one of 0, 1, 2"):
+        router.choose(CHOICE, ["0", "1", "2"], "fast")
 
 
 def test_choice_probs_from_top_logprobs() -> None:

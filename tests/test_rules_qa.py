@@ -159,6 +159,14 @@ def test_model_abstains_when_no_passage_answers(env) -> None:  # noqa: ANN001
     assert len(provider.requests) == calls + 1  # no answer is asked for
 
 
+def test_a_choice_that_is_no_choice_gives_an_extractive_answer(env) -> None:  # noqa: ANN001
+    _, rulebooks, qa, provider = env
+    provider.replies = ["I think the first one"]     # a server without log-probabilities
+    answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL})
+    assert answer.mode == "extractive" and answer.citations[0].quote == answer.answer
+    assert_verified(answer, rulebooks)
+
+
 def test_an_answer_that_takes_it_back_is_extractive(env) -> None:  # noqa: ANN001
     _, rulebooks, qa, provider = env
     provider.replies = [{"0": 0.1, "1": 0.8, "2": 0.1}, "Not found in the rulebook."]

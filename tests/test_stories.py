@@ -89,7 +89,7 @@ def test_a_failing_scene_is_marked_and_a_rerun_fixes_only_it(env) -> None:  # no
     assert stories.scene_image(scenes[0].id) != first_image
 
 
-def test_a_scene_cut_off_by_the_token_limit_keeps_its_complete_sentences(env) -> None:  # noqa: ANN001
+def test_a_scene_cut_off_by_the_token_limit_keeps_its_sentences(env) -> None:  # noqa: ANN001
     stories, scripted, mina, _ = env
     story = stories.create([mina], scenes=1)
     cut = SCENE[:-2] + ' Then the tide came in, and with it a \\"whis'

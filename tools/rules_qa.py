@@ -31,7 +31,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from lifeos.errors import NotFound
-from lifeos.llm.router import Router
+from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
@@ -250,8 +250,13 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                     {"role": "user", "content": render(cfg.user, variables,
                                                        where=f"{where}: user")}]
         # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
-        choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
-                                    cfg.model, tool=self.name)
+        try:
+            choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
+                                        cfg.model, tool=self.name)
+        except InvalidModelOutput as exc:  # a reply that is no choice (no log-probabilities)
+            return self._done(self._extractive(base, shown, q.question, best_sim,
+                                               str((exc.details or {}).get("model", ""))),
+                              started, game_id)
         p_none = base["p_none"] = round(choice.probs["0"], 4)
         answers = sorted(range(1, len(shown) + 1), key=lambda n: -choice.probs[str(n)])
         # The model's doubt and the retrieval's distance, together: either alone misjudges

@@ -189,7 +189,8 @@ class Router:
         """How likely the model is to reply with each of `choices` (single tokens such as
         "0".."9" or "yes"/"no"), read from one forward pass instead of sampled: a decision
         with a probability that a tool can threshold. Providers that return no
-        log-probabilities give 1.0 to the choice they reply with (`exact` is then False)."""
+        log-probabilities give 1.0 to the choice they reply with (`exact` is then False); a
+        reply that is none of the choices raises InvalidModelOutput."""
 
         def request(model: str, options: dict[str, Any], timeout_s: float) -> ChatRequest:
             return ChatRequest(model=model, messages=list(messages), temperature=0.0,
@@ -202,6 +203,10 @@ class Router:
             probs = reply.extra.get("choice_probs") or choice_probs(req.choices, [],
                                                                     reply.text)[0]
             ref = f"{provider_name}/{req.model}"
+            if not any(probs.values()):
+                raise InvalidModelOutput(f"{ref} replied {reply.text[:80]!r}, not one of "
+                                         f"{', '.join(req.choices)}",
+                                         details={"reply": reply.text[:2000], "model": ref})
             return ChoiceResult(
                 probs=probs, choice=max(probs, key=probs.__getitem__),
                 exact=bool(reply.extra.get("logprobs")), alias=alias, model=ref,
