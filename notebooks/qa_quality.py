@@ -47,11 +47,14 @@ def _(alt, history, mo):
 @app.cell
 def _(eval_results, history, mo, pl, url):
     latest = eval_results(url, history["id"][-1]) if history.height else pl.DataFrame()
+    # p_none: the model's probability that no passage answers (runs since it was recorded)
+    shown = ["id", "kind", "answerable", "gold_pages", "retrieved_pages", "cited_pages", "mode",
+             *(["p_none"] if "p_none" in latest.columns else []), "question", "answer",
+             "gold_answer"]
     failures = latest.filter(
         (pl.col("answerable") & (pl.col("abstained") | ~pl.col("supported")))
         | (~pl.col("answerable") & ~pl.col("abstained"))
-    ).select("id", "kind", "answerable", "gold_pages", "retrieved_pages", "cited_pages",
-             "mode", "question", "answer", "gold_answer") if latest.height else latest
+    ).select(shown) if latest.height else latest
     mo.vstack([mo.md(f"### Failed questions of the latest run ({failures.height})"),
                mo.ui.table(failures, selection=None)]) if latest.height else mo.md("")
     return failures, latest
