@@ -344,7 +344,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
             for sentence in sentences(hit.row["content"]):
                 found = words(sentence)
                 score = (len(found & asked) + 2 * len(found & said)
-                         + 3 * len(stated & numbers(sentence))
+                         + 3 * len(stated & found)  # stated holds only numbers
                          + (2 if chosen else 0))
                 if score > 0 and verify(sentence, page_text):
                     out.append((score, rank, _Candidate(
