@@ -21,9 +21,10 @@ from lifeos.db.engine import session_scope
 from tests.llm_helpers import copy_configs
 from tools.rulebooks.evaluate import METRICS, evaluate, score, supported
 from tools.rulebooks.extract import RulebookError
-from tools.rulebooks.retrieve import CORPUS
+from tools.rulebooks.retrieve import CORPUS, Hit
 from tools.rulebooks.service import Rulebooks, file_sha256
-from tools.rules_qa import ABSTAIN, RulesAnswer, RulesQA, normalize, verify
+from tools.rules_qa import (ABSTAIN, RulesAnswer, RulesQA, RulesQuestion, normalize, sentences,
+                            verify)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 MILL = "Mill (Nine Men's Morris)"
@@ -109,6 +110,26 @@ def test_ingestion_registers_and_links_the_game(env) -> None:  # noqa: ANN001
     assert again["sha256"] == morris["sha256"] and len(rulebooks.list()) == 2
 
 
+def test_a_chunk_finds_its_section_and_reads_follow_changed_files(env) -> None:  # noqa: ANN001
+    _, rulebooks, _, _ = env
+    sha = next(d["sha256"] for d in rulebooks.list() if d["filename"] == "dev_morris.pdf")
+    chunks = rulebooks.chunks(sha)
+    assert rulebooks.chunks(sha) is chunks  # parsed once, not on every question
+    key = next(c.section_key for c in chunks if c.kind == "table")
+    section = rulebooks.section(sha, key)
+    assert section and all(c.section_key == key for c in section)
+    assert [c.ordinal for c in section] == sorted(c.ordinal for c in section)
+    assert rulebooks.section(sha, "no such section") == []
+    path = rulebooks.work_dir(sha) / "chunks.json"
+    original = path.read_text()
+    try:
+        path.write_text(json.dumps([json.loads(original)[0]]))  # re-chunked: read anew
+        assert len(rulebooks.chunks(sha)) == 1
+    finally:
+        path.write_text(original)
+    assert len(rulebooks.chunks(sha)) == len(chunks)
+
+
 def test_a_real_answer_cites_verified_pages(env) -> None:  # noqa: ANN001
     _, rulebooks, qa, _ = env
     answer = qa.run({"question": "How many points does the queen of spades count?",
@@ -147,6 +168,27 @@ def test_the_chosen_passage_is_answered_from_and_quoted(env) -> None:  # noqa: A
     assert follow.messages[:2] == choose.messages and not follow.choices
     assert follow.messages[2] == {"role": "assistant", "content": "1"}
     assert "passage 1" in follow.messages[3]["content"]
+
+
+def test_passages_can_come_from_the_whole_section(env) -> None:  # noqa: ANN001
+    """`passage_context: section` picks a passage's sentences from its whole section (the
+    parent of the retrieved chunk), so a sibling chunk's sentence can be shown."""
+    _, rulebooks, qa, _ = env
+    sha = next(d["sha256"] for d in rulebooks.list() if d["filename"] == "dev_morris.pdf")
+    by_section: dict[str, list] = {}
+    for chunk in rulebooks.chunks(sha):
+        by_section.setdefault(chunk.section_key, []).append(chunk)
+    first, second = next(v for v in by_section.values() if len(v) > 1)[:2]
+    rows = {r["ordinal"]: r for r in rulebooks.vectors.rows(CORPUS, sha)}
+    hit = Hit(rows[first.ordinal], 1.0, 1, 1, 0.9)
+    sibling = sentences(second.content)[-1]
+    question = RulesQuestion(question=sibling, game=MILL)
+    cfg = qa.configs.get("rules_qa")
+    for context, shown in (("chunk", False), ("section", True)):
+        wide = cfg.model_copy(update={"params": {**cfg.params, "passage_context": context,
+                                                 "passage_words": 400}})
+        _, messages = qa._decision_prompt(question, [hit], wide)
+        assert (sibling in messages[-1]["content"].split("Question:")[0]) is shown, context
 
 
 def test_model_abstains_when_no_passage_answers(env) -> None:  # noqa: ANN001

@@ -238,17 +238,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
                               started, game_id)
         shown = hits[:int(params.get("prompt_passages", 3))]
-        target = words(q.question)
-        passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
-                     "text": " ".join(best_sentences(h.row["content"], target,
-                                                     int(params.get("passage_words", 60))))}
-                    for i, h in enumerate(shown)]
-        variables = {"question": q.question, "game": q.game, "passages": passages}
+        variables, messages = self._decision_prompt(q, shown, cfg)
         where = str(self.configs.directory / f"{self.name}.yaml")
-        messages = [{"role": "system", "content": render(cfg.system, variables,
-                                                         where=f"{where}: system")},
-                    {"role": "user", "content": render(cfg.user, variables,
-                                                       where=f"{where}: user")}]
         # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
         try:
             choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
@@ -295,6 +286,31 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                       citations=citations, confidence=round(confidence, 3),
                                       model=result.model), started, game_id)
 
+    def _decision_prompt(self, q: RulesQuestion, shown: list[Hit], cfg: RulesQAConfig
+                         ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+        """The template variables and the messages asking which passage answers. Each passage
+        is its most relevant sentences within `passage_words`, taken from the retrieved chunk or,
+        with `passage_context: section`, from the whole section around it (parent / child)."""
+        params = cfg.params
+        target = words(q.question)
+        passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
+                     "text": " ".join(best_sentences(
+                         self._context_text(h, str(params.get("passage_context", "chunk"))),
+                         target, int(params.get("passage_words", 60))))}
+                    for i, h in enumerate(shown)]
+        variables = {"question": q.question, "game": q.game, "passages": passages}
+        where = str(self.configs.directory / f"{self.name}.yaml")
+        return variables, [
+            {"role": "system", "content": render(cfg.system, variables, where=f"{where}: system")},
+            {"role": "user", "content": render(cfg.user, variables, where=f"{where}: user")}]
+
+    def _context_text(self, hit: Hit, context: str) -> str:
+        if context == "section" and hit.row.get("section_key"):
+            section = self.rulebooks.section(hit.row["document"], hit.row["section_key"])
+            if section:
+                return "\n".join(c.content for c in section)
+        return str(hit.row["content"])
+
     def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
                     best_sim: float, model: str) -> RulesAnswer:
         citation = self._citation(shown[0], question, "")
@@ -331,12 +347,13 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
 
     def _ranked_sentences(self, hits: list[Hit], picked: set[int], question: str, answer: str
                           ) -> list[tuple[float, _Candidate]]:
-        """Verified sentences of `hits`, best first. What the answer says counts most (its
-        numbers above all): the quote should be the sentence that states the answer, not the
-        one that repeats the question. A passage the model picked gets the weight of one
-        shared answer word; retrieval rank breaks ties."""
-        asked, said = words(question), words(answer)
-        stated = numbers(answer)
+        """Verified sentences of `hits`, best first. What the answer adds to the question counts
+        most (its numbers above all): the quote should be the sentence that states the answer,
+        not the one that repeats the question, and words the answer merely echoes from the
+        question say nothing about where the answer is. A passage the model picked gets the
+        weight of one added answer word; retrieval rank breaks ties."""
+        asked = words(question)
+        said, stated = words(answer) - asked, numbers(answer) - asked
         out: list[tuple[float, int, _Candidate]] = []
         for rank, hit in enumerate(hits):
             page_text = self._page_text(hit)

@@ -87,6 +87,7 @@ class Rulebooks:
         self.url = settings.database_url
         self.router = router
         self._store: VectorStore | None = None
+        self._files: dict[tuple[str, str], tuple[tuple[int, int], Any]] = {}
 
     @property
     def vectors(self) -> VectorStore:
@@ -203,11 +204,8 @@ class Rulebooks:
         return result.pages
 
     def pages(self, sha: str) -> list[Page]:
-        path = self.work_dir(sha) / "pages.json"
-        if not path.exists():
-            raise NotFound(f"rulebook {sha} has no extracted pages yet")
-        return [Page(**{**p, "headings": [tuple(h) for h in p["headings"]]})
-                for p in json.loads(path.read_text())]
+        return self._read(sha, "pages.json", "extracted pages", lambda raw: [
+            Page(**{**p, "headings": [tuple(h) for h in p["headings"]]}) for p in raw])
 
     def chunk(self, sha: str) -> list[Chunk]:
         count = self._token_counter()
@@ -217,10 +215,26 @@ class Rulebooks:
         return chunks
 
     def chunks(self, sha: str) -> list[Chunk]:
-        path = self.work_dir(sha) / "chunks.json"
-        if not path.exists():
-            raise NotFound(f"rulebook {sha} has no chunks yet")
-        return [Chunk(**c) for c in json.loads(path.read_text())]
+        return self._read(sha, "chunks.json", "chunks", lambda raw: [Chunk(**c) for c in raw])
+
+    def section(self, sha: str, section_key: str) -> list[Chunk]:
+        """The chunks of one section of a rulebook, in reading order: the parent of a
+        retrieved chunk, handed to the model as its context."""
+        return [c for c in self.chunks(sha) if c.section_key == section_key]
+
+    def _read(self, sha: str, name: str, what: str, parse: Any) -> Any:
+        """A step's output file, parsed once per version of the file: answering a question
+        reads the same rulebook's pages and chunks many times. Callers must not mutate it."""
+        path = self.work_dir(sha) / name
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise NotFound(f"rulebook {sha} has no {what} yet") from None
+        stamp, key = (info.st_mtime_ns, info.st_size), (sha, name)
+        cached = self._files.get(key)
+        if cached is None or cached[0] != stamp:
+            cached = self._files[key] = (stamp, parse(json.loads(path.read_text())))
+        return cached[1]
 
     def index(self, sha: str) -> dict[str, int]:
         result = index_chunks(sha, self.chunks(sha), router=self.router, store=self.vectors)
