@@ -23,9 +23,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 # llama-cpp-python is compiled here, for this CPU, into a wheel kept in our own cache (pip's
-# cache knows no compiler flags). Without AMX: on CPUs that have it (Xeon Sapphire Rapids and
-# later) ggml's AMX matrix multiply crashed (SIGSEGV in ggml_backend_amx_mul_mat) in every
-# process that had also loaded torch, as the studio and the tests do (embeddings and chat).
+# cache knows no compiler flags). Without AMX: on a 2-core Xeon with AMX (a VM, 2026-11-26)
+# ggml's AMX matrix multiply crashed (SIGSEGV in ggml_backend_amx_mul_mat) on every prompt of
+# more than a few tokens; built without it the same CPU reads ~100 prompt tokens/s.
 llama_pin=$(grep -i '^llama[-_]cpp[-_]python==' constraints.txt)
 llama_flags=""
 if grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then
