@@ -239,7 +239,6 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                               started, game_id)
         shown = hits[:int(params.get("prompt_passages", 3))]
         variables, messages = self._decision_prompt(q, shown, cfg)
-        where = str(self.configs.directory / f"{self.name}.yaml")
         # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
         try:
             choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
@@ -265,7 +264,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # only the follow-up is read before the answer is written.
         follow = [*messages, {"role": "assistant", "content": str(best)},
                   {"role": "user", "content": render(cfg.answer, {**variables, "n": best},
-                                                     where=f"{where}: answer")}]
+                                                     where=f"{self._config_file}: answer")}]
         result = self.router.chat(follow, cfg.model, tool=self.name, stream=on_token is not None,
                                   on_token=on_token, temperature=cfg.temperature,
                                   max_tokens=cfg.max_tokens)
@@ -286,6 +285,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                       citations=citations, confidence=round(confidence, 3),
                                       model=result.model), started, game_id)
 
+    @property
+    def _config_file(self) -> str:
+        """Where the templates come from, for template errors."""
+        return str(self.configs.directory / f"{self.name}.yaml")
+
     def _decision_prompt(self, q: RulesQuestion, shown: list[Hit], cfg: RulesQAConfig
                          ) -> tuple[dict[str, Any], list[dict[str, str]]]:
         """The template variables and the messages asking which passage answers. Each passage
@@ -299,7 +303,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                          target, int(params.get("passage_words", 60))))}
                     for i, h in enumerate(shown)]
         variables = {"question": q.question, "game": q.game, "passages": passages}
-        where = str(self.configs.directory / f"{self.name}.yaml")
+        where = self._config_file
         return variables, [
             {"role": "system", "content": render(cfg.system, variables, where=f"{where}: system")},
             {"role": "user", "content": render(cfg.user, variables, where=f"{where}: user")}]

@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -222,7 +223,7 @@ class Rulebooks:
         retrieved chunk, handed to the model as its context."""
         return [c for c in self.chunks(sha) if c.section_key == section_key]
 
-    def _read(self, sha: str, name: str, what: str, parse: Any) -> Any:
+    def _read(self, sha: str, name: str, what: str, parse: Callable[[Any], Any]) -> Any:
         """A step's output file, parsed once per version of the file: answering a question
         reads the same rulebook's pages and chunks many times. Callers must not mutate it."""
         path = self.work_dir(sha) / name
