@@ -46,8 +46,11 @@ class VectorStore:
             return None
 
     def replace_document(self, corpus: str, document: str, rows: list[dict[str, Any]],
-                         dim: int) -> int:
-        """Make `rows` the document's rows (and nothing else of it). Returns the row count."""
+                         dim: int, *, types: dict[str, pa.DataType] | None = None) -> int:
+        """Make `rows` the document's rows (and nothing else of it). Returns the row count.
+        `types` fixes the Arrow type of fields that inference could get wrong (an empty list
+        has no element type). A field the corpus does not have yet is added to it: the rows
+        of documents indexed before read null there until they are indexed again."""
         _check_ids([document])
         for row in rows:
             if len(row["vector"]) != dim:
@@ -55,12 +58,19 @@ class VectorStore:
         with _lock:
             table = self._table(corpus)
             data = [{**r, "document": document} for r in rows]
+            schema = pa.Table.from_pylist(data).schema if data else None
+            for name, kind in (types or {}).items():
+                if schema is not None and name in schema.names:
+                    schema = schema.set(schema.get_field_index(name), pa.field(name, kind))
             if table is None:
                 if not data:
                     return 0
-                table = self.db.create_table(corpus, data=pa.Table.from_pylist(data))
+                table = self.db.create_table(corpus, data=pa.Table.from_pylist(data, schema))
             else:
                 table.delete(f"document = '{document}'")
+                new = [f for f in schema or () if f.name not in table.schema.names]
+                if new:
+                    table.add_columns(new)
                 if data:
                     table.add(pa.Table.from_pylist(data, schema=table.schema))
             self._ensure_fts(table)

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from lifeos.db import migrate
@@ -17,7 +18,7 @@ from lifeos.vectors import VectorStore
 from tools.rulebooks.chunk import Chunk, chunk_pages
 from tools.rulebooks.extract import Page, extract
 from tools.rulebooks.index import index_chunks
-from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, retrieve
+from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences, retrieve
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
@@ -114,6 +115,42 @@ def test_vector_store_guards(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="expected 384"):
         store.replace_document(CORPUS, "a" * 64, [{"id": "a", "text": "t", "vector": [0.1]}], 384)
     assert store.vector_search(CORPUS, [0.0] * 384, documents=None, limit=3) == []
+
+
+def test_a_corpus_gains_a_new_field_and_keeps_older_rows(tmp_path: Path) -> None:
+    """A newer index adds a field (sentence vectors): the table gets the column, rows indexed
+    before read null there, and a field given an explicit type keeps it even when empty."""
+    store = VectorStore(tmp_path)
+    old, new = "a" * 64, "b" * 64
+    store.replace_document(CORPUS, old, [{"id": "o", "text": "old row", "vector": [1.0, 0.0]}], 2)
+    nested = {"sentence_vectors": pa.list_(pa.list_(pa.float32()))}
+    store.replace_document(CORPUS, new, [
+        {"id": "n1", "text": "new row", "vector": [0.0, 1.0], "sentence_vectors": []},
+        {"id": "n2", "text": "new row two", "vector": [0.0, 1.0],
+         "sentence_vectors": [[0.6, 0.8]]}], 2, types=nested)
+    rows = {r["id"]: r for r in store.vector_search(CORPUS, [1.0, 0.0], documents=None, limit=9)}
+    assert rows["o"]["sentence_vectors"] is None and rows["n1"]["sentence_vectors"] == []
+    assert rows["n2"]["sentence_vectors"] == [pytest.approx([0.6, 0.8])]
+    assert store.count(CORPUS, old) == 1 and store.count(CORPUS, new) == 2
+
+
+def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN001
+    """Every chunk is indexed with its sentences; a question that one sentence of a long chunk
+    settles is closer to that sentence (read with its heading) than to the whole chunk."""
+    router, store = indexed
+    morris = sha("dev_morris.pdf")
+    rows = store.rows(CORPUS, morris)
+    assert all(r["sentence_vectors"] is not None for r in rows)
+    assert sum(len(r["sentence_vectors"]) for r in rows) > len(rows)
+    hits = retrieve("What happens if all my men are blocked and I have no legal move?",
+                    router=router, store=store, documents=[morris], config=RetrievalConfig())
+    best = max(hits, key=lambda h: h.sentence_similarity)
+    assert "blocked" in best.row["content"] and best.page == 7
+    assert best.sentence_similarity > best.similarity
+    assert best.evidence == best.sentence_similarity
+    assert evidence_sentences("MILL > 4. Removing > Which men may be removed",
+                              "Men in a mill are protected. Ok.") == [
+        "Which men may be removed: Men in a mill are protected."]
 
 
 @pytest.mark.slow

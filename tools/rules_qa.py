@@ -5,8 +5,9 @@ honest "I don't see this in the rulebook".
 2. The model sees the best passages (trimmed to their most relevant sentences) and is asked
    which one answers, "0" for none. Its probabilities for the replies 0..N are read from one
    forward pass (`Router.choose`), not sampled: the tool abstains when P(none) minus the best
-   passage's similarity reaches a threshold, since the model's doubt and the retrieval's
-   distance together separate answerable questions better than either alone.
+   passage's similarity (that of the chunk or of its closest sentence, whichever is higher)
+   reaches a threshold, since the model's doubt and the retrieval's distance together separate
+   answerable questions better than either alone.
 3. Otherwise the model answers in a sentence or two from the chosen passage, in the same
    conversation (the prompt cache holds step 2, so only the follow-up is read); plain text,
    streamed to `on_token`, with no grammar to pay for (~40 ms a token on a CPU).
@@ -35,12 +36,9 @@ from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
+from tools.rulebooks.text import best_sentences, normalize, numbers, sentences, words
 
 ABSTAIN = "I don't see this in the rulebook."
-STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
-           "what when how which who whom why with for from as by that this there their they "
-           "we our may must will would should could not no yes".split())
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 class Citation(BaseModel):
@@ -118,60 +116,9 @@ def parse_reply(text: str) -> _ModelReply | None:
     return _ModelReply(answer=said[:600], passages=numbers[:5])
 
 
-def normalize(text: str) -> str:
-    """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
-    text = text.replace("\u00ad", "").replace("’", "'").replace("‘", "'")
-    text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
-    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
-    text = re.sub(r"[|#*_`>]", " ", text)
-    return " ".join(text.lower().split())
-
-
 def verify(quote: str, page_text: str) -> bool:
     q = normalize(quote)
     return len(q) >= 12 and q in normalize(page_text)
-
-
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
-
-
-def words(text: str) -> set[str]:
-    """Content words, numbers spelled out read as digits (players write "five players",
-    tables print "5")."""
-    found = (NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z0-9']+", text.lower()))
-    return {w for w in found if w not in STOP and (len(w) > 1 or w.isdigit())}
-
-
-def numbers(text: str) -> set[str]:
-    return {w for w in words(text) if w.isdigit()}
-
-
-def sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.split("\n"):
-        line = line.strip().removeprefix("- ").strip()
-        if line:
-            out += [s.strip() for s in SENTENCE_END.split(line) if s.strip()]
-    return out
-
-
-def best_sentences(text: str, target: set[str], limit_words: int) -> list[str]:
-    """The passage's sentences most like `target`, in their original order, within a budget."""
-    sents = sentences(text)
-    ranked = sorted(range(len(sents)), key=lambda i: (-len(words(sents[i]) & target), i))
-    keep: set[int] = set()
-    budget = limit_words
-    for i in ranked:
-        n = len(sents[i].split())
-        if keep and n > budget:
-            continue
-        keep.add(i)
-        budget -= n
-        if budget <= 0:
-            break
-    return [sents[i] for i in sorted(keep)]
 
 
 class RulesQAConfig(ToolConfig):
@@ -232,7 +179,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                 "retrieved_pages": [h.page for h in hits]}
         if on_passages is not None:
             on_passages(base["passages"])
-        best_sim = max((h.similarity for h in hits), default=0.0)
+        best_sim = max((h.evidence for h in hits), default=0.0)
         if not hits or best_sim < float(params.get("min_similarity", 0.25)):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
@@ -252,7 +199,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # The model's doubt and the retrieval's distance, together: either alone misjudges
         # more questions (docs/benchmarks.md).
         margin = p_none - best_sim
-        if margin >= float(params.get("abstain_margin", -0.23)):
+        if margin >= float(params.get("abstain_margin", -0.21)):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           model=choice.model, mode="abstained",
                                           confidence=round(min(1.0, 0.5 + margin), 3)),
@@ -279,7 +226,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                           mode="abstained"), started, game_id)
         cited = [h for h in shown if any(h.page == c.page and h.row["document"] ==
                                          c.document_sha256 for c in citations)]
-        confidence = min(1.0, 0.15 + 0.5 * max(h.similarity for h in cited)
+        confidence = min(1.0, 0.15 + 0.5 * max(h.evidence for h in cited)
                          + 0.35 * (1 - p_none))
         return self._done(RulesAnswer(**base, answer=reply.answer.strip(), abstained=False,
                                       citations=citations, confidence=round(confidence, 3),

@@ -19,7 +19,8 @@ from lifeos.db.engine import session_scope
 from lifeos.db.models import EvalRun, utcnow
 from lifeos.errors import BadRequest, NotFound
 from tools.rulebooks.service import Rulebooks, file_sha256
-from tools.rules_qa import RulesAnswer, RulesQA, normalize, words
+from tools.rulebooks.text import normalize, words
+from tools.rules_qa import RulesAnswer, RulesQA
 
 METRICS = ("n_questions", "recall_at_1", "recall_at_5", "citation_page_accuracy",
            "answer_correctness", "abstention_precision", "abstention_recall",

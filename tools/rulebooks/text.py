@@ -1,0 +1,62 @@
+"""Text helpers shared by retrieval and the rules Q&A: normalising for quote matching, content
+words (numbers spelled out read as digits), sentences, and a passage's most relevant sentences."""
+
+from __future__ import annotations
+
+import re
+
+STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
+           "what when how which who whom why with for from as by that this there their they "
+           "we our may must will would should could not no yes".split())
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+
+
+def normalize(text: str) -> str:
+    """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
+    text = text.replace("\u00ad", "").replace("’", "'").replace("‘", "'")
+    text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
+    text = re.sub(r"(\w)-\s*\n\s*(\w)", r"\1\2", text)
+    text = re.sub(r"[|#*_`>]", " ", text)
+    return " ".join(text.lower().split())
+
+
+NUMBER_WORDS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+def words(text: str) -> set[str]:
+    """Content words, numbers spelled out read as digits (players write "five players",
+    tables print "5")."""
+    found = (NUMBER_WORDS.get(w, w) for w in re.findall(r"[a-z0-9']+", text.lower()))
+    return {w for w in found if w not in STOP and (len(w) > 1 or w.isdigit())}
+
+
+def numbers(text: str) -> set[str]:
+    return {w for w in words(text) if w.isdigit()}
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for line in text.split("\n"):
+        line = line.strip().removeprefix("- ").strip()
+        if line:
+            out += [s.strip() for s in SENTENCE_END.split(line) if s.strip()]
+    return out
+
+
+def best_sentences(text: str, target: set[str], limit_words: int) -> list[str]:
+    """The passage's sentences most like `target`, in their original order, within a budget."""
+    sents = sentences(text)
+    ranked = sorted(range(len(sents)), key=lambda i: (-len(words(sents[i]) & target), i))
+    keep: set[int] = set()
+    budget = limit_words
+    for i in ranked:
+        n = len(sents[i].split())
+        if keep and n > budget:
+            continue
+        keep.add(i)
+        budget -= n
+        if budget <= 0:
+            break
+    return [sents[i] for i in sorted(keep)]
