@@ -351,6 +351,11 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
     assert main(["entity", "links", "qa", answer["qa_id"], "--json"]) == 0
     links = json.loads(capsys.readouterr().out)
     assert links[0]["relation"] == "about" and links[0]["entity"]["name"] == "Hearts"
+    assert main(["rulebook", "reindex", doc["sha256"][:12], "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert [d["status"] for d in again] == ["ready"] and again[0]["chunks"] == doc["chunks"]
+    assert main(["rulebook", "reindex", "0" * 64]) == 1
+    assert "0 rulebooks match" in capsys.readouterr().err
     assert main(["ask", "Who starts?", "--game", "Nope"]) == 1
     assert "no board game" in capsys.readouterr().err
     assert main(["rulebook", "add", str(tmp_path / "missing.pdf")]) == 1

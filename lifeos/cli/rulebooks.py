@@ -11,7 +11,8 @@ from rich.table import Table
 
 from lifeos.cli.common import console, emit_json, settings, want_json
 
-app = typer.Typer(help="Board-game rulebooks: add, list, delete.", no_args_is_help=True)
+app = typer.Typer(help="Board-game rulebooks: add, list, reindex, delete.",
+                  no_args_is_help=True)
 eval_app = typer.Typer(help="Measure AI tools on question sets.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
@@ -54,6 +55,35 @@ def add(path: Path, game: Annotated[str | None, typer.Option(help="board game na
     else:
         console.print(f"{path.name}: {doc['status']}, {doc['pages']} pages, {doc['chunks']} "
                       f"chunks ({doc['sha256'][:12]})")
+
+
+@app.command()
+def reindex(sha256: Annotated[str | None, typer.Argument(
+        help="the rulebook's sha256 or its first characters; every rulebook when left out")] = None,
+        as_json: JsonFlag = False) -> None:
+    """Ingest stored rulebooks again, one Dagster run each: after an upgrade that indexes more
+    (such as sentence vectors), or to retry one that failed."""
+    from lifeos.errors import NotFound
+    from pipelines.runs import ingest_rulebook
+
+    want_json(as_json)
+    rulebooks, _ = _services()
+    docs = [d for d in rulebooks.list() if sha256 is None or d["sha256"].startswith(sha256)]
+    if sha256 is not None and len(docs) != 1:
+        raise NotFound(f"{len(docs)} rulebooks match {sha256!r}: give more of the sha256")
+    done = []
+    for d in docs:
+        with console.status(f"ingesting {d['filename']} (a Dagster run)…", spinner="dots"):
+            ingest_rulebook(settings(), d["sha256"], source="cli")
+        doc = rulebooks.get(d["sha256"])
+        done.append(doc)
+        if not as_json:
+            console.print(f"{doc['filename']}: {doc['status']}, {doc['chunks']} chunks"
+                          + (f" ({doc['error']})" if doc["error"] else ""))
+    if as_json:
+        emit_json(done)
+    if any(d["status"] != "ready" for d in done):
+        raise typer.Exit(1)
 
 
 @app.command("list")
