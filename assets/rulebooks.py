@@ -60,11 +60,13 @@ def rulebook_index(context: dg.AssetExecutionContext,
                    workbench: WorkbenchResource) -> dg.MaterializeResult:
     with workbench.router() as router:
         result = _rulebooks(workbench, router).index(context.partition_key)
-    return dg.MaterializeResult(metadata={"rows": result["rows"], "dimension": result["dim"]})
+    return dg.MaterializeResult(metadata={"rows": result["rows"], "dimension": result["dim"],
+                                          "sentences": result["sentences"]})
 
 
 @dg.asset_check(asset=rulebook_index, description="Every page with text has a chunk, no chunk "
-                "is empty, vectors have the model's dimension, rows == chunks.")
+                "is empty, vectors (of chunks and sentences) have the model's dimension, "
+                "rows == chunks.")
 def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
                             workbench: WorkbenchResource) -> dg.AssetCheckResult:
     sha = context.partition_key if context.has_partition_key else None
@@ -83,8 +85,12 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
                 problems.append(f"{doc[:12]}: pages without chunks {uncovered}")
             if any(not c.content.strip() for c in chunks):
                 problems.append(f"{doc[:12]}: empty chunks")
-            if any(len(r["vector"]) != dim for r in rows):
+            if any(len(v) != dim for r in rows for v in [r["vector"], *(
+                    r.get("sentence_vectors") or ())]):
                 problems.append(f"{doc[:12]}: vectors are not {dim}-dimensional")
+            if any(r.get("sentence_vectors") is None for r in rows):
+                problems.append(f"{doc[:12]}: indexed without sentence vectors by an older "
+                                "version (lifeos rulebook reindex)")
             if len(rows) != len(chunks):
                 problems.append(f"{doc[:12]}: {len(rows)} index rows for {len(chunks)} chunks")
     return dg.AssetCheckResult(passed=not problems, metadata={

@@ -53,9 +53,17 @@ def test_ingest_a_partition_then_again_without_duplicates(workbench: WorkbenchRe
         assert meta["extractors"].data == {"docling-native": 4, "docling-native+pdfplumber": 4}
         assert result.get_asset_check_evaluations()[0].passed
         rows = books.vectors.count(CORPUS, sha)
-        assert rows == result.asset_materializations_for_node("rulebook_index")[0].metadata[
-            "rows"].value
-        assert materialize(workbench, instance, sha).success
+        index_meta = result.asset_materializations_for_node("rulebook_index")[0].metadata
+        assert rows == index_meta["rows"].value and index_meta["sentences"].value > rows
+        # rows of an older version, without sentence vectors: the check says to reindex
+        books.vectors._table(CORPUS).update(where=f"document = '{sha}'",
+                                            values={"sentence_vectors": None})
+        context = dg.build_asset_check_context(resources={"workbench": workbench})
+        evaluation = rulebook_index_complete(context)  # every ready rulebook
+        assert not evaluation.passed
+        assert "lifeos rulebook reindex" in str(evaluation.metadata["problems"].data)
+        again = materialize(workbench, instance, sha)
+        assert again.success and again.get_asset_check_evaluations()[0].passed
         assert books.vectors.count(CORPUS, sha) == rows
     assert books.get(sha)["status"] == "ready"
 

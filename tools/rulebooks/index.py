@@ -13,7 +13,8 @@ from tools.rulebooks.retrieve import CORPUS, evidence_sentences
 
 def index_chunks(document: str, chunks: list[Chunk], *, router: Router, store: VectorStore,
                  embed_alias: str = "embed") -> dict[str, int]:
-    """Replace the document's rows with these chunks. Returns rows and vector dimension."""
+    """Replace the document's rows with these chunks. Returns rows, vector dimension and the
+    number of sentences embedded."""
     sentences = [evidence_sentences(" > ".join(c.section_path), c.content) for c in chunks]
     texts = [c.text for c in chunks] + [s for found in sentences for s in found]
     result = router.embed(texts, embed_alias, tool="rulebook_index")
@@ -27,4 +28,4 @@ def index_chunks(document: str, chunks: list[Chunk], *, router: Router, store: V
     } for c, vector, found in zip(chunks, chunk_vectors, sentences, strict=True)]
     count = store.replace_document(CORPUS, document, rows, dim=result.dim,
                                    types={"sentence_vectors": pa.list_(pa.list_(pa.float32()))})
-    return {"rows": count, "dim": result.dim}
+    return {"rows": count, "dim": result.dim, "sentences": len(texts) - len(chunks)}
