@@ -58,7 +58,11 @@ def test_ingest_a_partition_then_again_without_duplicates(workbench: WorkbenchRe
         # rows of an older version, without sentence vectors: the check says to reindex
         books.vectors._table(CORPUS).update(where=f"document = '{sha}'",
                                             values={"sentence_vectors": None})
-        context = dg.build_asset_check_context(resources={"workbench": workbench})
+        # on this instance: without one the context makes an ephemeral instance that it closes
+        # when garbage-collected, which would make this test's instance Dagster's current one
+        # again after the test has deleted it
+        context = dg.build_asset_check_context(resources={"workbench": workbench},
+                                               instance=instance)
         evaluation = rulebook_index_complete(context)  # every ready rulebook
         assert not evaluation.passed
         assert "lifeos rulebook reindex" in str(evaluation.metadata["problems"].data)
