@@ -100,11 +100,11 @@ def parse_reply(text: str) -> _ModelReply | None:
         except ValueError:
             return None
     answer: list[str] = []
-    numbers: list[int] = []
+    named: list[int] = []
     for line in text.splitlines():
         found = REPLY_LINE.match(line.strip())
         if found and found.group(1).lower().startswith("passage"):
-            numbers = [int(n) for n in re.findall(r"\d+", found.group(2))]
+            named = [int(n) for n in re.findall(r"\d+", found.group(2))]
             break
         if found:
             answer = [found.group(2)]
@@ -113,7 +113,7 @@ def parse_reply(text: str) -> _ModelReply | None:
     said = " ".join(answer).strip().strip('"')
     if not said:
         return None
-    return _ModelReply(answer=said[:600], passages=numbers[:5])
+    return _ModelReply(answer=said[:600], passages=named[:5])
 
 
 def verify(quote: str, page_text: str) -> bool:
