@@ -47,9 +47,11 @@ def _(alt, history, mo):
 @app.cell
 def _(eval_results, history, mo, pl, url):
     latest = eval_results(url, history["id"][-1]) if history.height else pl.DataFrame()
-    # p_none: the model's probability that no passage answers (runs since it was recorded)
+    # p_none: the model's probability that no passage answers; evidence: how close the best
+    # passage (its chunk or closest sentence) comes to the question. The tool abstains when
+    # p_none - evidence reaches `abstain_margin`. Older runs lack these columns.
     shown = ["id", "kind", "answerable", "gold_pages", "retrieved_pages", "cited_pages", "mode",
-             *(["p_none"] if "p_none" in latest.columns else []), "question", "answer",
+             *[c for c in ("p_none", "evidence") if c in latest.columns], "question", "answer",
              "gold_answer"]
     failures = latest.filter(
         (pl.col("answerable") & (pl.col("abstained") | ~pl.col("supported")))

@@ -135,6 +135,7 @@ def test_a_real_answer_cites_verified_pages(env) -> None:  # noqa: ANN001
     answer = qa.run({"question": "How many points does the queen of spades count?",
                      "game": "Hearts"})
     assert answer.retrieved_pages and answer.latency_s > 0
+    assert answer.evidence is not None and 0.42 <= answer.evidence <= 1  # on topic
     if not answer.abstained:
         assert answer.citations and 0 < answer.confidence <= 1
     assert_verified(answer, rulebooks)
@@ -148,6 +149,7 @@ def test_off_topic_question_abstains_and_shows_closest_passages(env) -> None:  #
     assert answer.abstained and answer.answer == ABSTAIN and answer.mode == "abstained"
     assert answer.passages and not answer.citations
     assert len(provider.requests) == calls  # decided by retrieval, no model call
+    assert answer.evidence is not None and answer.evidence < 0.42 and answer.p_none is None
 
 
 def test_the_chosen_passage_is_answered_from_and_quoted(env) -> None:  # noqa: ANN001
@@ -325,6 +327,7 @@ def test_evaluate_a_small_question_set(env, tmp_path: Path) -> None:  # noqa: AN
     metrics, rows = evaluate(folder, rulebooks, qa)
     assert metrics["n_questions"] == 4 and rows.height == 4
     assert 0 <= metrics["recall_at_5"] <= 1
+    assert rows["evidence"].is_between(0, 1).all()
 
 
 @pytest.mark.slow

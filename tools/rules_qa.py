@@ -65,6 +65,8 @@ class RulesAnswer(BaseModel):
     latency_s: float = 0.0
     p_none: float | None = Field(None, description="the model's probability that no passage "
                                                    "answers (None: it was not asked)")
+    evidence: float | None = Field(None, description="how close the best passage comes to the "
+                                   "question: cosine similarity of its chunk or closest sentence")
     retrieved_pages: list[int] = Field(default_factory=list)
     board_game_id: str = ""
     qa_id: str | None = None
@@ -179,7 +181,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                 "retrieved_pages": [h.page for h in hits]}
         if on_passages is not None:
             on_passages(base["passages"])
-        best_sim = max((h.evidence for h in hits), default=0.0)
+        best_sim = base["evidence"] = round(max((h.evidence for h in hits), default=0.0), 4)
         if not hits or best_sim < float(params.get("min_similarity", 0.25)):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           confidence=round(1 - best_sim, 3), mode="abstained"),

@@ -128,7 +128,8 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         "gold_pages": q.pages, "retrieved_pages": a.retrieved_pages,
         "cited_pages": [c.page for c in a.citations], "abstained": a.abstained,
         "mode": a.mode, "supported": supported(q.answer, a) if not a.abstained else False,
-        "confidence": a.confidence, "p_none": a.p_none, "latency_s": a.latency_s,
+        "confidence": a.confidence, "p_none": a.p_none, "evidence": a.evidence,
+        "latency_s": a.latency_s,
         "question": q.question, "answer": a.answer, "gold_answer": q.answer,
     } for q, a in zip(questions, answers, strict=True)])
     return metrics, rows
