@@ -181,7 +181,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                 "retrieved_pages": [h.page for h in hits]}
         if on_passages is not None:
             on_passages(base["passages"])
-        best_sim = base["evidence"] = round(max((h.evidence for h in hits), default=0.0), 4)
+        best_sim = max((h.evidence for h in hits), default=0.0)
+        base["evidence"] = round(best_sim, 4)
         if not hits or best_sim < float(params.get("min_similarity", 0.25)):
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
