@@ -148,7 +148,7 @@ def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN0
     assert "blocked" in best.row["content"] and best.page == 7
     assert best.sentence_similarity > best.similarity
     assert best.evidence == best.sentence_similarity
-    assert evidence_sentences("MILL > 4. Removing > Which men may be removed",
+    assert evidence_sentences("Which men may be removed",
                               "Men in a mill are protected. Ok.") == [
         "Which men may be removed: Men in a mill are protected."]
 

@@ -15,7 +15,8 @@ def index_chunks(document: str, chunks: list[Chunk], *, router: Router, store: V
                  embed_alias: str = "embed") -> dict[str, int]:
     """Replace the document's rows with these chunks. Returns rows, vector dimension and the
     number of sentences embedded."""
-    sentences = [evidence_sentences(" > ".join(c.section_path), c.content) for c in chunks]
+    sentences = [evidence_sentences(c.section_path[-1] if c.section_path else "", c.content)
+                 for c in chunks]
     texts = [c.text for c in chunks] + [s for found in sentences for s in found]
     result = router.embed(texts, embed_alias, tool="rulebook_index")
     chunk_vectors, vectors = result.vectors[:len(chunks)], iter(result.vectors[len(chunks):])

@@ -70,10 +70,10 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
     return hits
 
 
-def evidence_sentences(section: str, content: str) -> list[str]:
-    """A chunk's sentences of three words or more, each read with the chunk's own heading:
-    what `sentence_similarity` compares the question with (embedded when the chunk is)."""
-    heading = section.split(" > ")[-1]
+def evidence_sentences(heading: str, content: str) -> list[str]:
+    """A chunk's sentences of three words or more, each read with the chunk's own heading
+    (the last of its section path): what `sentence_similarity` compares the question with
+    (embedded when the chunk is)."""
     return [f"{heading}: {s}" if heading else s for s in sentences(content)
             if len(s.split()) >= 3]
 
