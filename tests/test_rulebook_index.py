@@ -19,6 +19,7 @@ from tools.rulebooks.chunk import Chunk, chunk_pages
 from tools.rulebooks.extract import Page, extract
 from tools.rulebooks.index import index_chunks
 from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences, retrieve
+from tools.rulebooks.text import with_number_forms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
@@ -115,6 +116,24 @@ def test_vector_store_guards(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="expected 384"):
         store.replace_document(CORPUS, "a" * 64, [{"id": "a", "text": "t", "vector": [0.1]}], 384)
     assert store.vector_search(CORPUS, [0.0] * 384, documents=None, limit=3) == []
+
+
+def test_full_text_search_reads_numbers_both_ways(tmp_path: Path) -> None:
+    """Tables print digits and players spell numbers out (and the other way round): the
+    full-text query carries both forms."""
+    assert with_number_forms("Four of us, 2 decks?") == "Four 4 of us 2 two decks"
+    store = VectorStore(tmp_path)
+    doc = "d" * 64
+    store.replace_document(CORPUS, doc, [
+        {"id": "three", "text": "| Players | Cards each |\n| 3 | 9 |", "vector": [1.0, 0.0]},
+        {"id": "four", "text": "| Players | Cards each |\n| 4 | 7 |", "vector": [0.0, 1.0]},
+        {"id": "deal", "text": "Deal seven cards to each player.", "vector": [0.6, 0.8]}], 2)
+    question = "There are four of us: how many cards each? Is it seven?"
+    found = [r["id"] for r in store.text_search(CORPUS, with_number_forms(question),
+                                                documents=[doc], limit=3)]
+    assert found[0] in ("four", "deal") and found.index("four") < found.index("three")
+    plain = [r["id"] for r in store.text_search(CORPUS, question, documents=[doc], limit=3)]
+    assert "four" not in plain[:1]
 
 
 def test_a_corpus_gains_a_new_field_and_keeps_older_rows(tmp_path: Path) -> None:

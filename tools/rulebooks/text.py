@@ -25,6 +25,22 @@ NUMBER_WORDS = {w: str(i) for i, w in enumerate(
     "fifteen sixteen seventeen eighteen nineteen twenty".split())}
 
 
+DIGIT_WORDS = {digit: word for word, digit in NUMBER_WORDS.items()}
+
+
+def with_number_forms(text: str) -> str:
+    """The text's words with each number up to twenty also in its other form ("four 4", "4
+    four"): a full-text query then finds tables that print "4" for a player who asks about
+    "four of us", and prose that spells out what the player typed in digits."""
+    out: list[str] = []
+    for word in re.findall(r"[A-Za-z0-9']+", text):
+        out.append(word)
+        other = NUMBER_WORDS.get(word.lower()) or DIGIT_WORDS.get(word)
+        if other:
+            out.append(other)
+    return " ".join(out)
+
+
 def words(text: str) -> set[str]:
     """Content words, numbers spelled out read as digits (players write "five players",
     tables print "5")."""
