@@ -220,6 +220,21 @@ def test_an_answer_that_takes_it_back_is_extractive(env) -> None:  # noqa: ANN00
     assert_verified(answer, rulebooks)
 
 
+def test_an_answer_with_a_number_no_passage_holds_is_extractive(env) -> None:  # noqa: ANN001
+    """A number the model wrote that neither the question nor any passage shown holds is not
+    passed on: the answer is the passage's own sentence instead."""
+    _, rulebooks, qa, provider = env
+    question = "How many men does each player have?"
+    provider.replies = [{"0": 0.05, "1": 0.85, "2": 0.1}, "Each player has 14 men."]
+    answer = qa.run({"question": question, "game": MILL})
+    assert answer.mode == "extractive" and "14" not in answer.answer
+    assert answer.citations[0].quote == answer.answer
+    assert_verified(answer, rulebooks)
+    provider.replies = [{"0": 0.05, "1": 0.85, "2": 0.1}, "Each player has nine men."]
+    answer = qa.run({"question": question, "game": MILL})
+    assert answer.mode == "generative" and answer.answer == "Each player has nine men."
+
+
 @pytest.mark.parametrize(("text", "answer", "passages"), [
     ("Answer: The light player.\nPassages: 1, 3", "The light player.", [1, 3]),
     ("The light player moves first.", "The light player moves first.", []),

@@ -16,8 +16,9 @@ honest "I don't see this in the rulebook".
    count in its favour but do not decide alone, since small models often choose a
    neighbouring passage. Each quote is verified against the cited page's text; with none left
    the tool abstains and shows the closest passages.
-5. If the answer cannot be read, or says the passage does not answer after all, the answer is
-   extractive: the best sentence of the chosen passages. Confidence comes from retrieval
+5. If the answer cannot be read, says the passage does not answer after all, or states a number
+   that no passage shown holds, the answer is extractive: the best sentence of the chosen
+   passages. Confidence comes from retrieval
    similarity, the model's probabilities and verification, not from what the model writes.
 """
 
@@ -116,6 +117,14 @@ def parse_reply(text: str) -> _ModelReply | None:
     if not said:
         return None
     return _ModelReply(answer=said[:600], passages=named[:5])
+
+
+def invented_numbers(answer: str, question: str, shown: list[Hit]) -> set[str]:
+    """Numbers the answer states that neither the question nor any passage the model saw
+    holds: a small model asked "how many" writes a plausible number more readily than it says
+    it cannot tell. "One" is left out: it is an article as often as a number ("no one")."""
+    known = numbers(question).union(*(numbers(h.row["content"]) for h in shown))
+    return numbers(answer) - known - {"1"}
 
 
 def verify(quote: str, page_text: str) -> bool:
@@ -219,7 +228,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                   on_token=on_token, temperature=cfg.temperature,
                                   max_tokens=cfg.max_tokens)
         reply = parse_reply(result.text)
-        if reply is None or reply.says_not_found:
+        if reply is None or reply.says_not_found or invented_numbers(reply.answer, q.question,
+                                                                     shown):
             return self._done(self._extractive(base, picked, q.question, best_sim,
                                                result.model), started, game_id)
         citations = self._cite(shown, picked, q.question, reply.answer)
