@@ -22,6 +22,7 @@ from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences
 from tools.rulebooks.text import with_number_forms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
+OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
 LIMIT = 256  # all-MiniLM-L6-v2 reads 256 tokens
 
@@ -79,8 +80,8 @@ def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) ->
     assert all(c.content.startswith("| Players | Cards | Pass |\n|---|") for c in table_parts)
 
 
-def sha(name: str) -> str:
-    return hashlib.sha256((DATA / name).read_bytes()).hexdigest()
+def sha(name: str, folder: Path = DATA) -> str:
+    return hashlib.sha256((folder / name).read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -172,19 +173,33 @@ def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN0
         "Which men may be removed: Men in a mill are protected."]
 
 
-@pytest.mark.slow
-def test_hybrid_retrieval_on_the_dev_set(indexed) -> None:  # noqa: ANN001
-    """Regression guard for retrieval quality (page level, answerable dev questions)."""
+@pytest.fixture(scope="module")
+def own_indexed(indexed, local):  # noqa: ANN001, ANN201
+    """Our own second question set (benchmarks/rulebook_sets/own), indexed beside the dev set."""
     router, store = indexed
+    for path in sorted(OWN.glob("*.pdf")):
+        chunks = chunk_pages(extract(path).pages, counter(local))
+        index_chunks(sha(path.name, OWN), chunks, router=router, store=store)
+    return router, store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("folder", "index", "at1_min"), [
+    (DATA, "indexed", 0.8), (OWN, "own_indexed", 0.75)], ids=["dev", "own"])
+def test_hybrid_retrieval_on_the_question_sets(folder: Path, index: str, at1_min: float,
+                                               request: pytest.FixtureRequest) -> None:
+    """Regression guard for retrieval quality (page level, answerable questions): the dev set
+    and our own set, which was never tuned on."""
+    router, store = request.getfixturevalue(index)
     at1 = at5 = n = 0
-    for line in (DATA / "questions.jsonl").read_text().splitlines():
+    for line in (folder / "questions.jsonl").read_text().splitlines():
         q = json.loads(line)
         if not q["answerable"]:
             continue
         hits = retrieve(q["question"], router=router, store=store,
-                        documents=[sha(q["rulebook"])], config=RetrievalConfig())
+                        documents=[sha(q["rulebook"], folder)], config=RetrievalConfig())
         gold = set(q["pages"])
         n += 1
         at1 += bool(set(hits[0].row["pages"]) & gold)
         at5 += bool({p for h in hits for p in h.row["pages"]} & gold)
-    assert at1 / n >= 0.8 and at5 / n >= 0.95, (at1 / n, at5 / n)
+    assert at1 / n >= at1_min and at5 / n >= 0.95, (at1 / n, at5 / n)
