@@ -56,20 +56,6 @@ def test_headings_build_the_section_path(extractions: dict[str, Extraction]) -> 
     assert faq["What if my last seed lands in my own store and I then have no seeds left?"] == 3
 
 
-def test_short_bold_lines_are_headings_below_the_smallest(
-        extractions: dict[str, Extraction]) -> None:
-    """A call-out box's title is set in bold at body size: a heading one level below the
-    smallest sized one, so the box's text gets a section of its own. Bold words inside a
-    sentence ("you have formed a **mill**") and bold table headers are not headings."""
-    morris = extractions["dev_morris.pdf"].pages
-    assert (4, "Goal of the game") in morris[1].headings
-    assert "#### Goal of the game" in morris[1].markdown
-    assert (4, "Strategy tip") in morris[4].headings
-    bold = [t for ex in extractions.values() for p in ex.pages for lv, t in p.headings if lv == 4]
-    assert bold and all(len(t) <= 60 and not t.endswith(".") for t in bold)
-    assert not {"mill", "Mill", "Variant", "Men each"} & set(bold)
-
-
 def test_running_headers_and_footers_are_dropped(extractions: dict[str, Extraction]) -> None:
     for ex in extractions.values():
         for page in ex.pages:  # OCR pages included: their footer matches the text layer's

@@ -4,9 +4,7 @@ Docling's model-free parser gives every text line with its page, box and reading
 standard pipeline needs layout weights no package ships). From those lines we recover what a
 layout model would: running headers and footers (the same text at the same place on most pages)
 are dropped; headings are lines clearly taller than the page's body text, their level ranked by
-size, and short lines set wholly in a bold face (call-out titles, run-in headings: pdfplumber
-reads the fonts) are headings one level below the smallest; together they build the section
-path; bullets become list items; tables come from ruling lines
+size, and they build the section path; bullets become list items; tables come from ruling lines
 (pdfplumber) and are written as Markdown tables where they stand on the page. Pages without a
 text layer are rendered and read by RapidOCR, whose models ship inside its package. Every page
 records which extractor served it.
@@ -18,7 +16,6 @@ import os
 import re
 import statistics
 import time
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,34 +83,6 @@ class Extraction:
     @property
     def tables(self) -> int:
         return sum(p.tables for p in self.pages)
-
-
-BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
-
-
-@dataclass
-class Fonts:
-    """Where a page's letters are set in a bold face and where not: their centres, (y, x),
-    sorted, y measured from the page top like a Line's."""
-
-    bold: list[tuple[float, float]] = field(default_factory=list)
-    regular: list[tuple[float, float]] = field(default_factory=list)
-
-    def all_bold(self, line: Line) -> bool:
-        """Every letter inside the line's box is bold (and there are a few)."""
-        def inside(points: list[tuple[float, float]]) -> int:
-            lo = bisect_left(points, (line.top - 1, float("-inf")))
-            hi = bisect_right(points, (line.bottom + 1, float("inf")))
-            return sum(line.left - 1 <= x <= line.right + 1 for _, x in points[lo:hi])
-        return inside(self.regular) == 0 and inside(self.bold) >= 3
-
-
-def _is_bold_heading(line: Line, fonts: Fonts | None) -> bool:
-    """A short line of words wholly in bold that is not a sentence or a list item."""
-    text = line.text.strip()
-    return fonts is not None and len(text) <= 60 and not text.endswith((".", ",", ";")) \
-        and re.search(r"[^\W\d_]{2}", text) is not None and not BULLET.match(text) \
-        and fonts.all_bold(line)
 
 
 def check_pdf(path: Path, *, max_bytes: int, max_pages: int) -> int:
@@ -230,12 +199,11 @@ def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
     return {k for k, n in key.items() if n >= threshold}
 
 
-def pdfplumber_layout(path: Path) -> tuple[dict[int, list[Table]], dict[int, Fonts]]:
-    """Tables drawn with ruling lines, and where letters are bold, per page."""
+def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
+    """Tables drawn with ruling lines, per page."""
     import pdfplumber
 
     found: dict[int, list[Table]] = {}
-    fonts: dict[int, Fonts] = {}
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             for table in page.find_tables():
@@ -243,15 +211,7 @@ def pdfplumber_layout(path: Path) -> tuple[dict[int, list[Table]], dict[int, Fon
                 if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
                     found.setdefault(number, []).append(Table(top, bottom, x0, x1, rows))
-            page_fonts = fonts[number] = Fonts()
-            for char in page.chars:
-                if char["text"].isalpha():
-                    centre = ((char["top"] + char["bottom"]) / 2, (char["x0"] + char["x1"]) / 2)
-                    bold = BOLD_FONT.search(char.get("fontname") or "")
-                    (page_fonts.bold if bold else page_fonts.regular).append(centre)
-            page_fonts.bold.sort()
-            page_fonts.regular.sort()
-    return found, fonts
+    return found
 
 
 OCR_DPI = 200
@@ -372,7 +332,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
     lines, _sizes = docling_lines(path)
-    tables, fonts = pdfplumber_layout(path)
+    tables = pdfplumber_tables(path)
     heights = [round(ln.height, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(heights) if heights else 10.0
     # Pages without a text layer are read by OCR; their lines then go through the same
@@ -391,7 +351,6 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     heading_sizes = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)},
                            reverse=True)
     level_of = {size: min(i + 1, 4) for i, size in enumerate(heading_sizes)}
-    bold_level = min(max(level_of.values(), default=0) + 1, 6)
     by_page: dict[int, list[Line]] = {}
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)
@@ -404,17 +363,16 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         blocks: list[tuple[float, str]] = [(t.top, t.markdown()) for t in page_tables]
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
-        previous_level = 0   # the previous line's heading level (0: not a heading)
         for ln in page_lines:
             if any(t.top - 2 <= ln.top and ln.bottom <= t.bottom + 2
                    and t.left - 2 <= ln.left and ln.right <= t.right + 2 for t in page_tables):
-                previous, previous_level = None, 0
+                previous = None
                 continue  # inside a table: the table's Markdown says it
             size = round(ln.height)
-            level = level_of[size] if size in level_of and _is_heading_like(ln, body) \
-                else bold_level if _is_bold_heading(ln, fonts.get(number)) else 0
-            if level:
-                if headings and previous is not None and previous_level == level \
+            if size in level_of and _is_heading_like(ln, body):
+                level = level_of[size]
+                if headings and previous is not None and previous.height >= body * HEADING_RATIO \
+                        and level_of.get(round(previous.height)) == level \
                         and 0 <= ln.top - previous.bottom < previous.height:
                     # A heading wrapped over two lines: one heading.
                     level, title = headings.pop()
@@ -429,7 +387,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 blocks.append((ln.top, "- " + BULLET.sub("", ln.text, count=1)))
             else:
                 blocks.append((ln.top, ln.text))
-            previous, previous_level = ln, level
+            previous = ln
         # Reading order from Docling for text; tables slot in by position within the flow.
         markdown = _merge(blocks, [(t.top, t.markdown()) for t in page_tables])
         extractor = ("rapidocr" if page_lines else "empty") if number in ocr_pages \
