@@ -18,8 +18,8 @@ honest "I don't see this in the rulebook".
    the tool abstains and shows the closest passages.
 5. If the answer cannot be read, says the passage does not answer after all, or states a number
    that no passage shown holds, the answer is extractive: the best sentence of the chosen
-   passages. Confidence comes from retrieval
-   similarity, the model's probabilities and verification, not from what the model writes.
+   passages. Confidence comes from retrieval similarity, the model's probabilities and
+   verification, not from what the model writes.
 """
 
 from __future__ import annotations
@@ -228,8 +228,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                   on_token=on_token, temperature=cfg.temperature,
                                   max_tokens=cfg.max_tokens)
         reply = parse_reply(result.text)
-        if reply is None or reply.says_not_found or invented_numbers(reply.answer, q.question,
-                                                                     shown):
+        if reply is None or reply.says_not_found \
+                or invented_numbers(reply.answer, q.question, shown):
             return self._done(self._extractive(base, picked, q.question, best_sim,
                                                result.model), started, game_id)
         citations = self._cite(shown, picked, q.question, reply.answer)
