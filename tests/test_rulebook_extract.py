@@ -97,6 +97,46 @@ def test_two_column_ocr_lines_are_read_column_by_column() -> None:
                                            "right two", "a wide table row", "after"]
 
 
+def test_a_scanned_table_is_rebuilt_from_its_alignment() -> None:
+    """Our own set's dominoes book has an image-only page with a table. OCR reads each cell as
+    a line of its own; the rows of numbers ("2 7 7 14") must survive (they are not page
+    numbers) and come out as a Markdown table, its wrapped header cells joined."""
+    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
+    page = extract(book / "own_dominoes.pdf").pages[2]
+    assert page.extractor == "rapidocr" and page.tables == 1
+    assert "| Players | Tiles each, Block | Tiles each, Draw | Boneyard, Draw |" in page.markdown
+    assert "| 3 | 7 | 6 | 10 |" in page.markdown
+
+
+def test_aligned_tables_beside_body_text_and_not_in_it() -> None:
+    from tools.rulebooks.extract import Line, aligned_tables
+
+    def line(text: str, left: float, top: float, width: float = 40) -> Line:
+        return Line(1, text, left, top, top + 10, left + width)
+
+    body = [line("a long line of the right column's body text, one", 320, top, 240)
+            for top in range(0, 120, 12)]
+    table = [line("Players", 50, 0), line("Cards", 120, 0), line("Packs", 190, 0),
+             line("each", 120, 12), line("2", 50, 24), line("7", 120, 24), line("1", 190, 24),
+             line("6", 50, 36), line("5", 120, 36), line("2", 190, 36)]
+    found = aligned_tables(body + table, page_width=612)
+    assert [t.rows for t in found] == [[["Players", "Cards each", "Packs"], ["2", "7", "1"],
+                                        ["6", "5", "2"]]]
+    two_columns = [line("left column body text that runs on and on", 50, top, 240)
+                   for top in range(0, 120, 12)]
+    assert aligned_tables(body + two_columns, page_width=612) == []
+    assert aligned_tables(body + table[:4], page_width=612) == []   # one row is no table
+
+
+def test_running_lines_count_pages_not_lines() -> None:
+    from tools.rulebooks.extract import Line, running_lines
+
+    footers = [Line(n, f"Page {n}", 300, 770, 780, 340) for n in range(1, 5)]
+    numbers = [Line(2, str(n), left, 300, 310, left + 10) for n, left in ((2, 50), (7, 90),
+                                                                          (14, 130), (9, 170))]
+    assert running_lines(footers + numbers, page_count=4) == {("Page #", round(770 / 8))}
+
+
 def test_gold_evidence_is_on_its_pages(extractions: dict[str, Extraction]) -> None:
     """Every verbatim evidence snippet of the dev questions is found on one of its gold pages."""
     found = missing = 0

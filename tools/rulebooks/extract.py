@@ -191,12 +191,16 @@ def _is_running(line: Line, running: set[tuple[str, int]]) -> bool:
 
 
 def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
-    """Headers and footers: the same text (digits ignored) at the same height on many pages."""
+    """Headers and footers: the same text (digits ignored) at the same height on many pages.
+    Pages are counted, not lines: a table row of numbers ("2 7 7 14") is four lines of "#" at
+    one height on one page, and must not pass for a page number."""
     if page_count < 3:
         return set()
-    key = Counter((re.sub(r"\d+", "#", ln.text), round(ln.top / 8)) for ln in lines)
+    pages: dict[tuple[str, int], set[int]] = {}
+    for ln in lines:
+        pages.setdefault((re.sub(r"\d+", "#", ln.text), round(ln.top / 8)), set()).add(ln.page)
     threshold = max(3, int(page_count * 0.5))
-    return {k for k, n in key.items() if n >= threshold}
+    return {k for k, seen in pages.items() if len(seen) >= threshold}
 
 
 def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
@@ -212,6 +216,89 @@ def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
                     x0, top, x1, bottom = table.bbox
                     found.setdefault(number, []).append(Table(top, bottom, x0, x1, rows))
     return found
+
+
+CELL_CHARS = 32      # a table cell is short; body text lines are longer
+
+
+def aligned_tables(lines: list[Line], page_width: float, *, min_rows: int = 3,
+                   min_columns: int = 3) -> list[Table]:
+    """Tables without ruling lines, found by alignment (a scanned page's tables, whose rules
+    pdfplumber cannot see): at least `min_rows` rows, one under the other, in which short lines
+    stand side by side, at least `min_columns` of them in one row. The row with most cells
+    gives the columns. A row that leaves the first column empty continues the row above (a
+    cell wrapped over two lines: "Tiles each," over "Block"). Full-width tables are looked for
+    first, then tables within the left and the right column."""
+    middle = page_width / 2
+    left = [ln for ln in lines if ln.right <= middle + 4]
+    right = [ln for ln in lines if ln.left >= middle - 4]
+    found = _aligned_runs(lines, min_rows, min_columns)
+    used = {id(c) for t in found for c in t[1]}
+    for half in (left, right):
+        found += _aligned_runs([ln for ln in half if id(ln) not in used], min_rows, min_columns)
+    return [_as_table(rows) for rows, _cells in found]
+
+
+def _visual_rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped by height on the page (their middles within half a line), left to right."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: (ln.top + ln.bottom) / 2):
+        middle = (ln.top + ln.bottom) / 2
+        if rows:
+            first = rows[-1][0]
+            if abs(middle - (first.top + first.bottom) / 2) <= first.height / 2:
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    return [sorted(row, key=lambda ln: ln.left) for row in rows]
+
+
+def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int
+                  ) -> list[tuple[list[list[Line]], list[Line]]]:
+    runs: list[list[list[Line]]] = [[]]
+    for row in _visual_rows(lines):
+        short = all(len(c.text) <= CELL_CHARS for c in row)
+        previous = runs[-1][-1] if runs[-1] else None
+        near = previous is not None and row[0].top - max(c.bottom for c in previous) \
+            <= 1.5 * row[0].height
+        # A lone cell right of the first column continues a wrapped row of the table.
+        tabular = short and (len(row) >= 2 or (
+            near and row[0].left > runs[-1][0][0].right))
+        if tabular and (near or not runs[-1]):
+            runs[-1].append(row)
+        elif tabular:
+            runs.append([row])
+        elif runs[-1]:
+            runs.append([])
+    return [(run, [c for row in run for c in row]) for run in runs
+            if len(run) >= min_rows and max(len(row) for row in run) >= min_columns]
+
+
+def _as_table(rows: list[list[Line]]) -> Table:
+    widest = max(rows, key=len)
+    columns = [(c.left, c.right) for c in widest]
+
+    def column(cell: Line) -> int:
+        overlap = [min(cell.right, r) - max(cell.left, lft) for lft, r in columns]
+        best = max(range(len(columns)), key=lambda i: overlap[i])
+        if overlap[best] > 0:
+            return best
+        return min(range(len(columns)), key=lambda i: abs(
+            (cell.left + cell.right) - (columns[i][0] + columns[i][1])))
+
+    table: list[list[str]] = []
+    for row in rows:
+        cells = [""] * len(columns)
+        for cell in row:
+            i = column(cell)
+            cells[i] = f"{cells[i]} {cell.text}".strip()
+        if table and not cells[0]:
+            table[-1] = [f"{a} {b}".strip() for a, b in zip(table[-1], cells, strict=True)]
+        else:
+            table.append(cells)
+    every = [c for row in rows for c in row]
+    return Table(min(c.top for c in every), max(c.bottom for c in every),
+                 min(c.left for c in every), max(c.right for c in every), table)
 
 
 OCR_DPI = 200
@@ -331,7 +418,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 pages[i] = Page(page.number, "\n".join(ln.text for ln in ocr),
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
-    lines, _sizes = docling_lines(path)
+    lines, sizes = docling_lines(path)
     tables = pdfplumber_tables(path)
     heights = [round(ln.height, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(heights) if heights else 10.0
@@ -359,13 +446,15 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     for number in range(1, page_count + 1):
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
-        page_tables = sorted(tables.get(number, []), key=lambda t: t.top)
+        ruled = tables.get(number, [])
+        page_tables = sorted(ruled + aligned_tables(
+            [ln for ln in page_lines if not any(_inside(ln, t) for t in ruled)],
+            sizes.get(number, (612.0, 792.0))[0]), key=lambda t: t.top)
         blocks: list[tuple[float, str]] = [(t.top, t.markdown()) for t in page_tables]
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
         for ln in page_lines:
-            if any(t.top - 2 <= ln.top and ln.bottom <= t.bottom + 2
-                   and t.left - 2 <= ln.left and ln.right <= t.right + 2 for t in page_tables):
+            if any(_inside(ln, t) for t in page_tables):
                 previous = None
                 continue  # inside a table: the table's Markdown says it
             size = round(ln.height)
@@ -394,6 +483,11 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             else "docling-native+pdfplumber" if page_tables else "docling-native"
         pages.append(Page(number, markdown, extractor, headings, start_path, len(page_tables)))
     return Extraction(pages, time.perf_counter() - started)
+
+
+def _inside(line: Line, table: Table) -> bool:
+    return table.top - 2 <= line.top and line.bottom <= table.bottom + 2 \
+        and table.left - 2 <= line.left and line.right <= table.right + 2
 
 
 def _merge(blocks: list[tuple[float, str]], tables: list[tuple[float, str]]) -> str:
