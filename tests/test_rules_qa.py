@@ -23,8 +23,8 @@ from tools.rulebooks.evaluate import METRICS, evaluate, score, supported
 from tools.rulebooks.extract import RulebookError
 from tools.rulebooks.retrieve import CORPUS, Hit
 from tools.rulebooks.service import Rulebooks, file_sha256
-from tools.rules_qa import (ABSTAIN, RulesAnswer, RulesQA, RulesQuestion, normalize, sentences,
-                            verify)
+from tools.rulebooks.text import sentences
+from tools.rules_qa import ABSTAIN, RulesAnswer, RulesQA, RulesQuestion, verify
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 MILL = "Mill (Nine Men's Morris)"
@@ -91,8 +91,7 @@ def test_a_file_name_finds_the_game_it_spells(tmp_path: Path) -> None:
 
 def assert_verified(answer: RulesAnswer, rulebooks: Rulebooks) -> None:
     for c in answer.citations:
-        page = rulebooks.pages(c.document_sha256)[c.page - 1].markdown
-        assert normalize(c.quote) in normalize(page), c
+        assert verify(c.quote, rulebooks.pages(c.document_sha256)[c.page - 1].markdown), c
 
 
 def test_ingestion_registers_and_links_the_game(env) -> None:  # noqa: ANN001
@@ -273,6 +272,22 @@ def test_numbers_match_whether_spelled_or_printed() -> None:
     assert "7" in words("see page 7") and "x" not in words("x marks it")
 
 
+def test_a_table_row_is_quoted_with_its_header() -> None:
+    """A row of numbers alone says nothing and a header alone answers nothing: each data row
+    is quoted after its header, both parts verbatim and each verified on the page."""
+    from tools.rulebooks.text import quotable
+
+    page = ("## Scoring\nThe target depends on the players.\n| Players | Target score |\n"
+            "|---|---|\n| 2 | 100 |\n| 4 | 200 |\nPlay on to the end.")
+    quotes = quotable(page.split("\n", 1)[1])
+    assert quotes == ["The target depends on the players.",
+                      "| Players | Target score | … | 2 | 100 |",
+                      "| Players | Target score | … | 4 | 200 |", "Play on to the end."]
+    assert all(verify(q, page) for q in quotes)
+    assert not verify("| Players | Target score | … | 4 | 300 |", page)
+    assert not verify("| 4 | … | 2 |", page)  # too short to count as a quote
+
+
 def test_unknown_game_and_game_without_rulebook(env) -> None:  # noqa: ANN001
     settings, _, qa, _ = env
     with pytest.raises(NotFound, match="no board game"):
@@ -402,3 +417,20 @@ def test_api_ask_saves_a_qa_entity(sqlite_url: str, lifeos_home: Path) -> None:
                                                          "game": "Nope"})
         assert missing.status_code == 404
         assert client.get("/api/v1/rulebooks").json()[0]["status"] == "ready"
+
+
+def test_a_table_quote_is_highlighted_part_by_part() -> None:
+    """The studio highlights a quote on the page image; a table row's quote has two parts
+    (header and row) that stand apart on the page, and each is found and marked."""
+    from PIL import ImageChops
+
+    from apps.studio.pages.ask import render_page
+
+    pdf = DATA / "dev_hearts.pdf"
+    plain = render_page(pdf, 6, "no such words on this page at all")
+    header = render_page(pdf, 6, "| Card taken in a trick | Penalty points |")
+    both = render_page(pdf, 6, "| Card taken in a trick | Penalty points | … "
+                               "| Queen of spades | 13 |")
+    assert ImageChops.difference(plain, header).getbbox() is not None
+    marked, header_only = (ImageChops.difference(plain, im).getbbox() for im in (both, header))
+    assert marked[3] > header_only[3]  # the row below the header is marked too

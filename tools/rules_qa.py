@@ -37,7 +37,7 @@ from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
-from tools.rulebooks.text import best_sentences, normalize, numbers, sentences, words
+from tools.rulebooks.text import ELLIPSIS, best_sentences, normalize, numbers, quotable, words
 
 ABSTAIN = "I don't see this in the rulebook."
 
@@ -128,8 +128,11 @@ def invented_numbers(answer: str, question: str, shown: list[Hit]) -> set[str]:
 
 
 def verify(quote: str, page_text: str) -> bool:
-    q = normalize(quote)
-    return len(q) >= 12 and q in normalize(page_text)
+    """Every part of the quote is on the page (a table row is quoted with its header: two
+    parts joined by an ellipsis); whitespace, case and hyphenation do not count."""
+    page = normalize(page_text)
+    parts = [normalize(part) for part in quote.split(ELLIPSIS)]
+    return sum(map(len, parts)) >= 12 and all(part and part in page for part in parts)
 
 
 class RulesQAConfig(ToolConfig):
@@ -322,7 +325,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         for rank, hit in enumerate(hits):
             page_text = self._page_text(hit)
             chosen = id(hit) in picked
-            for sentence in sentences(hit.row["content"]):
+            for sentence in quotable(hit.row["content"]):
                 found = words(sentence)
                 score = (len(found & asked) + 2 * len(found & said)
                          + 3 * len(stated & found)  # stated holds only numbers

@@ -1,5 +1,6 @@
 """Text helpers shared by retrieval and the rules Q&A: normalising for quote matching, content
-words (numbers spelled out read as digits), sentences, and a passage's most relevant sentences."""
+words (numbers spelled out read as digits), sentences, what a passage can be quoted by, and a
+passage's most relevant sentences."""
 
 from __future__ import annotations
 
@@ -58,6 +59,28 @@ def sentences(text: str) -> list[str]:
         line = line.strip().removeprefix("- ").strip()
         if line:
             out += [s.strip() for s in SENTENCE_END.split(line) if s.strip()]
+    return out
+
+
+ELLIPSIS = " … "
+TABLE_RULE = re.compile(r"[|:\s-]+")
+
+
+def quotable(text: str) -> list[str]:
+    """What a passage can be quoted by: its sentences, and each row of a table read with the
+    table's header row ("| Players | Target score | … | 4 | 200 |"), since a row of numbers
+    alone says nothing and a header alone answers nothing. Each part is verbatim."""
+    out: list[str] = []
+    header: str | None = None
+    for line in text.split("\n"):
+        row = line.strip()
+        if not row.startswith("|"):
+            header = None
+            out += sentences(line)
+        elif header is None:
+            header = row
+        elif not TABLE_RULE.fullmatch(row):
+            out.append(f"{header}{ELLIPSIS}{row}")
     return out
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from apps.studio.base import Studio, StudioPage, guarded
+from tools.rulebooks.text import ELLIPSIS
 from tools.rules_qa import Citation, RulesAnswer
 
 PAST_COLUMNS = ["★", "asked", "question", "answer", "feedback", "id"]
@@ -32,16 +33,18 @@ def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) 
         image = doc[page_number - 1].render(scale=scale).to_pil().convert("RGB")
     finally:
         doc.close()
-    tokens = re.findall(r"\w+", quote)[:40]
-    if not tokens:
+    patterns = [r"\W+".join(re.escape(t) for t in tokens)
+                for part in quote.split(ELLIPSIS) if (tokens := re.findall(r"\w+", part)[:40])]
+    if not patterns:
         return image
-    pattern = r"\W+".join(re.escape(t) for t in tokens)
     with pdfplumber.open(pdf) as plumber:
         page = plumber.pages[page_number - 1]
-        matches = page.search(pattern, regex=True, case=False, return_chars=True)
+        # a table row is quoted with its header: each part is highlighted where it stands
+        matches = [found[0] for pattern in patterns
+                   if (found := page.search(pattern, regex=True, case=False, return_chars=True))]
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    for match in matches[:1]:
+    for match in matches:
         lines: dict[int, list[dict[str, Any]]] = {}
         for ch in match.get("chars", []):
             lines.setdefault(round(ch["top"]), []).append(ch)
