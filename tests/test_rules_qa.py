@@ -169,6 +169,13 @@ def test_the_chosen_passage_is_answered_from_and_quoted(env) -> None:  # noqa: A
     assert follow.messages[:2] == choose.messages and not follow.choices
     assert follow.messages[2] == {"role": "assistant", "content": "1"}
     assert "passage 1" in follow.messages[3]["content"]
+    assert "Question: Who moves first" in follow.messages[3]["content"]
+    # the choice saw the passage trimmed to its best sentences; the answer gets it whole
+    sha = next(d["sha256"] for d in rulebooks.list() if d["filename"] == "dev_morris.pdf")
+    chunk = next(r["content"] for r in rulebooks.vectors.rows(CORPUS, sha)
+                 if "light men makes the first move" in r["content"])
+    assert chunk not in choose.messages[-1]["content"]
+    assert f"Passage 1 in full: {chunk}" in follow.messages[3]["content"]
 
 
 def test_passages_can_come_from_the_whole_section(env) -> None:  # noqa: ANN001
@@ -210,9 +217,15 @@ def test_a_choice_that_is_no_choice_gives_an_extractive_answer(env) -> None:  # 
     assert_verified(answer, rulebooks)
 
 
-def test_an_answer_that_takes_it_back_is_extractive(env) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("reply", [
+    "Not found in the rulebook.",
+    "Passage 1 does not provide information on which player moves first.",
+    "The passages do not mention who starts.",
+    "Who moves first is not specified in passage 1.",
+])
+def test_an_answer_that_takes_it_back_is_extractive(env, reply: str) -> None:  # noqa: ANN001
     _, rulebooks, qa, provider = env
-    provider.replies = [{"0": 0.1, "1": 0.8, "2": 0.1}, "Not found in the rulebook."]
+    provider.replies = [{"0": 0.1, "1": 0.8, "2": 0.1}, reply]
     answer = qa.run({"question": "Who moves first in a game of Mill?", "game": MILL})
     assert answer.mode == "extractive" and not answer.abstained and answer.confidence <= 0.6
     assert answer.citations[0].quote == answer.answer

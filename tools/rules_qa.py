@@ -9,7 +9,8 @@ honest "I don't see this in the rulebook".
    reaches a threshold, since the model's doubt and the retrieval's distance together separate
    answerable questions better than either alone.
 3. Otherwise the model answers in a sentence or two from the chosen passage, in the same
-   conversation (the prompt cache holds step 2, so only the follow-up is read); plain text,
+   conversation (the prompt cache holds step 2, so only the follow-up is read: the question
+   again, and the chosen passage whole where trimming left sentences out); plain text,
    streamed to `on_token`, with no grammar to pay for (~40 ms a token on a CPU).
 4. Quotes are taken verbatim from the passages in code: the sentence that best states the
    answer (its words and numbers, then the question's), where the passages the model chose
@@ -84,9 +85,14 @@ class _ModelReply(BaseModel):
 
     @property
     def says_not_found(self) -> bool:
-        said = normalize(self.answer)
-        return said.startswith("not found") or "not in the rulebook" in said \
-            or "do not answer" in said or "does not say" in said
+        """The answer takes the choice back ("Passage 1 does not provide information on ...")."""
+        return NOT_FOUND.search(normalize(self.answer)) is not None
+
+
+NOT_FOUND = re.compile(
+    r"^not found|not in the (rulebook|passages?)|no information|\b(does|do|did) not "
+    r"(say|answer|provide|mention|specify|state|contain|cover|address)\b|\bnot "
+    r"(mentioned|specified|stated|covered|addressed)\b")
 
 
 REPLY_LINE = re.compile(r"^\W*(answer|passages?)\W*:\s*(.*)$", re.IGNORECASE)
@@ -224,8 +230,14 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                   if choice.probs[str(n)] >= 0.5 * choice.probs[str(best)]]
         # 2. The answer, in the same conversation: the model's prompt cache holds step 1, so
         # only the follow-up is read before the answer is written.
+        # `full`: the chosen passage whole, where trimming it for the choice left sentences out
+        # (the one that states the answer may share no word with the question).
+        content = str(shown[best - 1].row["content"])
+        full = content if len(content.split()) > len(
+            variables["passages"][best - 1]["text"].split()) else ""
         follow = [*messages, {"role": "assistant", "content": str(best)},
-                  {"role": "user", "content": render(cfg.answer, {**variables, "n": best},
+                  {"role": "user", "content": render(cfg.answer,
+                                                     {**variables, "n": best, "full": full},
                                                      where=f"{self._config_file}: answer")}]
         result = self.router.chat(follow, cfg.model, tool=self.name, stream=on_token is not None,
                                   on_token=on_token, temperature=cfg.temperature,
