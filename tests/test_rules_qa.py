@@ -255,10 +255,16 @@ def test_an_answer_with_a_number_no_passage_holds_is_extractive(env) -> None:  #
     ('```json\n{"answer": "13", "passages": [2]}\n```', "13", [2]),
     ("  \n", None, None),
     ('{"answer": ', None, None),
+    ('Passage 1 states that "you may choose freely among all captures.',
+     "You may choose freely among all captures.", []),
+    ("According to passage 2, each pit holds four seeds.", "Each pit holds four seeds.", []),
+    ("The passage says: the dark player starts.", "The dark player starts.", []),
+    ("In passages 1 and 3, nothing changes.", "Nothing changes.", []),
 ])
 def test_plain_replies_are_read(text: str, answer: str | None, passages: list[int] | None
                                 ) -> None:
-    """The answer is plain text (no JSON grammar to pay for), labelled or not."""
+    """The answer is plain text (no JSON grammar to pay for), labelled or not, without a lead-in
+    that names a passage number the player never saw."""
     from tools.rules_qa import parse_reply
 
     reply = parse_reply(text)

@@ -96,6 +96,10 @@ NOT_FOUND = re.compile(
 
 
 REPLY_LINE = re.compile(r"^\W*(answer|passages?)\W*:\s*(.*)$", re.IGNORECASE)
+# "Passage 1 states that ...", "According to passage 2, ...": the player never saw the numbers.
+LEAD_IN = re.compile(r"^((according to|as (stated|said|mentioned) in|based on|in) (the )?"
+                     r"passages? \d+( and \d+)?,?|(the )?passages? \d* ?(states|says|mentions|"
+                     r"explains|indicates|tells us)( that)?:?)\s*", re.IGNORECASE)
 
 
 def parse_reply(text: str) -> _ModelReply | None:
@@ -119,9 +123,10 @@ def parse_reply(text: str) -> _ModelReply | None:
             answer = [found.group(2)]
         elif line.strip():
             answer.append(line.strip())
-    said = " ".join(answer).strip().strip('"')
+    said = LEAD_IN.sub("", " ".join(answer).strip()).strip().strip('"').strip()
     if not said:
         return None
+    said = said[0].upper() + said[1:]
     return _ModelReply(answer=said[:600], passages=named[:5])
 
 
