@@ -141,7 +141,11 @@ def invented_numbers(answer: str, question: str, shown: list[Hit]) -> set[str]:
 def verify(quote: str, page_text: str) -> bool:
     """Every part of the quote is on the page (a table row is quoted with its header: two
     parts joined by an ellipsis); whitespace, case and hyphenation do not count."""
-    page = normalize(page_text)
+    return _on_page(quote, normalize(page_text))
+
+
+def _on_page(quote: str, page: str) -> bool:
+    """`verify` against a page already normalised (one page, many candidate sentences)."""
     parts = [normalize(part) for part in quote.split(ELLIPSIS)]
     return sum(map(len, parts)) >= 12 and all(part and part in page for part in parts)
 
@@ -340,14 +344,14 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         said, stated = words(answer) - asked, numbers(answer) - asked
         out: list[tuple[float, int, _Candidate]] = []
         for rank, hit in enumerate(hits):
-            page_text = self._page_text(hit)
+            page = normalize(self._page_text(hit))
             chosen = id(hit) in picked
             for sentence in quotable(hit.row["content"]):
                 found = words(sentence)
                 score = (len(found & asked) + 2 * len(found & said)
                          + 3 * len(stated & found)  # stated holds only numbers
                          + (2 if chosen else 0))
-                if score > 0 and verify(sentence, page_text):
+                if score > 0 and _on_page(sentence, page):
                     out.append((score, rank, _Candidate(
                         page=hit.page, section=hit.row.get("section", ""), quote=sentence,
                         document_sha256=hit.row["document"], picked=chosen)))
