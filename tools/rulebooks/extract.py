@@ -233,10 +233,10 @@ def aligned_tables(lines: list[Line], page_width: float, *, min_rows: int = 3,
     left = [ln for ln in lines if ln.right <= middle + 4]
     right = [ln for ln in lines if ln.left >= middle - 4]
     found = _aligned_runs(lines, min_rows, min_columns)
-    used = {id(c) for t in found for c in t[1]}
+    used = {id(cell) for run in found for row in run for cell in row}
     for half in (left, right):
         found += _aligned_runs([ln for ln in half if id(ln) not in used], min_rows, min_columns)
-    return [_as_table(rows) for rows, _cells in found]
+    return [_as_table(run) for run in found]
 
 
 def _visual_rows(lines: list[Line]) -> list[list[Line]]:
@@ -253,8 +253,8 @@ def _visual_rows(lines: list[Line]) -> list[list[Line]]:
     return [sorted(row, key=lambda ln: ln.left) for row in rows]
 
 
-def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int
-                  ) -> list[tuple[list[list[Line]], list[Line]]]:
+def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int) -> list[list[list[Line]]]:
+    """Runs of visual rows that form a table: each run a list of rows, each row its cells."""
     runs: list[list[list[Line]]] = [[]]
     for row in _visual_rows(lines):
         short = all(len(c.text) <= CELL_CHARS for c in row)
@@ -270,7 +270,7 @@ def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int
             runs.append([row])
         elif runs[-1]:
             runs.append([])
-    return [(run, [c for row in run for c in row]) for run in runs
+    return [run for run in runs
             if len(run) >= min_rows and max(len(row) for row in run) >= min_columns]
 
 
