@@ -3,7 +3,6 @@ rulebooks (real extraction, real MiniLM embeddings, real LanceDB)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tools.rulebooks.chunk import Chunk, chunk_pages
 from tools.rulebooks.extract import Page, extract
 from tools.rulebooks.index import index_chunks
 from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences, retrieve
+from tools.rulebooks.service import file_sha256
 from tools.rulebooks.text import with_number_forms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
@@ -81,7 +81,7 @@ def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) ->
 
 
 def sha(name: str, folder: Path = DATA) -> str:
-    return hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    return file_sha256(folder / name)
 
 
 @pytest.fixture(scope="module")
