@@ -342,8 +342,14 @@ def test_start_a_story_read_it_and_export_it(page, server) -> None:  # noqa: ANN
 def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Schedules").click()
     page.wait_for_selector("#schedules-table [role=gridcell]:has-text('Morning portraits')")
+    # "New" clears the form from the server: wait for that before typing, or its late reply
+    # wipes what was typed (the name came back empty on a slow machine).
+    name = page.locator("#schedule-name textarea")
+    name.fill("not cleared yet")
     page.click("#schedule-new")
-    page.locator("#schedule-name textarea").fill("Lunch sketches")
+    page.wait_for_function(
+        "() => document.querySelector('#schedule-name textarea').value === ''")
+    name.fill("Lunch sketches")
     page.locator("#schedule-cron textarea").fill("every noon")
     page.wait_for_selector("#schedule-next:has-text('not a valid')")
     page.locator("#schedule-cron textarea").fill("30 12 * * 1-5")
