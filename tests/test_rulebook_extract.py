@@ -196,3 +196,137 @@ def test_docling_layout_models_missing_is_a_clear_error(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(RulebookError, match="layout models not found"):
         extract(DATA / "dev_kalah.pdf", layout_artifacts=empty)
+
+
+# --- real-world flaws the generated books lack (data/rulebooks/README.md: ligatures, soft
+# hyphens, words broken at line ends, figure pages whose text is drawn as outlines) ---------
+
+def _outlined(canvas, font, text: str, x: float, y: float, size: float) -> None:  # noqa: ANN001
+    """Draw `text` as glyph outlines, no text layer (as some figures and exported art are)."""
+    from fontTools.pens.basePen import BasePen
+
+    glyphs, scale, cmap = font.getGlyphSet(), size / font["head"].unitsPerEm, font.getBestCmap()
+    path = canvas.beginPath()
+
+    class Pen(BasePen):
+        def __init__(self, origin: float) -> None:
+            super().__init__(glyphs)
+            self.origin = origin
+
+        def at(self, p: tuple[float, float]) -> tuple[float, float]:
+            return self.origin + p[0] * scale, y + p[1] * scale
+
+        def _moveTo(self, p):  # noqa: ANN001, ANN202
+            path.moveTo(*self.at(p))
+
+        def _lineTo(self, p):  # noqa: ANN001, ANN202
+            path.lineTo(*self.at(p))
+
+        def _curveToOne(self, p1, p2, p3):  # noqa: ANN001, ANN202
+            path.curveTo(*self.at(p1), *self.at(p2), *self.at(p3))
+
+        def _closePath(self):  # noqa: ANN202
+            path.close()
+
+    for char in text:
+        name = cmap[ord(char)]
+        glyphs[name].draw(Pen(x))
+        x += font["hmtx"][name][0] * scale
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def make_messy_rulebook(path: Path) -> Path:
+    """Three pages set in Vera (shipped with reportlab): ligature glyphs and soft hyphens on
+    page 1, a figure page whose only text layer is its caption and footer, and a footer on
+    every page."""
+    import reportlab
+    from fontTools.ttLib import TTFont
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont as PdfFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    vera = str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")
+    pdfmetrics.registerFont(PdfFont("Vera", vera))
+    canvas = Canvas(str(path), pagesize=(595, 842))
+    pages = [
+        ["Lantern Run", "The \ufb01rst player to \ufb02ip a lantern takes the harbour token.",
+         "Keep this rule\u00adbook at hand: whenever an oppo-",
+         "nent lights a lantern, the active player draws one more",
+         "card and passes the dice to the left. After the \ufb01nal",
+         "round, the player with the most lit lanterns is the winner."],
+        ["Figure 1: the harbour board"],
+        ["Scoring", "Each lit lantern scores two points and each harbour token",
+         "scores five points. Ties go to the younger player."],
+    ]
+    for number, (title, *body) in enumerate(pages, start=1):
+        canvas.setFont("Vera", 18)
+        canvas.drawString(72, 760, title)
+        canvas.setFont("Vera", 10)
+        for i, line in enumerate(body):
+            canvas.drawString(72, 730 - 14 * i, line)
+        if number == 2:
+            font = TTFont(vera)
+            for i, line in enumerate(["Each player starts with seven lanterns",
+                                      "on the harbour track beside the board."]):
+                _outlined(canvas, font, line, 72, 700 - 14 * i, 10)
+        canvas.drawString(280, 40, f"Page {number}")
+        canvas.showPage()
+    canvas.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> Extraction:
+    return extract(make_messy_rulebook(tmp_path_factory.mktemp("messy") / "messy.pdf"))
+
+
+def test_ligatures_and_soft_hyphens_read_as_plain_words(messy: Extraction) -> None:
+    from tools.rulebooks.chunk import page_blocks
+
+    page = messy.pages[0]
+    assert not re.search("[\ufb00-\ufb06\u00ad]", page.markdown)
+    text = " ".join(b.text for b in page_blocks(page))
+    for word in ("first player to flip", "this rulebook at hand", "whenever an opponent lights",
+                 "after the final round"):
+        assert word in text.lower(), text
+
+
+def test_a_quote_across_a_broken_word_verifies_on_its_page(messy: Extraction) -> None:
+    """Chunks join a word broken at a line end ("oppo-" "nent"); quote verification folds the
+    page's line breaks the same way, so the quote is still found."""
+    from tools.rulebooks.chunk import page_blocks
+    from tools.rules_qa import verify
+
+    page = messy.pages[0]
+    sentence = next(s for b in page_blocks(page) for s in b.text.split(": ")
+                    if s.startswith("whenever"))
+    assert "opponent" in sentence and verify(sentence, page.markdown)
+    assert not verify(sentence.replace("opponent", "opposer"), page.markdown)
+
+
+def test_a_figure_page_drawn_as_outlines_is_read_by_ocr_too(messy: Extraction) -> None:
+    """Page 2's text layer is its caption and footer; the rest is outlines, read by OCR and
+    kept beside the caption (once: the caption is not read twice)."""
+    page = messy.pages[1]
+    assert page.extractor == "docling-native+rapidocr"
+    text = norm(page.markdown)
+    assert "seven lanterns" in text and "harbour track" in text, page.markdown
+    assert text.count("the harbour board") == 1
+    assert [p.extractor for p in (messy.pages[0], messy.pages[2])] == ["docling-native"] * 2
+
+
+@pytest.mark.parametrize(("lines", "joined"), [
+    (["each oppo-", "nent lights"], "each opponent lights"),
+    (["turn anti-", "Clockwise"], "turn anti- Clockwise"),  # a capital: a compound, kept
+    (["ends here.", "Next line"], "ends here. Next line"),
+    (["a dash -", "b"], "a dash - b"),
+])
+def test_joined_lines_and_normalised_pages_agree(lines: list[str], joined: str) -> None:
+    """What a chunk says (lines joined) normalises to what the page says (lines kept), so a
+    quote taken from a chunk is found on its page."""
+    from tools.rulebooks.text import clean_line, join_lines, normalize
+
+    assert join_lines(*lines) == joined
+    assert normalize(joined) == normalize("\n".join(lines))
+    assert clean_line(" rule\u00adbook with a bro\u00ad ") == "rulebook with a bro-"
+    assert clean_line("\ufb01nal \ufb02ip o\ufb00er") == "final flip offer"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tools.rulebooks.extract import Page
+from tools.rulebooks.text import join_lines
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
@@ -74,7 +75,8 @@ def page_blocks(page: Page) -> list[Block]:
             or (kind == "text" and current.kind in ("text", "list")))
         if continues and current is not None:
             current.end = end
-            current.text += ("\n" if kind == "table" else " ") + stripped
+            current.text = f"{current.text}\n{stripped}" if kind == "table" \
+                else join_lines(current.text, stripped)
         else:
             current = Block(page.number, start, end, stripped, kind)
             blocks.append(current)

@@ -6,8 +6,10 @@ layout model would: running headers and footers (the same text at the same place
 are dropped; headings are lines clearly taller than the page's body text, their level ranked by
 size, and they build the section path; bullets become list items; tables come from ruling lines
 (pdfplumber) and are written as Markdown tables where they stand on the page. Pages without a
-text layer are rendered and read by RapidOCR, whose models ship inside its package. Every page
-records which extractor served it.
+text layer are rendered and read by RapidOCR, whose models ship inside its package, and so are
+pages whose text layer holds only a caption or a footer (their OCR lines join the text layer's
+where it has none). Every page records which extractor served it. Real-world PDFs' typography
+is undone on every line: ligature glyphs and soft hyphens (`text.clean_line`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifeos.errors import LifeOSError
+from tools.rulebooks.text import clean_line
 
 BULLET = re.compile(r"^\s*([•·▪◦‣●○■□–—*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 HEADING_RATIO = 1.15
@@ -69,7 +72,7 @@ class Table:
 class Page:
     number: int                     # 1-based PDF page index
     markdown: str
-    extractor: str    # docling-native[+pdfplumber] | docling-layout | rapidocr | empty
+    extractor: str    # docling-native[+pdfplumber][+rapidocr] | docling-layout | rapidocr | empty
     headings: list[tuple[int, str]] = field(default_factory=list)
     section_path: list[str] = field(default_factory=list)   # where the page starts
     tables: int = 0
@@ -148,7 +151,7 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
     sizes = {n: (p.size.width, p.size.height) for n, p in doc.pages.items()}
     lines = []
     for item, _level in doc.iterate_items():
-        text = getattr(item, "text", "").strip()
+        text = clean_line(getattr(item, "text", ""))
         if not text or not item.prov:
             continue
         prov = item.prov[0]
@@ -166,15 +169,19 @@ def _is_heading_like(line: Line, body: float) -> bool:
         and re.search(r"[^\W\d_]{2}", line.text) is not None and not repeated
 
 
-def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int]) -> list[Line]:
+def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int],
+               reference: list[Line] | None = None) -> list[Line]:
     """OCR boxes are taller than the type they hold: scale one page's line heights so that its
     body text (the median long line) measures `body`, keeping each line's top. A heading then
     takes the nearest heading size of the text layer, so it gets the same level as its peers
-    instead of a size (and a level) of its own."""
+    instead of a size (and a level) of its own. Where the page also has a text layer
+    (`reference`), the OCR lines that read it give the factor instead."""
+    pairs = [ref.height / ln.height for ln in lines for ref in reference or []
+             if _overlaps(ln, ref) and ln.height > 0]
     long = [ln.height for ln in lines if len(ln.text) > 20]
-    if not long:
+    if not pairs and not long:
         return lines
-    factor = body / statistics.median(long)
+    factor = statistics.median(pairs) if pairs else body / statistics.median(long)
     out = []
     for ln in lines:
         height = ln.height * factor
@@ -182,6 +189,13 @@ def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int]) -> list
             height = float(min(heading_sizes, key=lambda size: abs(size - height)))
         out.append(Line(ln.page, ln.text, ln.left, ln.top, ln.top + height, ln.right))
     return out
+
+
+def _overlaps(a: Line, b: Line) -> bool:
+    """The two boxes share most of the shorter one's height, side by side or not at all."""
+    shared = min(a.bottom, b.bottom) - max(a.top, b.top)
+    return min(a.right, b.right) > max(a.left, b.left) \
+        and shared > 0.5 * min(a.height, b.height)
 
 
 def _is_running(line: Line, running: set[tuple[str, int]]) -> bool:
@@ -302,6 +316,9 @@ def _as_table(rows: list[list[Line]]) -> Table:
 
 
 OCR_DPI = 200
+SPARSE_PAGE_CHARS = 200   # a page whose text layer holds less (headers and footers aside) is
+                          # read by OCR too: the rest of it may be drawn (a title page of a
+                          # generated book has ~250 characters, a page of rules 600-1,500)
 
 
 def ocr_page(path: Path, number: int) -> list[Line]:
@@ -320,10 +337,10 @@ def ocr_page(path: Path, number: int) -> list[Line]:
     if result is None or result.txts is None:
         return []
     scale = 72 / OCR_DPI
-    lines = [Line(number, text.strip(), min(p[0] for p in box) * scale,
+    lines = [Line(number, clean_line(text), min(p[0] for p in box) * scale,
                   min(p[1] for p in box) * scale, max(p[1] for p in box) * scale,
                   max(p[0] for p in box) * scale)
-             for box, text in zip(result.boxes, result.txts, strict=True) if text.strip()]
+             for box, text in zip(result.boxes, result.txts, strict=True) if clean_line(text)]
     return reading_order(lines, image.width * scale)
 
 
@@ -398,7 +415,8 @@ def docling_layout(path: Path, artifacts: Path, page_count: int) -> list[Page]:
                 level = max(1, int(getattr(item, "level", 1)))
                 headings.append((level, item.text))
                 path_now = [(lv, t) for lv, t in path_now if lv < level] + [(level, item.text)]
-        markdown = doc.export_to_markdown(page_no=number)
+        markdown = "\n".join(clean_line(line) for line in
+                             doc.export_to_markdown(page_no=number).split("\n"))
         tables = markdown.count("\n|---") + markdown.count("\n| ---")
         pages.append(Page(number, markdown, "docling-layout" if markdown.strip() else "empty",
                           headings, start_path, tables))
@@ -426,13 +444,29 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     # structure recovery, with heights scaled so that their body text is as tall as the rest.
     # OCR headings snap to the text layer's heading sizes, running headers and footers left
     # out; those are then found again over all pages (a mostly scanned book has them in OCR).
+    # So are pages whose text layer says little (a caption, a page number) where the rest
+    # is drawn: a figure whose labels are outlines, a scanned page with a typed header. Their
+    # OCR lines join the text layer's where the text layer has none.
     with_text = {ln.page for ln in lines} | set(tables)
     ocr_pages = [n for n in range(1, page_count + 1) if n not in with_text]
     running = running_lines(lines, page_count)
     known = sorted({round(ln.height) for ln in lines
                     if _is_heading_like(ln, body) and not _is_running(ln, running)})
+    said: Counter[int] = Counter()
+    for ln in lines:
+        if not _is_running(ln, running):
+            said[ln.page] += len(ln.text)
+    sparse = [n for n in sorted(with_text - set(tables)) if said[n] < SPARSE_PAGE_CHARS]
     for number in ocr_pages:
         lines += _scaled_to(ocr_page(path, number), body, known)
+    completed: set[int] = set()
+    for number in sparse:
+        own = [ln for ln in lines if ln.page == number]
+        extra = [ln for ln in _scaled_to(ocr_page(path, number), body, known, reference=own)
+                 if not any(_overlaps(ln, o) for o in own)]
+        if extra:
+            lines += extra
+            completed.add(number)
     running = running_lines(lines, page_count)
     lines = [ln for ln in lines if not _is_running(ln, running)]
     heading_sizes = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)},
@@ -481,6 +515,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         markdown = _merge(blocks, [(t.top, t.markdown()) for t in page_tables])
         extractor = ("rapidocr" if page_lines else "empty") if number in ocr_pages \
             else "docling-native+pdfplumber" if page_tables else "docling-native"
+        if number in completed:
+            extractor += "+rapidocr"
         pages.append(Page(number, markdown, extractor, headings, start_path, len(page_tables)))
     return Extraction(pages, time.perf_counter() - started)
 
