@@ -128,6 +128,25 @@ def test_aligned_tables_beside_body_text_and_not_in_it() -> None:
     assert aligned_tables(body + table[:4], page_width=612) == []   # one row is no table
 
 
+def test_rows_flattened_into_lines_of_numbers_become_a_table() -> None:
+    """A table whose text layer reads as "Cards each 17 13 10 8" lines, one under the other,
+    is a table again; prose that ends in numbers is not."""
+    from tools.rulebooks.extract import Line, number_rows
+
+    def line(text: str, top: float, left: float = 50) -> Line:
+        return Line(1, text, left, top, top + 10, left + 6 * len(text))
+
+    lines = [line("Deal the cards as the table shows.", 0), line("Players 3 4 5 6", 14),
+             line("Cards each 17 13 10 8", 28), line("Points to win 100 – 75 50", 42),
+             line("Then the player left of the dealer leads.", 56)]
+    assert [t.rows for t in number_rows(lines)] == [[
+        ["Players", "3", "4", "5", "6"], ["Cards each", "17", "13", "10", "8"],
+        ["Points to win", "100", "–", "75", "50"]]]
+    prose = [line("Rounds are scored as in 2 3", 0), line("and the rest is as in 4 5 6", 14),
+             line("Players 3 4 5 6", 28), line("Cards each 17 13 10 8", 200)]
+    assert number_rows(prose) == []   # counts differ; a row far below is not the next row
+
+
 def test_running_lines_count_pages_not_lines() -> None:
     from tools.rulebooks.extract import Line, running_lines
 

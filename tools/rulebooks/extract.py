@@ -5,7 +5,8 @@ standard pipeline needs layout weights no package ships). From those lines we re
 layout model would: running headers and footers (the same text at the same place on most pages)
 are dropped; headings are lines clearly taller than the page's body text, their level ranked by
 size, and they build the section path; bullets become list items; tables come from ruling lines
-(pdfplumber) and are written as Markdown tables where they stand on the page. Pages without a
+(pdfplumber), from alignment where there are none, or from rows a text layer flattened into
+lines of numbers, and are written as Markdown tables where they stand on the page. Pages without a
 text layer are rendered and read by RapidOCR, whose models ship inside its package, and so are
 pages whose text layer holds only a caption or a footer (their OCR lines join the text layer's
 where it has none). Every page records which extractor served it. Real-world PDFs' typography
@@ -315,6 +316,40 @@ def _as_table(rows: list[list[Line]]) -> Table:
                  min(c.left for c in every), max(c.right for c in every), table)
 
 
+NUMBER_ROW = re.compile(r"^(?P<label>.{0,32}?)\s*(?P<cells>(?:(?:[-+−]?\d+(?:[.,/:]\d+)*[%+×]?"
+                        r"|[–—-])(?:\s+|$)){2,})$")
+
+
+def number_rows(lines: list[Line]) -> list[Table]:
+    """Tables whose rows the text layer flattened into lines of numbers ("Cards each 17 13 10
+    8"): at least two lines one under the other, each a short label (or none) and the same
+    number of numbers, two or more. The numbers are the cells; the first line is the header."""
+    found: list[Table] = []
+    run: list[tuple[Line, list[str]]] = []
+
+    def close() -> None:
+        if len(run) >= 2:
+            cells = [[label, *numbers] for _, (label, *numbers) in run]
+            found.append(Table(run[0][0].top, run[-1][0].bottom, min(ln.left for ln, _ in run),
+                               max(ln.right for ln, _ in run), cells))
+        run.clear()
+
+    for ln in lines:
+        row = NUMBER_ROW.match(ln.text)
+        cells = [row.group("label"), *row.group("cells").split()] if row else None
+        if run and cells is not None:
+            last, last_cells = run[-1]
+            if len(cells) != len(last_cells) or abs(ln.left - last.left) > 4 \
+                    or not 0 <= ln.top - last.bottom <= 1.5 * ln.height:
+                close()
+        elif cells is None:
+            close()
+        if cells is not None:
+            run.append((ln, cells))
+    close()
+    return found
+
+
 OCR_DPI = 200
 SPARSE_PAGE_CHARS = 200   # a page whose text layer holds less (headers and footers aside) is
                           # read by OCR too: the rest of it may be drawn (a title page of a
@@ -481,9 +516,12 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
         ruled = tables.get(number, [])
-        page_tables = sorted(ruled + aligned_tables(
+        found = ruled + aligned_tables(
             [ln for ln in page_lines if not any(_inside(ln, t) for t in ruled)],
-            sizes.get(number, (612.0, 792.0))[0]), key=lambda t: t.top)
+            sizes.get(number, (612.0, 792.0))[0])
+        found += number_rows([ln for ln in page_lines
+                              if not any(_inside(ln, t) for t in found)])
+        page_tables = sorted(found, key=lambda t: t.top)
         blocks: list[tuple[float, str]] = [(t.top, t.markdown()) for t in page_tables]
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
