@@ -6,8 +6,8 @@ layout model would: running headers and footers (the same text at the same place
 are dropped; headings are lines clearly taller than the page's body text, their level ranked by
 size, and they build the section path; bullets become list items; tables come from ruling lines
 (pdfplumber), from alignment where there are none, or from rows a text layer flattened into
-lines of numbers, and are written as Markdown tables where they stand on the page. Pages without a
-text layer are rendered and read by RapidOCR, whose models ship inside its package, and so are
+lines of numbers, and are written as Markdown tables where they stand on the page. Pages
+without a text layer are rendered and read by RapidOCR, whose models ship inside its package, and so are
 pages whose text layer holds only a caption or a footer (their OCR lines join the text layer's
 where it has none). Every page records which extractor served it. Real-world PDFs' typography
 is undone on every line: ligature glyphs and soft hyphens (`text.clean_line`).
