@@ -266,6 +266,7 @@ def make_messy_rulebook(path: Path) -> Path:
 
     vera = str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")
     pdfmetrics.registerFont(PdfFont("Vera", vera))
+    pdfmetrics.registerFont(PdfFont("VeraBd", vera.replace("Vera.ttf", "VeraBd.ttf")))
     canvas = Canvas(str(path), pagesize=(595, 842))
     pages = [
         ["Lantern Run", "The \ufb01rst player to \ufb02ip a lantern takes the harbour token.",
@@ -275,7 +276,7 @@ def make_messy_rulebook(path: Path) -> Path:
          "round, the player with the most lit lanterns is the winner."],
         ["Figure 1: the harbour board"],
         ["Scoring", "Each lit lantern scores two points and each harbour token",
-         "scores five points. Ties go to the younger player."],
+         "scores five points, counted at the end of the final round."],
     ]
     for number, (title, *body) in enumerate(pages, start=1):
         canvas.setFont("Vera", 18)
@@ -288,6 +289,16 @@ def make_messy_rulebook(path: Path) -> Path:
             for i, line in enumerate(["Each player starts with seven lanterns",
                                       "on the harbour track beside the board."]):
                 _outlined(canvas, font, line, 72, 700 - 14 * i, 10)
+        if number == 3:   # a subheading half a point bigger than the text, in bold; a call-out
+            for top, face, size, text in (   # title in bold at text size; a bigger plain line
+                    (690, "VeraBd", 10.5, "Ties"),
+                    (676, "Vera", 10, "A tie goes to the younger player of the two."),
+                    (650, "VeraBd", 10, "Quick tip"),
+                    (636, "Vera", 10, "Count the lanterns twice before you score them."),
+                    (610, "Vera", 10.5, "Good luck in the harbour")):
+                canvas.setFont(face, size)
+                canvas.drawString(72, top, text)
+            canvas.setFont("Vera", 10)
         canvas.drawString(280, 40, f"Page {number}")
         canvas.showPage()
     canvas.save()
@@ -349,3 +360,13 @@ def test_joined_lines_and_normalised_pages_agree(lines: list[str], joined: str) 
     assert normalize(joined) == normalize("\n".join(lines))
     assert clean_line(" rule\u00adbook with a bro\u00ad ") == "rulebook with a bro-"
     assert clean_line("\ufb01nal \ufb02ip o\ufb00er") == "final flip offer"
+
+
+def test_a_bold_subheading_a_little_bigger_than_the_text_is_a_heading(messy: Extraction) -> None:
+    """Headings come from the type's set size and weight (read from the PDF's characters, not
+    from box heights, which differ between fonts): bold and 5 % bigger is a heading; bold at
+    text size (a call-out title) or a little bigger but plain is not."""
+    page = messy.pages[2]
+    assert [h for h in page.markdown.splitlines() if h.startswith("#")] == [
+        "# Scoring", "## Ties"], page.markdown
+    assert "Quick tip" in page.markdown and "Good luck in the harbour" in page.markdown

@@ -2,21 +2,27 @@
 
 Docling's model-free parser gives every text line with its page, box and reading order (its
 standard pipeline needs layout weights no package ships). From those lines we recover what a
-layout model would: running headers and footers (the same text at the same place on most pages)
-are dropped; headings are lines clearly taller than the page's body text, their level ranked by
-size, and they build the section path; bullets become list items; tables come from ruling lines
-(pdfplumber), from alignment where there are none, or from rows a text layer flattened into
-lines of numbers, and are written as Markdown tables where they stand on the page. Pages
-without a text layer are rendered and read by RapidOCR, whose models ship inside its package, and so are
-pages whose text layer holds only a caption or a footer (their OCR lines join the text layer's
-where it has none). Every page records which extractor served it. Real-world PDFs' typography
-is undone on every line: ligature glyphs and soft hyphens (`text.clean_line`).
+layout model would:
+- running headers and footers (the same text at the same place on most pages) are dropped;
+- headings are lines whose type is clearly bigger than the body text's, or a little bigger and
+  bold (set sizes and weights read from the PDF's characters by pdfplumber); their level is
+  ranked by size, and they build the section path;
+- bullets become list items;
+- tables come from ruling lines (pdfplumber), from alignment where there are none, or from rows
+  a text layer flattened into lines of numbers, and are written as Markdown tables where they
+  stand on the page.
+Pages without a text layer are rendered and read by RapidOCR, whose models ship inside its
+package, and so are pages whose text layer holds only a caption or a footer (their OCR lines
+join the text layer's where it has none). Every page records which extractor served it.
+Real-world typography is undone on every line: ligature glyphs and soft hyphens
+(`text.clean_line`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from bisect import bisect_left, bisect_right
 import statistics
 import time
 from collections import Counter
@@ -24,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifeos.errors import LifeOSError
-from tools.rulebooks.text import clean_line
+from tools.rulebooks.text import clean_line, unwrap
 
 BULLET = re.compile(r"^\s*([•·▪◦‣●○■□–—*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
-HEADING_RATIO = 1.15
+HEADING_RATIO = 1.15        # a heading's type is this much bigger than the body text's,
+BOLD_HEADING_RATIO = 1.04   # or this much and bold ("font size and weight")
+BOLD = re.compile(r"bold|black|heavy|demi|semibold", re.IGNORECASE)
 
 
 class RulebookError(LifeOSError):
@@ -45,10 +53,19 @@ class Line:
     top: float      # distance from the top of the page (bigger = lower)
     bottom: float
     right: float
+    size: float = 0.0   # the type's size in points, as the PDF sets it (0: not known, as in OCR)
+    bold: bool = False
 
     @property
     def height(self) -> float:
         return self.bottom - self.top
+
+    @property
+    def em(self) -> float:
+        """How big the type is: its set size where known, else the height of its box. Box
+        heights depend on the font's design (DejaVu's box is a tenth taller than Times' at the
+        same size), so a heading one point bigger than the body text may not look it."""
+        return self.size or self.height
 
 
 @dataclass
@@ -61,7 +78,7 @@ class Table:
 
     def markdown(self) -> str:
         width = max(len(r) for r in self.rows)
-        rows = [[(c or "").replace("\n", " ").replace("|", "\\|").strip() for c in r]
+        rows = [[unwrap(c or "").replace("|", "\\|") for c in r]
                 + [""] * (width - len(r)) for r in self.rows]
         head, *body = rows
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * width]
@@ -163,10 +180,14 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
 
 
 def _is_heading_like(line: Line, body: float) -> bool:
-    """Clearly taller than body text, short, and made of words (not a row of drawn circles)."""
+    """Clearly bigger than body text (or a little bigger and bold), short, made of words (not
+    a row of drawn circles), and not ending in a word broken over the next line (an OCR box
+    can be a sixth taller than its neighbours for no reason)."""
     text = line.text.replace(" ", "")
     repeated = bool(text) and max(Counter(text).values()) > 0.6 * len(text) and len(text) > 3
-    return line.height >= body * HEADING_RATIO and len(line.text) <= 90 \
+    ratio = line.em / body
+    big = ratio >= HEADING_RATIO or (line.bold and ratio >= BOLD_HEADING_RATIO)
+    return big and len(line.text) <= 90 and not re.search(r"\w-$", line.text) \
         and re.search(r"[^\W\d_]{2}", line.text) is not None and not repeated
 
 
@@ -177,7 +198,7 @@ def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int],
     takes the nearest heading size of the text layer, so it gets the same level as its peers
     instead of a size (and a level) of its own. Where the page also has a text layer
     (`reference`), the OCR lines that read it give the factor instead."""
-    pairs = [ref.height / ln.height for ln in lines for ref in reference or []
+    pairs = [ref.em / ln.height for ln in lines for ref in reference or []
              if _overlaps(ln, ref) and ln.height > 0]
     long = [ln.height for ln in lines if len(ln.text) > 20]
     if not pairs and not long:
@@ -218,11 +239,15 @@ def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
     return {k for k, seen in pages.items() if len(seen) >= threshold}
 
 
-def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
-    """Tables drawn with ruling lines, per page."""
+def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
+    """One pass of pdfplumber over the pages: tables by their ruling lines, and each text line's
+    type size (the median size of the characters in its box; Docling gives boxes only)."""
     import pdfplumber
 
     found: dict[int, list[Table]] = {}
+    by_page: dict[int, list[Line]] = {}
+    for ln in lines:
+        by_page.setdefault(ln.page, []).append(ln)
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             for table in page.find_tables():
@@ -230,7 +255,22 @@ def pdfplumber_tables(path: Path) -> dict[int, list[Table]]:
                 if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
                     found.setdefault(number, []).append(Table(top, bottom, x0, x1, rows))
+            _set_sizes(by_page.get(number, []), page.chars)
     return found
+
+
+def _set_sizes(lines: list[Line], chars: list[dict]) -> None:
+    rows = sorted(((c["top"] + c["bottom"]) / 2, (c["x0"] + c["x1"]) / 2, c["size"],
+                   BOLD.search(c.get("fontname") or "") is not None)
+                  for c in chars if not c["text"].isspace())
+    middles = [row[0] for row in rows]
+    for ln in lines:
+        inside = [(size, bold) for _, x, size, bold in rows[bisect_left(middles, ln.top):
+                                                            bisect_right(middles, ln.bottom)]
+                  if ln.left <= x <= ln.right]
+        if inside:
+            ln.size = round(statistics.median(size for size, _ in inside), 1)
+            ln.bold = sum(bold for _, bold in inside) > len(inside) / 2
 
 
 CELL_CHARS = 32      # a table cell is short; body text lines are longer
@@ -472,9 +512,9 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
     lines, sizes = docling_lines(path)
-    tables = pdfplumber_tables(path)
-    heights = [round(ln.height, 1) for ln in lines if len(ln.text) > 20]
-    body = statistics.mode(heights) if heights else 10.0
+    tables = pdfplumber_pass(path, lines)
+    ems = [round(ln.em, 1) for ln in lines if len(ln.text) > 20]
+    body = statistics.mode(ems) if ems else 10.0
     # Pages without a text layer are read by OCR; their lines then go through the same
     # structure recovery, with heights scaled so that their body text is as tall as the rest.
     # OCR headings snap to the text layer's heading sizes, running headers and footers left
@@ -485,7 +525,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     with_text = {ln.page for ln in lines} | set(tables)
     ocr_pages = [n for n in range(1, page_count + 1) if n not in with_text]
     running = running_lines(lines, page_count)
-    known = sorted({round(ln.height) for ln in lines
+    known = sorted({round(ln.em) for ln in lines
                     if _is_heading_like(ln, body) and not _is_running(ln, running)})
     said: Counter[int] = Counter()
     for ln in lines:
@@ -504,7 +544,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             completed.add(number)
     running = running_lines(lines, page_count)
     lines = [ln for ln in lines if not _is_running(ln, running)]
-    heading_sizes = sorted({round(ln.height) for ln in lines if _is_heading_like(ln, body)},
+    heading_sizes = sorted({round(ln.em) for ln in lines if _is_heading_like(ln, body)},
                            reverse=True)
     level_of = {size: min(i + 1, 4) for i, size in enumerate(heading_sizes)}
     by_page: dict[int, list[Line]] = {}
@@ -529,11 +569,11 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             if any(_inside(ln, t) for t in page_tables):
                 previous = None
                 continue  # inside a table: the table's Markdown says it
-            size = round(ln.height)
+            size = round(ln.em)
             if size in level_of and _is_heading_like(ln, body):
                 level = level_of[size]
-                if headings and previous is not None and previous.height >= body * HEADING_RATIO \
-                        and level_of.get(round(previous.height)) == level \
+                if headings and previous is not None and _is_heading_like(previous, body) \
+                        and level_of.get(round(previous.em)) == level \
                         and 0 <= ln.top - previous.bottom < previous.height:
                     # A heading wrapped over two lines: one heading.
                     level, title = headings.pop()

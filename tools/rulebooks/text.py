@@ -29,9 +29,16 @@ def clean_line(text: str) -> str:
     return text + "-" if ends_broken and text[-1:].isalpha() else text
 
 
+def unwrap(text: str) -> str:
+    """The lines of one paragraph (or table cell) as one line, words broken over two lines
+    whole again."""
+    return " ".join(line.strip() for line in BROKEN_WORD.sub(r"\1", text).split("\n")
+                    if line.strip())
+
+
 def join_lines(text: str, line: str) -> str:
-    """Two lines of one paragraph as one text: a word broken over them is whole again."""
-    return BROKEN_WORD.sub(r"\1", f"{text}\n{line}").replace("\n", " ")
+    """A paragraph's text so far and its next line."""
+    return unwrap(f"{text}\n{line}")
 
 
 def normalize(text: str) -> str:
