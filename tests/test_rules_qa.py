@@ -453,3 +453,18 @@ def test_a_table_quote_is_highlighted_part_by_part() -> None:
     assert ImageChops.difference(plain, header).getbbox() is not None
     marked, header_only = (ImageChops.difference(plain, im).getbbox() for im in (both, header))
     assert marked[3] > header_only[3]  # the row below the header is marked too
+
+
+def test_a_quote_with_a_word_broken_on_the_page_is_highlighted(tmp_path: Path) -> None:
+    """Quotes join words the page breaks over two lines ("oppo-" "nent"); the highlight
+    still finds them."""
+    from PIL import ImageChops
+
+    from apps.studio.pages.ask import render_page
+    from tests.rulebook_pdfs import make_messy_rulebook
+
+    pdf = make_messy_rulebook(tmp_path / "book.pdf")
+    plain = render_page(pdf, 1, "no such words on this page at all")
+    marked = render_page(pdf, 1, "whenever an opponent lights a lantern, the active player")
+    box = ImageChops.difference(plain, marked).getbbox()
+    assert box is not None and box[3] - box[1] > 25   # both lines of it

@@ -24,7 +24,7 @@ PAST_COLUMNS = ["★", "asked", "question", "answer", "feedback", "id"]
 
 def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) -> Image.Image:
     """The rulebook page as an image with the quote highlighted (found by its words, so line
-    breaks and hyphenation in the PDF do not matter)."""
+    breaks and words hyphenated over them in the PDF do not matter)."""
     import pdfplumber
     import pypdfium2 as pdfium
 
@@ -33,7 +33,8 @@ def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) 
         image = doc[page_number - 1].render(scale=scale).to_pil().convert("RGB")
     finally:
         doc.close()
-    patterns = [r"\W+".join(re.escape(t) for t in tokens)
+    # A word may be broken over two lines on the page ("oppo-" "nent") and whole in the quote.
+    patterns = [r"\W+".join(r"(?:-\s*)?".join(map(re.escape, t)) for t in tokens)
                 for part in quote.split(ELLIPSIS) if (tokens := re.findall(r"\w+", part)[:40])]
     if not patterns:
         return image

@@ -1,0 +1,111 @@
+"""Rulebook PDFs with the flaws of real-world ones that the generated dev books lack
+(data/rulebooks/README.md: ligatures, soft hyphens, words broken at line ends, figure pages
+whose text is drawn as outlines), typeset with reportlab in Vera, which reportlab ships."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _outlined(canvas, font, text: str, x: float, y: float, size: float) -> None:  # noqa: ANN001
+    """Draw `text` as glyph outlines, no text layer (as some figures and exported art are)."""
+    from fontTools.pens.basePen import BasePen
+
+    glyphs, scale, cmap = font.getGlyphSet(), size / font["head"].unitsPerEm, font.getBestCmap()
+    path = canvas.beginPath()
+
+    class Pen(BasePen):
+        def __init__(self, origin: float) -> None:
+            super().__init__(glyphs)
+            self.origin = origin
+
+        def at(self, p: tuple[float, float]) -> tuple[float, float]:
+            return self.origin + p[0] * scale, y + p[1] * scale
+
+        def _moveTo(self, p):  # noqa: ANN001, ANN202
+            path.moveTo(*self.at(p))
+
+        def _lineTo(self, p):  # noqa: ANN001, ANN202
+            path.lineTo(*self.at(p))
+
+        def _curveToOne(self, p1, p2, p3):  # noqa: ANN001, ANN202
+            path.curveTo(*self.at(p1), *self.at(p2), *self.at(p3))
+
+        def _closePath(self):  # noqa: ANN202
+            path.close()
+
+    for char in text:
+        name = cmap[ord(char)]
+        glyphs[name].draw(Pen(x))
+        x += font["hmtx"][name][0] * scale
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def make_messy_rulebook(path: Path) -> Path:
+    """Three pages set in Vera (shipped with reportlab): ligature glyphs and soft hyphens on
+    page 1, a figure page whose only text layer is its caption and footer, and a footer on
+    every page."""
+    import reportlab
+    from fontTools.ttLib import TTFont
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont as PdfFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    vera = str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")
+    pdfmetrics.registerFont(PdfFont("Vera", vera))
+    pdfmetrics.registerFont(PdfFont("VeraBd", vera.replace("Vera.ttf", "VeraBd.ttf")))
+    canvas = Canvas(str(path), pagesize=(595, 842))
+    pages = [
+        ["Lantern Run", "The \ufb01rst player to \ufb02ip a lantern takes the harbour token.",
+         "Keep this rule\u00adbook at hand: whenever an oppo-",
+         "nent lights a lantern, the active player draws one more",
+         "card and passes the dice to the left. After the \ufb01nal",
+         "round, the player with the most lit lanterns is the winner."],
+        ["Figure 1: the harbour board"],
+        ["Scoring", "Each lit lantern scores two points and each harbour token",
+         "scores five points, counted at the end of the final round."],
+    ]
+    for number, (title, *body) in enumerate(pages, start=1):
+        canvas.setFont("Vera", 18)
+        canvas.drawString(72, 760, title)
+        canvas.setFont("Vera", 10)
+        for i, line in enumerate(body):
+            canvas.drawString(72, 730 - 14 * i, line)
+        if number == 2:
+            font = TTFont(vera)
+            for i, line in enumerate(["Each player starts with seven lanterns",
+                                      "on the harbour track beside the board."]):
+                _outlined(canvas, font, line, 72, 700 - 14 * i, 10)
+        if number == 3:   # a subheading half a point bigger than the text, in bold; a call-out
+            for top, face, size, text in (   # title in bold at text size; a bigger plain line
+                    (690, "VeraBd", 10.5, "Ties"),
+                    (676, "Vera", 10, "A tie goes to the younger player of the two."),
+                    (650, "VeraBd", 10, "Quick tip"),
+                    (636, "Vera", 10, "Count the lanterns twice before you score them."),
+                    (610, "Vera", 10.5, "Good luck in the harbour")):
+                canvas.setFont(face, size)
+                canvas.drawString(72, top, text)
+            canvas.setFont("Vera", 10)
+        canvas.drawString(280, 40, f"Page {number}")
+        canvas.showPage()
+    canvas.save()
+    return path
+
+
+def without_ligature_mappings(source: Path, target: Path) -> Path:
+    """`source` with the ligature glyphs' entries taken out of its fonts' ToUnicode maps, as in
+    PDFs whose fonts map only plain letters: parsers read "�rst" for "first"."""
+    import re
+
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=source)
+    for page in writer.pages:
+        for font in page["/Resources"]["/Font"].values():
+            if "/ToUnicode" in font.get_object():
+                cmap = font.get_object()["/ToUnicode"].get_object()
+                cmap.set_data(re.sub(rb"<[0-9A-F]+> <FB0[0-6]>\s*", b"", cmap.get_data(),
+                                     flags=re.IGNORECASE))
+    with target.open("wb") as fh:
+        writer.write(fh)
+    return target
