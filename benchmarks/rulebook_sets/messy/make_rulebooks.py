@@ -4,7 +4,8 @@ flattened into runs of numbers, figure pages whose text is drawn as outlines, no
 footer"). Same blocks, same questions, same gold pages (checked by the dev set's verifier):
 
 - body text in DejaVu Serif Condensed with the ligature glyphs ﬁ ﬂ ﬀ ﬃ ﬄ in place of their
-  letters, as typesetters set them;
+  letters, as typesetters set them, and with no Unicode mapping for those glyphs in the font
+  (so a parser reads "�rst" for "first");
 - words hyphenated at line ends (pyphen), so the text layer breaks words ("oppo-" "nent");
 - no running footer (no "Page N", no title line), so nothing tells page numbers but the PDF;
 - page 2 of Kalah image-only, as in the dev set.
@@ -27,6 +28,7 @@ sys.path.insert(0, str(DEV / "tools"))
 
 import make_dev_rulebooks as dev  # noqa: E402
 import rbgen  # noqa: E402
+from pypdf import PdfWriter  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 
@@ -60,6 +62,19 @@ def messy(blocks: list[tuple]) -> list[tuple]:
     return out
 
 
+def lose_ligatures(path: Path) -> None:
+    """Take the ligature glyphs' entries out of every font's ToUnicode map."""
+    writer = PdfWriter(clone_from=path)
+    for page in writer.pages:
+        for font in page["/Resources"]["/Font"].values():
+            if "/ToUnicode" in font.get_object():
+                cmap = font.get_object()["/ToUnicode"].get_object()
+                cmap.set_data(re.sub(rb"<[0-9A-F]+> <FB0[0-6]>\s*", b"", cmap.get_data(),
+                                     flags=re.IGNORECASE))
+    with path.open("wb") as fh:
+        writer.write(fh)
+
+
 def main() -> None:
     for name, file in (("Serif", "DejaVuSerifCondensed.ttf"),
                        ("SerifBold", "DejaVuSerifCondensed-Bold.ttf"),
@@ -77,6 +92,7 @@ def main() -> None:
                                ("dev_kalah.pdf", "Kalah", dev.KALAH),
                                ("dev_hearts.pdf", "Hearts", dev.HEARTS)):
         rbgen.build(str(HERE / book), game, messy(blocks))
+        lose_ligatures(HERE / book)
     truth = dev.rasterise_page(HERE / "dev_kalah.pdf", 1)
     (HERE / "page_text_fallback.json").write_text(json.dumps(
         {"_note": "True text of pages that deliberately have no text layer (image only).",
