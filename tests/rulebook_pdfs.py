@@ -5,9 +5,10 @@ whose text is drawn as outlines), typeset with reportlab in Vera, which reportla
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
-def _outlined(canvas, font, text: str, x: float, y: float, size: float) -> None:  # noqa: ANN001
+def _outlined(canvas: Any, font: Any, text: str, x: float, y: float, size: float) -> None:
     """Draw `text` as glyph outlines, no text layer (as some figures and exported art are)."""
     from fontTools.pens.basePen import BasePen
 
@@ -22,16 +23,16 @@ def _outlined(canvas, font, text: str, x: float, y: float, size: float) -> None:
         def at(self, p: tuple[float, float]) -> tuple[float, float]:
             return self.origin + p[0] * scale, y + p[1] * scale
 
-        def _moveTo(self, p):  # noqa: ANN001, ANN202
+        def _moveTo(self, p: tuple[float, float]) -> None:
             path.moveTo(*self.at(p))
 
-        def _lineTo(self, p):  # noqa: ANN001, ANN202
+        def _lineTo(self, p: tuple[float, float]) -> None:
             path.lineTo(*self.at(p))
 
-        def _curveToOne(self, p1, p2, p3):  # noqa: ANN001, ANN202
-            path.curveTo(*self.at(p1), *self.at(p2), *self.at(p3))
+        def _curveToOne(self, *points: tuple[float, float]) -> None:
+            path.curveTo(*(xy for p in points for xy in self.at(p)))
 
-        def _closePath(self):  # noqa: ANN202
+        def _closePath(self) -> None:
             path.close()
 
     for char in text:

@@ -23,9 +23,9 @@ from __future__ import annotations
 import functools
 import os
 import re
-from bisect import bisect_left, bisect_right
 import statistics
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path

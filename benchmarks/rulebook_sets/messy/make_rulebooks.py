@@ -26,11 +26,11 @@ HERE = Path(__file__).resolve().parent
 DEV = HERE.parents[3] / "shared" / "data" / "rulebooks"
 sys.path.insert(0, str(DEV / "tools"))
 
-import make_dev_rulebooks as dev  # noqa: E402
-import rbgen  # noqa: E402
-from pypdf import PdfWriter  # noqa: E402
-from reportlab.pdfbase import pdfmetrics  # noqa: E402
-from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
+import make_dev_rulebooks as dev
+import rbgen
+from pypdf import PdfWriter
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 LIGATURES = [("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"),
