@@ -308,3 +308,26 @@ def test_lost_glyphs_take_the_ligature_that_makes_a_known_word() -> None:
     lost = "The \ufffdrst to \ufffdip shu\ufffdes; o\ufffdce, e\ufffdect, O\ufffder, zq\ufffdx."
     assert restore_lost_glyphs(lost, set(known_words())) == \
         "The first to flip shuffles; office, effect, Offer, zqfix."
+
+
+def test_table_cells_a_short_gap_apart_are_cells_not_one_line(tmp_path: Path) -> None:
+    """Docling joins cells that stand a short gap apart into one line ("Cards removed 2 of
+    clubs none"); the characters' positions cut it again, so the unruled table's cells land
+    in their columns."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "table.pdf"
+    canvas = Canvas(str(path), pagesize=(595, 842))
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(72, 760, "The cards each player gets depend on the number of players.")
+    rows = [["Players", "3", "4", "5"], ["Cards each", "17", "13", "10"],
+            ["Cards removed", "2 of clubs", "none", "2 of clubs and diamonds"]]
+    for r, row in enumerate(rows):
+        for left, cell in zip((72, 160, 225, 290), row, strict=True):
+            canvas.drawString(left, 730 - 14 * r, cell)
+    canvas.drawString(72, 670, "After dealing, the player left of the dealer leads.")
+    canvas.save()
+    page = extract(path).pages[0]
+    assert page.tables == 1
+    assert "| Cards removed | 2 of clubs | none | 2 of clubs and diamonds |" in page.markdown
+    assert "The cards each player gets depend on the number of players." in page.markdown

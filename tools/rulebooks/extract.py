@@ -28,6 +28,7 @@ import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from lifeos.errors import LifeOSError
@@ -56,6 +57,9 @@ class Line:
     right: float
     size: float = 0.0   # the type's size in points, as the PDF sets it (0: not known, as in OCR)
     bold: bool = False
+    # The line cut where its characters stand far apart: Docling joins table cells a short gap
+    # apart into one line ("Cards removed   2 of clubs   none"). Empty: no such gap.
+    cells: list[Line] = field(default_factory=list)
 
     @property
     def height(self) -> float:
@@ -263,8 +267,9 @@ def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
 
 
 def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
-    """One pass of pdfplumber over the pages: tables by their ruling lines, and each text line's
-    type size (the median size of the characters in its box; Docling gives boxes only)."""
+    """One pass of pdfplumber over the pages: tables by their ruling lines, and what each text
+    line's characters say that Docling's boxes do not: the type's size and weight (their median
+    and majority), and where the line is cut by a gap wider than a word space can be."""
     import pdfplumber
 
     found: dict[int, list[Table]] = {}
@@ -278,22 +283,45 @@ def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
                 if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
                     found.setdefault(number, []).append(Table(top, bottom, x0, x1, rows))
-            _set_sizes(by_page.get(number, []), page.chars)
+            _read_chars(by_page.get(number, []), page.chars)
     return found
 
 
-def _set_sizes(lines: list[Line], chars: list[dict]) -> None:
-    rows = sorted(((c["top"] + c["bottom"]) / 2, (c["x0"] + c["x1"]) / 2, c["size"],
-                   BOLD.search(c.get("fontname") or "") is not None)
-                  for c in chars if not c["text"].isspace())
-    middles = [row[0] for row in rows]
+CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
+
+
+def _read_chars(lines: list[Line], chars: list[dict]) -> None:
+    chars = sorted((c for c in chars if not c["text"].isspace()),
+                   key=lambda c: (c["top"] + c["bottom"]) / 2)
+    middles = [(c["top"] + c["bottom"]) / 2 for c in chars]
     for ln in lines:
-        inside = [(size, bold) for _, x, size, bold in rows[bisect_left(middles, ln.top):
-                                                            bisect_right(middles, ln.bottom)]
-                  if ln.left <= x <= ln.right]
-        if inside:
-            ln.size = round(statistics.median(size for size, _ in inside), 1)
-            ln.bold = sum(bold for _, bold in inside) > len(inside) / 2
+        inside = sorted((c for c in chars[bisect_left(middles, ln.top):
+                                          bisect_right(middles, ln.bottom)]
+                         if ln.left <= (c["x0"] + c["x1"]) / 2 <= ln.right),
+                        key=lambda c: c["x0"])
+        if not inside:
+            continue
+        ln.size = round(statistics.median(c["size"] for c in inside), 1)
+        ln.bold = sum(BOLD.search(c.get("fontname") or "") is not None for c in inside) \
+            > len(inside) / 2
+        runs = [[inside[0]]]
+        for before, char in pairwise(inside):
+            if char["x0"] - before["x1"] >= CELL_GAP * ln.size:
+                runs.append([])
+            runs[-1].append(char)
+        if len(runs) > 1:
+            ln.cells = [Line(ln.page, clean_line(_spelt(run)), run[0]["x0"], ln.top, ln.bottom,
+                             max(c["x1"] for c in run), ln.size, ln.bold) for run in runs]
+
+
+def _spelt(chars: list[dict]) -> str:
+    """Characters of one run as text, a space where they stand a word space apart."""
+    out = chars[0]["text"]
+    for before, char in pairwise(chars):
+        if char["x0"] - before["x1"] > 0.2 * char["size"]:
+            out += " "
+        out += char["text"]
+    return out
 
 
 CELL_CHARS = 32      # a table cell is short; body text lines are longer
@@ -581,8 +609,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         page_lines = by_page.get(number, [])
         ruled = tables.get(number, [])
         found = ruled + aligned_tables(
-            [ln for ln in page_lines if not any(_inside(ln, t) for t in ruled)],
-            sizes.get(number, (612.0, 792.0))[0])
+            [cell for ln in page_lines if not any(_inside(ln, t) for t in ruled)
+             for cell in ln.cells or [ln]], sizes.get(number, (612.0, 792.0))[0])
         found += number_rows([ln for ln in page_lines
                               if not any(_inside(ln, t) for t in found)])
         page_tables = sorted(found, key=lambda t: t.top)
