@@ -184,14 +184,14 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
     return lines, sizes
 
 
-def restore_ligatures(lines: list[Line]) -> None:
+def restore_ligatures(texts: list[str]) -> list[str]:
     """Words with a glyph the PDF gives no letters for ("�rst") spelt again, by the known words
-    and the rulebook's own."""
-    if any(LOST_GLYPH.search(ln.text) for ln in lines):
-        known = known_words() | {w.lower() for ln in lines if not LOST_GLYPH.search(ln.text)
-                                 for w in re.findall(r"\w+", ln.text)}
-        for ln in lines:
-            ln.text = restore_lost_glyphs(ln.text, known)
+    and the rulebook's own (those of its texts that lost none)."""
+    if not any(LOST_GLYPH.search(text) for text in texts):
+        return texts
+    known = known_words() | {w.lower() for text in texts if not LOST_GLYPH.search(text)
+                             for w in re.findall(r"\w+", text)}
+    return [restore_lost_glyphs(text, known) for text in texts]
 
 
 @functools.cache
@@ -546,6 +546,9 @@ def docling_layout(path: Path, artifacts: Path, page_count: int) -> list[Page]:
         tables = markdown.count("\n|---") + markdown.count("\n| ---")
         pages.append(Page(number, markdown, "docling-layout" if markdown.strip() else "empty",
                           headings, start_path, tables))
+    for page, markdown in zip(pages, restore_ligatures([p.markdown for p in pages]),
+                              strict=True):
+        page.markdown = markdown
     return pages
 
 
@@ -563,7 +566,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
     lines, sizes = docling_lines(path)
-    restore_ligatures(lines)
+    for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
+        ln.text = text
     tables = pdfplumber_pass(path, lines)
     ems = [round(ln.em, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(ems) if ems else 10.0
