@@ -25,12 +25,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEV = HERE.parents[3] / "shared" / "data" / "rulebooks"
 sys.path.insert(0, str(DEV / "tools"))
+sys.path.insert(0, str(HERE.parents[2]))
 
 import make_dev_rulebooks as dev
 import rbgen
-from pypdf import PdfWriter
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+
+from tests.rulebook_pdfs import without_ligature_mappings
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 LIGATURES = [("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"),
@@ -62,19 +64,6 @@ def messy(blocks: list[tuple]) -> list[tuple]:
     return out
 
 
-def lose_ligatures(path: Path) -> None:
-    """Take the ligature glyphs' entries out of every font's ToUnicode map."""
-    writer = PdfWriter(clone_from=path)
-    for page in writer.pages:
-        for font in page["/Resources"]["/Font"].values():
-            if "/ToUnicode" in font.get_object():
-                cmap = font.get_object()["/ToUnicode"].get_object()
-                cmap.set_data(re.sub(rb"<[0-9A-F]+> <FB0[0-6]>\s*", b"", cmap.get_data(),
-                                     flags=re.IGNORECASE))
-    with path.open("wb") as fh:
-        writer.write(fh)
-
-
 def main() -> None:
     for name, file in (("Serif", "DejaVuSerifCondensed.ttf"),
                        ("SerifBold", "DejaVuSerifCondensed-Bold.ttf"),
@@ -92,7 +81,7 @@ def main() -> None:
                                ("dev_kalah.pdf", "Kalah", dev.KALAH),
                                ("dev_hearts.pdf", "Hearts", dev.HEARTS)):
         rbgen.build(str(HERE / book), game, messy(blocks))
-        lose_ligatures(HERE / book)
+        without_ligature_mappings(HERE / book, HERE / book)
     truth = dev.rasterise_page(HERE / "dev_kalah.pdf", 1)
     (HERE / "page_text_fallback.json").write_text(json.dumps(
         {"_note": "True text of pages that deliberately have no text layer (image only).",
