@@ -331,3 +331,50 @@ def test_table_cells_a_short_gap_apart_are_cells_not_one_line(tmp_path: Path) ->
     assert page.tables == 1
     assert "| Cards removed | 2 of clubs | none | 2 of clubs and diamonds |" in page.markdown
     assert "The cards each player gets depend on the number of players." in page.markdown
+
+
+def _landscape_rules(canvas) -> None:  # noqa: ANN001
+    canvas.setFont("Helvetica-Bold", 16)
+    canvas.drawString(60, 520, "3. Setting Up")
+    canvas.setFont("Helvetica-Bold", 11.5)
+    canvas.drawString(60, 490, "Where the pieces go")
+    canvas.setFont("Times-Roman", 10.5)
+    for i, text in enumerate(["Each player places twelve men on the dark squares of the three",
+                              "rows nearest to them. The two middle rows stay empty.",
+                              "Decide who takes the dark pieces by any fair method."]):
+        canvas.drawString(60, 470 - 13 * i, text)
+
+
+def test_turned_pages_read_like_upright_ones(tmp_path: Path) -> None:
+    """A landscape page stored as a turned portrait page (/Rotate 90 or 270, its content drawn
+    sideways) reads exactly like a landscape page; a page turned sideways on screen keeps its
+    headings (pdfminer gives a turned character's width as its size, Docling's boxes are as
+    long as the line: the type's size is the character box's side across the line)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    upright = tmp_path / "landscape.pdf"
+    canvas = Canvas(str(upright), pagesize=(842, 595))
+    _landscape_rules(canvas)
+    canvas.save()
+    expected = extract(upright).pages[0].markdown
+    assert expected.startswith("# 3. Setting Up\n## Where the pieces go\nEach player")
+    for rotate, (dx, dy, angle) in {90: (0, 842, -90), 270: (595, 0, 90)}.items():
+        path = tmp_path / f"turned{rotate}.pdf"
+        canvas = Canvas(str(path), pagesize=(595, 842))
+        canvas.translate(dx, dy)
+        canvas.rotate(angle)
+        _landscape_rules(canvas)
+        canvas.save()
+        writer = pypdf.PdfWriter(clone_from=path)
+        writer.pages[0].rotate(rotate)
+        writer.write(path)
+        assert extract(path).pages[0].markdown == expected
+    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
+    sideways = pypdf.PdfWriter(clone_from=book / "own_draughts.pdf")
+    for page in sideways.pages:
+        page.rotate(90)
+    sideways.write(tmp_path / "sideways.pdf")
+    turned, plain = extract(tmp_path / "sideways.pdf"), extract(book / "own_draughts.pdf")
+    for number in (4, 5):   # the rules pages: chapter headings, subheadings, call-out boxes
+        assert [h for h in turned.pages[number - 1].markdown.splitlines() if h[:1] == "#"] == [
+            h for h in plain.pages[number - 1].markdown.splitlines() if h[:1] == "#"]

@@ -301,7 +301,7 @@ def _read_chars(lines: list[Line], chars: list[dict]) -> None:
                         key=lambda c: c["x0"])
         if not inside:
             continue
-        ln.size = round(statistics.median(c["size"] for c in inside), 1)
+        ln.size = round(statistics.median(map(_type_size, inside)), 1)
         ln.bold = sum(BOLD.search(c.get("fontname") or "") is not None for c in inside) \
             > len(inside) / 2
         runs = [[inside[0]]]
@@ -312,6 +312,12 @@ def _read_chars(lines: list[Line], chars: list[dict]) -> None:
         if len(runs) > 1:
             ln.cells = [Line(ln.page, clean_line(_spelt(run)), run[0]["x0"], ln.top, ln.bottom,
                              max(c["x1"] for c in run), ln.size, ln.bold) for run in runs]
+
+
+def _type_size(char: dict) -> float:
+    """pdfminer's `size` is the height of an upright character's box and the width of a turned
+    one (a page with /Rotate 90): the type's size is the side across the line of text."""
+    return char["size"] if char.get("upright", True) else char["x1"] - char["x0"]
 
 
 def _spelt(chars: list[dict]) -> str:
