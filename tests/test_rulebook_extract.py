@@ -378,3 +378,21 @@ def test_turned_pages_read_like_upright_ones(tmp_path: Path) -> None:
     for number in (4, 5):   # the rules pages: chapter headings, subheadings, call-out boxes
         assert [h for h in turned.pages[number - 1].markdown.splitlines() if h[:1] == "#"] == [
             h for h in plain.pages[number - 1].markdown.splitlines() if h[:1] == "#"]
+
+
+def test_a_print_pdf_with_bleed_reads_like_the_page_itself(tmp_path: Path) -> None:
+    """Print PDFs put the page (crop box) inside a bigger media box that holds the bleed and
+    the crop marks. Docling measures from the crop box, pdfplumber from the media box: its
+    tables and characters are moved into Docling's frame, or tables swallow the text beside
+    them and headings read the wrong characters' sizes."""
+    from pypdf.generic import RectangleObject
+
+    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
+    writer = pypdf.PdfWriter(clone_from=book / "own_draughts.pdf")
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        page.mediabox = RectangleObject([-30, -30, width + 30, height + 30])
+        page.cropbox = page.trimbox = RectangleObject([0, 0, width, height])
+    writer.write(tmp_path / "print.pdf")
+    printed, plain = extract(tmp_path / "print.pdf"), extract(book / "own_draughts.pdf")
+    assert [p.markdown for p in printed.pages] == [p.markdown for p in plain.pages]

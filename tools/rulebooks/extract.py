@@ -278,12 +278,18 @@ def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
         by_page.setdefault(ln.page, []).append(ln)
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
+            # pdfplumber measures from the media box's corner, Docling from the crop box's: a
+            # print PDF's media box holds the bleed and the crop marks around the page.
+            dx, dy = page.cropbox[0], page.cropbox[1]
             for table in page.find_tables():
                 rows = [r for r in table.extract() if any((c or "").strip() for c in r)]
                 if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
                     x0, top, x1, bottom = table.bbox
-                    found.setdefault(number, []).append(Table(top, bottom, x0, x1, rows))
-            _read_chars(by_page.get(number, []), page.chars)
+                    found.setdefault(number, []).append(
+                        Table(top - dy, bottom - dy, x0 - dx, x1 - dx, rows))
+            _read_chars(by_page.get(number, []), [
+                {**c, "x0": c["x0"] - dx, "x1": c["x1"] - dx, "top": c["top"] - dy,
+                 "bottom": c["bottom"] - dy} for c in page.chars])
     return found
 
 
