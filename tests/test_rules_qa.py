@@ -468,3 +468,25 @@ def test_a_quote_with_a_word_broken_on_the_page_is_highlighted(tmp_path: Path) -
     marked = render_page(pdf, 1, "whenever an opponent lights a lantern, the active player")
     box = ImageChops.difference(plain, marked).getbbox()
     assert box is not None and box[3] - box[1] > 25   # both lines of it
+
+
+def test_a_quote_on_a_print_pdf_is_highlighted_where_it_stands(tmp_path: Path) -> None:
+    """A print PDF's media box holds the bleed around the page the image shows: the highlight
+    is drawn in the image's frame, where the words are."""
+    import pypdf
+    from PIL import ImageChops
+    from pypdf.generic import RectangleObject
+
+    from apps.studio.pages.ask import render_page
+
+    writer = pypdf.PdfWriter(clone_from=DATA / "dev_hearts.pdf")
+    for page in writer.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        page.mediabox = RectangleObject([-30, -30, width + 30, height + 30])
+        page.cropbox = RectangleObject([0, 0, width, height])
+    writer.write(tmp_path / "print.pdf")
+    quote = "| Card taken in a trick | Penalty points |"
+    boxes = [ImageChops.difference(render_page(pdf, 6, "no such words at all"),
+                                   render_page(pdf, 6, quote)).getbbox()
+             for pdf in (DATA / "dev_hearts.pdf", tmp_path / "print.pdf")]
+    assert boxes[0] is not None and boxes[0] == boxes[1]

@@ -43,6 +43,8 @@ def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) 
         # a table row is quoted with its header: each part is highlighted where it stands
         matches = [found[0] for pattern in patterns
                    if (found := page.search(pattern, regex=True, case=False, return_chars=True))]
+        # pdfplumber measures from the media box, the image shows the crop box (print PDFs)
+        dx, dy = page.cropbox[0], page.cropbox[1]
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     for match in matches:
@@ -50,9 +52,10 @@ def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) 
         for ch in match.get("chars", []):
             lines.setdefault(round(ch["top"]), []).append(ch)
         for chars in lines.values():
-            box = (min(c["x0"] for c in chars) * scale - 2, min(c["top"] for c in chars) * scale - 2,
-                   max(c["x1"] for c in chars) * scale + 2,
-                   max(c["bottom"] for c in chars) * scale + 2)
+            box = ((min(c["x0"] for c in chars) - dx) * scale - 2,
+                   (min(c["top"] for c in chars) - dy) * scale - 2,
+                   (max(c["x1"] for c in chars) - dx) * scale + 2,
+                   (max(c["bottom"] for c in chars) - dy) * scale + 2)
             draw.rectangle(box, fill=(255, 221, 0, 90), outline=(230, 160, 0, 255), width=2)
     return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")
 
