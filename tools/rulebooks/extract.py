@@ -517,8 +517,10 @@ def _ocr_engine(factory):  # noqa: ANN001, ANN202
     if _ENGINE is None:
         import logging
 
-        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
-        _ENGINE = factory(params={"Global.log_level": "warning"})
+        # "error": a page with nothing to read (a sparse page that is only a caption) is no
+        # cause for a warning.
+        logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+        _ENGINE = factory(params={"Global.log_level": "error"})
     return _ENGINE
 
 
