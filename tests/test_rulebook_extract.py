@@ -275,6 +275,7 @@ def test_joined_lines_and_normalised_pages_agree(lines: list[str], joined: str) 
     assert normalize(joined) == normalize("\n".join(lines))
     assert clean_line(" rule\u00adbook with a bro\u00ad ") == "rulebook with a bro-"
     assert clean_line("\ufb01nal \ufb02ip o\ufb00er") == "final flip offer"
+    assert join_lines(clean_line("each oppo\u2010"), "nent") == "each opponent"
 
 
 def test_a_bold_subheading_a_little_bigger_than_the_text_is_a_heading(messy: Extraction) -> None:

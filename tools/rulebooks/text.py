@@ -12,18 +12,22 @@ STOP = set("a an the of to in on at is are be can do does i my me you your it it
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
-LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
-                           "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"})
+# Typography a player does not type: ligature glyphs, the Unicode hyphens some typesetters
+# break words with, no-break spaces.
+TYPOGRAPHY = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
+                            "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u2010": "-",
+                            "\u2011": "-", "\u00a0": " ", "\u202f": " "})
 # A word broken at a line end: "oppo-" then "nent". A capital after the break keeps the
 # hyphen ("Anti-" "Clockwise"), as it is more likely a compound than a syllable.
 BROKEN_WORD = re.compile(r"(\w)-[ \t]*\n\s*(?=[a-zß-öø-ÿ])")
 
 
 def clean_line(text: str) -> str:
-    """One line of a PDF's text as read: typographic ligatures as their letters ("ﬁ" → "fi")
-    and soft hyphens dropped, except one that ends the line, where the word was broken and the
-    reader saw a hyphen. Real-world PDFs have both; the player types neither."""
-    text = text.translate(LIGATURES).strip()
+    """One line of a PDF's text as read: typographic ligatures as their letters ("ﬁ" → "fi"),
+    Unicode hyphens and spaces as plain ones, and soft hyphens dropped, except one that ends
+    the line, where the word was broken and the reader saw a hyphen. Real-world PDFs have all
+    of these; the player types none."""
+    text = text.translate(TYPOGRAPHY).strip()
     ends_broken = text.endswith("\u00ad")
     text = text.replace("\u00ad", "")
     return text + "-" if ends_broken and text[-1:].isalpha() else text
@@ -67,7 +71,7 @@ def join_lines(text: str, line: str) -> str:
 
 def normalize(text: str) -> str:
     """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
-    text = text.translate(LIGATURES).replace("\u00ad", "").replace("’", "'").replace("‘", "'")
+    text = text.translate(TYPOGRAPHY).replace("\u00ad", "").replace("’", "'").replace("‘", "'")
     text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
     text = BROKEN_WORD.sub(r"\1", text)
     text = re.sub(r"[|#*_`>]", " ", text)
