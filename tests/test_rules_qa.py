@@ -372,11 +372,22 @@ def test_evaluate_a_small_question_set(env, tmp_path: Path) -> None:  # noqa: AN
     shutil.copy(DATA / "dev_hearts.pdf", folder)
     lines = [ln for ln in (DATA / "questions.jsonl").read_text().splitlines()
              if '"dev_hearts.pdf"' in ln][:4]
+    # A book that cannot be ingested fails its own question, not the run, and counts against
+    # the metrics (it is no abstention).
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 50)
+    lines.append(json.dumps({"id": "x1", "rulebook": "broken.pdf", "game": "Broken Game",
+                             "question": "Who starts?", "answer": "The dealer.", "pages": [1],
+                             "answerable": True, "kind": "fact"}))
     (folder / "questions.jsonl").write_text("\n".join(lines) + "\n")
-    metrics, rows = evaluate(folder, rulebooks, qa)
-    assert metrics["n_questions"] == 4 and rows.height == 4
+    said: list[str] = []
+    metrics, rows = evaluate(folder, rulebooks, qa, progress=said.append)
+    assert metrics["n_questions"] == 5 and rows.height == 5
     assert 0 <= metrics["recall_at_5"] <= 1
-    assert rows["evidence"].is_between(0, 1).all()
+    assert rows["evidence"].drop_nulls().is_between(0, 1).all()
+    failed = rows.filter(rows["id"] == "x1").row(0, named=True)
+    assert failed["mode"] == "error" and not failed["abstained"] and "Broken Game" in \
+        failed["answer"]
+    assert any("broken.pdf could not be ingested" in line and "damaged" in line for line in said)
 
 
 @pytest.mark.slow

@@ -63,7 +63,7 @@ class RulesAnswer(BaseModel):
     passages: list[Citation] = Field(default_factory=list, description="closest passages")
     confidence: float
     model: str = ""
-    mode: str = "generative"        # generative | extractive | abstained
+    mode: str = "generative"        # generative | extractive | abstained | error (in evals)
     latency_s: float = 0.0
     p_none: float | None = Field(None, description="the model's probability that no passage "
                                                    "answers (None: it was not asked)")

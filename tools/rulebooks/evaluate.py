@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,12 @@ import sqlalchemy as sa
 from lifeos.db.engine import session_scope
 from lifeos.db.models import EvalRun, utcnow
 from lifeos.errors import BadRequest, NotFound
+from lifeos.logging import get_logger
 from tools.rulebooks.service import Rulebooks, file_sha256
 from tools.rulebooks.text import normalize, words
 from tools.rules_qa import RulesAnswer, RulesQA
+
+log = get_logger(__name__)
 
 METRICS = ("n_questions", "recall_at_1", "recall_at_5", "citation_page_accuracy",
            "answer_correctness", "abstention_precision", "abstention_recall",
@@ -106,22 +110,39 @@ def score(questions: list[Question], answers: list[RulesAnswer]) -> dict[str, An
 
 def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
              progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+    """Ingest what is not ingested yet, ask every question, score. A rulebook that cannot be
+    ingested, or a question whose answer fails, is that question's result (mode "error",
+    not an abstention, so it counts against every metric), not the end of the run."""
     folder = Path(folder)
     questions = load_questions(folder)
+
+    def say(message: str) -> None:
+        if progress:
+            progress(message)
+
     for book in sorted({q.rulebook for q in questions}):
         game = next(q.game for q in questions if q.rulebook == book)
-        sha = file_sha256(folder / book)
-        known = {d["sha256"]: d for d in rulebooks.list()}
-        if sha not in known or known[sha]["status"] != "ready":
-            if progress:
-                progress(f"ingesting {book}")
-            rulebooks.add(folder / book, game=game)
-            rulebooks.ingest(sha)
+        try:
+            sha = file_sha256(folder / book)
+            known = {d["sha256"]: d for d in rulebooks.list()}
+            if sha not in known or known[sha]["status"] != "ready":
+                say(f"ingesting {book}")
+                rulebooks.add(folder / book, game=game)
+                rulebooks.ingest(sha)
+        except Exception as exc:  # noqa: BLE001 - one unreadable book fails its questions only
+            log.warning("eval_ingest_failed", rulebook=book, error=str(exc))
+            say(f"{book} could not be ingested: {exc}")
     answers = []
     for i, q in enumerate(questions, start=1):
-        if progress:
-            progress(f"[{i}/{len(questions)}] {q.id}")
-        answers.append(qa.run({"question": q.question, "game": q.game}))
+        say(f"[{i}/{len(questions)}] {q.id}")
+        started = time.perf_counter()
+        try:
+            answers.append(qa.run({"question": q.question, "game": q.game}))
+        except Exception as exc:  # noqa: BLE001 - likewise for one question
+            log.warning("eval_question_failed", id=q.id, error=str(exc))
+            answers.append(RulesAnswer(question=q.question, answer=f"error: {exc}"[:600],
+                                       abstained=False, confidence=0.0, mode="error",
+                                       latency_s=round(time.perf_counter() - started, 3)))
     metrics = score(questions, answers)
     rows = pl.DataFrame([{
         "id": q.id, "rulebook": q.rulebook, "kind": q.kind, "answerable": q.answerable,
