@@ -372,6 +372,9 @@ def test_evaluate_a_small_question_set(env, tmp_path: Path) -> None:  # noqa: AN
     shutil.copy(DATA / "dev_hearts.pdf", folder)
     lines = [ln for ln in (DATA / "questions.jsonl").read_text().splitlines()
              if '"dev_hearts.pdf"' in ln][:4]
+    # A question that names the game otherwise than the book's first question is asked under
+    # the book's name.
+    lines[3] = lines[3].replace('"game": "Hearts"', '"game": "Hearts (card game)"')
     # A book that cannot be ingested fails its own question, not the run, and counts against
     # the metrics (it is no abstention).
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 50)
@@ -384,6 +387,7 @@ def test_evaluate_a_small_question_set(env, tmp_path: Path) -> None:  # noqa: AN
     assert metrics["n_questions"] == 5 and rows.height == 5
     assert 0 <= metrics["recall_at_5"] <= 1
     assert rows["evidence"].drop_nulls().is_between(0, 1).all()
+    assert (rows["mode"] == "error").sum() == 1
     failed = rows.filter(rows["id"] == "x1").row(0, named=True)
     assert failed["mode"] == "error" and not failed["abstained"] and "Broken Game" in \
         failed["answer"]

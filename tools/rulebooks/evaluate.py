@@ -120,8 +120,10 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         if progress:
             progress(message)
 
-    for book in sorted({q.rulebook for q in questions}):
-        game = next(q.game for q in questions if q.rulebook == book)
+    # Each book is ingested under the game its first question names; a question that names the
+    # game otherwise ("Mill" for "Mill (Nine Men's Morris)") is asked under that name.
+    game_of = {q.rulebook: q.game for q in reversed(questions)}
+    for book, game in sorted(game_of.items()):
         try:
             sha = file_sha256(folder / book)
             known = {d["sha256"]: d for d in rulebooks.list()}
@@ -137,7 +139,12 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         say(f"[{i}/{len(questions)}] {q.id}")
         started = time.perf_counter()
         try:
-            answers.append(qa.run({"question": q.question, "game": q.game}))
+            try:
+                answers.append(qa.run({"question": q.question, "game": q.game}))
+            except NotFound:
+                if q.game == game_of[q.rulebook]:
+                    raise
+                answers.append(qa.run({"question": q.question, "game": game_of[q.rulebook]}))
         except Exception as exc:  # noqa: BLE001 - likewise for one question
             log.warning("eval_question_failed", id=q.id, error=str(exc))
             answers.append(RulesAnswer(question=q.question, answer=f"error: {exc}"[:600],
