@@ -120,8 +120,7 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         if progress:
             progress(message)
 
-    # Each book is ingested under the game its first question names; a question that names the
-    # game otherwise ("Mill" for "Mill (Nine Men's Morris)") is asked under that name.
+    # Each book is ingested under the game its first question names (see `_ask`).
     game_of = {q.rulebook: q.game for q in reversed(questions)}
     for book, game in sorted(game_of.items()):
         try:
@@ -139,12 +138,7 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         say(f"[{i}/{len(questions)}] {q.id}")
         started = time.perf_counter()
         try:
-            try:
-                answers.append(qa.run({"question": q.question, "game": q.game}))
-            except NotFound:
-                if q.game == game_of[q.rulebook]:
-                    raise
-                answers.append(qa.run({"question": q.question, "game": game_of[q.rulebook]}))
+            answers.append(_ask(qa, q, game_of[q.rulebook]))
         except Exception as exc:  # noqa: BLE001 - likewise for one question
             log.warning("eval_question_failed", id=q.id, error=str(exc))
             answers.append(RulesAnswer(question=q.question, answer=f"error: {exc}"[:600],
@@ -161,6 +155,17 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         "question": q.question, "answer": a.answer, "gold_answer": q.answer,
     } for q, a in zip(questions, answers, strict=True)])
     return metrics, rows
+
+
+def _ask(qa: RulesQA, q: Question, book_game: str) -> RulesAnswer:
+    """Ask under the game the question names, or, where no game of that name has a rulebook
+    ("Mill" for "Mill (Nine Men's Morris)"), under the game its book was ingested as."""
+    try:
+        return qa.run({"question": q.question, "game": q.game})
+    except NotFound:
+        if q.game == book_game:
+            raise
+        return qa.run({"question": q.question, "game": book_game})
 
 
 def save(url: str, metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, name: str, *,
