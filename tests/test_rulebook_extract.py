@@ -397,3 +397,23 @@ def test_a_print_pdf_with_bleed_reads_like_the_page_itself(tmp_path: Path) -> No
     writer.write(tmp_path / "print.pdf")
     printed, plain = extract(tmp_path / "print.pdf"), extract(book / "own_draughts.pdf")
     assert [p.markdown for p in printed.pages] == [p.markdown for p in plain.pages]
+
+
+def test_a_pdf_docling_cannot_parse_is_read_by_pdfplumber(
+        extractions: dict[str, Extraction], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file opens (pdfium), but Docling's parser fails on it: pdfplumber's lines, in
+    column order, go through the same structure recovery, and the book reads with the same
+    headings and tables."""
+    import tools.rulebooks.extract as extraction
+
+    def fails(path: Path) -> None:
+        raise RulebookError(f"{path.name} could not be parsed (a parser bug)")
+
+    monkeypatch.setattr(extraction, "docling_lines", fails)
+    book = extract(DATA / "dev_hearts.pdf")
+    for page, reference in zip(book.pages, extractions["dev_hearts.pdf"].pages, strict=True):
+        assert page.extractor == "pdfplumber"
+        assert page.tables == reference.tables
+        assert [h for h in page.markdown.splitlines() if h[:1] == "#"] == [
+            h for h in reference.markdown.splitlines() if h[:1] == "#"]
+    assert "the player holding the 2 of clubs leads it" in norm(book.pages[4].markdown)

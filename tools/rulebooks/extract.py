@@ -1,8 +1,9 @@
 """PDF → one Markdown page per PDF page, with the structure recovered from the PDF itself.
 
 Docling's model-free parser gives every text line with its page, box and reading order (its
-standard pipeline needs layout weights no package ships). From those lines we recover what a
-layout model would:
+standard pipeline needs layout weights no package ships; where the parser fails on a file that
+opens, pdfplumber's lines are read column by column instead). From those lines we recover what
+a layout model would:
 - running headers and footers (the same text at the same place on most pages) are dropped;
 - headings are lines whose type is clearly bigger than the body text's, or a little bigger and
   bold (set sizes and weights read from the PDF's characters by pdfplumber); their level is
@@ -32,7 +33,10 @@ from itertools import pairwise
 from pathlib import Path
 
 from lifeos.errors import LifeOSError
+from lifeos.logging import get_logger
 from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs, unwrap
+
+log = get_logger(__name__)
 
 BULLET = re.compile(r"^\s*([•·▪◦‣●○■□–—*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 HEADING_RATIO = 1.15        # a heading's type is this much bigger than the body text's,
@@ -95,7 +99,8 @@ class Table:
 class Page:
     number: int                     # 1-based PDF page index
     markdown: str
-    extractor: str    # docling-native[+pdfplumber][+rapidocr] | docling-layout | rapidocr | empty
+    extractor: str    # docling-native[+pdfplumber][+rapidocr] | pdfplumber[+rapidocr] (Docling's
+                      # parser failed) | docling-layout | rapidocr | empty
     headings: list[tuple[int, str]] = field(default_factory=list)
     section_path: list[str] = field(default_factory=list)   # where the page starts
     tables: int = 0
@@ -181,6 +186,27 @@ def docling_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]
         height = sizes[prov.page_no][1]
         box = prov.bbox.to_top_left_origin(page_height=height)
         lines.append(Line(prov.page_no, text, box.l, box.t, box.b, box.r))
+    return lines, sizes
+
+
+def pdfplumber_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, float]]]:
+    """Every text line by pdfplumber, column by column, in the crop box's frame as Docling's:
+    the fallback for a PDF that Docling's parser cannot read."""
+    import pdfplumber
+
+    lines: list[Line] = []
+    sizes: dict[int, tuple[float, float]] = {}
+    try:
+        with pdfplumber.open(str(path)) as pdf:
+            for number, page in enumerate(pdf.pages, start=1):
+                dx, dy = page.cropbox[0], page.cropbox[1]
+                sizes[number] = (float(page.width), float(page.height))
+                found = [Line(number, clean_line(row["text"]), row["x0"] - dx, row["top"] - dy,
+                              row["bottom"] - dy, row["x1"] - dx)
+                         for row in page.extract_text_lines() if clean_line(row["text"])]
+                lines += reading_order(found, float(page.width))
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds; all mean "cannot read"
+        raise RulebookError(f"{Path(path).name} could not be parsed ({exc})") from None
     return lines, sizes
 
 
@@ -579,7 +605,15 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 pages[i] = Page(page.number, "\n".join(ln.text for ln in ocr),
                                 "rapidocr" if ocr else "empty", section_path=page.section_path)
         return Extraction(pages, time.perf_counter() - started)
-    lines, sizes = docling_lines(path)
+    try:
+        lines, sizes = docling_lines(path)
+        parser = "docling-native"
+    except RulebookError as exc:
+        # The file opened (check_pdf), so it is Docling's parser that failed: pdfplumber's
+        # lines, in column order, go through the same structure recovery.
+        log.warning("docling_parser_failed", pdf=path.name, error=str(exc))
+        lines, sizes = pdfplumber_lines(path)
+        parser = "pdfplumber"
     for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
         ln.text = text
     tables = pdfplumber_pass(path, lines)
@@ -662,7 +696,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         # Reading order from Docling for text; tables slot in by position within the flow.
         markdown = _merge(blocks, [(t.top, t.markdown()) for t in page_tables])
         extractor = ("rapidocr" if page_lines else "empty") if number in ocr_pages \
-            else "docling-native+pdfplumber" if page_tables else "docling-native"
+            else f"{parser}+pdfplumber" if page_tables and parser != "pdfplumber" else parser
         if number in completed:
             extractor += "+rapidocr"
         pages.append(Page(number, markdown, extractor, headings, start_path, len(page_tables)))
