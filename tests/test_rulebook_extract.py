@@ -14,6 +14,7 @@ from tests.rulebook_pdfs import make_messy_rulebook, without_ligature_mappings
 from tools.rulebooks.extract import Extraction, RulebookError, check_pdf, extract
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
+OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
 # From data/rulebooks/README.md: where the tables are.
 TABLE_PAGES = {"dev_morris.pdf": {9, 10}, "dev_kalah.pdf": {6, 7},
@@ -102,8 +103,7 @@ def test_a_scanned_table_is_rebuilt_from_its_alignment() -> None:
     """Our own set's dominoes book has an image-only page with a table. OCR reads each cell as
     a line of its own; the rows of numbers ("2 7 7 14") must survive (they are not page
     numbers) and come out as a Markdown table, its wrapped header cells joined."""
-    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
-    page = extract(book / "own_dominoes.pdf").pages[2]
+    page = extract(OWN / "own_dominoes.pdf").pages[2]
     assert page.extractor == "rapidocr" and page.tables == 1
     assert "| Players | Tiles each, Block | Tiles each, Draw | Boneyard, Draw |" in page.markdown
     assert "| 3 | 7 | 6 | 10 |" in page.markdown
@@ -346,7 +346,13 @@ def _landscape_rules(canvas) -> None:  # noqa: ANN001
         canvas.drawString(60, 470 - 13 * i, text)
 
 
-def test_turned_pages_read_like_upright_ones(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def draughts() -> Extraction:
+    """Our own set's draughts book, as it is: the reference for its made-over copies."""
+    return extract(OWN / "own_draughts.pdf")
+
+
+def test_turned_pages_read_like_upright_ones(tmp_path: Path, draughts: Extraction) -> None:
     """A landscape page stored as a turned portrait page (/Rotate 90 or 270, its content drawn
     sideways) reads exactly like a landscape page; a page turned sideways on screen keeps its
     headings (pdfminer gives a turned character's width as its size, Docling's boxes are as
@@ -370,33 +376,32 @@ def test_turned_pages_read_like_upright_ones(tmp_path: Path) -> None:
         writer.pages[0].rotate(rotate)
         writer.write(path)
         assert extract(path).pages[0].markdown == expected
-    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
-    sideways = pypdf.PdfWriter(clone_from=book / "own_draughts.pdf")
+    sideways = pypdf.PdfWriter(clone_from=OWN / "own_draughts.pdf")
     for page in sideways.pages:
         page.rotate(90)
     sideways.write(tmp_path / "sideways.pdf")
-    turned, plain = extract(tmp_path / "sideways.pdf"), extract(book / "own_draughts.pdf")
+    turned = extract(tmp_path / "sideways.pdf")
     for number in (4, 5):   # the rules pages: chapter headings, subheadings, call-out boxes
         assert [h for h in turned.pages[number - 1].markdown.splitlines() if h[:1] == "#"] == [
-            h for h in plain.pages[number - 1].markdown.splitlines() if h[:1] == "#"]
+            h for h in draughts.pages[number - 1].markdown.splitlines() if h[:1] == "#"]
 
 
-def test_a_print_pdf_with_bleed_reads_like_the_page_itself(tmp_path: Path) -> None:
+def test_a_print_pdf_with_bleed_reads_like_the_page_itself(tmp_path: Path,
+                                                           draughts: Extraction) -> None:
     """Print PDFs put the page (crop box) inside a bigger media box that holds the bleed and
     the crop marks. Docling measures from the crop box, pdfplumber from the media box: its
     tables and characters are moved into Docling's frame, or tables swallow the text beside
     them and headings read the wrong characters' sizes."""
     from pypdf.generic import RectangleObject
 
-    book = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
-    writer = pypdf.PdfWriter(clone_from=book / "own_draughts.pdf")
+    writer = pypdf.PdfWriter(clone_from=OWN / "own_draughts.pdf")
     for page in writer.pages:
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         page.mediabox = RectangleObject([-30, -30, width + 30, height + 30])
         page.cropbox = page.trimbox = RectangleObject([0, 0, width, height])
     writer.write(tmp_path / "print.pdf")
-    printed, plain = extract(tmp_path / "print.pdf"), extract(book / "own_draughts.pdf")
-    assert [p.markdown for p in printed.pages] == [p.markdown for p in plain.pages]
+    printed = extract(tmp_path / "print.pdf")
+    assert [p.markdown for p in printed.pages] == [p.markdown for p in draughts.pages]
 
 
 def test_a_pdf_docling_cannot_parse_is_read_by_pdfplumber(
