@@ -15,6 +15,7 @@ from tools.rulebooks.extract import Extraction, RulebookError, check_pdf, extrac
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
+WEB = OWN.parent / "web"     # the dev books printed from HTML by Chromium
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
 # From data/rulebooks/README.md: where the tables are.
 TABLE_PAGES = {"dev_morris.pdf": {9, 10}, "dev_kalah.pdf": {6, 7},
@@ -127,6 +128,50 @@ def test_aligned_tables_beside_body_text_and_not_in_it() -> None:
                    for top in range(0, 120, 12)]
     assert aligned_tables(body + two_columns, page_width=612) == []
     assert aligned_tables(body + table[:4], page_width=612) == []   # one row is no table
+
+
+def test_web_tables_ruled_only_between_rows() -> None:
+    """A browser's PDF: tables ruled only under each row (each rule drawn cell by cell), cells a
+    word space apart that the text layer reads as one line, headers over two lines, and a
+    table that ends its column. Every table comes out whole, with its header, in its place."""
+    pages = extract(WEB / "dev_hearts.pdf").pages
+    assert [p.tables for p in pages] == [0, 0, 1, 1, 0, 1, 1, 0]
+    deck = pages[2].markdown
+    assert "| Players | Cards removed before the deal | Cards per player |\n|---|---|---|\n" \
+           "| 3 | 2 of diamonds | 17 |" in deck
+    assert "| 6 | 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs | 8 |" in deck
+    # the table ends the left column: it comes before the right column's first line
+    assert deck.index("| 6 |") < deck.index("Removed cards are set aside")
+    variants = pages[6].markdown
+    assert "### 8. Variants\n| Variant | Change to the rules |" in variants
+    assert "| Spot Hearts | Each heart scores its face value; ace 14, king 13, queen 12, " \
+           "jack 11. |" in variants
+    kalah = extract(WEB / "dev_kalah.pdf").pages[5].markdown
+    assert "| Seeds per pit | Total seeds | Typical length | Recommended for |" in kalah
+    assert "| 6 | 72 | 20-30 minutes | experts |" in kalah
+    assert "| 4 | 48 | 10-15 minutes | standard game |" in kalah   # no prose beside it
+
+
+def test_a_two_column_table_in_a_text_column_with_a_bold_header() -> None:
+    """Within one column of the page two cells side by side make a table row; a cell may be
+    longer where its row keeps the table's columns; the bold line right above is the header,
+    cut between its words at the columns (its cells a word space apart, read as one line)."""
+    from tools.rulebooks.extract import Line, aligned_tables
+
+    def line(text: str, left: float, top: float, **kw: object) -> Line:
+        return Line(1, text, left, top, top + 9, left + 5.0 * len(text), size=9, **kw)
+
+    header = line("Hand Pass to", 330, 40, bold=True,
+                  words=[(330, 350, "Hand"), (380, 400, "Pass"), (405, 415, "to")])
+    rows = [line("1st, 5th", 330, 54), line("the player on your left", 380, 54),
+            line("2nd, 6th", 330, 66), line("the player on your right", 380, 66),
+            line("3rd, 7th", 330, 78), line("the player sitting across from you", 380, 78)]
+    body = [line("left column text that runs on and on, a paragraph", 40, top)
+            for top in range(20, 100, 12)]
+    [table] = aligned_tables(body + [header] + rows, page_width=612)
+    assert table.rows == [["Hand", "Pass to"], ["1st, 5th", "the player on your left"],
+                          ["2nd, 6th", "the player on your right"],
+                          ["3rd, 7th", "the player sitting across from you"]]
 
 
 def test_rows_flattened_into_lines_of_numbers_become_a_table() -> None:

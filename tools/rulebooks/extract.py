@@ -64,6 +64,9 @@ class Line:
     # The line cut where its characters stand far apart: Docling joins table cells a short gap
     # apart into one line ("Cards removed   2 of clubs   none"). Empty: no such gap.
     cells: list[Line] = field(default_factory=list)
+    # Where its words stand (left, right, word), where the characters are known: a table's
+    # header line can then be cut at the columns the rows under it set.
+    words: list[tuple[float, float, str]] = field(default_factory=list)
 
     @property
     def height(self) -> float:
@@ -292,13 +295,19 @@ def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
     return {k for k, seen in pages.items() if len(seen) >= threshold}
 
 
-def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
-    """One pass of pdfplumber over the pages: tables by their ruling lines, and what each text
-    line's characters say that Docling's boxes do not: the type's size and weight (their median
-    and majority), and where the line is cut by a gap wider than a word space can be."""
+Rule = tuple[float, float, float]   # a horizontal rule's segment: top, left, right
+
+
+def pdfplumber_pass(path: Path, lines: list[Line]
+                    ) -> tuple[dict[int, list[Table]], dict[int, list[Rule]]]:
+    """One pass of pdfplumber over the pages: tables by their ruling lines, the horizontal
+    rules outside them (for `rows_between_rules`), and what each text line's characters say
+    that Docling's boxes do not: the type's size and weight (their median and majority), where
+    its words stand, and where the line is cut by a gap wider than a word space can be."""
     import pdfplumber
 
     found: dict[int, list[Table]] = {}
+    rules: dict[int, list[Rule]] = {}
     by_page: dict[int, list[Line]] = {}
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)
@@ -313,13 +322,20 @@ def pdfplumber_pass(path: Path, lines: list[Line]) -> dict[int, list[Table]]:
                     x0, top, x1, bottom = table.bbox
                     found.setdefault(number, []).append(
                         Table(top - dy, bottom - dy, x0 - dx, x1 - dx, rows))
+            rules[number] = [
+                (r["top"] - dy, r["x0"] - dx, r["x1"] - dx) for r in page.rects + page.lines
+                if r["bottom"] - r["top"] <= 2 and r["x1"] - r["x0"] >= 10
+                and not any(t.top - 2 <= r["top"] - dy <= t.bottom + 2
+                            and t.left - 2 <= r["x0"] - dx <= t.right for t in
+                            found.get(number, []))]
             _read_chars(by_page.get(number, []), [
                 {**c, "x0": c["x0"] - dx, "x1": c["x1"] - dx, "top": c["top"] - dy,
                  "bottom": c["bottom"] - dy} for c in page.chars])
-    return found
+    return found, rules
 
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
+WORD_GAP = 0.2   # ... and that make them two words
 
 
 def _read_chars(lines: list[Line], chars: list[dict]) -> None:
@@ -333,14 +349,24 @@ def _read_chars(lines: list[Line], chars: list[dict]) -> None:
                         key=lambda c: c["x0"])
         if not inside:
             continue
+        # Some producers' text boxes are a fraction of the type's height (Chromium's, as
+        # Docling reads them): the characters' own boxes say where the line really stands.
+        ln.top = min(ln.top, min(c["top"] for c in inside))
+        ln.bottom = max(ln.bottom, max(c["bottom"] for c in inside))
         ln.size = round(statistics.median(map(_type_size, inside)), 1)
         ln.bold = sum(BOLD.search(c.get("fontname") or "") is not None for c in inside) \
             > len(inside) / 2
-        runs = [[inside[0]]]
+        runs, words = [[inside[0]]], [[inside[0]]]
         for before, char in pairwise(inside):
-            if char["x0"] - before["x1"] >= CELL_GAP * ln.size:
+            gap = char["x0"] - before["x1"]
+            if gap >= CELL_GAP * ln.size:
                 runs.append([])
+            if gap > WORD_GAP * char["size"]:
+                words.append([])
             runs[-1].append(char)
+            words[-1].append(char)
+        ln.words = [(w[0]["x0"], max(c["x1"] for c in w), "".join(c["text"] for c in w))
+                    for w in words]
         if len(runs) > 1:
             ln.cells = [Line(ln.page, clean_line(_spelt(run)), run[0]["x0"], ln.top, ln.bottom,
                              max(c["x1"] for c in run), ln.size, ln.bold) for run in runs]
@@ -356,10 +382,85 @@ def _spelt(chars: list[dict]) -> str:
     """Characters of one run as text, a space where they stand a word space apart."""
     out = chars[0]["text"]
     for before, char in pairwise(chars):
-        if char["x0"] - before["x1"] > 0.2 * char["size"]:
+        if char["x0"] - before["x1"] > WORD_GAP * char["size"]:
             out += " "
         out += char["text"]
     return out
+
+
+def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
+    """Tables ruled only between their rows (a web page's, a word processor's): a stack of
+    horizontal rules with the same ends, each drawn in segments that meet at the edges of the
+    columns. The bands between the rules are the rows, the joins of the segments the columns
+    (a line that crosses one, cells a word space apart, is cut between its words). Short bold
+    lines right above the first rule are the header."""
+    by_top: dict[float, list[Rule]] = {}
+    for rule in sorted(rules):
+        top = next((t for t in by_top if abs(t - rule[0]) <= 0.5), rule[0])
+        by_top.setdefault(top, []).append(rule)
+    joined: list[tuple[float, float, float, tuple[float, ...]]] = []   # top, left, right, joins
+    for top, segments in sorted(by_top.items()):
+        segments.sort(key=lambda r: r[1])
+        chain = [segments[0]]
+        for segment in segments[1:]:
+            if segment[1] - chain[-1][2] <= 1:
+                chain.append(segment)
+                continue
+            joined.append((top, chain[0][1], chain[-1][2], tuple(r[1] for r in chain[1:])))
+            chain = [segment]
+        joined.append((top, chain[0][1], chain[-1][2], tuple(r[1] for r in chain[1:])))
+    stacks: list[list[tuple[float, float, float, tuple[float, ...]]]] = []
+    for rule in sorted(joined):
+        stack = next((s for s in stacks if abs(s[-1][1] - rule[1]) <= 2
+                      and abs(s[-1][2] - rule[2]) <= 2 and len(s[-1][3]) == len(rule[3])
+                      and all(abs(a - b) <= 2 for a, b in zip(s[-1][3], rule[3], strict=True))
+                      and rule[0] - s[-1][0] <= 80), None)
+        if stack is None:
+            stacks.append([rule])
+        else:
+            stack.append(rule)
+    found = []
+    for stack in stacks:
+        if len(stack) < 2 or not stack[0][3]:
+            continue
+        _, left, right, joins = stack[0]
+        within = [ln for ln in lines if left - 2 <= (ln.left + ln.right) / 2 <= right + 2]
+        bands = [[ln for ln in within if upper[0] < (ln.top + ln.bottom) / 2 < lower[0]]
+                 for upper, lower in pairwise(stack)]
+        header: list[Line] = []
+        top = stack[0][0]
+        cell_em = statistics.median(ln.em for band in bands for ln in band) \
+            if any(bands) else 0.0
+        for ln in sorted((ln for ln in within if ln.bottom <= top + 1),
+                         key=lambda ln: -ln.bottom):
+            if not ln.bold or len(ln.text) > 2 * CELL_CHARS or top - ln.bottom > ln.height \
+                    or ln.em > HEADING_RATIO * cell_em:   # a heading over the table
+                break
+            header.append(ln)
+            top = min(top, ln.top)
+        rows = [_cells(band, joins) for band in ([header] if header else []) + bands if band]
+        if len(rows) >= 2:
+            found.append(Table(top, stack[-1][0], left, right, rows))
+    return found
+
+
+def _cells(lines: list[Line], joins: tuple[float, ...]) -> list[str]:
+    """One table row's text by column, the columns' edges at `joins`."""
+    cells = [""] * (len(joins) + 1)
+    for ln in sorted(lines, key=lambda ln: (ln.top, ln.left)):
+        for i, text in _by_column(ln, joins, bisect_left(joins, (ln.left + ln.right) / 2)):
+            cells[i] = f"{cells[i]} {text}".strip()
+    return cells
+
+
+def _by_column(line: Line, bounds: list[float] | tuple[float, ...], column: int
+               ) -> list[tuple[int, str]]:
+    """A line's text by column, the columns' edges at `bounds`: the line whole in `column`,
+    or, where its words stand in two columns or more (cells a word space apart, read as one
+    line), cut between its words."""
+    words = [(bisect_left(bounds, (x0 + x1) / 2), clean_line(word))
+             for x0, x1, word in line.words]
+    return words if len({i for i, _ in words}) > 1 else [(column, line.text)]
 
 
 CELL_CHARS = 32      # a table cell is short; body text lines are longer
@@ -368,19 +469,24 @@ CELL_CHARS = 32      # a table cell is short; body text lines are longer
 def aligned_tables(lines: list[Line], page_width: float, *, min_rows: int = 3,
                    min_columns: int = 3) -> list[Table]:
     """Tables without ruling lines, found by alignment (a scanned page's tables, whose rules
-    pdfplumber cannot see): at least `min_rows` rows, one under the other, in which short lines
-    stand side by side, at least `min_columns` of them in one row. The row with most cells
-    gives the columns. A row that leaves the first column empty continues the row above (a
-    cell wrapped over two lines: "Tiles each," over "Block"). Full-width tables are looked for
-    first, then tables within the left and the right column."""
+    pdfplumber cannot see, or a web page's, ruled only between rows): at least `min_rows`
+    rows, one under the other, in which short lines stand side by side. The row with most
+    cells gives the columns. A row that leaves the first column empty continues the row above
+    (a cell wrapped over two lines: "Tiles each," over "Block"). Full-width tables need
+    `min_columns` cells in a row; within the left or the right column of the page, looked at
+    next, two are enough (prose does not stand side by side there). Bold lines stacked right
+    above a table are its header (`_header_above`)."""
     middle = page_width / 2
     left = [ln for ln in lines if ln.right <= middle + 4]
     right = [ln for ln in lines if ln.left >= middle - 4]
     found = _aligned_runs(lines, min_rows, min_columns)
     used = {id(cell) for run in found for row in run for cell in row}
     for half in (left, right):
-        found += _aligned_runs([ln for ln in half if id(ln) not in used], min_rows, min_columns)
-    return [_as_table(run) for run in found]
+        found += _aligned_runs([ln for ln in half if id(ln) not in used], min_rows,
+                               min(2, min_columns))
+    used = {id(cell) for run in found for row in run for cell in row}
+    free = [ln for ln in lines if id(ln) not in used]
+    return [_as_table(run, _header_above(run, free)) for run in found]
 
 
 def _visual_rows(lines: list[Line]) -> list[list[Line]]:
@@ -401,10 +507,14 @@ def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int) -> list[li
     """Runs of visual rows that form a table: each run a list of rows, each row its cells."""
     runs: list[list[list[Line]]] = [[]]
     for row in _visual_rows(lines):
-        short = all(len(c.text) <= CELL_CHARS for c in row)
         previous = runs[-1][-1] if runs[-1] else None
         near = previous is not None and row[0].top - max(c.bottom for c in previous) \
             <= 1.5 * row[0].height
+        # Cells are short; a longer one may follow where its row keeps the run's columns.
+        starts = [c.left for r in runs[-1] for c in r] if near and len(row) >= 2 else []
+        short = all(len(c.text) <= CELL_CHARS or (
+            len(c.text) <= 2 * CELL_CHARS and any(abs(c.left - x) <= 3 for x in starts))
+            for c in row)
         # A lone cell right of the first column continues a wrapped row of the table.
         tabular = short and (len(row) >= 2 or (
             near and row[0].left > runs[-1][0][0].right))
@@ -418,7 +528,25 @@ def _aligned_runs(lines: list[Line], min_rows: int, min_columns: int) -> list[li
             if len(run) >= min_rows and max(len(row) for row in run) >= min_columns]
 
 
-def _as_table(rows: list[list[Line]]) -> Table:
+def _header_above(run: list[list[Line]], lines: list[Line]) -> list[Line]:
+    """Short bold lines stacked right above a table, starting within its width: its header,
+    set apart from the rows (a rule under it; its cells centred in a row taller than theirs,
+    "Cards per" over "player" beside a one-line "Players")."""
+    cells = [c for row in run for c in row]
+    left, right = min(c.left for c in cells), max(c.right for c in cells)
+    gap = 1.5 * statistics.median(c.height for c in cells)
+    top = min(c.top for c in run[0])
+    header: list[Line] = []
+    for ln in sorted((ln for ln in lines if ln.bottom <= top + 2 and left - 2 <= ln.left < right),
+                     key=lambda ln: -ln.bottom):
+        if top - ln.bottom > gap or not ln.bold or len(ln.text) > 2 * CELL_CHARS:
+            break
+        header.append(ln)
+        top = min(top, ln.top)
+    return header
+
+
+def _as_table(rows: list[list[Line]], header: list[Line] = ()) -> Table:  # type: ignore[assignment]
     widest = max(rows, key=len)
     columns = [(c.left, c.right) for c in widest]
 
@@ -430,17 +558,35 @@ def _as_table(rows: list[list[Line]]) -> Table:
         return min(range(len(columns)), key=lambda i: abs(
             (cell.left + cell.right) - (columns[i][0] + columns[i][1])))
 
-    table: list[list[str]] = []
-    for row in rows:
+    # A word belongs to the column whose span (all its cells'), widened to halfway to its
+    # neighbours, holds it.
+    spans: dict[int, list[Line]] = {}
+    for cell in (c for row in rows for c in row):
+        spans.setdefault(column(cell), []).append(cell)
+    extent = [(min(c.left for c in spans.get(i, [])) if i in spans else lft,
+               max(c.right for c in spans.get(i, [])) if i in spans else r)
+              for i, (lft, r) in enumerate(columns)]
+    bounds = [(a[1] + b[0]) / 2 for a, b in pairwise(extent)]
+
+    def place(row: list[Line]) -> list[str]:
+        """The row's text by column; a line that runs over a column's start (cells a word
+        space apart, read as one line) is cut between its words."""
         cells = [""] * len(columns)
         for cell in row:
-            i = column(cell)
-            cells[i] = f"{cells[i]} {cell.text}".strip()
+            for i, text in _by_column(cell, bounds, column(cell)):
+                cells[i] = f"{cells[i]} {text}".strip()
+        return cells
+
+    table: list[list[str]] = []
+    for row in rows:
+        cells = place(row)
         if table and not cells[0]:
             table[-1] = [f"{a} {b}".strip() for a, b in zip(table[-1], cells, strict=True)]
         else:
             table.append(cells)
-    every = [c for row in rows for c in row]
+    if header:
+        table.insert(0, place(sorted(header, key=lambda ln: (ln.top, ln.left))))
+    every = [c for row in rows for c in row] + list(header)
     return Table(min(c.top for c in every), max(c.bottom for c in every),
                  min(c.left for c in every), max(c.right for c in every), table)
 
@@ -616,7 +762,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         parser = "pdfplumber"
     for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
         ln.text = text
-    tables = pdfplumber_pass(path, lines)
+    tables, rules = pdfplumber_pass(path, lines)
     ems = [round(ln.em, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(ems) if ems else 10.0
     # Pages without a text layer are read by OCR; their lines then go through the same
@@ -660,13 +806,17 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
         ruled = tables.get(number, [])
+        ruled += rows_between_rules(rules.get(number, []), [
+            ln for ln in page_lines if not any(_inside(ln, t) for t in ruled)])
+        # A line in type clearly bigger than the text's is a heading, never a table's cell.
         found = ruled + aligned_tables(
             [cell for ln in page_lines if not any(_inside(ln, t) for t in ruled)
-             for cell in ln.cells or [ln]], sizes.get(number, (612.0, 792.0))[0])
+             and ln.em < HEADING_RATIO * body for cell in ln.cells or [ln]],
+            sizes.get(number, (612.0, 792.0))[0])
         found += number_rows([ln for ln in page_lines
                               if not any(_inside(ln, t) for t in found)])
         page_tables = sorted(found, key=lambda t: t.top)
-        blocks: list[tuple[float, str]] = [(t.top, t.markdown()) for t in page_tables]
+        blocks: list[tuple[Line, str]] = []   # text in reading order, with where it stands
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
         for ln in page_lines:
@@ -682,19 +832,19 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                     # A heading wrapped over two lines: one heading.
                     level, title = headings.pop()
                     title = f"{title} {ln.text}"
-                    top = blocks.pop()[0]
+                    where = blocks.pop()[0]
                 else:
-                    title, top = ln.text, ln.top
+                    title, where = ln.text, ln
                 headings.append((level, title))
                 path_now = [(lv, t) for lv, t in path_now if lv < level] + [(level, title)]
-                blocks.append((top, f"{'#' * level} {title}"))
+                blocks.append((where, f"{'#' * level} {title}"))
             elif BULLET.match(ln.text):
-                blocks.append((ln.top, "- " + BULLET.sub("", ln.text, count=1)))
+                blocks.append((ln, "- " + BULLET.sub("", ln.text, count=1)))
             else:
-                blocks.append((ln.top, ln.text))
+                blocks.append((ln, ln.text))
             previous = ln
         # Reading order from Docling for text; tables slot in by position within the flow.
-        markdown = _merge(blocks, [(t.top, t.markdown()) for t in page_tables])
+        markdown = _merge(blocks, page_tables)
         extractor = ("rapidocr" if page_lines else "empty") if number in ocr_pages \
             else f"{parser}+pdfplumber" if page_tables and parser != "pdfplumber" else parser
         if number in completed:
@@ -708,15 +858,21 @@ def _inside(line: Line, table: Table) -> bool:
         and table.left - 2 <= line.left and line.right <= table.right + 2
 
 
-def _merge(blocks: list[tuple[float, str]], tables: list[tuple[float, str]]) -> str:
-    """Keep the text blocks in reading order and put each table before the first text block
-    that starts below it."""
-    texts = [b for b in blocks if b not in tables]
+def _merge(blocks: list[tuple[Line, str]], tables: list[Table]) -> str:
+    """Keep the text blocks in reading order and put each table before the first block that
+    starts below it within its width (the next text of its column), or, where none does,
+    after the last block within its width (a table that ends its column)."""
+    def beside(ln: Line, table: Table) -> bool:
+        return min(ln.right, table.right) > max(ln.left, table.left)
+
+    after: dict[int, list[str]] = {}
+    for table in sorted(tables, key=lambda t: t.top):
+        below = [i for i, (ln, _) in enumerate(blocks) if ln.top > table.top and beside(ln, table)]
+        column = [i for i, (ln, _) in enumerate(blocks) if beside(ln, table)]
+        at = below[0] if below else column[-1] + 1 if column else len(blocks)
+        after.setdefault(at, []).append(table.markdown())
     out: list[str] = []
-    pending = sorted(tables)
-    for top, text in texts:
-        while pending and pending[0][0] < top:
-            out.append(pending.pop(0)[1])
+    for i, (_, text) in enumerate(blocks):
+        out += after.get(i, [])
         out.append(text)
-    out += [t for _, t in pending]
-    return "\n".join(out)
+    return "\n".join(out + after.get(len(blocks), []))
