@@ -276,8 +276,14 @@ def _overlaps(a: Line, b: Line) -> bool:
         and shared > 0.5 * min(a.height, b.height)
 
 
+def _running_key(text: str) -> str:
+    """A header's or footer's text with its numbers and spaces left out: "2 / 8" from the text
+    layer and "2/8" from OCR are one footer."""
+    return re.sub(r"\d+", "#", re.sub(r"\s+", "", text))
+
+
 def _is_running(line: Line, running: set[tuple[str, int]]) -> bool:
-    key = re.sub(r"\d+", "#", line.text)
+    key = _running_key(line.text)
     band = round(line.top / 8)
     return any((key, b) in running for b in (band - 1, band, band + 1))
 
@@ -290,7 +296,7 @@ def running_lines(lines: list[Line], page_count: int) -> set[tuple[str, int]]:
         return set()
     pages: dict[tuple[str, int], set[int]] = {}
     for ln in lines:
-        pages.setdefault((re.sub(r"\d+", "#", ln.text), round(ln.top / 8)), set()).add(ln.page)
+        pages.setdefault((_running_key(ln.text), round(ln.top / 8)), set()).add(ln.page)
     threshold = max(3, int(page_count * 0.5))
     return {k for k, seen in pages.items() if len(seen) >= threshold}
 
