@@ -110,3 +110,44 @@ def without_ligature_mappings(source: Path, target: Path) -> Path:
     with target.open("wb") as fh:
         writer.write(fh)
     return target
+
+
+def with_unreadable_text_layer(source: Path, target: Path, pages: set[int]) -> Path:
+    """`source` with the text layer of `pages` (1-based) made unreadable while the page looks
+    the same: each font there gets a ToUnicode map that maps every letter to the one 13 places
+    on ("Gur cynlre" for "The player"), as a PDF whose fonts carry a wrong or made-up
+    encoding reads. Only OCR can read such a page."""
+    import pypdf
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    def rot13(code: int) -> int:
+        for base in (ord("a"), ord("A")):
+            if base <= code < base + 26:
+                return base + (code - base + 13) % 26
+        return code
+
+    entries = "\n".join(f"<{c:02X}> <{rot13(c):04X}>" for c in range(32, 127))
+    cmap = ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+            "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+            "/CMapName /Scrambled-UCS def\n/CMapType 2 def\n"
+            "1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
+            f"95 beginbfchar\n{entries}\nendbfchar\nendcmap\n"
+            "CMapName currentdict /CMap defineresource pop\nend\nend\n")
+    writer = pypdf.PdfWriter(clone_from=source)
+    for number, page in enumerate(writer.pages, start=1):
+        if number not in pages:
+            continue
+        # copies of the page's resources and fonts, so that other pages keep theirs
+        resources = DictionaryObject(page["/Resources"].get_object())
+        fonts = DictionaryObject(resources["/Font"].get_object())
+        for name in list(fonts):
+            font = DictionaryObject(fonts[name].get_object())
+            stream = DecodedStreamObject()
+            stream.set_data(cmap.encode())
+            font[NameObject("/ToUnicode")] = writer._add_object(stream)  # noqa: SLF001
+            fonts[NameObject(name)] = writer._add_object(font)  # noqa: SLF001
+        resources[NameObject("/Font")] = fonts
+        page[NameObject("/Resources")] = resources
+    with target.open("wb") as fh:
+        writer.write(fh)
+    return target

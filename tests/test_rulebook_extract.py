@@ -10,7 +10,11 @@ from pathlib import Path
 import pypdf
 import pytest
 
-from tests.rulebook_pdfs import make_messy_rulebook, without_ligature_mappings
+from tests.rulebook_pdfs import (
+    make_messy_rulebook,
+    with_unreadable_text_layer,
+    without_ligature_mappings,
+)
 from tools.rulebooks.extract import Extraction, RulebookError, check_pdf, extract
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
@@ -202,7 +206,7 @@ def test_running_lines_count_pages_not_lines() -> None:
     footers = [Line(n, f"Page {n}", 300, 770, 780, 340) for n in range(1, 5)]
     numbers = [Line(2, str(n), left, 300, 310, left + 10) for n, left in ((2, 50), (7, 90),
                                                                           (14, 130), (9, 170))]
-    assert running_lines(footers + numbers, page_count=4) == {("Page #", round(770 / 8))}
+    assert running_lines(footers + numbers, page_count=4) == {("Page#", round(770 / 8))}
 
 
 def test_gold_evidence_is_on_its_pages(extractions: dict[str, Extraction]) -> None:
@@ -348,6 +352,61 @@ def test_ligatures_the_pdf_gives_no_letters_for_are_restored(tmp_path: Path) -> 
     text = extract(lost).pages[0].markdown
     assert "The first player to flip a lantern" in text and "After the final" in text, text
     assert "\ufffd" not in text
+
+
+def test_a_text_layer_that_reads_as_no_language_is_read_by_ocr(tmp_path: Path) -> None:
+    """Pages whose fonts map every letter wrongly ("Gur cynlre" for "The player") look right
+    but read as nonsense: OCR reads them instead, tables included; other pages are untouched."""
+    book = with_unreadable_text_layer(DATA / "dev_hearts.pdf", tmp_path / "book.pdf", {3})
+    from tools.rulebooks.extract import docling_lines
+
+    assert any("Cynlref naq gur Qrpx" in ln.text for ln in docling_lines(book)[0])
+    pages = extract(book).pages
+    assert pages[2].extractor == "rapidocr" and pages[2].tables == 1
+    assert "Hearts is played with a standard deck of 52 cards" in norm_spaces(pages[2].markdown)
+    assert "Cynlref" not in pages[2].markdown
+    assert pages[3].extractor == "docling-native+pdfplumber"
+    assert pages[3].markdown == extract(DATA / "dev_hearts.pdf").pages[3].markdown
+
+
+def test_a_book_in_a_language_the_word_list_lacks_keeps_its_text_layer(tmp_path: Path) -> None:
+    """Finnish reads as no English, but OCR reads it no better: the first such page settles it,
+    and the text layer stands for the whole book (no OCR page by page)."""
+    from reportlab.pdfgen import canvas
+
+    from tools.rulebooks import extract as module
+
+    text = ("Pelaajat siirtävät nappuloitaan vuorotellen. Nappula liikkuu viistosti eteenpäin "
+            "vapaaseen ruutuun. Jos vastustajan nappula on vieressä ja sen takana on tyhjä "
+            "ruutu, se on hypättävä yli ja poistettava laudalta.")
+    path = tmp_path / "tammi.pdf"
+    pdf = canvas.Canvas(str(path))
+    words = (text + " " + text).split()   # enough text that no page is taken for a figure
+    for page in range(3):
+        words = words[page:] + words[:page]   # and not the same lines on every page (a header)
+        for i in range(0, len(words), 8):
+            pdf.drawString(60, 760 - 3 * i, " ".join(words[i:i + 8]))
+        pdf.showPage()
+    pdf.save()
+    calls: list[int] = []
+    real = module.ocr_page
+
+    def counted(path: Path, number: int) -> list:
+        calls.append(number)
+        return real(path, number)
+
+    module.ocr_page = counted
+    try:
+        pages = extract(path).pages
+    finally:
+        module.ocr_page = real
+    assert calls == [1]
+    assert [p.extractor for p in pages] == ["docling-native"] * 3
+    assert "Pelaajat siirtävät" in pages[0].markdown
+
+
+def norm_spaces(text: str) -> str:
+    return " ".join(text.split())
 
 
 def test_lost_glyphs_take_the_ligature_that_makes_a_known_word() -> None:

@@ -235,6 +235,42 @@ def known_words() -> frozenset[str]:
     return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
+LEGIBLE = 0.5   # share of a page's words that must be known words for its text layer to count
+
+
+def legibility(lines: list[Line]) -> float | None:
+    """The share of the lines' words (of three letters or more) that are known English words
+    (`known_words`): ~0.8-1.0 on a page of rules, ~0.02 on a text layer whose font maps its
+    letters wrongly. None where there are too few words to tell, or no word list."""
+    known = known_words()
+    found = [w.lower() for ln in lines for w in re.findall(r"[^\W\d_]{3,}", ln.text)]
+    if not known or len(found) < 20:
+        return None
+    return sum(w in known for w in found) / len(found)
+
+
+def _read_unreadable(path: Path, lines: list[Line]) -> dict[int, list[Line]]:
+    """Pages whose text layer reads as no language (a font with a wrong or made-up encoding
+    gives "Gur cynlre" for "The player" on a page that looks right), read by OCR instead:
+    their OCR lines, by page. A page that OCR reads no better (a book in a language the word
+    list lacks) ends the search: the rest of the book is taken as written."""
+    by_page: dict[int, list[Line]] = {}
+    for ln in lines:
+        by_page.setdefault(ln.page, []).append(ln)
+    read: dict[int, list[Line]] = {}
+    for number, own in sorted(by_page.items()):
+        score = legibility(own)
+        if score is None or score >= LEGIBLE:
+            continue
+        ocr = ocr_page(path, number)
+        if (legibility(ocr) or 0.0) < score + LEGIBLE:
+            break
+        log.warning("text_layer_unreadable", pdf=path.name, page=number,
+                    legibility=round(score, 2))
+        read[number] = ocr
+    return read
+
+
 def _is_heading_like(line: Line, body: float) -> bool:
     """Clearly bigger than body text (or a little bigger and bold), short, made of words (not
     a row of drawn circles), and not ending in a word broken over the next line (an OCR box
@@ -769,6 +805,12 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
         ln.text = text
     tables, rules = pdfplumber_pass(path, lines)
+    read = _read_unreadable(path, lines)
+    if read:
+        lines = [ln for ln in lines if ln.page not in read]
+        for number in read:
+            tables.pop(number, None)
+            rules.pop(number, None)
     ems = [round(ln.em, 1) for ln in lines if len(ln.text) > 20]
     body = statistics.mode(ems) if ems else 10.0
     # Pages without a text layer are read by OCR; their lines then go through the same
@@ -789,7 +831,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             said[ln.page] += len(ln.text)
     sparse = [n for n in sorted(with_text - set(tables)) if said[n] < SPARSE_PAGE_CHARS]
     for number in ocr_pages:
-        lines += _scaled_to(ocr_page(path, number), body, known)
+        lines += _scaled_to(read[number] if number in read else ocr_page(path, number), body,
+                            known)
     completed: set[int] = set()
     for number in sparse:
         own = [ln for ln in lines if ln.page == number]
