@@ -259,6 +259,19 @@ def test_encrypted_pdf_is_refused(tmp_path: Path) -> None:
         extract(path)
 
 
+def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path,
+                                                   extractions: dict[str, Extraction]) -> None:
+    """Many published rulebooks are encrypted with an owner password only (no printing or
+    editing) and open without one: they are read like any other."""
+    writer = pypdf.PdfWriter(clone_from=DATA / "dev_hearts.pdf")
+    writer.encrypt(user_password="", owner_password="owner", algorithm="AES-256")
+    path = tmp_path / "permissions.pdf"
+    with path.open("wb") as fh:
+        writer.write(fh)
+    assert [p.markdown for p in extract(path).pages] == \
+        [p.markdown for p in extractions["dev_hearts.pdf"].pages]
+
+
 def test_docling_layout_models_missing_is_a_clear_error(tmp_path: Path) -> None:
     """The full Docling pipeline is used only when its layout models are configured; a folder
     without them fails that rulebook with a message saying what to do."""
