@@ -159,6 +159,36 @@ def test_web_tables_ruled_only_between_rows() -> None:
     assert "| 4 | 48 | 10-15 minutes | standard game |" in kalah   # no prose beside it
 
 
+def test_a_table_ruled_across_under_each_row(tmp_path: Path) -> None:
+    """Rules drawn across the whole table under each row, nothing else: the rows are the bands
+    between them, the columns meet at the strips of white no word crosses, even where two
+    cells stand closer than a word space and a half (and the text layer reads them as one)."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    body = getSampleStyleSheet()["BodyText"]
+    table = Table([["Players", "Cards removed before the deal", "Cards per player"],
+                   ["3", "2 of diamonds", "17"], ["4", "none", "13"],
+                   ["6", "2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs", "8"]])
+    table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.black),
+                               ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 2),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 2)]))
+    path = tmp_path / "ruled.pdf"
+    SimpleDocTemplate(str(path)).build([
+        Paragraph("Remove the cards listed in the table so that the deck divides evenly. " * 3,
+                  body), table,
+        Paragraph("Removed cards are set aside face down and take no part in that hand. " * 3,
+                  body)])
+    [page] = extract(path).pages
+    assert page.tables == 1
+    assert "| Players | Cards removed before the deal | Cards per player |\n|---|---|---|\n" \
+           "| 3 | 2 of diamonds | 17 |\n| 4 | none | 13 |\n" \
+           "| 6 | 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs | 8 |" in page.markdown
+    assert "evenly." in page.markdown and "Removed cards" in page.markdown
+
+
 def test_a_two_column_table_in_a_text_column_with_a_bold_header() -> None:
     """Within one column of the page two cells side by side make a table row; a cell may be
     longer where its row keeps the table's columns; the bold line right above is the header,

@@ -431,11 +431,12 @@ def _spelt(chars: list[dict]) -> str:
 
 
 def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
-    """Tables ruled only between their rows (a web page's, a word processor's): a stack of
-    horizontal rules with the same ends, each drawn in segments that meet at the edges of the
-    columns. The bands between the rules are the rows, the joins of the segments the columns
-    (a line that crosses one, cells a word space apart, is cut between its words). Short bold
-    lines right above the first rule are the header."""
+    """Tables ruled only between their rows (a web page's, a word processor's, a typeset
+    book's): a stack of horizontal rules with the same ends. The bands between the rules are the
+    rows; the columns meet where each rule's segments do (browsers draw a rule cell by cell),
+    or, where the rules run across whole, at the strips of white that no word crosses (a line
+    that crosses a column's edge, cells a word space apart, is cut between its words). Short
+    bold lines right above the first rule are the header. Most rows have two cells or more."""
     by_top: dict[float, list[Rule]] = {}
     for rule in sorted(rules):
         top = next((t for t in by_top if abs(t - rule[0]) <= 0.5), rule[0])
@@ -463,12 +464,15 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
             stack.append(rule)
     found = []
     for stack in stacks:
-        if len(stack) < 2 or not stack[0][3]:
+        if len(stack) < 2:
             continue
         _, left, right, joins = stack[0]
         within = [ln for ln in lines if left - 2 <= (ln.left + ln.right) / 2 <= right + 2]
         bands = [[ln for ln in within if upper[0] < (ln.top + ln.bottom) / 2 < lower[0]]
                  for upper, lower in pairwise(stack)]
+        joins = joins or _gutters([ln for band in bands for ln in band])
+        if not joins:
+            continue
         header: list[Line] = []
         top = stack[0][0]
         cell_em = statistics.median(ln.em for band in bands for ln in band) \
@@ -481,9 +485,26 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
             header.append(ln)
             top = min(top, ln.top)
         rows = [_cells(band, joins) for band in ([header] if header else []) + bands if band]
-        if len(rows) >= 2:
+        if len(rows) >= 2 and sum(sum(map(bool, row)) >= 2 for row in rows) * 2 >= len(rows):
             found.append(Table(top, stack[-1][0], left, right, rows))
     return found
+
+
+def _gutters(lines: list[Line]) -> tuple[float, ...]:
+    """Where a table's columns meet when its rules run across it whole: the middles of the
+    strips of white that no word of any of its rows crosses, wider by a quarter than the
+    rows' own word spaces (their median; cells are padded apart)."""
+    spaces = [b[0] - a[1] for ln in lines for a, b in pairwise(ln.words)
+              if 0 < b[0] - a[1] < ln.em]
+    gutter = 1.25 * statistics.median(spaces) if spaces else 0.0
+    spans = sorted((x0, x1) for ln in lines for x0, x1, _ in ln.words)
+    columns: list[list[float]] = []
+    for x0, x1 in spans:
+        if columns and x0 - columns[-1][1] <= gutter:
+            columns[-1][1] = max(columns[-1][1], x1)
+        else:
+            columns.append([x0, x1])
+    return tuple((a[1] + b[0]) / 2 for a, b in pairwise(columns)) if spaces else ()
 
 
 def _cells(lines: list[Line], joins: tuple[float, ...]) -> list[str]:
