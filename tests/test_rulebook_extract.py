@@ -189,6 +189,33 @@ def test_a_table_ruled_across_under_each_row(tmp_path: Path) -> None:
     assert "evenly." in page.markdown and "Removed cards" in page.markdown
 
 
+def test_a_table_ruled_above_and_below_its_header_and_below_its_last_row(tmp_path: Path
+                                                                        ) -> None:
+    """The typeset book's table (three rules: over the header, under it, under the table): the
+    band of data rows is cut into rows where a line starts the first column; a cell wrapped
+    onto a second line stays in its row."""
+    from reportlab.lib import colors
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    body = getSampleStyleSheet()["BodyText"]
+    table = Table([["Result", "Points"], ["Win", "2"], ["Draw", "1"],
+                   ["Loss by forfeit", "0 (the opponent\nscores 2)"], ["Loss", "0"]])
+    table.setStyle(TableStyle([("LINEABOVE", (0, 0), (-1, 0), 1, colors.black),
+                               ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                               ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    path = tmp_path / "booktabs.pdf"
+    SimpleDocTemplate(str(path)).build([
+        Paragraph("Match points are awarded per game as the table shows. " * 3, body), table,
+        Paragraph("Ties are broken by the games the two players played against each other. "
+                  * 3, body)])
+    [page] = extract(path).pages
+    assert page.tables == 1
+    assert "| Result | Points |\n|---|---|\n| Win | 2 |\n| Draw | 1 |\n" \
+           "| Loss by forfeit | 0 (the opponent scores 2) |\n| Loss | 0 |" in page.markdown
+
+
 def test_a_two_column_table_in_a_text_column_with_a_bold_header() -> None:
     """Within one column of the page two cells side by side make a table row; a cell may be
     longer where its row keeps the table's columns; the bold line right above is the header,

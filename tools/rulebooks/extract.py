@@ -430,6 +430,9 @@ def _spelt(chars: list[dict]) -> str:
     return out
 
 
+STACK_GAP = 200   # points between two rules of one table at most (a band of data rows)
+
+
 def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
     """Tables ruled only between their rows (a web page's, a word processor's, a typeset
     book's): a stack of horizontal rules with the same ends. The bands between the rules are the
@@ -457,7 +460,7 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
         stack = next((s for s in stacks if abs(s[-1][1] - rule[1]) <= 2
                       and abs(s[-1][2] - rule[2]) <= 2 and len(s[-1][3]) == len(rule[3])
                       and all(abs(a - b) <= 2 for a, b in zip(s[-1][3], rule[3], strict=True))
-                      and rule[0] - s[-1][0] <= 80), None)
+                      and rule[0] - s[-1][0] <= STACK_GAP), None)
         if stack is None:
             stacks.append([rule])
         else:
@@ -470,6 +473,10 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
         within = [ln for ln in lines if left - 2 <= (ln.left + ln.right) / 2 <= right + 2]
         bands = [[ln for ln in within if upper[0] < (ln.top + ln.bottom) / 2 < lower[0]]
                  for upper, lower in pairwise(stack)]
+        # Rules drawn cell by cell bound every row; rules across the whole table may bound
+        # only some (a rule under the header and one under the table): within a band, a line
+        # that starts the first column starts a row.
+        segmented = bool(joins)
         joins = joins or _gutters([ln for band in bands for ln in band])
         if not joins:
             continue
@@ -484,10 +491,23 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
                 break
             header.append(ln)
             top = min(top, ln.top)
-        rows = [_cells(band, joins) for band in ([header] if header else []) + bands if band]
+        rows = [_cells(band, joins) for band in ([header] if header else [])
+                + [row for band in bands for row in
+                   ([band] if segmented else _rows_in_band(band, joins))] if band]
         if len(rows) >= 2 and sum(sum(map(bool, row)) >= 2 for row in rows) * 2 >= len(rows):
             found.append(Table(top, stack[-1][0], left, right, rows))
     return found
+
+
+def _rows_in_band(band: list[Line], joins: tuple[float, ...]) -> list[list[Line]]:
+    """The table rows of one band between two rules: a line that puts text in the first
+    column starts one; a line that does not continues it (a cell wrapped over lines)."""
+    rows: list[list[Line]] = []
+    for line in _visual_rows(band):
+        if not rows or _cells(line, joins)[0]:
+            rows.append([])
+        rows[-1] += line
+    return rows
 
 
 def _gutters(lines: list[Line]) -> tuple[float, ...]:
