@@ -16,22 +16,18 @@ Needs reportlab, pypdf, pypdfium2 and pyphen, and the dev set's tools (../shared
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEV = HERE.parents[3] / "shared" / "data" / "rulebooks"
-sys.path.insert(0, str(DEV / "tools"))
 sys.path.insert(0, str(HERE.parents[2]))
 
-import make_dev_rulebooks as dev
-import rbgen
+from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from benchmarks.rulebook_sets.dev_made_over import BOOKS, finish, rbgen
 from tests.rulebook_pdfs import without_ligature_mappings
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
@@ -77,16 +73,10 @@ def main() -> None:
         style.uriWasteReduce = 0.3
     rbgen.BODY.fontSize, rbgen.CELL.fontSize = 10, 8.5
     rbgen._footer = lambda game: (lambda canvas, doc: None)
-    for book, game, blocks in (("dev_morris.pdf", "Mill (Nine Men's Morris)", dev.MORRIS),
-                               ("dev_kalah.pdf", "Kalah", dev.KALAH),
-                               ("dev_hearts.pdf", "Hearts", dev.HEARTS)):
+    for book, game, blocks in BOOKS:
         rbgen.build(str(HERE / book), game, messy(blocks))
         without_ligature_mappings(HERE / book, HERE / book)
-    truth = dev.rasterise_page(HERE / "dev_kalah.pdf", 1)
-    (HERE / "page_text_fallback.json").write_text(json.dumps(
-        {"_note": "True text of pages that deliberately have no text layer (image only).",
-         "dev_kalah.pdf": {"2": truth}}, indent=1, ensure_ascii=False))
-    shutil.copy(DEV / "questions.jsonl", HERE / "questions.jsonl")
+    finish(HERE, A4)
 
 
 if __name__ == "__main__":

@@ -17,19 +17,18 @@ reportlab, pypdf and pypdfium2, and the dev set's tools (../shared)."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import shutil
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEV = HERE.parents[3] / "shared" / "data" / "rulebooks"
-sys.path.insert(0, str(DEV / "tools"))
+sys.path.insert(0, str(HERE.parents[2]))
 
-import make_dev_rulebooks as dev
 from pypdf import PdfReader
 from reportlab.lib.pagesizes import LETTER
+
+from benchmarks.rulebook_sets.dev_made_over import BOOKS, finish
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -141,9 +140,7 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
-        for book, game, blocks in (("dev_morris.pdf", "Mill (Nine Men's Morris)", dev.MORRIS),
-                                   ("dev_kalah.pdf", "Kalah", dev.KALAH),
-                                   ("dev_hearts.pdf", "Hearts", dev.HEARTS)):
+        for book, game, blocks in BOOKS:
             document, count = to_html(game, blocks)
             page.set_content(document)
             page.pdf(path=str(HERE / book), format="Letter", display_header_footer=True,
@@ -153,12 +150,7 @@ def main() -> None:
             if printed != count:  # a page overflowed: every later gold page would be wrong
                 raise SystemExit(f"{book}: {printed} pages printed for {count} in the blocks")
         browser.close()
-    dev.A4 = LETTER  # rasterise_page draws the image on a page of this size
-    truth = dev.rasterise_page(HERE / "dev_kalah.pdf", 1)
-    (HERE / "page_text_fallback.json").write_text(json.dumps(
-        {"_note": "True text of pages that deliberately have no text layer (image only).",
-         "dev_kalah.pdf": {"2": truth}}, indent=1, ensure_ascii=False))
-    shutil.copy(DEV / "questions.jsonl", HERE / "questions.jsonl")
+    finish(HERE, LETTER)
 
 
 if __name__ == "__main__":
