@@ -22,12 +22,14 @@ Real-world typography is undone on every line: ligature glyphs and soft hyphens
 from __future__ import annotations
 
 import functools
+import math
 import os
 import re
 import statistics
 import time
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -480,17 +482,12 @@ def rows_between_rules(rules: list[Rule], lines: list[Line]) -> list[Table]:
         joins = joins or _gutters([ln for band in bands for ln in band])
         if not joins:
             continue
-        header: list[Line] = []
-        top = stack[0][0]
         cell_em = statistics.median(ln.em for band in bands for ln in band) \
             if any(bands) else 0.0
-        for ln in sorted((ln for ln in within if ln.bottom <= top + 1),
-                         key=lambda ln: -ln.bottom):
-            if not ln.bold or len(ln.text) > 2 * CELL_CHARS or top - ln.bottom > ln.height \
-                    or ln.em > HEADING_RATIO * cell_em:   # a heading over the table
-                break
-            header.append(ln)
-            top = min(top, ln.top)
+        header = _bold_lines_above([ln for ln in within if ln.bottom <= stack[0][0] + 1],
+                                   stack[0][0], lambda ln: ln.height,
+                                   max_em=HEADING_RATIO * cell_em)   # not a heading over it
+        top = min([stack[0][0], *(ln.top for ln in header)])
         rows = [_cells(band, joins) for band in ([header] if header else [])
                 + [row for band in bands for row in
                    ([band] if segmented else _rows_in_band(band, joins))] if band]
@@ -516,7 +513,9 @@ def _gutters(lines: list[Line]) -> tuple[float, ...]:
     rows' own word spaces (their median; cells are padded apart)."""
     spaces = [b[0] - a[1] for ln in lines for a, b in pairwise(ln.words)
               if 0 < b[0] - a[1] < ln.em]
-    gutter = 1.25 * statistics.median(spaces) if spaces else 0.0
+    if not spaces:
+        return ()
+    gutter = 1.25 * statistics.median(spaces)
     spans = sorted((x0, x1) for ln in lines for x0, x1, _ in ln.words)
     columns: list[list[float]] = []
     for x0, x1 in spans:
@@ -524,7 +523,7 @@ def _gutters(lines: list[Line]) -> tuple[float, ...]:
             columns[-1][1] = max(columns[-1][1], x1)
         else:
             columns.append([x0, x1])
-    return tuple((a[1] + b[0]) / 2 for a, b in pairwise(columns)) if spaces else ()
+    return tuple((a[1] + b[0]) / 2 for a, b in pairwise(columns))
 
 
 def _cells(lines: list[Line], joins: tuple[float, ...]) -> list[str]:
@@ -536,8 +535,7 @@ def _cells(lines: list[Line], joins: tuple[float, ...]) -> list[str]:
     return cells
 
 
-def _by_column(line: Line, bounds: list[float] | tuple[float, ...], column: int
-               ) -> list[tuple[int, str]]:
+def _by_column(line: Line, bounds: Sequence[float], column: int) -> list[tuple[int, str]]:
     """A line's text by column, the columns' edges at `bounds`: the line whole in `column`,
     or, where its words stand in two columns or more (cells a word space apart, read as one
     line), cut between its words."""
@@ -619,17 +617,25 @@ def _header_above(run: list[list[Line]], lines: list[Line]) -> list[Line]:
     left, right = min(c.left for c in cells), max(c.right for c in cells)
     gap = 1.5 * statistics.median(c.height for c in cells)
     top = min(c.top for c in run[0])
+    return _bold_lines_above([ln for ln in lines if ln.bottom <= top + 2
+                              and left - 2 <= ln.left < right], top, lambda _: gap)
+
+
+def _bold_lines_above(candidates: list[Line], top: float, gap: Callable[[Line], float], *,
+                      max_em: float = math.inf) -> list[Line]:
+    """Short bold lines stacked over `top`, from the nearest up, each at most `gap(line)` above
+    the one below it and in type no bigger than `max_em`: a table's header."""
     header: list[Line] = []
-    for ln in sorted((ln for ln in lines if ln.bottom <= top + 2 and left - 2 <= ln.left < right),
-                     key=lambda ln: -ln.bottom):
-        if top - ln.bottom > gap or not ln.bold or len(ln.text) > 2 * CELL_CHARS:
+    for ln in sorted(candidates, key=lambda ln: -ln.bottom):
+        if top - ln.bottom > gap(ln) or not ln.bold or len(ln.text) > 2 * CELL_CHARS \
+                or ln.em > max_em:
             break
         header.append(ln)
         top = min(top, ln.top)
     return header
 
 
-def _as_table(rows: list[list[Line]], header: list[Line] = ()) -> Table:  # type: ignore[assignment]
+def _as_table(rows: list[list[Line]], header: Sequence[Line] = ()) -> Table:
     widest = max(rows, key=len)
     columns = [(c.left, c.right) for c in widest]
 
@@ -646,9 +652,8 @@ def _as_table(rows: list[list[Line]], header: list[Line] = ()) -> Table:  # type
     spans: dict[int, list[Line]] = {}
     for cell in (c for row in rows for c in row):
         spans.setdefault(column(cell), []).append(cell)
-    extent = [(min(c.left for c in spans.get(i, [])) if i in spans else lft,
-               max(c.right for c in spans.get(i, [])) if i in spans else r)
-              for i, (lft, r) in enumerate(columns)]
+    extent = [(min(c.left for c in spans[i]), max(c.right for c in spans[i])) if i in spans
+              else columns[i] for i in range(len(columns))]
     bounds = [(a[1] + b[0]) / 2 for a, b in pairwise(extent)]
 
     def place(row: list[Line]) -> list[str]:
@@ -896,7 +901,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
         ruled = tables.get(number, [])
-        ruled += rows_between_rules(rules.get(number, []), [
+        ruled = ruled + rows_between_rules(rules.get(number, []), [
             ln for ln in page_lines if not any(_inside(ln, t) for t in ruled)])
         # A line in type clearly bigger than the text's is a heading, never a table's cell.
         found = ruled + aligned_tables(
