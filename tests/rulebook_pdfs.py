@@ -126,14 +126,18 @@ def with_unreadable_text_layer(source: Path, target: Path, pages: set[int]) -> P
                 return base + (code - base + 13) % 26
         return code
 
-    entries = "\n".join(f"<{c:02X}> <{rot13(c):04X}>" for c in range(32, 127))
+    codes = range(32, 127)   # printable ASCII: one bfchar block holds up to 100
+    entries = "\n".join(f"<{c:02X}> <{rot13(c):04X}>" for c in codes)
     cmap = ("/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
             "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
             "/CMapName /Scrambled-UCS def\n/CMapType 2 def\n"
             "1 begincodespacerange\n<00> <FF>\nendcodespacerange\n"
-            f"95 beginbfchar\n{entries}\nendbfchar\nendcmap\n"
+            f"{len(codes)} beginbfchar\n{entries}\nendbfchar\nendcmap\n"
             "CMapName currentdict /CMap defineresource pop\nend\nend\n")
     writer = pypdf.PdfWriter(clone_from=source)
+    stream = DecodedStreamObject()
+    stream.set_data(cmap.encode())
+    to_unicode = writer._add_object(stream)  # noqa: SLF001
     for number, page in enumerate(writer.pages, start=1):
         if number not in pages:
             continue
@@ -142,9 +146,7 @@ def with_unreadable_text_layer(source: Path, target: Path, pages: set[int]) -> P
         fonts = DictionaryObject(resources["/Font"].get_object())
         for name in list(fonts):
             font = DictionaryObject(fonts[name].get_object())
-            stream = DecodedStreamObject()
-            stream.set_data(cmap.encode())
-            font[NameObject("/ToUnicode")] = writer._add_object(stream)  # noqa: SLF001
+            font[NameObject("/ToUnicode")] = to_unicode
             fonts[NameObject(name)] = writer._add_object(font)  # noqa: SLF001
         resources[NameObject("/Font")] = fonts
         page[NameObject("/Resources")] = resources
