@@ -157,6 +157,10 @@ def test_web_tables_ruled_only_between_rows() -> None:
     assert "| Seeds per pit | Total seeds | Typical length | Recommended for |" in kalah
     assert "| 6 | 72 | 20-30 minutes | experts |" in kalah
     assert "| 4 | 48 | 10-15 minutes | standard game |" in kalah   # no prose beside it
+    # list bullets drawn as discs are list items, as the typeset book's glyphs are
+    assert "### 11. Strategy Hints\n- Early in the game, look for pits whose seed count\n" \
+           in kalah_pages[7].markdown
+    assert "- Keep an empty pit on your side when your opponent" in kalah_pages[7].markdown
 
 
 def test_a_table_ruled_across_under_each_row(tmp_path: Path) -> None:
@@ -187,6 +191,43 @@ def test_a_table_ruled_across_under_each_row(tmp_path: Path) -> None:
            "| 3 | 2 of diamonds | 17 |\n| 4 | none | 13 |\n" \
            "| 6 | 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs | 8 |" in page.markdown
     assert "evenly." in page.markdown and "Removed cards" in page.markdown
+
+
+def test_bullets_drawn_as_shapes_are_list_items(tmp_path: Path) -> None:
+    """A browser draws a list's bullets as small discs and squares, not glyphs: each line led
+    by one starts a list item, and the lines after it continue it. A figure's dots with no
+    text beside them, and a counter as big as the type before a line, are no bullets."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "bullets.pdf"
+    canvas = Canvas(str(path))
+    canvas.setFont("Helvetica", 10)
+    lines = [(None, "Each player takes the following pieces before the game starts:"),
+             ("disc", "nine men of one colour, which are kept beside the board"),
+             (None, "until they are placed on the board in phase one;"),
+             ("square", "one reference card that lists the order of a turn."),
+             ("counter", "A counter drawn this big marks a figure, not a list.")]
+    for i, (bullet, text) in enumerate(lines):
+        y = 700 - 14 * i
+        canvas.drawString(80, y, text)
+        if bullet == "disc":
+            canvas.circle(73, y + 3.5, 1.5, stroke=0, fill=1)
+        elif bullet == "square":
+            canvas.rect(71.5, y + 2, 3, 3, stroke=0, fill=1)
+        elif bullet == "counter":
+            canvas.circle(70, y + 3.5, 6, stroke=1, fill=1)
+    for row in range(3):            # a board's points: dots with no text beside them
+        for col in range(3):
+            canvas.circle(100 + 40 * col, 500 - 40 * row, 1.5, stroke=0, fill=1)
+    canvas.drawString(80, 380, "The board above has nine points joined by lines.")
+    canvas.save()
+    [page] = extract(path).pages
+    assert "- nine men of one colour, which are kept beside the board\n" \
+           "until they are placed on the board in phase one;\n" \
+           "- one reference card that lists the order of a turn.\n" \
+           "A counter drawn this big" in page.markdown
+    assert page.markdown.count("- ") == 2
+    assert "\nThe board above has nine points" in page.markdown
 
 
 def test_a_table_ruled_above_and_below_its_header_and_below_its_last_row(tmp_path: Path

@@ -8,7 +8,8 @@ a layout model would:
 - headings are lines whose type is clearly bigger than the body text's, or a little bigger and
   bold (set sizes and weights read from the PDF's characters by pdfplumber); their level is
   ranked by size, and they build the section path;
-- bullets become list items;
+- bullets become list items, typed as glyphs or drawn as small dots and squares (browsers draw
+  them so);
 - tables come from ruling lines (pdfplumber), from alignment where there are none, or from rows
   a text layer flattened into lines of numbers, and are written as Markdown tables where they
   stand on the page.
@@ -69,6 +70,8 @@ class Line:
     # Where its words stand (left, right, word), where the characters are known: a table's
     # header line can then be cut at the columns the rows under it set.
     words: list[tuple[float, float, str]] = field(default_factory=list)
+    # Led by a bullet drawn as a shape, not typed as a glyph (`_mark_bullets`).
+    bullet: bool = False
 
     @property
     def height(self) -> float:
@@ -375,7 +378,24 @@ def pdfplumber_pass(path: Path, lines: list[Line]
             _read_chars(by_page.get(number, []), [
                 {**c, "x0": c["x0"] - dx, "x1": c["x1"] - dx, "top": c["top"] - dy,
                  "bottom": c["bottom"] - dy} for c in page.chars])
+            _mark_bullets(by_page.get(number, []), [
+                (s["x0"] - dx, s["top"] - dy, s["x1"] - dx, s["bottom"] - dy)
+                for s in page.curves + page.rects if s["width"] <= 12 and s["height"] <= 12])
     return found, rules
+
+
+def _mark_bullets(lines: list[Line], shapes: list[tuple[float, float, float, float]]) -> None:
+    """Lines led by a bullet drawn as a shape (a browser draws a list's discs and squares so;
+    a word processor types a glyph): a dot or square under ~half the type's size, about as
+    tall as wide, level with the line and just before where its text starts. Run after
+    `_read_chars`, which sets the type's size and the box the characters fill."""
+    for ln in lines:
+        em = ln.em
+        ln.bullet = any(
+            0.1 * em <= min(x1 - x0, bottom - top) and max(x1 - x0, bottom - top) <= 0.7 * em
+            and max(x1 - x0, bottom - top) <= 2 * min(x1 - x0, bottom - top)
+            and ln.top <= (top + bottom) / 2 <= ln.bottom and 0 <= ln.left - x1 <= 2 * em
+            for x0, top, x1, bottom in shapes)
 
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
@@ -933,7 +953,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 headings.append((level, title))
                 path_now = [(lv, t) for lv, t in path_now if lv < level] + [(level, title)]
                 blocks.append((where, f"{'#' * level} {title}"))
-            elif BULLET.match(ln.text):
+            elif ln.bullet or BULLET.match(ln.text):
                 blocks.append((ln, "- " + BULLET.sub("", ln.text, count=1)))
             else:
                 blocks.append((ln, ln.text))
