@@ -927,9 +927,10 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         blocks: list[tuple[Line, str]] = []   # text in reading order, with where it stands
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
+        item_at: float | None = None   # where the open list item's text starts
         for ln in page_lines:
             if any(_inside(ln, t) for t in page_tables):
-                previous = None
+                previous = item_at = None
                 continue  # inside a table: the table's Markdown says it
             size = round(ln.em)
             if size in level_of and _is_heading_like(ln, body):
@@ -946,8 +947,16 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
                 headings.append((level, title))
                 path_now = [(lv, t) for lv, t in path_now if lv < level] + [(level, title)]
                 blocks.append((where, f"{'#' * level} {title}"))
+                item_at = None
             elif ln.bullet or BULLET.match(ln.text):
                 blocks.append((ln, "- " + BULLET.sub("", ln.text, count=1)))
+                item_at = _item_text_left(ln)
+            elif item_at is not None and ln.left < item_at - 0.5 * ln.em \
+                    and not ln.text[:1].islower():
+                # Back at the margin, left of the item's text, and no sentence running on: the
+                # list is over, and this line starts a paragraph of its own.
+                blocks.append((ln, "\n" + ln.text))
+                item_at = None
             else:
                 blocks.append((ln, ln.text))
             previous = ln
@@ -959,6 +968,15 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
             extractor += "+rapidocr"
         pages.append(Page(number, markdown, extractor, headings, start_path, len(page_tables)))
     return Extraction(pages, time.perf_counter() - started)
+
+
+def _item_text_left(line: Line) -> float | None:
+    """Where a list item's text starts: the line's own left where its bullet was drawn apart,
+    else the left of the word after a typed bullet ("•", "2.") where the characters were read.
+    Continuation lines hang there; None where that is not known (OCR)."""
+    if line.bullet:
+        return line.left
+    return line.words[1][0] if len(line.words) > 1 else None
 
 
 def _inside(line: Line, table: Table) -> bool:
