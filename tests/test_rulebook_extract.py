@@ -52,6 +52,16 @@ def test_tables_found_where_they_are(extractions: dict[str, Extraction]) -> None
     assert "| Nine Men's Morris | 9 | three squares, 24 points | no | yes |" in variants
 
 
+def test_lists_end_where_the_text_returns_to_the_margin(extractions: dict[str, Extraction]
+                                                        ) -> None:
+    """Typed bullets: an item's wrapped lines hang under its text and continue it; the
+    paragraph after the list starts at the margin and is not glued to the last item."""
+    components = extractions["dev_morris.pdf"].pages[2].markdown
+    assert "- 9 light men and 9 dark men\n- this rulebook\n\nThe board consists" in components
+    hints = extractions["dev_kalah.pdf"].pages[7].markdown
+    assert "- Keep an empty pit on your side when your\nopponent has a large pile" in hints
+
+
 def test_headings_build_the_section_path(extractions: dict[str, Extraction]) -> None:
     morris = extractions["dev_morris.pdf"].pages
     assert (2, "4. Mills and Removing Pieces") in morris[5].headings
@@ -195,36 +205,39 @@ def test_a_table_ruled_across_under_each_row(tmp_path: Path) -> None:
 
 def test_bullets_drawn_as_shapes_are_list_items(tmp_path: Path) -> None:
     """A browser draws a list's bullets as small discs and squares, not glyphs: each line led
-    by one starts a list item, and the lines after it continue it. A figure's dots with no
-    text beside them, and a counter as big as the type before a line, are no bullets."""
+    by one starts a list item, and the lines after it that hang under its text continue it;
+    a line back at the margin starts a paragraph. A figure's dots with no text beside them,
+    and a counter as big as the type before a line, are no bullets."""
     from reportlab.pdfgen.canvas import Canvas
 
     path = tmp_path / "bullets.pdf"
     canvas = Canvas(str(path))
     canvas.setFont("Helvetica", 10)
-    lines = [(None, "Each player takes the following pieces before the game starts:"),
-             ("disc", "nine men of one colour, which are kept beside the board"),
-             (None, "until they are placed on the board in phase one;"),
-             ("square", "one reference card that lists the order of a turn."),
-             ("counter", "A counter drawn this big marks a figure, not a list.")]
-    for i, (bullet, text) in enumerate(lines):
+    lines = [(None, 66, "Each player takes the following pieces before the game starts:"),
+             ("disc", 80, "nine men of one colour, which are kept beside the board"),
+             (None, 80, "until they are placed on the board in phase one;"),
+             ("square", 80, "one reference card that lists the order of a turn"),
+             (None, 66, "After the list the rules go on at the margin, as a paragraph."),
+             ("counter", 90, "A counter drawn this big marks a figure, not a list.")]
+    for i, (bullet, x, text) in enumerate(lines):
         y = 700 - 14 * i
-        canvas.drawString(80, y, text)
+        canvas.drawString(x, y, text)
         if bullet == "disc":
-            canvas.circle(73, y + 3.5, 1.5, stroke=0, fill=1)
+            canvas.circle(x - 7, y + 3.5, 1.5, stroke=0, fill=1)
         elif bullet == "square":
-            canvas.rect(71.5, y + 2, 3, 3, stroke=0, fill=1)
+            canvas.rect(x - 8.5, y + 2, 3, 3, stroke=0, fill=1)
         elif bullet == "counter":
-            canvas.circle(70, y + 3.5, 6, stroke=1, fill=1)
+            canvas.circle(x - 10, y + 3.5, 6, stroke=1, fill=1)
     for row in range(3):            # a board's points: dots with no text beside them
         for col in range(3):
             canvas.circle(100 + 40 * col, 500 - 40 * row, 1.5, stroke=0, fill=1)
     canvas.drawString(80, 380, "The board above has nine points joined by lines.")
     canvas.save()
     [page] = extract(path).pages
-    assert "- nine men of one colour, which are kept beside the board\n" \
+    assert "starts:\n- nine men of one colour, which are kept beside the board\n" \
            "until they are placed on the board in phase one;\n" \
-           "- one reference card that lists the order of a turn.\n" \
+           "- one reference card that lists the order of a turn\n\n" \
+           "After the list the rules go on at the margin, as a paragraph.\n" \
            "A counter drawn this big" in page.markdown
     assert page.markdown.count("- ") == 2
     assert "\nThe board above has nine points" in page.markdown
