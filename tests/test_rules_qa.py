@@ -258,6 +258,8 @@ def test_an_answer_with_a_number_no_passage_holds_is_extractive(env) -> None:  #
     ('Passage 1 states that "you may choose freely among all captures.',
      "You may choose freely among all captures.", []),
     ("According to passage 2, each pit holds four seeds.", "Each pit holds four seeds.", []),
+    ("Passage 1 directly answers the question by stating that four players play as two teams.",
+     "Four players play as two teams.", []),
     ("The passage says: the dark player starts.", "The dark player starts.", []),
     ("In passages 1 and 3, nothing changes.", "Nothing changes.", []),
 ])

@@ -98,7 +98,8 @@ NOT_FOUND = re.compile(
 REPLY_LINE = re.compile(r"^\W*(answer|passages?)\W*:\s*(.*)$", re.IGNORECASE)
 # "Passage 1 states that ...", "According to passage 2, ...": the player never saw the numbers.
 LEAD_IN = re.compile(r"^((according to|as (stated|said|mentioned) in|based on|in) (the )?"
-                     r"passages? \d+( and \d+)?,?|(the )?passages? \d* ?(states|says|mentions|"
+                     r"passages? \d+( and \d+)?,?|(the )?passages? \d* ?((directly |clearly )?"
+                     r"answers the question by (stating|saying)|states|says|mentions|"
                      r"explains|indicates|tells us)( that)?:?)\s*", re.IGNORECASE)
 
 
