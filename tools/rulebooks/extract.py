@@ -381,14 +381,18 @@ def _mark_bullets(lines: list[Line], shapes: list[tuple[float, float, float, flo
     """Lines led by a bullet drawn as a shape (a browser draws a list's discs and squares so;
     a word processor types a glyph): a dot or square under ~half the type's size, about as
     tall as wide, level with the line and just before where its text starts. Run after
-    `_read_chars`, which sets the type's size and the box the characters fill."""
+    `_read_chars`, which sets the type's size and the box the characters fill. A drawing of
+    thousands of small shapes costs a search per line, not a pass over all of them."""
+    shapes = sorted(shapes, key=lambda s: s[1] + s[3])
+    middles = [(top + bottom) / 2 for _, top, _, bottom in shapes]
     for ln in lines:
         em = ln.em
         ln.bullet = any(
             0.1 * em <= min(x1 - x0, bottom - top) and max(x1 - x0, bottom - top) <= 0.7 * em
             and max(x1 - x0, bottom - top) <= 2 * min(x1 - x0, bottom - top)
-            and ln.top <= (top + bottom) / 2 <= ln.bottom and 0 <= ln.left - x1 <= 2 * em
-            for x0, top, x1, bottom in shapes)
+            and 0 <= ln.left - x1 <= 2 * em
+            for x0, top, x1, bottom in shapes[bisect_left(middles, ln.top):
+                                              bisect_right(middles, ln.bottom)])
 
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
