@@ -161,6 +161,8 @@ def test_web_tables_ruled_only_between_rows() -> None:
     assert "| Spot Hearts | Each heart scores its face value; ace 14, king 13, queen 12, " \
            "jack 11. |" in variants
     kalah_pages = extract(WEB / "dev_kalah.pdf").pages
+    # the cover's subtitle, set bigger than every chapter heading, is no section of page 3
+    assert kalah_pages[2].section_path == ["KALAH", "2. Setting Up"]
     # the footer "2 / 8" that OCR reads as "2/8" on the image-only page is a footer too
     assert not re.search(r"\b2 ?/ ?8\b", kalah_pages[1].markdown)
     kalah = kalah_pages[5].markdown

@@ -24,6 +24,7 @@ from tools.rulebooks.text import with_number_forms
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
 MESSY = OWN.parent / "messy"
+WEB = OWN.parent / "web"
 BOOKS = ("dev_morris.pdf", "dev_kalah.pdf", "dev_hearts.pdf")
 LIMIT = 256  # all-MiniLM-L6-v2 reads 256 tokens
 
@@ -79,6 +80,18 @@ def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) ->
     table_parts = [c for c in chunks if c.kind == "table"]
     assert len(table_parts) >= 3
     assert all(c.content.startswith("| Players | Cards | Pass |\n|---|") for c in table_parts)
+
+
+def test_a_cover_subtitle_is_no_section_of_later_pages(local: LocalProvider) -> None:
+    """The extractor says which headings a page starts under; a subtitle that only the cover
+    has, ranked above every chapter, is not one of them, so later chunks do not carry it."""
+    cover = Page(1, "# MILL\n## The Game of Nine Men's Morris\nA game for two.", "test",
+                 [(1, "MILL"), (2, "The Game of Nine Men's Morris")], [])
+    rules = Page(2, "Text before any chapter.\n### 1. Setting Up\nPlace the board.", "test",
+                 [(3, "1. Setting Up")], ["MILL"])
+    chunks = chunk_pages([cover, rules], counter(local))
+    assert [c.section_path for c in chunks] == [
+        ["MILL", "The Game of Nine Men's Morris"], ["MILL"], ["MILL", "1. Setting Up"]]
 
 
 def sha(name: str, folder: Path = DATA) -> str:
@@ -195,10 +208,21 @@ def messy_indexed(indexed, local):  # noqa: ANN001, ANN201
     return router, store
 
 
+@pytest.fixture(scope="module")
+def web_indexed(indexed, local):  # noqa: ANN001, ANN201
+    """The dev books printed from HTML by Chromium (benchmarks/rulebook_sets/web)."""
+    router, store = indexed
+    for path in sorted(WEB.glob("*.pdf")):
+        chunks = chunk_pages(extract(path).pages, counter(local))
+        index_chunks(sha(path.name, WEB), chunks, router=router, store=store)
+    return router, store
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("folder", "index", "at1_min"), [
-    (DATA, "indexed", 0.8), (OWN, "own_indexed", 0.75), (MESSY, "messy_indexed", 0.8)],
-    ids=["dev", "own", "messy"])
+    (DATA, "indexed", 0.8), (OWN, "own_indexed", 0.75), (MESSY, "messy_indexed", 0.8),
+    (WEB, "web_indexed", 0.8)],
+    ids=["dev", "own", "messy", "web"])
 def test_hybrid_retrieval_on_the_question_sets(folder: Path, index: str, at1_min: float,
                                                request: pytest.FixtureRequest) -> None:
     """Regression guard for retrieval quality (page level, answerable questions): the dev set,

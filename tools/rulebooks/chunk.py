@@ -100,6 +100,12 @@ def chunk_pages(pages: list[Page], count_tokens: TokenCounter, *, max_tokens: in
             pending.clear()
 
     for page in pages:
+        # The extractor says which headings a page starts under (a cover's subtitle is none
+        # of the later pages' sections).
+        kept = [(lv, t) for lv, t in path if t in page.section_path]
+        if page is not pages[0] and kept != path:
+            flush()
+            path = kept
         for block in page_blocks(page):
             if block.kind == "heading":
                 flush()

@@ -909,12 +909,18 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     heading_sizes = sorted({round(ln.em) for ln in lines if _is_heading_like(ln, body)},
                            reverse=True)
     level_of = {size: min(i + 1, 4) for i, size in enumerate(heading_sizes)}
+    # The top level of the headings after the cover page: a cover line ranked above it (a
+    # subtitle set bigger than every chapter heading) is no section the later pages are in.
+    later_top = min((level_of[round(ln.em)] for ln in lines if ln.page > 1
+                     and round(ln.em) in level_of and _is_heading_like(ln, body)), default=0)
     by_page: dict[int, list[Line]] = {}
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)
     pages: list[Page] = []
     path_now: list[tuple[int, str]] = []
     for number in range(1, page_count + 1):
+        if number == 2:   # the book's title stays: every chunk names its book
+            path_now = path_now[:1] + [(lv, t) for lv, t in path_now[1:] if lv >= later_top]
         start_path = [t for _, t in path_now]
         page_lines = by_page.get(number, [])
         ruled = tables.get(number, [])
