@@ -19,9 +19,8 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 TYPOGRAPHY = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
                             "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u2010": "-",
                             "\u2011": "-", "\u00a0": " ", "\u202f": " "})
-# A line that ends in a hyphen before a word in lower case: "oppo-" then "nent" (a word broken
-# between its syllables), or "two-" then "game" (a compound broken at its own hyphen;
-# `_rejoined` tells them apart). A capital after the break keeps the hyphen ("Anti-"
+# A line that ends in a hyphen before a word in lower case: "oppo-" then "nent", a word broken
+# between its syllables (`_rejoined`). A capital after the break keeps the hyphen ("Anti-"
 # "Clockwise"), as it is more likely a compound than a syllable.
 BROKEN_WORD = re.compile(r"(\w+)-[ \t]*\n\s*([a-zß-öø-ÿ][\w']*)")
 
@@ -69,16 +68,12 @@ def is_known(word: str, known: set[str] | frozenset[str]) -> bool:
 
 
 def _rejoined(broken: re.Match[str]) -> str:
-    """A word broken at a line end, whole again: with its hyphen where both halves are words
-    and together they make none ("two-" "game" → "two-game", a compound the line happened
-    to break at) or the first is a number ("2-" "player"), without it otherwise ("oppo-"
-    "nent", "truth-" "fully")."""
+    """A word broken at a line end, whole again ("oppo-" "nent"); a number keeps its hyphen
+    ("2-" "player"). A compound broken at its own hyphen ("two-" "game") is joined too: telling
+    it from a closed compound the vocabulary lacks ("rule-" "book", "bone-" "yard") needs the
+    book's own spelling, which page-level matching does not have."""
     left, right = broken.group(1), broken.group(2)
-    known = known_words()
-    compound = left[-1].isdigit() or (
-        min(len(left), len(right)) >= 3 and not is_known(left + right, known)
-        and is_known(left, known) and is_known(right, known))
-    return f"{left}-{right}" if compound else left + right
+    return f"{left}-{right}" if left[-1].isdigit() else left + right
 
 
 # A glyph the PDF gives no letters for (a ligature without a Unicode mapping): Docling reads it
