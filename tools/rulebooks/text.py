@@ -22,6 +22,14 @@ TYPOGRAPHY = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\uf
 BROKEN_WORD = re.compile(r"(\w)-[ \t]*\n\s*(?=[a-zß-öø-ÿ])")
 
 
+def _rejoined(broken: re.Match[str]) -> str:
+    """A word broken at a line end, whole again ("oppo-" "nent"); a number keeps its hyphen
+    ("2-" "player"). A compound broken at its own hyphen ("two-" "game") is joined too: telling
+    it from a closed compound the vocabulary lacks ("rule-" "book") needs the book's own
+    spelling, which page-level matching does not have."""
+    return broken.group(1) + ("-" if broken.group(1).isdigit() else "")
+
+
 def clean_line(text: str) -> str:
     """One line of a PDF's text as read: typographic ligatures as their letters ("ﬁ" → "fi"),
     Unicode hyphens and spaces as plain ones, and soft hyphens dropped, except one that ends
@@ -36,7 +44,7 @@ def clean_line(text: str) -> str:
 def unwrap(text: str) -> str:
     """The lines of one paragraph (or table cell) as one line, words broken over two lines
     whole again."""
-    return " ".join(line.strip() for line in BROKEN_WORD.sub(r"\1", text).split("\n")
+    return " ".join(line.strip() for line in BROKEN_WORD.sub(_rejoined, text).split("\n")
                     if line.strip())
 
 
@@ -73,7 +81,7 @@ def normalize(text: str) -> str:
     """Case, hyphenation at line ends, quotes, dashes and whitespace folded for matching."""
     text = text.translate(TYPOGRAPHY).replace("\u00ad", "").replace("’", "'").replace("‘", "'")
     text = text.replace("“", '"').replace("”", '"').replace("–", "-").replace("—", "-")
-    text = BROKEN_WORD.sub(r"\1", text)
+    text = BROKEN_WORD.sub(_rejoined, text)
     text = re.sub(r"[|#*_`>]", " ", text)
     return " ".join(text.lower().split())
 
