@@ -245,6 +245,53 @@ def test_bullets_drawn_as_shapes_are_list_items(tmp_path: Path) -> None:
     assert "\nThe board above has nine points" in page.markdown
 
 
+def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
+    """Type set for show, as publishers' rulebooks set it: a heading with a drop shadow (drawn
+    twice, a little apart), a subheading made bold by printing it twice, letter-spaced
+    capitals, and a paragraph opening with a drop cap. Each reads once, as words; a
+    figure's evenly spaced labels stay as they are."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "display.pdf"
+    canvas = Canvas(str(path), pagesize=(595, 842))
+    canvas.setFillGray(0.6)
+    canvas.setFont("Helvetica-Bold", 20)
+    canvas.drawString(61.5, 778.5, "Setting Up the Game")
+    canvas.setFillGray(0)
+    canvas.drawString(60, 780, "Setting Up the Game")
+    canvas.setFont("Helvetica", 13)
+    for x in (60, 60.4):
+        canvas.drawString(x, 750, "Before the first turn")
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(60, 730, "Each player takes the pieces of one colour and places them "
+                               "beside the board.")
+    spaced = canvas.beginText(60, 700)
+    spaced.setFont("Helvetica-Bold", 12)
+    spaced.setCharSpace(4)
+    spaced.textLine("SPECIAL CASES")
+    spaced.setCharSpace(0)
+    canvas.drawText(spaced)
+    canvas.setFont("Helvetica-Bold", 44)
+    canvas.drawString(60, 640, "W")
+    canvas.setFont("Helvetica", 10)
+    for i, text in enumerate(["hen a player cannot move, that player loses their turn and",
+                              "the next player in clockwise order continues at once.",
+                              "A blocked player does not lose the game for it."]):
+        canvas.drawString(100, 670 - 14 * i, text)
+    labels = canvas.beginText(80, 560)
+    labels.setFont("Helvetica", 10)
+    labels.setCharSpace(6)
+    labels.textLine("abcdefgh")
+    canvas.drawText(labels)
+    canvas.save()
+    [page] = extract(path).pages
+    assert [title for _, title in page.headings] == [
+        "Setting Up the Game", "Before the first turn", "SPECIAL CASES"]
+    assert page.markdown.count("Setting Up the Game") == 1
+    assert "When a player cannot move, that player loses their turn" in page.markdown
+    assert "a b c d e f g h" in page.markdown
+
+
 def test_a_table_ruled_above_and_below_its_header_and_below_its_last_row(tmp_path: Path
                                                                         ) -> None:
     """The typeset book's table (three rules: over the header, under it, under the table): the

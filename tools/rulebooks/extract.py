@@ -17,7 +17,8 @@ Pages without a text layer are rendered and read by RapidOCR, whose models ship 
 package, and so are pages whose text layer holds only a caption or a footer (their OCR lines
 join the text layer's where it has none). Every page records which extractor served it.
 Real-world typography is undone on every line: ligature glyphs and soft hyphens
-(`text.clean_line`).
+(`text.clean_line`), and display type (a heading's drop shadow, type printed twice for weight,
+letter-spaced capitals, drop caps) reads as the words it shows.
 """
 
 from __future__ import annotations
@@ -211,11 +212,27 @@ def pdfplumber_lines(path: Path) -> tuple[list[Line], dict[int, tuple[float, flo
                 sizes[number] = (float(page.width), float(page.height))
                 found = [Line(number, clean_line(row["text"]), row["x0"] - dx, row["top"] - dy,
                               row["bottom"] - dy, row["x1"] - dx)
-                         for row in page.extract_text_lines() if clean_line(row["text"])]
+                         for row in page.dedupe_chars().extract_text_lines()
+                         if clean_line(row["text"])]
                 lines += reading_order(found, float(page.width))
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds; all mean "cannot read"
         raise RulebookError(f"{Path(path).name} could not be parsed ({exc})") from None
     return lines, sizes
+
+
+def without_shadows(lines: list[Line]) -> list[Line]:
+    """A line drawn twice, the second a little off the first, is one line: a heading's drop
+    shadow or outline, or type made bold by printing it twice. The first drawn stays."""
+    kept: dict[tuple[int, str], list[Line]] = {}
+    out = []
+    for ln in lines:
+        near = 0.5 * ln.height
+        twins = kept.setdefault((ln.page, ln.text), [])
+        if not any(abs(ln.top - t.top) <= near and abs(ln.left - t.left) <= near
+                   for t in twins):
+            twins.append(ln)
+            out.append(ln)
+    return out
 
 
 def restore_ligatures(texts: list[str]) -> list[str]:
@@ -360,6 +377,7 @@ def pdfplumber_pass(path: Path, lines: list[Line]
         by_page.setdefault(ln.page, []).append(ln)
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
+            page = page.dedupe_chars()   # glyphs drawn twice over (faux bold) count once
             # pdfplumber measures from the media box's corner, Docling from the crop box's: a
             # print PDF's media box holds the bleed and the crop marks around the page.
             dx, dy = page.cropbox[0], page.cropbox[1]
@@ -404,6 +422,7 @@ def _mark_bullets(lines: list[Line], shapes: list[tuple[float, float, float, flo
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
 WORD_GAP = 0.2   # ... and that make them two words
+DROP_CAP_RATIO = 1.8   # a line's first letter this much bigger than the rest is a drop cap
 
 
 def _read_chars(lines: list[Line], chars: list[dict]) -> None:
@@ -435,9 +454,39 @@ def _read_chars(lines: list[Line], chars: list[dict]) -> None:
             words[-1].append(char)
         ln.words = [(w[0]["x0"], max(c["x1"] for c in w), "".join(c["text"] for c in w))
                     for w in words]
+        ln.text = _respelt(ln.text, inside, ln.size)
         if len(runs) > 1:
             ln.cells = [Line(ln.page, clean_line(_spelt(run)), run[0]["x0"], ln.top, ln.bottom,
                              max(c["x1"] for c in run), ln.size, ln.bold) for run in runs]
+
+
+def _respelt(text: str, chars: list[dict], size: float) -> str:
+    """Two kinds of display type that a parser spells apart, put back together from where the
+    characters stand:
+    - letter-spaced capitals ("S P E C I A L  C A S E S"): a parser sees a gap after every
+      letter. Words are where a gap is clearly wider than the line's usual one;
+    - a drop cap, the paragraph's first letter set in big type ("W hen a player ...")."""
+    tokens = text.split()
+    singles = sum(len(t) == 1 and t.isalpha() for t in tokens)
+    gaps = [b["x0"] - a["x1"] for a, b in pairwise(chars)]
+    if singles >= 4 and singles >= 0.6 * len(tokens) and gaps \
+            and statistics.median(gaps) < CELL_GAP * size:
+        usual = statistics.median(gaps)
+        out = chars[0]["text"]
+        for gap, char in zip(gaps, chars[1:], strict=True):
+            out += (" " if gap > usual + 2 * WORD_GAP * size else "") + char["text"]
+        # Words, not a figure's evenly spaced labels ("a b c d e f g h" along a board).
+        found = re.findall(r"[^\W\d_]{2,}", out.lower())
+        vocabulary = known_words()
+        if found and (not vocabulary or
+                      sum(w in vocabulary for w in found) >= 0.5 * len(found)):
+            return clean_line(out)
+        return text
+    first = chars[0]
+    if re.match(r"^[^\W\d_] [a-z]", text) and first["text"] == text[0] \
+            and _type_size(first) >= DROP_CAP_RATIO * size:
+        return text[0] + text[2:]
+    return text
 
 
 def _type_size(char: dict) -> float:
@@ -872,6 +921,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         log.warning("docling_parser_failed", pdf=path.name, error=str(exc))
         lines, sizes = pdfplumber_lines(path)
         parser = "pdfplumber"
+    lines = without_shadows(lines)
     for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
         ln.text = text
     tables, rules = pdfplumber_pass(path, lines)
