@@ -248,8 +248,9 @@ def test_bullets_drawn_as_shapes_are_list_items(tmp_path: Path) -> None:
 def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
     """Type set for show, as publishers' rulebooks set it: a heading with a drop shadow (drawn
     twice, a little apart), a subheading made bold by printing it twice, letter-spaced
-    capitals, and a paragraph opening with a drop cap. Each reads once, as words; a
-    figure's evenly spaced labels stay as they are."""
+    capitals, a paragraph opening with a drop cap, and icons set in a symbol font. Each reads
+    once, as words, and an icon as no letter; a figure's evenly spaced labels stay as they
+    are."""
     from reportlab.pdfgen.canvas import Canvas
 
     path = tmp_path / "display.pdf"
@@ -278,6 +279,13 @@ def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
                               "the next player in clockwise order continues at once.",
                               "A blocked player does not lose the game for it."]):
         canvas.drawString(100, 670 - 14 * i, text)
+    canvas.drawString(60, 590, "Gain 2")
+    canvas.setFont("ZapfDingbats", 10)
+    canvas.drawString(91, 590, "H")           # a star icon, read as a letter
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(102, 590, "for every full ship in your harbour.")
+    canvas.setFont("ZapfDingbats", 10)
+    canvas.drawString(60, 575, "H")           # an icon on a line of its own
     labels = canvas.beginText(80, 560)
     labels.setFont("Helvetica", 10)
     labels.setCharSpace(6)
@@ -290,6 +298,7 @@ def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
     assert page.markdown.count("Setting Up the Game") == 1
     assert "When a player cannot move, that player loses their turn" in page.markdown
     assert "a b c d e f g h" in page.markdown
+    assert "\nGain 2 for every full ship in your harbour.\na b c" in page.markdown
 
 
 def test_a_table_ruled_above_and_below_its_header_and_below_its_last_row(tmp_path: Path

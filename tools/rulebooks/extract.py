@@ -422,6 +422,8 @@ def _mark_bullets(lines: list[Line], shapes: list[tuple[float, float, float, flo
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
 WORD_GAP = 0.2   # ... and that make them two words
+PICTOGRAM_FONT = re.compile(r"dingbat|wingding|webding|icon|awesome|emoji|pictogram",
+                            re.IGNORECASE)
 DROP_CAP_RATIO = 1.8   # a line's first letter this much bigger than the rest is a drop cap
 
 
@@ -454,10 +456,26 @@ def _read_chars(lines: list[Line], chars: list[dict]) -> None:
             words[-1].append(char)
         ln.words = [(w[0]["x0"], max(c["x1"] for c in w), "".join(c["text"] for c in w))
                     for w in words]
-        ln.text = _respelt(ln.text, inside, ln.size)
+        ln.text = _respelt(_without_pictograms(ln.text, inside), inside, ln.size)
         if len(runs) > 1:
             ln.cells = [Line(ln.page, clean_line(_spelt(run)), run[0]["x0"], ln.top, ln.bottom,
                              max(c["x1"] for c in run), ln.size, ln.bold) for run in runs]
+
+
+def _without_pictograms(text: str, chars: list[dict]) -> str:
+    """A rulebook's icons set in a symbol font (a coin, a star, a die face) read as letters
+    that mean nothing ("Gain 2n for every full ship"): each such glyph becomes a space, so the
+    number before it stays a number. Where the text's letters and the characters do not pair
+    up one to one, the text stays as it is."""
+    marks = [i for i, c in enumerate(chars) if PICTOGRAM_FONT.search(c.get("fontname") or "")
+             and c["text"].isascii() and c["text"].isalnum()]
+    slots = [i for i, ch in enumerate(text) if not ch.isspace()]
+    if not marks or len(slots) != len(chars):
+        return text
+    out = list(text)
+    for i in marks:
+        out[slots[i]] = " "
+    return " ".join("".join(out).split())
 
 
 def _respelt(text: str, chars: list[dict], size: float) -> str:
@@ -925,6 +943,7 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
     for ln, text in zip(lines, restore_ligatures([ln.text for ln in lines]), strict=True):
         ln.text = text
     tables, rules = pdfplumber_pass(path, lines)
+    lines = [ln for ln in lines if ln.text]   # a line of icons only says nothing
     read = _read_unreadable(path, lines)
     if read:
         lines = [ln for ln in lines if ln.page not in read]
