@@ -78,7 +78,10 @@ def make_messy_rulebook(path: Path) -> Path:
                                       "on the harbour track beside the board."]):
                 _outlined(canvas, font, line, 72, 700 - 14 * i, 10)
         if number == 3:   # a subheading half a point bigger than the text, in bold; a call-out
-            for top, face, size, text in (   # title in bold at text size; a bigger plain line
+            canvas.setFillGray(0.9)      # box, its title in bold at text size; a bigger plain line
+            canvas.roundRect(64, 628, 300, 36, 6, stroke=0, fill=1)
+            canvas.setFillGray(0)
+            for top, face, size, text in (
                     (690, "VeraBd", 10.5, "Ties"),
                     (676, "Vera", 10, "A tie goes to the younger player of the two."),
                     (650, "VeraBd", 10, "Quick tip"),

@@ -301,6 +301,46 @@ def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
     assert "\nGain 2 for every full ship in your harbour.\na b c" in page.markdown
 
 
+def test_subheadings_set_by_weight_alone_and_call_out_titles(tmp_path: Path) -> None:
+    """A short bold line in the text's own size over plain text is a subheading, under every
+    heading set bigger. A call-out box's title, even set a little bigger, heads the box
+    only: the text after the box stays in the section before it."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    path = tmp_path / "subheadings.pdf"
+    canvas = Canvas(str(path), pagesize=(595, 842))
+    canvas.setFont("Helvetica-Bold", 22)
+    canvas.drawString(50, 790, "Harbour Traders")
+    y = 750
+    for title, text in [("Loading Cargo", ["On your turn you may load up to three goods onto",
+                                           "one ship. Each good costs one coin, paid to the bank."]),
+                        ("Selling Goods", ["Goods sold at the market earn two coins each. The",
+                                           "market closes when the last ship has sailed."])]:
+        canvas.setFillColorRGB(0.7, 0.1, 0.1)
+        canvas.setFont("Helvetica-Bold", 9.5)
+        canvas.drawString(50, y, title)
+        canvas.setFillGray(0)
+        canvas.setFont("Helvetica", 9.5)
+        for line in text:
+            y -= 13
+            canvas.drawString(50, y, line)
+        y -= 24
+    canvas.setFillGray(0.92)
+    canvas.rect(45, y - 50, 300, 66, stroke=1, fill=1)
+    canvas.setFillGray(0)
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(50, y, "Example")
+    canvas.setFont("Helvetica", 9.5)
+    canvas.drawString(50, y - 14, "Anna loads three spices onto the blue ship, which is full.")
+    canvas.drawString(50, y - 28, "It sails at the end of the round and she gains two stars.")
+    canvas.drawString(50, y - 80, "A storm sinks one good from every ship still in harbour.")
+    canvas.save()
+    [page] = extract(path).pages
+    assert page.headings == [(1, "Harbour Traders"), (2, "Loading Cargo"), (2, "Selling Goods")]
+    assert "## Selling Goods\nGoods sold" in page.markdown
+    assert "\nExample\nAnna loads" in page.markdown
+
+
 def test_a_table_ruled_above_and_below_its_header_and_below_its_last_row(tmp_path: Path
                                                                         ) -> None:
     """The typeset book's table (three rules: over the header, under it, under the table): the
@@ -519,7 +559,7 @@ def test_joined_lines_and_normalised_pages_agree(lines: list[str], joined: str) 
 def test_a_bold_subheading_a_little_bigger_than_the_text_is_a_heading(messy: Extraction) -> None:
     """Headings come from the type's set size and weight (read from the PDF's characters, not
     from box heights, which differ between fonts): bold and 5 % bigger is a heading; bold at
-    text size (a call-out title) or a little bigger but plain is not."""
+    text size in a shaded box (a call-out title) or a little bigger but plain is not."""
     page = messy.pages[2]
     assert [h for h in page.markdown.splitlines() if h.startswith("#")] == [
         "# Scoring", "## Ties"], page.markdown

@@ -7,7 +7,9 @@ a layout model would:
 - running headers and footers (the same text at the same place on most pages) are dropped;
 - headings are lines whose type is clearly bigger than the body text's, or a little bigger and
   bold (set sizes and weights read from the PDF's characters by pdfplumber); their level is
-  ranked by size, and they build the section path;
+  ranked by size, and they build the section path. A short bold line in the text's size over
+  plain text is a subheading under them all; a call-out box's title is no heading (its text
+  ends with the box);
 - bullets become list items, typed as glyphs or drawn as small dots and squares (browsers draw
   them so);
 - tables come from ruling lines (pdfplumber), from alignment where there are none, or from rows
@@ -73,6 +75,8 @@ class Line:
     words: list[tuple[float, float, str]] = field(default_factory=list)
     # Led by a bullet drawn as a shape, not typed as a glyph (`_mark_bullets`).
     bullet: bool = False
+    # Stands in a drawn box smaller than the page (a call-out: an example, a tip).
+    boxed: bool = False
 
     @property
     def height(self) -> float:
@@ -294,15 +298,31 @@ def _read_unreadable(path: Path, lines: list[Line]) -> dict[int, list[Line]]:
 
 
 def _is_heading_like(line: Line, body: float) -> bool:
-    """Clearly bigger than body text (or a little bigger and bold), short, made of words (not
-    a row of drawn circles), and not ending in a word broken over the next line (an OCR box
-    can be a sixth taller than its neighbours for no reason)."""
+    """Clearly bigger than body text (or a little bigger and bold, outside a call-out box,
+    whose title heads the box only), short, made of words (not a row of drawn circles), and
+    not ending in a word broken over the next line (an OCR box can be a sixth taller than its
+    neighbours for no reason)."""
     text = line.text.replace(" ", "")
     repeated = bool(text) and max(Counter(text).values()) > 0.6 * len(text) and len(text) > 3
     ratio = line.em / body
-    big = ratio >= HEADING_RATIO or (line.bold and ratio >= BOLD_HEADING_RATIO)
+    big = ratio >= HEADING_RATIO or (line.bold and not line.boxed and ratio >= BOLD_HEADING_RATIO)
     return big and len(line.text) <= 90 and not re.search(r"\w-$", line.text) \
         and re.search(r"[^\W\d_]{2}", line.text) is not None and not repeated
+
+
+def _is_subheading(line: Line, before: Line | None, after: Line | None, body: float) -> bool:
+    """A short bold line in the text's own size, on a line of its own, over plain text: a
+    subheading set by weight (or colour) alone. Not a bold paragraph's line, and not the
+    title of a call-out box, whose text ends with the box, not at the next heading."""
+    def bold_text(other: Line | None) -> bool:
+        return other is not None and other.page == line.page and other.bold \
+            and abs(other.em - line.em) < 0.5
+    return line.bold and not line.boxed and line.em >= 0.97 * body \
+        and len(line.text) <= 60 and len(line.text.split()) <= 8 \
+        and not line.text.endswith((".", ",", ";", ":")) \
+        and re.search(r"[^\W\d_]{2}", line.text) is not None \
+        and after is not None and after.page == line.page and not after.bold \
+        and not bold_text(before)
 
 
 def _scaled_to(lines: list[Line], body: float, heading_sizes: list[int],
@@ -399,6 +419,15 @@ def pdfplumber_pass(path: Path, lines: list[Line]
             _mark_bullets(by_page.get(number, []), [
                 (s["x0"] - dx, s["top"] - dy, s["x1"] - dx, s["bottom"] - dy)
                 for s in page.curves + page.rects if s["width"] <= 12 and s["height"] <= 12])
+            # Boxes: rectangles, rounded ones (curves) and pictures a call-out is set on.
+            boxes = [(r["x0"] - dx, r["top"] - dy, r["x1"] - dx, r["bottom"] - dy)
+                     for r in page.rects + page.curves + page.images
+                     if r["width"] >= 60 and r["height"] >= 20
+                     and r["width"] * r["height"] < 0.6 * page.width * page.height]
+            for ln in by_page.get(number, []):
+                x, y = (ln.left + ln.right) / 2, (ln.top + ln.bottom) / 2
+                ln.boxed = any(x0 <= x <= x1 and top <= y <= bottom
+                               for x0, top, x1, bottom in boxes)
     return found, rules
 
 
@@ -1014,13 +1043,17 @@ def extract(path: Path, *, max_bytes: int = 100_000_000, max_pages: int = 500,
         headings: list[tuple[int, str]] = []
         previous: Line | None = None
         item_at: float | None = None   # where the open list item's text starts
-        for ln in page_lines:
+        for i, ln in enumerate(page_lines):
             if any(_inside(ln, t) for t in page_tables):
                 previous = item_at = None
                 continue  # inside a table: the table's Markdown says it
             size = round(ln.em)
-            if size in level_of and _is_heading_like(ln, body):
-                level = level_of[size]
+            heading = size in level_of and _is_heading_like(ln, body)
+            if heading or _is_subheading(ln, page_lines[i - 1] if i else None,
+                                         page_lines[i + 1] if i + 1 < len(page_lines)
+                                         else None, body):
+                # A subheading set by weight alone ranks under every size of heading.
+                level = level_of[size] if heading else min(len(heading_sizes) + 1, 4)
                 if headings and previous is not None and _is_heading_like(previous, body) \
                         and level_of.get(round(previous.em)) == level \
                         and 0 <= ln.top - previous.bottom < previous.height:
