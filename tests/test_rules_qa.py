@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 from lifeos.db import migrate
+from lifeos.db.engine import session_scope
 from lifeos.errors import NotFound
 from lifeos.llm.providers.base import ChatRequest, ProviderReply
 from lifeos.llm.providers.local import LocalProvider
@@ -17,7 +19,6 @@ from lifeos.llm.router import Router
 from lifeos.llm.toolkit import ToolConfigs
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from lifeos.db.engine import session_scope
 from tests.llm_helpers import copy_configs
 from tools.rulebooks.evaluate import METRICS, evaluate, score, supported
 from tools.rulebooks.extract import RulebookError
@@ -197,6 +198,26 @@ def test_passages_can_come_from_the_whole_section(env) -> None:  # noqa: ANN001
                                                  "passage_words": 400}})
         _, messages = qa._decision_prompt(question, [hit], wide)
         assert (sibling in messages[-1]["content"].split("Question:")[0]) is shown, context
+
+
+def test_a_table_and_the_sentence_leading_into_it_are_shown_together(env) -> None:  # noqa: ANN001
+    """Tables are chunks of their own, so "... in a cycle of four:" and the table it leads
+    into are two chunks; either one shown to the model comes with the other."""
+    _, rulebooks, qa, _ = env
+    sha = next(d["sha256"] for d in rulebooks.list() if d["filename"] == "dev_hearts.pdf")
+    chunks = rulebooks.chunks(sha)
+    lead, table = next((a, b) for a, b in pairwise(chunks)
+                       if a.content.endswith(":") and b.kind == "table"
+                       and a.section_key == b.section_key)
+    rows = {r["ordinal"]: r for r in rulebooks.vectors.rows(CORPUS, sha)}
+    cfg = qa.configs.get("rules_qa")
+    wide = cfg.model_copy(update={"params": {**cfg.params, "passage_words": 400}})
+    question = RulesQuestion(question="Which way do we pass on each hand?", game="Hearts")
+    for shown, other in ((lead, table.content.splitlines()[-1]),
+                         (table, sentences(lead.content)[-1])):
+        hit = Hit(rows[shown.ordinal], 1.0, 1, 1, 0.9)
+        _, messages = qa._decision_prompt(question, [hit], wide)
+        assert other in messages[-1]["content"], shown.kind
 
 
 def test_model_abstains_when_no_passage_answers(env) -> None:  # noqa: ANN001

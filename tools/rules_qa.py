@@ -38,7 +38,15 @@ from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
-from tools.rulebooks.text import ELLIPSIS, best_sentences, normalize, numbers, quotable, words
+from tools.rulebooks.text import (
+    ELLIPSIS,
+    best_sentences,
+    normalize,
+    numbers,
+    quotable,
+    sentences,
+    words,
+)
 
 ABSTAIN = "I don't see this in the rulebook."
 
@@ -242,7 +250,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # only the follow-up is read before the answer is written.
         # `full`: the chosen passage whole, where trimming it for the choice left sentences out
         # (the one that states the answer may share no word with the question).
-        content = str(shown[best - 1].row["content"])
+        content = self._context_text(shown[best - 1], str(params.get("passage_context",
+                                                                     "chunk")))
         full = content if len(content.split()) > len(
             variables["passages"][best - 1]["text"].split()) else ""
         follow = [*messages, {"role": "assistant", "content": str(best)},
@@ -294,11 +303,28 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
             {"role": "user", "content": render(cfg.user, variables, where=f"{where}: user")}]
 
     def _context_text(self, hit: Hit, context: str) -> str:
-        if context == "section" and hit.row.get("section_key"):
-            section = self.rulebooks.section(hit.row["document"], hit.row["section_key"])
-            if section:
-                return "\n".join(c.content for c in section)
-        return str(hit.row["content"])
+        """The text a passage is taken from: the chunk, or its whole section. A chunk that
+        leads into a table ("... scores, according to this table:") comes with the table, and
+        a table with the sentence that leads into it: the chunker keeps tables apart, and
+        neither half says the rule alone."""
+        content = str(hit.row["content"])
+        key = hit.row.get("section_key")
+        if not key:
+            return content
+        section = self.rulebooks.section(hit.row["document"], key)
+        if context == "section" and section:
+            return "\n".join(c.content for c in section)
+        at = next((i for i, c in enumerate(section) if c.ordinal == hit.row.get("ordinal")),
+                  None)
+        if at is None:
+            return content
+        if content.rstrip().endswith(":") and at + 1 < len(section) \
+                and section[at + 1].kind == "table":
+            return f"{content}\n{section[at + 1].content}"
+        if hit.row.get("kind") == "table" and at > 0 \
+                and section[at - 1].content.rstrip().endswith(":"):
+            return f"{sentences(section[at - 1].content)[-1]}\n{content}"
+        return content
 
     def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
                     best_sim: float, model: str) -> RulesAnswer:
