@@ -301,6 +301,17 @@ def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
     assert "\nGain 2 for every full ship in your harbour.\na b c" in page.markdown
 
 
+@pytest.mark.parametrize(("fontname", "icons"), [
+    ("ZapfDingbats", True), ("ABCDEF+MaterialIcons-Regular", True), ("GameIcons", True),
+    ("FontAwesome5Free-Solid", True), ("Wingdings-Regular", True), ("icomoon", True),
+    ("ABCDEF+Lexicon-Roman", False), ("SiliconSans-Bold", False), ("Symbol", False),
+    ("Helvetica", False)])
+def test_icon_fonts_are_told_by_the_words_of_their_names(fontname: str, icons: bool) -> None:
+    from tools.rulebooks.extract import _is_pictogram_font
+
+    assert _is_pictogram_font(fontname) is icons
+
+
 def test_subheadings_set_by_weight_alone_and_call_out_titles(tmp_path: Path) -> None:
     """A short bold line in the text's own size over plain text is a subheading, under every
     heading set bigger. A call-out box's title, even set a little bigger, heads the box

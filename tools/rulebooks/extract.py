@@ -451,8 +451,10 @@ def _mark_bullets(lines: list[Line], shapes: list[tuple[float, float, float, flo
 
 CELL_GAP = 1.2   # ems between two characters of one line that make them two cells
 WORD_GAP = 0.2   # ... and that make them two words
-PICTOGRAM_FONT = re.compile(r"dingbat|wingding|webding|icon|awesome|emoji|pictogram",
-                            re.IGNORECASE)
+# Words in the names of symbol and icon fonts ("ZapfDingbats", "MaterialIcons-Regular",
+# "FontAwesome5Free-Solid"), matched as whole parts of the name: "Lexicon" is a text face.
+PICTOGRAM_FONT_WORDS = frozenset({"dingbats", "wingdings", "webdings", "icon", "icons",
+                                  "glyphicons", "icomoon", "awesome", "emoji", "pictograms"})
 DROP_CAP_RATIO = 1.8   # a line's first letter this much bigger than the rest is a drop cap
 
 
@@ -496,7 +498,7 @@ def _without_pictograms(text: str, chars: list[dict]) -> str:
     that mean nothing ("Gain 2n for every full ship"): each such glyph becomes a space, so the
     number before it stays a number. Where the text's letters and the characters do not pair
     up one to one, the text stays as it is."""
-    marks = [i for i, c in enumerate(chars) if PICTOGRAM_FONT.search(c.get("fontname") or "")
+    marks = [i for i, c in enumerate(chars) if _is_pictogram_font(c.get("fontname") or "")
              and c["text"].isascii() and c["text"].isalnum()]
     slots = [i for i, ch in enumerate(text) if not ch.isspace()]
     if not marks or len(slots) != len(chars):
@@ -505,6 +507,15 @@ def _without_pictograms(text: str, chars: list[dict]) -> str:
     for i in marks:
         out[slots[i]] = " "
     return " ".join("".join(out).split())
+
+
+@functools.cache
+def _is_pictogram_font(fontname: str) -> bool:
+    """The font's name (its subset tag "ABCDEF+" aside) split into words at capitals, digits
+    and punctuation names a symbol or icon font."""
+    name = fontname.split("+", 1)[-1]
+    parts = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)
+    return any(p.lower() in PICTOGRAM_FONT_WORDS for p in parts)
 
 
 def _respelt(text: str, chars: list[dict], size: float) -> str:
