@@ -7,6 +7,8 @@ that is Postgres (Dagster keeps its own tables and its own `alembic_version`; ou
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +56,20 @@ def write_dagster_yaml(settings: Settings) -> Path:
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path
+
+
+def keep_sigterm() -> None:
+    """Keep SIGTERM working in a process started with SIGINT ignored (a script's background
+    job: `lifeos up &`, a cron job's `lifeos rulebook add --wait`).
+
+    Dagster maps SIGTERM to whatever handles SIGINT (for Kubernetes). With SIGINT ignored, a
+    run in the main thread leaves SIGTERM ignored too, and every subprocess started after it
+    inherits that: Dagster's own compute-log tails then ignore the SIGTERM meant to stop
+    them, so each later run waits 30 s per tail and the tails outlive the process. Python's
+    usual SIGINT handler keeps both working. Call it first thing, in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -23,11 +23,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from lifeos.dagster_home import keep_sigterm  # noqa: E402
 from lifeos.db import migrate  # noqa: E402
 from lifeos.db.engine import dispose_engines, session_scope  # noqa: E402
 from lifeos.db.models import ALL_TABLES, LIBRARY_TABLES  # noqa: E402
 from lifeos.settings import Settings, reset_settings_cache  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
+
+# As `lifeos` does first: a suite started as a background job (SIGINT ignored) would otherwise
+# have SIGTERM ignored after its first Dagster run, and Dagster's log tails then take 30 s to
+# stop on every later run (test_dagster.py shows it).
+keep_sigterm()
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -3,6 +3,8 @@ dagster.yaml gives a working instance on SQLite and on Postgres (dagster-postgre
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -92,3 +94,30 @@ def test_dagster_yaml_is_stable(settings: Settings) -> None:
     first = write_dagster_yaml(settings).stat().st_mtime_ns
     assert write_dagster_yaml(settings).stat().st_mtime_ns == first
     assert Path(settings.dagster_home, "dagster.yaml").is_file()
+
+
+def test_sigterm_still_stops_subprocesses_in_a_background_job(tmp_path: Path) -> None:
+    """A script's background job starts with SIGINT ignored, and Dagster maps SIGTERM to the
+    SIGINT handler on every run in the main thread: without `keep_sigterm` every later
+    subprocess (Dagster's own compute-log tails among them) ignores SIGTERM, so each run
+    waited 30 s per tail and left the tails running."""
+    script = f"""
+import signal, subprocess, dagster as dg
+from lifeos.dagster_home import keep_sigterm
+signal.signal(signal.SIGINT, signal.SIG_IGN)   # as `lifeos up &` starts
+keep_sigterm()                                 # what `lifeos` does first
+
+@dg.asset
+def one() -> int:
+    return 1
+
+with dg.DagsterInstance.local_temp({str(tmp_path)!r}) as instance:
+    assert dg.materialize([one], instance=instance).success
+child = subprocess.Popen(["sleep", "60"])
+child.terminate()
+print("exit", child.wait(timeout=10))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "exit -15" in done.stdout

@@ -11,6 +11,7 @@ import typer
 from lifeos.cli import (analyze, cards, db, entity, games, images, library, models, rulebooks,
                         schedules, stories, up)
 from lifeos.cli.common import print_error, want_json
+from lifeos.dagster_home import keep_sigterm
 from lifeos.errors import LifeOSError
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ def _library_needs_upgrade() -> LifeOSError | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_sigterm()
     want_json(False)  # a command with --json turns JSON errors on for itself
     try:
         result = app(args=argv, standalone_mode=False)
