@@ -19,7 +19,7 @@ from tools.rulebooks.extract import Page, extract
 from tools.rulebooks.index import index_chunks
 from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences, retrieve
 from tools.rulebooks.service import file_sha256
-from tools.rulebooks.text import with_number_forms
+from tools.rulebooks.text import full_text_query, with_number_forms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
@@ -135,8 +135,13 @@ def test_vector_store_guards(tmp_path: Path) -> None:
 
 def test_full_text_search_reads_numbers_both_ways(tmp_path: Path) -> None:
     """Tables print digits and players spell numbers out (and the other way round): the
-    full-text query carries both forms."""
+    full-text query carries both forms. A verb with its particle also goes in as the noun a
+    rulebook prints ("set up": "setup")."""
     assert with_number_forms("Four of us, 2 decks?") == "Four 4 of us 2 two decks"
+    assert full_text_query("How many seeds go in each pit when we set up?") \
+        == "How many seeds go in each pit when we set up setup"
+    assert full_text_query("The stock has run out: can I pick up the pile?").endswith(
+        "runout pickup")
     store = VectorStore(tmp_path)
     doc = "d" * 64
     store.replace_document(CORPUS, doc, [

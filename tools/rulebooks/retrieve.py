@@ -1,6 +1,7 @@
 """Hybrid retrieval over a game's rulebook chunks: vector and full-text results fused with
 reciprocal-rank fusion (k and weights from the tool config). The full-text query reads each
-number both ways ("four" and "4"), as rulebooks print tables in digits and prose in words.
+number both ways ("four" and "4"), as rulebooks print tables in digits and prose in words, and
+a verb with its particle also as one word ("set up" and "setup").
 
 Each hit also says how close the question comes to the rulebook's text: the cosine similarity
 of question and chunk, and that of the question and the chunk's closest sentence. A chunk's
@@ -15,7 +16,7 @@ from typing import Any
 
 from lifeos.llm.router import Router
 from lifeos.vectors import VectorStore
-from tools.rulebooks.text import sentences, with_number_forms
+from tools.rulebooks.text import full_text_query, sentences
 
 CORPUS = "rulebook_chunks"
 
@@ -53,7 +54,7 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
              config: RetrievalConfig, embed_alias: str = "embed") -> list[Hit]:
     vector = router.embed([question], embed_alias, tool="rules_qa.retrieve").vectors[0]
     by_vector = store.vector_search(CORPUS, vector, documents=documents, limit=config.candidates)
-    by_text = store.text_search(CORPUS, with_number_forms(question), documents=documents,
+    by_text = store.text_search(CORPUS, full_text_query(question), documents=documents,
                                 limit=config.candidates)
     fused: dict[str, Hit] = {}
     for rank, row in enumerate(by_vector, start=1):

@@ -107,6 +107,20 @@ def with_number_forms(text: str) -> str:
     return " ".join(out)
 
 
+PARTICLES = frozenset({"up", "down", "out", "off", "over"})
+
+
+def full_text_query(text: str) -> str:
+    """What the full-text search is asked: the words with their number forms
+    (`with_number_forms`), and each verb with its particle also as the closed compound a
+    rulebook prints as a noun ("set up" → "setup", "pick up" → "pickup", "run out" →
+    "runout"): a player asks "when we set up", the book says "After setup"."""
+    found = re.findall(r"[A-Za-z]+", text)
+    compounds = [a + b for a, b in zip(found, found[1:], strict=False)
+                 if b.lower() in PARTICLES and len(a) > 2]
+    return " ".join([with_number_forms(text), *compounds])
+
+
 def words(text: str) -> set[str]:
     """Content words, numbers spelled out read as digits (players write "five players",
     tables print "5")."""
