@@ -45,6 +45,7 @@ from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs, un
 log = get_logger(__name__)
 
 BULLET = re.compile(r"^\s*([•·▪◦‣●○■□–—*-]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
+WORDLIKE = re.compile(r"[^\W\d_]{2}")   # two letters in a row: words, not a row of marks
 HEADING_RATIO = 1.15        # a heading's type is this much bigger than the body text's,
 BOLD_HEADING_RATIO = 1.04   # or this much and bold ("font size and weight")
 BOLD = re.compile(r"bold|black|heavy|demi|semibold", re.IGNORECASE)
@@ -307,7 +308,7 @@ def _is_heading_like(line: Line, body: float) -> bool:
     ratio = line.em / body
     big = ratio >= HEADING_RATIO or (line.bold and not line.boxed and ratio >= BOLD_HEADING_RATIO)
     return big and len(line.text) <= 90 and not re.search(r"\w-$", line.text) \
-        and re.search(r"[^\W\d_]{2}", line.text) is not None and not repeated
+        and WORDLIKE.search(line.text) is not None and not repeated
 
 
 def _is_subheading(line: Line, before: Line | None, after: Line | None, body: float) -> bool:
@@ -320,7 +321,7 @@ def _is_subheading(line: Line, before: Line | None, after: Line | None, body: fl
     return line.bold and not line.boxed and line.em >= 0.97 * body \
         and len(line.text) <= 60 and len(line.text.split()) <= 8 \
         and not line.text.endswith((".", ",", ";", ":")) \
-        and re.search(r"[^\W\d_]{2}", line.text) is not None \
+        and WORDLIKE.search(line.text) is not None \
         and after is not None and after.page == line.page and not after.bold \
         and not bold_text(before)
 
@@ -527,9 +528,9 @@ def _respelt(text: str, chars: list[dict], size: float) -> str:
     tokens = text.split()
     singles = sum(len(t) == 1 and t.isalpha() for t in tokens)
     gaps = [b["x0"] - a["x1"] for a, b in pairwise(chars)]
-    if singles >= 4 and singles >= 0.6 * len(tokens) and gaps \
-            and statistics.median(gaps) < CELL_GAP * size:
-        usual = statistics.median(gaps)
+    usual = statistics.median(gaps) if singles >= 4 and singles >= 0.6 * len(tokens) \
+        and gaps else math.inf
+    if usual < CELL_GAP * size:
         out = chars[0]["text"]
         for gap, char in zip(gaps, chars[1:], strict=True):
             out += (" " if gap > usual + 2 * WORD_GAP * size else "") + char["text"]
