@@ -17,7 +17,14 @@ from lifeos.vectors import VectorStore
 from tools.rulebooks.chunk import Chunk, chunk_pages
 from tools.rulebooks.extract import Page, extract
 from tools.rulebooks.index import index_chunks
-from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, evidence_sentences, retrieve
+from tools.rulebooks.retrieve import (
+    CORPUS,
+    Hit,
+    RetrievalConfig,
+    evidence_sentences,
+    retrieve,
+    supported_by_section,
+)
 from tools.rulebooks.service import file_sha256
 from tools.rulebooks.text import full_text_query, with_number_forms
 
@@ -192,6 +199,28 @@ def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN0
         "Which men may be removed: Men in a mill are protected."]
 
 
+def _rrf(section: str, vector_rank: int, text_rank: int) -> Hit:
+    return Hit({"id": f"{section}{vector_rank}", "section_key": section},
+               1 / (60 + vector_rank) + 1 / (60 + text_rank), vector_rank, text_rank)
+
+
+def test_a_section_found_twice_breaks_a_near_tie() -> None:
+    """Among the kept hits, one whose section another kept hit also comes from moves up a
+    little: past a near-tie (1st + 4th against 2nd + 5th, its sibling 3rd + 6th), not past a
+    clear lead (1st + 1st), and not at all with the weight at 0."""
+    def order(hits: list[Hit], weight: float = 0.03) -> list[str]:
+        return [h.row["id"] for h in supported_by_section(hits, weight)]
+
+    assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Players", 3, 6)]) == [
+        "Players2", "Scoring1", "Players3"]
+    assert order([_rrf("Scoring", 1, 1), _rrf("Players", 2, 5), _rrf("Players", 3, 6)]) == [
+        "Scoring1", "Players2", "Players3"]
+    assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Players", 3, 6)],
+                 0.0) == ["Scoring1", "Players2", "Players3"]
+    assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Turns", 3, 6)]) == [
+        "Scoring1", "Players2", "Turns3"]
+
+
 def _index_folder(folder: Path, indexed, local):  # noqa: ANN001, ANN202
     """Every rulebook of a question set's folder, indexed beside the dev set."""
     router, store = indexed
@@ -222,8 +251,8 @@ def web_indexed(indexed, local):  # noqa: ANN001, ANN201
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("folder", "index", "at1_min"), [
-    (DATA, "indexed", 0.8), (OWN, "own_indexed", 0.75), (MESSY, "messy_indexed", 0.8),
-    (WEB, "web_indexed", 0.8)],
+    (DATA, "indexed", 0.85), (OWN, "own_indexed", 0.8), (MESSY, "messy_indexed", 0.85),
+    (WEB, "web_indexed", 0.85)],
     ids=["dev", "own", "messy", "web"])
 def test_hybrid_retrieval_on_the_question_sets(folder: Path, index: str, at1_min: float,
                                                request: pytest.FixtureRequest) -> None:

@@ -1,7 +1,8 @@
 """Hybrid retrieval over a game's rulebook chunks: vector and full-text results fused with
 reciprocal-rank fusion (k and weights from the tool config). The full-text query reads each
 number both ways ("four" and "4"), as rulebooks print tables in digits and prose in words, and
-a verb with its particle also as one word ("set up" and "setup").
+a verb with its particle also as one word ("set up" and "setup"). Among the passages kept, a
+chunk whose section another of them also comes from moves up a little (`section_support`).
 
 Each hit also says how close the question comes to the rulebook's text: the cosine similarity
 of question and chunk, and that of the question and the chunk's closest sentence. A chunk's
@@ -28,6 +29,7 @@ class RetrievalConfig:
     rrf_k: int = 60
     vector_weight: float = 1.0
     text_weight: float = 1.0
+    section_support: float = 0.03   # share of a sibling's score a kept chunk gains (see below)
 
 
 @dataclass
@@ -65,12 +67,31 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
         hit = fused.setdefault(row["id"], Hit(row, 0.0, None, None))
         hit.text_rank = rank
         hit.score += config.text_weight / (config.rrf_k + rank)
-    hits = sorted(fused.values(), key=lambda h: -h.score)[:config.top_k]
+    hits = supported_by_section(sorted(fused.values(), key=lambda h: -h.score)[:config.top_k],
+                                config.section_support)
     for hit in hits:
         hit.similarity = _cosine(vector, hit.row["vector"])
         hit.sentence_similarity = max((_cosine(vector, v) for v in
                                        hit.row.get("sentence_vectors") or ()), default=0.0)
     return hits
+
+
+def supported_by_section(hits: list[Hit], weight: float) -> list[Hit]:
+    """The kept hits, each one's score raised by `weight` times the best score of another kept
+    hit from the same section, and reordered by it. A question is about one section more often
+    than about one chunk, and the section it is about tends to come up through two of its
+    chunks (the rule and its table, a rule and its exception). RRF scores of neighbouring ranks
+    differ by ~1/3600, so the default (0.03 of a ~1/30 score, ~1/1000) breaks near-ties, about
+    two ranks in one list, and never overturns a clear lead or brings in a chunk that was not
+    kept. Measured: docs/benchmarks.md."""
+    if weight <= 0:
+        return hits
+    bonus = [weight * max((o.score for o in hits if o is not h
+                           and o.row.get("section_key") == h.row.get("section_key")), default=0.0)
+             for h in hits]
+    for hit, extra in zip(hits, bonus, strict=True):
+        hit.score += extra
+    return sorted(hits, key=lambda h: -h.score)
 
 
 def evidence_sentences(heading: str, content: str) -> list[str]:
