@@ -206,13 +206,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         if not documents:
             raise NotFound(f"{q.game!r} has no ingested rulebook yet (lifeos rulebook add)")
         hits = retrieve(q.question, router=self.router, store=self.rulebooks.vectors,
-                        documents=documents, config=RetrievalConfig(
-                            top_k=int(params.get("top_k", 5)),
-                            candidates=int(params.get("candidates", 20)),
-                            rrf_k=int(params.get("rrf_k", 60)),
-                            vector_weight=float(params.get("vector_weight", 1.0)),
-                            text_weight=float(params.get("text_weight", 1.0)),
-                            section_support=float(params.get("section_support", 0.03))))
+                        documents=documents, config=RetrievalConfig.from_params(params))
         closest = [self._citation(h, q.question, "") for h in hits[:3]]
         base: dict[str, Any] = {"question": q.question, "passages": [c for c in closest if c],
                                 "retrieved_pages": [h.page for h in hits]}

@@ -12,7 +12,7 @@ its neighbours; a sentence alone lacks its subject, so it is read with its headi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from lifeos.llm.router import Router
@@ -30,6 +30,13 @@ class RetrievalConfig:
     vector_weight: float = 1.0
     text_weight: float = 1.0
     section_support: float = 0.03   # share of a sibling's score a kept chunk gains (see below)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> RetrievalConfig:
+        """The settings a tool config's `params` gives (read as each default's type), the
+        defaults for the rest."""
+        return cls(**{f.name: type(f.default)(params[f.name]) for f in fields(cls)
+                      if f.name in params})
 
 
 @dataclass
