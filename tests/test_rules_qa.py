@@ -9,10 +9,12 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lifeos.db import migrate
 from lifeos.db.engine import session_scope
 from lifeos.errors import NotFound
+from lifeos.llm.config import ConfigError
 from lifeos.llm.providers.base import ChatRequest, ProviderReply
 from lifeos.llm.providers.local import LocalProvider
 from lifeos.llm.router import Router
@@ -194,8 +196,8 @@ def test_passages_can_come_from_the_whole_section(env) -> None:  # noqa: ANN001
     question = RulesQuestion(question=sibling, game=MILL)
     cfg = qa.configs.get("rules_qa")
     for context, shown in (("chunk", False), ("section", True)):
-        wide = cfg.model_copy(update={"params": {**cfg.params, "passage_context": context,
-                                                 "passage_words": 400}})
+        wide = cfg.model_copy(update={"params": cfg.params.model_copy(update={
+            "passage_context": context, "passage_words": 400})})
         _, messages = qa._decision_prompt(question, [hit], wide)
         assert (sibling in messages[-1]["content"].split("Question:")[0]) is shown, context
 
@@ -211,13 +213,33 @@ def test_a_table_and_the_sentence_leading_into_it_are_shown_together(env) -> Non
                        and a.section_key == b.section_key)
     rows = {r["ordinal"]: r for r in rulebooks.vectors.rows(CORPUS, sha)}
     cfg = qa.configs.get("rules_qa")
-    wide = cfg.model_copy(update={"params": {**cfg.params, "passage_words": 400}})
+    wide = cfg.model_copy(update={"params": cfg.params.model_copy(update={"passage_words": 400})})
     question = RulesQuestion(question="Which way do we pass on each hand?", game="Hearts")
     for shown, other in ((lead, table.content.splitlines()[-1]),
                          (table, sentences(lead.content)[-1])):
         hit = Hit(rows[shown.ordinal], 1.0, 1, 1, 0.9)
         _, messages = qa._decision_prompt(question, [hit], wide)
         assert other in messages[-1]["content"], shown.kind
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"abstain_margin": "-0.2x"}, "params.abstain_margin"),
+    ({"passage_context": "chapter"}, "params.passage_context"),
+    ({"prompt_passages": 12}, "params.prompt_passages"),
+    ({"rrf_k": 0}, "params.rrf_k"),
+    ({"min_similarty": 0.3}, "params.min_similarty: Extra inputs"),
+])
+def test_a_misspelt_or_impossible_setting_is_an_error_not_a_default(
+        env, change: dict, message: str) -> None:  # noqa: ANN001
+    """A setting the tool would otherwise ignore, or read as its default, names itself."""
+    _, _, qa, _ = env
+    path = qa.configs.directory / "rules_qa.yaml"
+    data = yaml.safe_load(path.read_text())
+    assert qa.configs.validate_text("rules_qa", yaml.safe_dump(data)).params.top_k == 5
+    data["params"].update(change)
+    with pytest.raises(ConfigError) as err:
+        qa.configs.validate_text("rules_qa", yaml.safe_dump(data))
+    assert "rules_qa.yaml" in err.value.message and message in err.value.message
 
 
 def test_model_abstains_when_no_passage_answers(env) -> None:  # noqa: ANN001

@@ -29,7 +29,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -159,12 +159,31 @@ def _on_page(quote: str, page: str) -> bool:
     return sum(map(len, parts)) >= 12 and all(part and part in page for part in parts)
 
 
+class RulesQAParams(RetrievalConfig):
+    """`params` of rules_qa.yaml: retrieval's settings and the Q&A's own. A misspelt or
+    out-of-range setting is an error when the file is read, not a silent default."""
+
+    prompt_passages: int = Field(3, ge=1, le=9, description=(
+        "passages given to the model (each ~80 prompt tokens); the replies 0..N are read as "
+        "single tokens, so at most 9"))
+    passage_words: int = Field(60, ge=10, le=1000, description=(
+        "each passage is trimmed around its best sentences to this many words"))
+    passage_context: Literal["chunk", "section"] = Field("chunk", description=(
+        "take those sentences from the retrieved chunk or from its whole section "
+        "(parent / child)"))
+    min_similarity: float = Field(0.42, ge=-1, le=1, description=(
+        "the best passage's similarity below this: abstain without asking the model"))
+    abstain_margin: float = Field(-0.21, ge=-2, le=2, description=(
+        "P(no passage answers) - best similarity at or above this: abstain"))
+
+
 class RulesQAConfig(ToolConfig):
     """`configs/tools/rules_qa.yaml`: `user` asks which passage answers (a number, 0 for
     none); `answer` is the follow-up that asks for the answer from the chosen passage."""
 
     answer: str = Field(description="Jinja2 template of the follow-up asking for the answer "
                                     "(variables: those of `user`, and n, the chosen passage)")
+    params: RulesQAParams = Field(default_factory=RulesQAParams)  # type: ignore[assignment]
     _answer_compiles = field_validator("answer")(check_template)
 
 
@@ -206,7 +225,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         if not documents:
             raise NotFound(f"{q.game!r} has no ingested rulebook yet (lifeos rulebook add)")
         hits = retrieve(q.question, router=self.router, store=self.rulebooks.vectors,
-                        documents=documents, config=RetrievalConfig.from_params(params))
+                        documents=documents, config=params)
         closest = [self._citation(h, q.question, "") for h in hits[:3]]
         base: dict[str, Any] = {"question": q.question, "passages": [c for c in closest if c],
                                 "retrieved_pages": [h.page for h in hits]}
@@ -214,11 +233,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
             on_passages(base["passages"])
         best_sim = max((h.evidence for h in hits), default=0.0)
         base["evidence"] = round(best_sim, 4)
-        if not hits or best_sim < float(params.get("min_similarity", 0.25)):
+        if not hits or best_sim < params.min_similarity:
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
                               started, game_id)
-        shown = hits[:int(params.get("prompt_passages", 3))]
+        shown = hits[:params.prompt_passages]
         variables, messages = self._decision_prompt(q, shown, cfg)
         # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
         try:
@@ -233,7 +252,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # The model's doubt and the retrieval's distance, together: either alone misjudges
         # more questions (docs/benchmarks.md).
         margin = p_none - best_sim
-        if margin >= float(params.get("abstain_margin", -0.21)):
+        if margin >= params.abstain_margin:
             return self._done(RulesAnswer(**base, answer=ABSTAIN, abstained=True,
                                           model=choice.model, mode="abstained",
                                           confidence=round(min(1.0, 0.5 + margin), 3)),
@@ -245,8 +264,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # only the follow-up is read before the answer is written.
         # `full`: the chosen passage whole, where trimming it for the choice left sentences out
         # (the one that states the answer may share no word with the question).
-        content = self._context_text(shown[best - 1], str(params.get("passage_context",
-                                                                     "chunk")))
+        content = self._context_text(shown[best - 1], params.passage_context)
         full = content if len(content.split()) > len(
             variables["passages"][best - 1]["text"].split()) else ""
         follow = [*messages, {"role": "assistant", "content": str(best)},
@@ -288,8 +306,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         target = words(q.question)
         passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
                      "text": " ".join(best_sentences(
-                         self._context_text(h, str(params.get("passage_context", "chunk"))),
-                         target, int(params.get("passage_words", 60))))}
+                         self._context_text(h, params.passage_context), target,
+                         params.passage_words))}
                     for i, h in enumerate(shown)]
         variables = {"question": q.question, "game": q.game, "passages": passages}
         where = self._config_file

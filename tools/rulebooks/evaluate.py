@@ -175,7 +175,7 @@ def save(url: str, metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, n
     cfg = qa.configs.get(qa.name)
     run = EvalRun(id=str(uuid.uuid4()), created_at=utcnow(), tool=qa.name, question_set=name,
                   model=cfg.model, metrics=metrics, run_id=run_id,
-                  config={"model": cfg.model, "params": cfg.params},
+                  config={"model": cfg.model, "params": cfg.params.model_dump()},
                   results=json.loads(rows.write_json()))
     with session_scope(url) as session:
         session.add(run)

@@ -12,8 +12,10 @@ its neighbours; a sentence alone lacks its subject, so it is read with its headi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from lifeos.llm.router import Router
 from lifeos.vectors import VectorStore
@@ -22,21 +24,19 @@ from tools.rulebooks.text import full_text_query, sentences
 CORPUS = "rulebook_chunks"
 
 
-@dataclass
-class RetrievalConfig:
-    top_k: int = 5
-    candidates: int = 20
-    rrf_k: int = 60
-    vector_weight: float = 1.0
-    text_weight: float = 1.0
-    section_support: float = 0.03   # share of a sibling's score a kept chunk gains (see below)
+class RetrievalConfig(BaseModel):
+    """How passages are found; a tool's params extend it (`RulesQAParams`)."""
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> RetrievalConfig:
-        """The settings a tool config's `params` gives (read as each default's type), the
-        defaults for the rest."""
-        return cls(**{f.name: type(f.default)(params[f.name]) for f in fields(cls)
-                      if f.name in params})
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int = Field(5, ge=1, le=50, description="passages kept (and shown to the player)")
+    candidates: int = Field(20, ge=1, le=500, description="per retriever, before fusion")
+    rrf_k: int = Field(60, ge=1, description="reciprocal-rank fusion: weight / (rrf_k + rank)")
+    vector_weight: float = Field(1.0, ge=0)
+    text_weight: float = Field(1.0, ge=0)
+    section_support: float = Field(0.03, ge=0, le=1, description=(
+        "share of the score of another kept chunk from its section a kept chunk gains "
+        "(`supported_by_section`); 0 turns it off"))
 
 
 @dataclass
