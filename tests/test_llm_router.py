@@ -62,6 +62,18 @@ def test_chat_with_the_local_tiny_model(router: Router) -> None:
     assert calls[0].tokens_out == result.tokens_out and calls[0].latency_ms > 0
 
 
+def test_warm_loads_a_local_model_before_its_first_call(sqlite_url: str,
+                                                        config_dir: Path) -> None:
+    router = Router(database_url=sqlite_url, config_dir=config_dir,
+                    providers={"local": LocalProvider(n_ctx=512, n_threads=2)})
+    assert router.warm("tiny") > 0 and router.warm("embed") > 0
+    assert router.warm("tiny") == 0 and router.warm("embed") == 0   # once per process
+    assert router.chat(HELLO, "tiny", max_tokens=2).load_s == 0      # the call pays no load
+    servers = Router(database_url=sqlite_url, config_dir=config_dir,
+                     providers={"local": ScriptedProvider("local", ["hello"])})
+    assert servers.warm("tiny") == 0   # a provider with nothing to load in-process
+
+
 def test_json_schema_output_with_the_fast_model(router: Router) -> None:
     question = ("Text: 'Mina moved to Harrowgate, in Veltania, last spring.' Where does Mina "
                 "live? Answer as JSON with the city and the country.")

@@ -407,6 +407,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         answer.board_game_id = game_id
         return answer
 
+    def warm(self) -> float:
+        """Load the embedder and the chat model an answer needs now, not in the first question
+        (a local chat model takes seconds to load). The seconds it took."""
+        return self.router.warm("embed") + self.router.warm(self.configs.get(self.name).model)
+
     def ask(self, question: str, game: str, *,
             on_passages: Callable[[list[Citation]], None] | None = None,
             on_token: Callable[[str], None] | None = None) -> RulesAnswer:

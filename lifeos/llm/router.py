@@ -301,6 +301,15 @@ class Router:
                 return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def warm(self, alias: str) -> float:
+        """Load the alias's model now rather than in its first call, so that call (a timed
+        one, or a player's first question) pays for the answer alone. Only providers that run
+        models in-process have anything to load (`load`); for servers this is a no-op.
+        Returns the seconds spent loading (0 when it was loaded already)."""
+        provider_name, _, model = self.config.alias(alias).model.partition("/")
+        load = getattr(self.provider(provider_name), "load", None)
+        return float(load(model)) if load is not None else 0.0
+
     # ---- embeddings --------------------------------------------------------------------------
 
     def embed(self, texts: list[str], alias: str = "embed", *, tool: str = "embed",

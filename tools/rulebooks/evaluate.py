@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import EvalRun, utcnow
-from lifeos.errors import BadRequest, NotFound
+from lifeos.errors import BadRequest, LifeOSError, NotFound
 from lifeos.logging import get_logger
 from tools.rulebooks.service import Rulebooks, file_sha256
 from tools.rulebooks.text import normalize, words
@@ -133,6 +133,11 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
         except Exception as exc:  # noqa: BLE001 - one unreadable book fails its questions only
             log.warning("eval_ingest_failed", rulebook=book, error=str(exc))
             say(f"{book} could not be ingested: {exc}")
+    # Models load before the first question, not in it: latency is the answers' alone.
+    try:
+        say(f"models loaded in {qa.warm():.1f} s")
+    except LifeOSError as exc:  # the questions then try the model's fallbacks, one by one
+        log.warning("eval_warm_failed", error=exc.message)
     answers = []
     for i, q in enumerate(questions, start=1):
         say(f"[{i}/{len(questions)}] {q.id}")

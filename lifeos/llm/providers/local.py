@@ -181,6 +181,17 @@ class LocalProvider:
         self._llms[name] = llm
         return llm, time.perf_counter() - started
 
+    def load(self, name: str) -> float:
+        """Load a chat or embedding model now (`Router.warm`); the seconds it took."""
+        if name in EMBEDDING_MODELS:
+            started = time.perf_counter()
+            with self._lock(f"embed:{name}"):
+                loaded = name in self._encoders
+                self.load_encoder(name)
+            return 0.0 if loaded else time.perf_counter() - started
+        with self._lock(name):
+            return self.load_llm(name)[1]
+
     def load_encoder(self, name: str) -> Any:
         if name in self._encoders:
             return self._encoders[name]
