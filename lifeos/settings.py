@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     studio_password: SecretStr | None = Field(
         None, description="required when the API is bound to anything but 127.0.0.1")
     studio_concurrency: int = Field(2, ge=1, le=32, description="studio events run at once")
+    preload_models: list[str] = Field(
+        ["embed", "default"], description="model aliases the API loads in the background as it "
+        "starts, so a first question does not wait for a model to load (local models only; "
+        "[] loads each on first use)")
 
     image_backend: str = Field("diffusers", pattern="^(diffusers|a1111)$")
     image_model: str = Field("", description="diffusers folder, .safetensors checkpoint or hub "

@@ -22,6 +22,8 @@ os.environ["LIFEOS_LOAD_PLUGINS"] = "0"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Apps under test load models when a test needs them, not all at start (one test preloads).
+os.environ.setdefault("LIFEOS_PRELOAD_MODELS", "[]")
 
 from lifeos.dagster_home import keep_sigterm  # noqa: E402
 from lifeos.db import migrate  # noqa: E402

@@ -480,10 +480,14 @@ def test_api_ask_saves_a_qa_entity(sqlite_url: str, lifeos_home: Path) -> None:
 
     from apps.api.app import create_app
 
-    settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url)
+    # The API loads its models as it starts; an alias that cannot load does not stop the rest.
+    settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url,
+                        preload_models=["no-such-alias", "embed", "default"])
     with TestClient(create_app(settings)) as client:
         from lifeos.llm.router import get_router
 
+        client.app.state.preloading.join(timeout=120)
+        assert get_router(sqlite_url).warm("default") == 0   # loaded already
         books = Rulebooks(settings, get_router(sqlite_url))
         books.ingest(books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"])
         r = client.post("/api/v1/rules/ask", json={"question": "Who leads the first trick?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,10 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
         # Blocking routes run in this many threads; the DB pool is at least as large.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         get_engine(settings.database_url)
+        if settings.preload_models:
+            _app.state.preloading = threading.Thread(
+                target=preload_models, args=(settings,), name="preload-models", daemon=True)
+            _app.state.preloading.start()
         yield
 
     app = FastAPI(
@@ -71,3 +76,22 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
 
         app = mount_studio(app, settings)
     return app
+
+
+def preload_models(settings: Settings) -> None:
+    """Load the `preload_models` aliases (in a background thread as the API starts), so a
+    player's first question waits for its answer, not for a model to load. A model that cannot
+    load is logged and left to fail, or fall back, when it is used."""
+    from lifeos.errors import LifeOSError
+    from lifeos.llm.router import get_router
+    from lifeos.logging import get_logger
+
+    log = get_logger(__name__)
+    router = get_router(settings.database_url)
+    for alias in settings.preload_models:
+        try:
+            seconds = router.warm(alias)
+        except LifeOSError as exc:
+            log.warning("model_preload_failed", alias=alias, error=exc.message)
+            continue
+        log.info("model_preloaded", alias=alias, seconds=round(seconds, 2))

@@ -286,8 +286,8 @@ class LocalProvider:
                              load_s=load_s, extra={"choice_probs": probs, "logprobs": True})
 
     def embed(self, model: str, texts: list[str], *, timeout_s: float = 0) -> list[list[float]]:
-        encoder = self.load_encoder(model)
         with self._lock(f"embed:{model}"):
+            encoder = self.load_encoder(model)
             vectors = encoder.encode(texts, batch_size=32, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
         return [v.tolist() for v in vectors]
