@@ -72,6 +72,13 @@ def test_warm_loads_a_local_model_before_its_first_call(sqlite_url: str,
     servers = Router(database_url=sqlite_url, config_dir=config_dir,
                      providers={"local": ScriptedProvider("local", ["hello"])})
     assert servers.warm("tiny") == 0   # a provider with nothing to load in-process
+    # A model that cannot load gives way to the alias's next one, as in a call.
+    edit_yaml(config_dir / "models.yaml", lambda d: d["aliases"].update(
+        spare={"model": "local/no-such-model", "fallbacks": ["local/smollm2-135m"]},
+        none={"model": "local/no-such-model"}))
+    assert router.warm("spare") == 0   # the tiny model, loaded above
+    with pytest.raises(AllModelsFailed, match="no-such-model"):
+        router.warm("none")
 
 
 def test_json_schema_output_with_the_fast_model(router: Router) -> None:

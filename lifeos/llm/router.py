@@ -303,12 +303,22 @@ class Router:
 
     def warm(self, alias: str) -> float:
         """Load the alias's model now rather than in its first call, so that call (a timed
-        one, or a player's first question) pays for the answer alone. Only providers that run
-        models in-process have anything to load (`load`); for servers this is a no-op.
-        Returns the seconds spent loading (0 when it was loaded already)."""
-        provider_name, _, model = self.config.alias(alias).model.partition("/")
-        load = getattr(self.provider(provider_name), "load", None)
-        return float(load(model)) if load is not None else 0.0
+        one, or a player's first question) pays for the answer alone: the first model of its
+        chain that loads, as a call would fall back to it. Only providers that run models
+        in-process have anything to load (`load`); for servers this is a no-op. Returns the
+        seconds spent loading (0 when it was loaded already)."""
+        errors: list[str] = []
+        for ref in self.config.alias(alias).chain:
+            provider_name, _, model = ref.partition("/")
+            load = getattr(self.provider(provider_name), "load", None)
+            if load is None:
+                return 0.0
+            try:
+                return float(load(model))
+            except ProviderError as exc:
+                errors.append(f"{ref}: {exc.message}")
+        raise AllModelsFailed(f"no model for alias {alias!r} could be loaded: "
+                              + " | ".join(errors), details={"errors": errors})
 
     # ---- embeddings --------------------------------------------------------------------------
 
