@@ -224,18 +224,28 @@ class Router:
         config = self.config
         chain = config.alias(alias)
         self._check_budgets(tool, estimate_usd=self._estimate(chain.model, *estimate_tokens))
-        errors: list[str] = []
-        for index, ref in enumerate(chain.chain):
-            provider_name, _, model = ref.partition("/")
+
+        def one(index: int, provider_name: str, model: str) -> _R:
             req = request(model, dict(chain.options) if index == 0 else {},
                           config.calls.timeout_s)
+            return attempt(req, provider_name, index > 0)
+
+        return self._down_the_chain(alias, one, failed="answered")
+
+    def _down_the_chain(self, alias: str, attempt: Callable[[int, str, str], _R], *,
+                        failed: str) -> _R:
+        """`attempt(index, provider, model)` with the alias's models in order until one
+        succeeds; a provider error moves on to the next."""
+        errors: list[str] = []
+        for index, ref in enumerate(self.config.alias(alias).chain):
+            provider_name, _, model = ref.partition("/")
             try:
-                return attempt(req, provider_name, index > 0)
+                return attempt(index, provider_name, model)
             except ProviderError as exc:
                 errors.append(f"{ref}: {exc.message}")
                 log.warning("model failed, trying the next", alias=alias, model=ref,
                             error=exc.message)
-        raise AllModelsFailed(f"no model for alias {alias!r} answered: " + " | ".join(errors),
+        raise AllModelsFailed(f"no model for alias {alias!r} {failed}: " + " | ".join(errors),
                               details={"errors": errors})
 
     def _chat_one(self, request: ChatRequest, provider_name: str, alias: str, tool: str,
@@ -307,18 +317,11 @@ class Router:
         chain that loads, as a call would fall back to it. Only providers that run models
         in-process have anything to load (`load`); for servers this is a no-op. Returns the
         seconds spent loading (0 when it was loaded already)."""
-        errors: list[str] = []
-        for ref in self.config.alias(alias).chain:
-            provider_name, _, model = ref.partition("/")
-            load = getattr(self.provider(provider_name), "load", None)
-            if load is None:
-                return 0.0
-            try:
-                return float(load(model))
-            except ProviderError as exc:
-                errors.append(f"{ref}: {exc.message}")
-        raise AllModelsFailed(f"no model for alias {alias!r} could be loaded: "
-                              + " | ".join(errors), details={"errors": errors})
+        def load(_index: int, provider_name: str, model: str) -> float:
+            loader = getattr(self.provider(provider_name), "load", None)
+            return float(loader(model)) if loader is not None else 0.0
+
+        return self._down_the_chain(alias, load, failed="could be loaded")
 
     # ---- embeddings --------------------------------------------------------------------------
 
