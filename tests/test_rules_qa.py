@@ -198,7 +198,8 @@ def test_passages_can_come_from_the_whole_section(env) -> None:  # noqa: ANN001
     for context, shown in (("chunk", False), ("section", True)):
         wide = cfg.model_copy(update={"params": cfg.params.model_copy(update={
             "passage_context": context, "passage_words": 400})})
-        _, messages = qa._decision_prompt(question, [hit], wide)
+        context_text = qa._context_text(hit, wide.params.passage_context)
+        _, messages = qa._decision_prompt(question, [hit], [context_text], wide)
         assert (sibling in messages[-1]["content"].split("Question:")[0]) is shown, context
 
 
@@ -218,7 +219,8 @@ def test_a_table_and_the_sentence_leading_into_it_are_shown_together(env) -> Non
     for shown, other in ((lead, table.content.splitlines()[-1]),
                          (table, sentences(lead.content)[-1])):
         hit = Hit(rows[shown.ordinal], 1.0, 1, 1, 0.9)
-        _, messages = qa._decision_prompt(question, [hit], wide)
+        context_text = qa._context_text(hit, wide.params.passage_context)
+        _, messages = qa._decision_prompt(question, [hit], [context_text], wide)
         assert other in messages[-1]["content"], shown.kind
 
 

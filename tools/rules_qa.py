@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field, field_validator
 from lifeos.errors import NotFound
 from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
-from tools.rulebooks.retrieve import Hit, RetrievalConfig, retrieve
+from tools.rulebooks.retrieve import EMBED_ALIAS, Hit, RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
 from tools.rulebooks.text import (
     ELLIPSIS,
@@ -238,7 +238,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                                           confidence=round(1 - best_sim, 3), mode="abstained"),
                               started, game_id)
         shown = hits[:params.prompt_passages]
-        variables, messages = self._decision_prompt(q, shown, cfg)
+        contexts = [self._context_text(h, params.passage_context) for h in shown]
+        variables, messages = self._decision_prompt(q, shown, contexts, cfg)
         # 1. Which passage answers, as probabilities from one forward pass ("0": none does).
         try:
             choice = self.router.choose(messages, [str(i) for i in range(len(shown) + 1)],
@@ -264,7 +265,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         # only the follow-up is read before the answer is written.
         # `full`: the chosen passage whole, where trimming it for the choice left sentences out
         # (the one that states the answer may share no word with the question).
-        content = self._context_text(shown[best - 1], params.passage_context)
+        content = contexts[best - 1]
         full = content if len(content.split()) > len(
             variables["passages"][best - 1]["text"].split()) else ""
         follow = [*messages, {"role": "assistant", "content": str(best)},
@@ -297,18 +298,16 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         """Where the templates come from, for template errors."""
         return str(self.configs.directory / f"{self.name}.yaml")
 
-    def _decision_prompt(self, q: RulesQuestion, shown: list[Hit], cfg: RulesQAConfig
-                         ) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    def _decision_prompt(self, q: RulesQuestion, shown: list[Hit], contexts: list[str],
+                         cfg: RulesQAConfig) -> tuple[dict[str, Any], list[dict[str, str]]]:
         """The template variables and the messages asking which passage answers. Each passage
-        is its most relevant sentences within `passage_words`, taken from the retrieved chunk or,
-        with `passage_context: section`, from the whole section around it (parent / child)."""
-        params = cfg.params
+        is its most relevant sentences within `passage_words`, taken from its context: the
+        retrieved chunk or, with `passage_context: section`, the whole section around it
+        (parent / child; `_context_text`)."""
         target = words(q.question)
         passages = [{"n": i + 1, "page": h.page, "section": h.row.get("section", ""),
-                     "text": " ".join(best_sentences(
-                         self._context_text(h, params.passage_context), target,
-                         params.passage_words))}
-                    for i, h in enumerate(shown)]
+                     "text": " ".join(best_sentences(context, target, cfg.params.passage_words))}
+                    for i, (h, context) in enumerate(zip(shown, contexts, strict=True))]
         variables = {"question": q.question, "game": q.game, "passages": passages}
         where = self._config_file
         return variables, [
@@ -410,7 +409,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
     def warm(self) -> float:
         """Load the embedder and the chat model an answer needs now, not in the first question
         (a local chat model takes seconds to load). The seconds it took."""
-        return self.router.warm("embed") + self.router.warm(self.configs.get(self.name).model)
+        return self.router.warm(EMBED_ALIAS) + self.router.warm(self.configs.get(self.name).model)
 
     def ask(self, question: str, game: str, *,
             on_passages: Callable[[list[Citation]], None] | None = None,

@@ -8,17 +8,17 @@ import pyarrow as pa
 from lifeos.llm.router import Router
 from lifeos.vectors import VectorStore
 from tools.rulebooks.chunk import Chunk
-from tools.rulebooks.retrieve import CORPUS, evidence_sentences
+from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS, evidence_sentences
 
 
-def index_chunks(document: str, chunks: list[Chunk], *, router: Router, store: VectorStore,
-                 embed_alias: str = "embed") -> dict[str, int]:
+def index_chunks(document: str, chunks: list[Chunk], *, router: Router,
+                 store: VectorStore) -> dict[str, int]:
     """Replace the document's rows with these chunks. Returns rows, vector dimension and the
     number of sentences embedded."""
     sentences = [evidence_sentences(c.section_path[-1] if c.section_path else "", c.content)
                  for c in chunks]
     texts = [c.text for c in chunks] + [s for found in sentences for s in found]
-    result = router.embed(texts, embed_alias, tool="rulebook_index")
+    result = router.embed(texts, EMBED_ALIAS, tool="rulebook_index")
     chunk_vectors, vectors = result.vectors[:len(chunks)], iter(result.vectors[len(chunks):])
     rows = [{
         "id": f"{document}:{c.ordinal:05d}", "ordinal": c.ordinal, "page": c.page,

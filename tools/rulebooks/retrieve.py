@@ -22,6 +22,8 @@ from lifeos.vectors import VectorStore
 from tools.rulebooks.text import full_text_query, sentences
 
 CORPUS = "rulebook_chunks"
+# The alias whose model embeds chunks at indexing and questions at retrieval: the two must agree.
+EMBED_ALIAS = "embed"
 
 
 class RetrievalConfig(BaseModel):
@@ -60,8 +62,8 @@ class Hit:
 
 
 def retrieve(question: str, *, router: Router, store: VectorStore, documents: list[str],
-             config: RetrievalConfig, embed_alias: str = "embed") -> list[Hit]:
-    vector = router.embed([question], embed_alias, tool="rules_qa.retrieve").vectors[0]
+             config: RetrievalConfig) -> list[Hit]:
+    vector = router.embed([question], EMBED_ALIAS, tool="rules_qa.retrieve").vectors[0]
     by_vector = store.vector_search(CORPUS, vector, documents=documents, limit=config.candidates)
     by_text = store.text_search(CORPUS, full_text_query(question), documents=documents,
                                 limit=config.candidates)

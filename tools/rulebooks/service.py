@@ -29,7 +29,7 @@ from lifeos.vectors import VectorStore
 from tools.rulebooks.chunk import Chunk, chunk_pages
 from tools.rulebooks.extract import Page, RulebookError, check_pdf, extract
 from tools.rulebooks.index import index_chunks
-from tools.rulebooks.retrieve import CORPUS
+from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
 
 
 def file_sha256(path: Path) -> str:
@@ -265,7 +265,7 @@ class Rulebooks:
             session.delete(doc)
 
     def _token_counter(self) -> Any:
-        alias = self.router.config.alias("embed")
+        alias = self.router.config.alias(EMBED_ALIAS)
         provider, _, model = alias.model.partition("/")
         local = self.router.provider("local")
         if provider == "local":
