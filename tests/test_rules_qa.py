@@ -482,13 +482,15 @@ def test_api_ask_saves_a_qa_entity(sqlite_url: str, lifeos_home: Path) -> None:
 
     from apps.api.app import create_app
 
-    # The API loads its models as it starts; an alias that cannot load does not stop the rest.
+    # The API loads its models and opens the vector index as it starts; an alias that cannot
+    # load does not stop the rest.
     settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url,
                         preload_models=["no-such-alias", "embed", "default"])
     with TestClient(create_app(settings)) as client:
         from lifeos.llm.router import get_router
 
         client.app.state.preloading.join(timeout=120)
+        assert set(client.app.state.preloaded) == {"embed", "default", "vector index"}
         assert get_router(sqlite_url).warm("default") == 0   # loaded already
         books = Rulebooks(settings, get_router(sqlite_url))
         books.ingest(books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"])

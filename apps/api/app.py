@@ -31,8 +31,10 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         get_engine(settings.database_url)
         if settings.preload_models:
+            _app.state.preloaded = {}
             _app.state.preloading = threading.Thread(
-                target=preload_models, args=(settings,), name="preload-models", daemon=True)
+                target=lambda: _app.state.preloaded.update(preload(settings)),
+                name="preload-models", daemon=True)
             _app.state.preloading.start()
         yield
 
@@ -78,20 +80,30 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
     return app
 
 
-def preload_models(settings: Settings) -> None:
+def preload(settings: Settings) -> dict[str, float]:
     """Load the `preload_models` aliases (in a background thread as the API starts), so a
-    player's first question waits for its answer, not for a model to load. A model that cannot
-    load is logged and left to fail, or fall back, when it is used."""
+    player's first question waits for its answer, not for a model to load; then open the
+    library's vector index (importing LanceDB alone takes ~1 s). A model that cannot load is
+    logged and left to fail, or fall back, when it is used. Returns the seconds each part took
+    (what loaded: `app.state.preloaded`)."""
+    import time
+
     from lifeos.errors import LifeOSError
     from lifeos.llm.router import get_router
     from lifeos.logging import get_logger
+    from lifeos.vectors import VectorStore
 
     log = get_logger(__name__)
     router = get_router(settings.database_url)
+    done: dict[str, float] = {}
     for alias in settings.preload_models:
         try:
-            seconds = router.warm(alias)
+            done[alias] = round(router.warm(alias), 2)
         except LifeOSError as exc:
             log.warning("model_preload_failed", alias=alias, error=exc.message)
             continue
-        log.info("model_preloaded", alias=alias, seconds=round(seconds, 2))
+        log.info("model_preloaded", alias=alias, seconds=done[alias])
+    started = time.perf_counter()
+    VectorStore(settings.lancedb_dir)
+    done["vector index"] = round(time.perf_counter() - started, 2)
+    return done
