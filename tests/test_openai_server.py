@@ -3,14 +3,11 @@ started on loopback over the shipped 0.5B GGUF."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from pydantic import BaseModel, Field
@@ -18,36 +15,25 @@ from pydantic import BaseModel, Field
 from lifeos.llm.providers.local import CHAT_MODELS, default_cache_dir, materialize_gguf
 from lifeos.llm.router import Router
 from tests.llm_helpers import copy_configs
+from tests.services import answers, free_port, stop, wait_until
 
 
 @pytest.fixture(scope="module")
 def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     gguf = materialize_gguf(CHAT_MODELS["qwen2.5-coder-0.5b"], default_cache_dir())
     log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a pipe would fill and block
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias",
          "qwen-0.5b", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
          "--n_threads", "2"], stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        else:
-            pytest.fail("llama_cpp.server did not start in 60 s")
+        wait_until(lambda: answers(f"{base}/models"), proc, log, what="llama_cpp.server",
+                   timeout=60)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc, timeout=20)
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from lifeos.db import migrate
 from lifeos.db.engine import session_scope
 from lifeos.demo import load_demo
 from tests.llm_helpers import copy_configs
+from tests.services import answers, free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rulebooks"
@@ -29,12 +28,6 @@ SHOTS = ROOT / ".test-output" / "studio"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     for tool in ("story_planner", "story_writer"):
         path = configs / "tools" / f"{tool}.yaml"
         path.write_text(path.read_text().replace("model: default", "model: story"))
-    port = _free_port()
+    port = free_port()
     # BoardGameGeek: a loopback server replaying real XML API2 recordings (tests/test_bgg.py).
     from http.server import ThreadingHTTPServer
 
@@ -85,23 +78,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
                              "--factory", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the app did not start:\n" + (home / "server.log").read_text()[-3000:])
-        time.sleep(0.5)
+    wait_until(lambda: answers(f"{base}/readyz"), proc, home / "server.log", what="the app")
     yield {"base": base, "home": home, "configs": configs, "api": f"{base}/api/v1"}
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
     log.close()
     bgg.shutdown()
 
