@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +12,14 @@ from lifeos.schemas import ListQuery
 from lifeos.store import EntityStore
 
 DEMO_TAG = "demo"
+ROOT = Path(__file__).resolve().parents[1]
+# Rulebooks of the demo's board games (typeset for this project: benchmarks/rulebook_sets/web),
+# each named after its game so that it links to it when ingested.
+DEMO_RULEBOOKS = {
+    "Mill (Nine Men's Morris).pdf": "benchmarks/rulebook_sets/web/dev_morris.pdf",
+    "Kalah.pdf": "benchmarks/rulebook_sets/web/dev_kalah.pdf",
+    "Hearts.pdf": "benchmarks/rulebook_sets/web/dev_hearts.pdf",
+}
 
 # (key, kind, name, data, extra tags, favorite)
 _ENTITIES: list[tuple[str, str, str, dict[str, Any], list[str], bool]] = [
@@ -198,3 +208,15 @@ def load_demo(session: Session) -> dict[str, int]:
         kind, src_id = ids[src]
         store.link(kind, src_id, {"relation": relation, "target_id": ids[dst][1]})
     return {"entities": len(_ENTITIES), "links": len(_LINKS)}
+
+
+def queue_demo_rulebooks(inbox: Path) -> list[Path]:
+    """Copy the demo rulebooks into the inbox, where the Dagster sensor ingests them (a run
+    each, in the Dagster UI). Returns the files queued; one missing from this checkout is
+    skipped."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    queued = []
+    for name, source in DEMO_RULEBOOKS.items():
+        if (ROOT / source).is_file():
+            queued.append(Path(shutil.copyfile(ROOT / source, inbox / name)))
+    return queued

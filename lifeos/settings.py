@@ -96,6 +96,10 @@ class Settings(BaseSettings):
         return self.blobs_dir / sha256[:2] / f"{sha256}{suffix}"
 
     @property
+    def logs_dir(self) -> Path:
+        return self.home.resolve() / "logs"
+
+    @property
     def lancedb_dir(self) -> Path:
         return self.home.resolve() / "lancedb"
 

@@ -108,6 +108,36 @@ def test_inbox_sensor_adds_partitions_once_and_rejects_bad_files(
         assert isinstance(again, dg.SkipReason)
 
 
+def test_the_demo_rulebooks_are_queued_for_the_demo_games(
+        workbench: WorkbenchResource, sqlite_url: str, lifeos_home: Path) -> None:
+    """`lifeos up` on a new library drops the demo games' rulebooks into the inbox: the sensor
+    asks for a run each, and each rulebook belongs to its demo game (no new game is made)."""
+    from lifeos.db.engine import session_scope
+    from lifeos.demo import load_demo, queue_demo_rulebooks
+    from lifeos.schemas import ListQuery
+    from lifeos.store import EntityStore
+
+    def games() -> dict[str, str]:
+        with session_scope(sqlite_url) as session:
+            found = EntityStore(session).list("board_game", ListQuery(limit=100))
+            return {e.name: e.id for e in found.items}
+
+    with session_scope(sqlite_url) as session:
+        load_demo(session)
+    demo_games = games()
+    queued = queue_demo_rulebooks(Settings(home=lifeos_home).inbox_dir)
+    assert len(queued) == 3
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"workbench": workbench})
+        result = rulebook_inbox_sensor(context)
+    assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 3
+    settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url)
+    books = Rulebooks(settings, router=None)  # type: ignore[arg-type]  # listing needs none
+    by_game = {d["filename"]: d["board_game_id"] for d in books.list()}
+    assert games() == demo_games
+    assert by_game == {path.name: demo_games[path.stem] for path in queued}
+
+
 @pytest.mark.slow
 def test_rules_qa_eval_asset_on_a_small_set(workbench: WorkbenchResource, tmp_path: Path) -> None:
     from assets.rulebooks import question_sets, rules_qa_eval

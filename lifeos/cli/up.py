@@ -17,7 +17,7 @@ from lifeos.cli.common import console, settings
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.db import migrate
 from lifeos.db.engine import session_scope
-from lifeos.demo import load_demo
+from lifeos.demo import load_demo, queue_demo_rulebooks
 from lifeos.errors import ServiceUnavailable
 from lifeos.settings import Settings
 
@@ -53,12 +53,39 @@ def _commands(s: Settings) -> dict[str, list[str]]:
     }
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+# Services whose output goes to LIFEOS_HOME/logs/NAME.log rather than the terminal: the daemon
+# writes a line per sensor evaluation every few seconds and the runs it launches write every
+# event (the Dagster UI shows both); the terminal keeps the API's log.
+LOGGED_TO_FILE = ("dagster-webserver", "dagster-daemon")
+
+
+def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]
+           ) -> subprocess.Popen[bytes]:
+    if name not in LOGGED_TO_FILE:
+        return subprocess.Popen(cmd, env=env, cwd=ROOT)
+    s.logs_dir.mkdir(parents=True, exist_ok=True)
+    with (s.logs_dir / f"{name}.log").open("ab") as log:  # the child keeps its own handle
+        return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _log_tail(s: Settings, name: str, lines: int = 15) -> str:
+    """The end of a service's log file, for the message when it stops ('' when it has none)."""
+    path = s.logs_dir / f"{name}.log"
+    if name not in LOGGED_TO_FILE or not path.is_file():
+        return ""
+    tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+    return f"{path}, last lines:\n" + "\n".join(tail)
+
+
+def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float,
+                s: Settings) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, proc in procs.items():
             if proc.poll() is not None:
-                raise ServiceUnavailable(f"{name} exited with code {proc.returncode} while starting")
+                where = f"; its log: {s.logs_dir / name}.log" if name in LOGGED_TO_FILE else ""
+                raise ServiceUnavailable(
+                    f"{name} exited with code {proc.returncode} while starting{where}")
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -66,6 +93,10 @@ def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: fl
             pass
         time.sleep(0.5)
     raise ServiceUnavailable(f"{url} did not answer within {timeout:.0f} s")
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -91,18 +122,25 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
         login = studio_auth(s)  # refuses to start off loopback without a password
     s.home.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(s.database_url)
+    queued: list[Path] = []
     if demo:
         with session_scope(s.database_url) as session:
-            load_demo(session)
+            loaded = load_demo(session)["entities"]
+        # A new library also gets its games' rulebooks, ingested by the daemon as it starts.
+        queued = queue_demo_rulebooks(s.inbox_dir) if loaded else []
     write_dagster_yaml(s)
     env = service_env(s)
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # `kill`, a closed terminal or a process manager stops the services as Ctrl-C does, rather
+    # than leaving them running without us.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         for name, cmd in _commands(s).items():
-            procs[name] = subprocess.Popen(cmd, env=env, cwd=ROOT)
+            procs[name] = _start(name, cmd, s, env)
         api_url = f"http://{s.api_host}:{s.api_port}"
-        _wait_ready(f"{api_url}/readyz", procs, ready_timeout)
-        _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout)
+        _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
+        _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout, s)
         studio_line = (f"  Studio     {api_url}/studio/"
                        + (f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)\n"
                           if login else "\n")) if s.studio else ""
@@ -111,10 +149,16 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
                       f"  API        {api_url}/docs\n"
                       f"  Dagster UI {s.dagster_ui_url}\n"
                       f"  home       {s.home.resolve()}\n"
-                      "Press Ctrl-C to stop.")
+                      f"  logs       {s.logs_dir} (Dagster's)\n"
+                      + (f"  rulebooks  {len(queued)} demo rulebooks are being ingested "
+                         "(Dagster UI, Runs)\n" if queued else "")
+                      + "Press Ctrl-C to stop.", soft_wrap=True)  # no URL or path cut in two
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [n for n, p in procs.items() if p.poll() is not None]
+        for name in dead:
+            if tail := _log_tail(s, name):
+                console.print(tail, markup=False, highlight=False)
         console.print(f"[red]{', '.join(dead)} stopped; shutting down[/red]")
         return 1
     except KeyboardInterrupt:

@@ -1,0 +1,51 @@
+"""`lifeos up`, the README's run command, as a user starts it: the API with the studio, the
+Dagster UI and the daemon come up on a new library, Dagster's chatter goes to log files rather
+than the terminal, and stopping it stops everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import answers, free_port, stop, wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    api, dagster = free_port(), free_port()
+    env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_API_PORT": str(api),
+           "LIFEOS_DAGSTER_PORT": str(dagster), "LIFEOS_PRELOAD_MODELS": "[]",
+           "LIFEOS_LOAD_PLUGINS": "0"}
+    env.pop("LIFEOS_DATABASE_URL", None)  # the embedded default: SQLite in LIFEOS_HOME
+    terminal = tmp_path / "terminal.txt"
+    # --no-demo: the demo's rulebooks would start ingestion runs that outlive the test.
+    with terminal.open("wb") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "lifeos"), "up", "--no-demo"],
+                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: "Press Ctrl-C to stop." in terminal.read_text(errors="replace"),
+                   proc, terminal, what="lifeos up")
+        assert answers(f"http://127.0.0.1:{api}/studio/")
+        assert answers(f"http://127.0.0.1:{dagster}/server_info")
+        daemon_log = home / "logs" / "dagster-daemon.log"
+        wait_until(lambda: "SensorDaemon" in daemon_log.read_text(errors="replace"), proc,
+                   terminal, what="the Dagster daemon's sensors", timeout=60)
+        printed = terminal.read_text(errors="replace")
+        assert f"Dagster UI http://127.0.0.1:{dagster}" in printed
+        assert f"logs       {home / 'logs'}" in printed
+        assert "SensorDaemon" not in printed  # the daemon's ticks are in its log file only
+        # What a process manager sends: it reaches `lifeos up` alone, which stops the rest.
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert not answers(f"http://127.0.0.1:{dagster}/server_info")
+        assert not answers(f"http://127.0.0.1:{api}/readyz")
+    finally:
+        stop(proc)
