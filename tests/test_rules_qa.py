@@ -13,7 +13,7 @@ import yaml
 
 from lifeos.db import migrate
 from lifeos.db.engine import session_scope
-from lifeos.errors import NotFound
+from lifeos.errors import Conflict, LifeOSError, NotFound
 from lifeos.llm.config import ConfigError
 from lifeos.llm.providers.base import ChatRequest, ProviderReply
 from lifeos.llm.providers.local import LocalProvider
@@ -354,14 +354,25 @@ def test_a_table_row_is_quoted_with_its_header() -> None:
     assert not verify("| 4 | … | 2 |", page)  # too short to count as a quote
 
 
-def test_unknown_game_and_game_without_rulebook(env) -> None:  # noqa: ANN001
-    settings, _, qa, _ = env
+def test_a_game_without_a_ready_rulebook_says_why(env) -> None:  # noqa: ANN001
+    """Unknown game, no rulebook, one still being ingested (what a player meets who asks
+    while `make run` ingests the demo's), one that failed: each error says which."""
+    settings, rulebooks, qa, _ = env
+    ask = {"question": "Who starts?", "game": "Go"}
     with pytest.raises(NotFound, match="no board game"):
         qa.run({"question": "Who starts?", "game": "Twilight Imperium"})
     with session_scope(settings.database_url) as session:
         EntityStore(session).create("board_game", {"name": "Go"})
-    with pytest.raises(NotFound, match="no ingested rulebook"):
-        qa.run({"question": "Who starts?", "game": "Go"})
+    with pytest.raises(NotFound, match="'Go' has no rulebook yet"):
+        qa.run(ask)
+    sha = rulebooks.add(DATA / "dev_kalah.pdf", game="Go")["sha256"]
+    with pytest.raises(Conflict, match=r"dev_kalah.pdf\) is still being ingested \(queued\)"):
+        qa.run(ask)
+    rulebooks.pdf_path(sha).write_bytes(b"%PDF-1.7\n")  # the stored copy damaged on disk
+    with pytest.raises(LifeOSError):
+        rulebooks.ingest(sha)
+    with pytest.raises(NotFound, match=rf"could not be ingested: .+ reindex {sha[:12]}"):
+        qa.run(ask)
 
 
 @pytest.mark.parametrize(("quote", "ok"), [

@@ -33,7 +33,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from lifeos.errors import NotFound
 from lifeos.llm.router import InvalidModelOutput, Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
 from tools.rulebooks.retrieve import EMBED_ALIAS, Hit, RetrievalConfig, retrieve
@@ -222,8 +221,6 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         cfg = self.configs.get(self.name)
         params = cfg.params
         game_id, documents = self.rulebooks.documents_for_game(q.game)
-        if not documents:
-            raise NotFound(f"{q.game!r} has no ingested rulebook yet (lifeos rulebook add)")
         hits = retrieve(q.question, router=self.router, store=self.rulebooks.vectors,
                         documents=documents, config=params)
         closest = [self._citation(h, q.question, "") for h in hits[:3]]

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import Document, Entity, utcnow
-from lifeos.errors import NotFound
+from lifeos.errors import Conflict, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
@@ -160,14 +160,26 @@ class Rulebooks:
             return [self._describe(d) for d in docs]
 
     def documents_for_game(self, game: str) -> tuple[str, list[str]]:
-        """(board game id, its ready rulebooks)."""
+        """(board game id, its ready rulebooks). A game with none ready is an error that says
+        why: none added, one still being ingested (ask again soon), or one that failed."""
         with session_scope(self.url) as session:
             game_id = find_game(EntityStore(session), game)
             if game_id is None:
                 raise NotFound(f"no board game {game!r}")
-            shas = list(session.scalars(sa.select(Document.sha256).where(
-                Document.entity_id == game_id, Document.status == "ready")))
-        return game_id, shas
+            docs = session.scalars(sa.select(Document).where(
+                Document.entity_id == game_id, Document.kind == "rulebook")).all()
+            if any(d.status == "ready" for d in docs):
+                return game_id, [d.sha256 for d in docs if d.status == "ready"]
+            busy = [d for d in docs if d.status in ("queued", "processing")]
+            if busy:
+                raise Conflict(f"the rulebook of {game!r} ({busy[0].filename}) is still being "
+                               f"ingested ({busy[0].status}): ask again in a minute")
+            if docs:
+                raise NotFound(f"the rulebook of {game!r} ({docs[0].filename}) could not be "
+                               f"ingested: {docs[0].error} (`lifeos rulebook reindex "
+                               f"{docs[0].sha256[:12]}` retries it)")
+        raise NotFound(f"{game!r} has no rulebook yet (`lifeos rulebook add PATH --game NAME`, "
+                       "or upload one in the studio)")
 
     def _set(self, sha: str, **fields: Any) -> None:
         with session_scope(self.url) as session:
