@@ -49,3 +49,22 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
         assert not answers(f"http://127.0.0.1:{api}/readyz")
     finally:
         stop(proc)
+
+
+def test_a_service_log_past_its_limit_is_kept_once_and_started_afresh(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifeos.cli import up
+    from lifeos.settings import Settings
+
+    monkeypatch.setattr(up, "LOG_KEEP_BYTES", 100)
+    s = Settings(home=tmp_path)
+    s.logs_dir.mkdir(parents=True)
+    log = s.logs_dir / "dagster-daemon.log"
+    log.write_text("old line\n" * 20)
+    say = [sys.executable, "-c", "print('started')"]
+    assert up._start("dagster-daemon", say, s, dict(os.environ)).wait(timeout=30) == 0
+    assert (s.logs_dir / "dagster-daemon.log.1").read_text().startswith("old line")
+    assert log.read_text() == "started\n"
+    assert up._start("dagster-daemon", say, s, dict(os.environ)).wait(timeout=30) == 0
+    assert log.read_text() == "started\n" * 2  # under the limit: appended to
+    assert up._log_tail(s, "dagster-daemon").endswith("started\nstarted")

@@ -55,8 +55,10 @@ def _commands(s: Settings) -> dict[str, list[str]]:
 
 # Services whose output goes to LIFEOS_HOME/logs/NAME.log rather than the terminal: the daemon
 # writes a line per sensor evaluation every few seconds and the runs it launches write every
-# event (the Dagster UI shows both); the terminal keeps the API's log.
+# event (the Dagster UI shows both); the terminal keeps the API's log. A log past
+# LOG_KEEP_BYTES is moved to NAME.log.1 (replacing the one before) when the service starts.
 LOGGED_TO_FILE = ("dagster-webserver", "dagster-daemon")
+LOG_KEEP_BYTES = 10 * 2**20
 
 
 def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]
@@ -64,7 +66,10 @@ def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]
     if name not in LOGGED_TO_FILE:
         return subprocess.Popen(cmd, env=env, cwd=ROOT)
     s.logs_dir.mkdir(parents=True, exist_ok=True)
-    with (s.logs_dir / f"{name}.log").open("ab") as log:  # the child keeps its own handle
+    path = s.logs_dir / f"{name}.log"
+    if path.is_file() and path.stat().st_size > LOG_KEEP_BYTES:
+        path.replace(path.with_suffix(".log.1"))
+    with path.open("ab") as log:  # the child keeps its own handle
         return subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
