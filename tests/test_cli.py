@@ -39,6 +39,21 @@ def test_entity_lifecycle(db_url: str, capsys: pytest.CaptureFixture[str]) -> No
     assert run(capsys, "entity", "purge", "character", aria["id"], "--yes")[0] == 0
 
 
+def test_text_in_brackets_is_printed_as_it_is(db_url: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Names, answers and quotes are text, not Rich markup: "[see p. 5]" is not dropped as an
+    unknown style, and "[/b]" does not fail the command after its work is done."""
+    name = "Sir Robin [see p. 5] the [/b] brave"
+    _, out, _ = run(capsys, "entity", "create", "character", "--json", "--data",
+                    json.dumps({"name": name, "data": {"description": "[red]not red[/red]"}}))
+    robin = json.loads(out)["id"]
+    code, out, err = run(capsys, "entity", "get", "character", robin)
+    assert code == 0, err
+    assert name in out and "[red]not red[/red]" in out
+    code, out, _ = run(capsys, "entity", "list", "character")
+    assert code == 0 and "[see p. 5]" in out
+
+
 def test_links_and_tables(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "entity", "create", "outfit", "--json", "--data", '{"name": "Gear"}')
     outfit = json.loads(out)["id"]

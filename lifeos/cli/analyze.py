@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import track
+from rich.text import Text
 
 from lifeos.cli.common import console, emit_json, settings, want_json
 
@@ -41,14 +42,15 @@ def analyze(path: Path,
         emit_json(results if path.is_dir() else results[0])
         return
     for r in results:
-        console.print(f"[bold]{Path(r['file']).name}[/bold]: {r['backend']} "
-                      f"{r['model']} · {len(r['suggestions'])} suggestions · analysis {r['id']}")
+        console.print(Text.assemble((Path(r["file"]).name, "bold"), f": {r['backend']} "
+                                    f"{r['model']} · {len(r['suggestions'])} suggestions · "
+                                    f"analysis {r['id']}"))
         for s in r["suggestions"]:
             tag = " (heuristic)" if s["heuristic"] else ""
             known = f" = existing {s['existing_id']}" if s["existing_id"] else ""
             console.print(f"  {s['kind']}: {s['name']}{tag}{known}")
         for note in r["notes"]:
-            console.print(f"  [dim]{note}[/dim]")
+            console.print(f"  {note}", style="dim")
         if r["accepted"]:
             console.print(f"  accepted: {len(r['accepted'])} entities")
 

@@ -18,7 +18,9 @@ from lifeos.logging import configure_logging
 from lifeos.settings import Settings, get_settings
 from lifeos.store import EntityStore
 
-console = Console()
+# Output is text, not Rich markup: a name, a quote or an answer with "[see p. 5]" in it is
+# printed as it is (markup would drop it, or fail on "[/b]"). Styles go in `style=` or `Text`.
+console = Console(markup=False)
 _json_errors = False
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from lifeos.cli.common import console, emit_json, read_json_arg, store, want_json
 from lifeos.errors import BadRequest
@@ -22,10 +23,12 @@ def _show(entity: EntityOut, as_json: bool) -> None:
     if as_json:
         emit_json(entity)
         return
-    deleted = f" [red](deleted {entity.deleted_at:%Y-%m-%d %H:%M})[/red]" if entity.deleted_at else ""
+    deleted = (f" (deleted {entity.deleted_at:%Y-%m-%d %H:%M})", "red") if entity.deleted_at \
+        else ""
     star = " ★" if entity.favorite else ""
-    console.print(f"[bold]{entity.name}[/bold]{star}  {entity.kind} {entity.id} "
-                  f"rev {entity.revision}{deleted}")
+    console.print(Text.assemble((entity.name, "bold"),
+                                f"{star}  {entity.kind} {entity.id} rev {entity.revision}",
+                                deleted))
     if entity.tags:
         console.print("tags: " + ", ".join(entity.tags))
     for key, value in entity.data.items():

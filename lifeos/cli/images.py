@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from lifeos.cli.common import console, emit_json, settings, want_json
 
@@ -57,7 +58,7 @@ def compose(entity: Entities = None,
             emit_json([{"name": s.name, "pack": p, "prompt": s.prompt} for p, s in styles.values()])
         else:
             for pack, s in sorted(styles.values(), key=lambda x: (x[0], x[1].name)):
-                console.print(f"[bold]{s.name}[/bold] ({pack}): {s.prompt}")
+                console.print(Text.assemble((s.name, "bold"), f" ({pack}): {s.prompt}"))
         return
     ids = _entity_ids(entity, character, outfit)
     result = composer.run({"entity_ids": ids + ([visualize] if visualize and visualize not in
@@ -67,13 +68,15 @@ def compose(entity: Entities = None,
     if as_json:
         emit_json(result)
         return
-    console.print(f"[bold]positive[/bold] ({result.tokens} CLIP tokens)\n{result.positive}\n")
-    console.print(f"[bold]negative[/bold]\n{result.negative}\n")
+    console.print(Text.assemble(("positive", "bold"),
+                                f" ({result.tokens} CLIP tokens)\n{result.positive}\n"))
+    console.print(Text.assemble(("negative", "bold"), f"\n{result.negative}\n"))
     for part in result.recipe.parts:
         via = f" via {part.via}" if part.via else ""
-        console.print(f"  [dim]{part.kind}{via}[/dim] {part.name}: {part.text[:100]}")
+        console.print(Text.assemble("  ", (f"{part.kind}{via}", "dim"),
+                                    f" {part.name}: {part.text[:100]}"))
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(Text.assemble(("warning:", "yellow"), f" {warning}"))
 
 
 def generate(entity: Entities = None,
@@ -141,7 +144,7 @@ def _print_batch(batch: dict, as_json: bool, note: str = "") -> None:
     for seed, image_id in batch["images"].items():
         console.print(f"  seed {seed}: image {image_id}")
     if batch["model"] == TEST_MODEL:
-        console.print(f"[yellow]{TEST_MODEL_NOTE}[/yellow]")
+        console.print(TEST_MODEL_NOTE, style="yellow")
 
 
 @app.command("import")
@@ -170,9 +173,10 @@ def rerun(path: Path, out: Annotated[Path | None, typer.Option(help="write the n
                    "seconds": round(time.perf_counter() - started, 3),
                    "out": str(out) if out else None})
     else:
-        console.print(("identical pixels" if identical else "[yellow]different pixels[/yellow] "
-                       "(another model, device or library version)")
-                      + (f"; written to {out}" if out else ""))
+        console.print(Text.assemble(
+            "identical pixels" if identical else Text.assemble(
+                ("different pixels", "yellow"), " (another model, device or library version)"),
+            f"; written to {out}" if out else ""))
 
 
 @app.command()
@@ -191,15 +195,16 @@ def show(image_id: str, as_json: JsonFlag = False) -> None:
                               "id": ln.entity.id, "name": ln.entity.name} for ln in links]})
         return
     d = image.data
-    console.print(f"[bold]{image.name}[/bold] {d['width']}x{d['height']} · seed {d['seed']} · "
-                  f"{d['steps']} steps · {d['sampler']} · CFG {d['guidance']} · {d['model']}\n"
-                  f"file {path}\n\n{d['prompt']}\n[dim]negative: {d['negative_prompt']}[/dim]")
+    console.print(Text.assemble(
+        (image.name, "bold"), f" {d['width']}x{d['height']} · seed {d['seed']} · "
+        f"{d['steps']} steps · {d['sampler']} · CFG {d['guidance']} · {d['model']}\n"
+        f"file {path}\n\n{d['prompt']}\n", (f"negative: {d['negative_prompt']}", "dim")))
     for ln in links:
         console.print(f"  {ln.relation} {ln.entity.kind} {ln.entity.name} ({ln.entity.id})")
     if d.get("test_model"):
         from resources.images import TEST_MODEL_NOTE
 
-        console.print(f"[yellow]{TEST_MODEL_NOTE}[/yellow]")
+        console.print(TEST_MODEL_NOTE, style="yellow")
 
 
 @app.command("batches")

@@ -41,7 +41,7 @@ def list_(as_json: JsonFlag = False) -> None:
         table.add_row(m["name"], m["kind"], "yes" if m["installed"] else "no", size, m["detail"])
     console.print(table)
     for note in overview["notes"]:
-        console.print(f"[yellow]{note}[/yellow]")
+        console.print(note, style="yellow")
 
 
 @app.command()
@@ -111,4 +111,4 @@ def tools_run(name: str, data: Annotated[str, typer.Option(help="input JSON or @
         emit_json(output)
     else:
         console.print(json.dumps(output, indent=2, ensure_ascii=False))
-        console.print(f"[dim]{time.perf_counter() - started:.1f} s[/dim]")
+        console.print(f"{time.perf_counter() - started:.1f} s", style="dim")

@@ -119,15 +119,15 @@ def ask(question: str, game: Annotated[str, typer.Option(help="board game name o
     if as_json:
         emit_json(answer)
         return
-    console.print(f"[bold]{answer.answer}[/bold]")
+    console.print(answer.answer, style="bold")
     for c in answer.citations:
         console.print(f"  p. {c.page} · {c.section}\n    “{c.quote}”")
     if answer.abstained and answer.passages:
         console.print("Closest passages:")
         for c in answer.passages:
             console.print(f"  p. {c.page} · {c.section}: {c.quote[:120]}")
-    console.print(f"[dim]confidence {answer.confidence:.2f} · {answer.latency_s:.1f} s · "
-                  f"{answer.model or answer.mode}[/dim]")
+    console.print(f"confidence {answer.confidence:.2f} · {answer.latency_s:.1f} s · "
+                  f"{answer.model or answer.mode}", style="dim")
 
 
 @eval_app.command("rules")
@@ -137,7 +137,7 @@ def eval_rules(folder: Path, as_json: JsonFlag = False) -> None:
 
     want_json(as_json)
     rulebooks, qa = _services()
-    log = (lambda _m: None) if as_json else (lambda m: console.print(f"[dim]{m}[/dim]"))
+    log = (lambda _m: None) if as_json else (lambda m: console.print(m, style="dim"))
     metrics, rows = evaluate(folder, rulebooks, qa, progress=log)
     eval_id, saved = save(settings().database_url, metrics, rows, settings().exports_dir / "evals",
                           Path(folder).name, qa=qa)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from lifeos.cli.common import console, emit_json, settings, want_json
 
@@ -73,7 +74,7 @@ def new(character: Annotated[list[str], typer.Option(help="a character id; repea
         started = time.perf_counter()
         _run(service, story.id, as_json, image_steps=image_steps, size=(w, h))
         if not as_json:
-            console.print(f"[dim]{time.perf_counter() - started:.1f} s[/dim]")
+            console.print(f"{time.perf_counter() - started:.1f} s", style="dim")
     _print(service, story.id, as_json)
 
 
@@ -114,9 +115,9 @@ def _print(service, story_id: str, as_json: bool) -> None:  # noqa: ANN001
         emit_json(info)
         return
     story = info["story"]
-    console.print(f"[bold]{story['data']['title'] or story['name']}[/bold] · "
-                  f"{story['data']['status']} {story['data']['error']}\n"
-                  f"[dim]{story['data']['premise']}[/dim]")
+    console.print(Text.assemble((story["data"]["title"] or story["name"], "bold"),
+                                f" · {story['data']['status']} {story['data']['error']}\n",
+                                (story["data"]["premise"], "dim")))
     for s in info["scenes"]:
         picture = f" · image {s['image_id']}" if s["image_id"] else ""
         console.print(f"  {s['number']}. {s['title']} [{s['status']}]{picture} {s['error']}")

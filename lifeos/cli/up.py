@@ -12,6 +12,7 @@ from typing import Annotated
 
 import httpx
 import typer
+from rich.text import Text
 
 from lifeos.cli.common import console, settings
 from lifeos.dagster_home import write_dagster_yaml
@@ -146,25 +147,25 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
         api_url = f"http://{s.api_host}:{s.api_port}"
         _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
         _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout, s)
-        studio_line = (f"  Studio     {api_url}/studio/"
-                       + (f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)\n"
-                          if login else "\n")) if s.studio else ""
-        console.print(f"\n[bold green]Life-OS Workbench is up[/bold green]\n"
-                      f"{studio_line}"
-                      f"  API        {api_url}/docs\n"
-                      f"  Dagster UI {s.dagster_ui_url}\n"
-                      f"  home       {s.home.resolve()}\n"
-                      f"  logs       {s.logs_dir} (Dagster's)\n"
-                      + (f"  rulebooks  {len(queued)} demo rulebooks are being ingested "
-                         "(Dagster UI, Runs)\n" if queued else "")
-                      + "Press Ctrl-C to stop.", soft_wrap=True)  # no URL or path cut in two
+        sign_in = f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)" if login else ""
+        lines = [f"  Studio     {api_url}/studio/{sign_in}" if s.studio else "",
+                 f"  API        {api_url}/docs",
+                 f"  Dagster UI {s.dagster_ui_url}",
+                 f"  home       {s.home.resolve()}",
+                 f"  logs       {s.logs_dir} (Dagster's)",
+                 f"  rulebooks  {len(queued)} demo rulebooks are being ingested (Dagster UI, Runs)"
+                 if queued else "",
+                 "Press Ctrl-C to stop."]
+        console.print(Text.assemble("\n", ("Life-OS Workbench is up", "bold green"), "\n",
+                                    "\n".join(line for line in lines if line)),
+                      soft_wrap=True)  # no URL or path cut in two
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [n for n, p in procs.items() if p.poll() is not None]
         for name in dead:
             if tail := _log_tail(s, name):
-                console.print(tail, markup=False, highlight=False)
-        console.print(f"[red]{', '.join(dead)} stopped; shutting down[/red]")
+                console.print(tail, highlight=False)
+        console.print(f"{', '.join(dead)} stopped; shutting down", style="red")
         return 1
     except KeyboardInterrupt:
         console.print("stopping…")
