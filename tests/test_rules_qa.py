@@ -483,6 +483,9 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
     assert "0 rulebooks match" in capsys.readouterr().err
     assert main(["ask", "Who starts?", "--game", "Nope"]) == 1
     assert "no board game" in capsys.readouterr().err
+    assert main(["ask", "", "--game", "Hearts"]) == 1  # one line, not a traceback
+    assert capsys.readouterr().err.strip() == \
+        "error: input.question: String should have at least 3 characters"
     assert main(["rulebook", "add", str(tmp_path / "missing.pdf")]) == 1
     assert "no such file" in capsys.readouterr().err
 

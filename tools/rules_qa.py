@@ -216,7 +216,7 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         """Answer one question. `on_passages` gets the best verified passages as soon as
         retrieval has them, before the model is asked (the studio shows them at once);
         `on_token` gets the answer's text as the model writes it."""
-        q = inp if isinstance(inp, RulesQuestion) else RulesQuestion.model_validate(inp)
+        q = self.parse_input(inp)
         started = time.perf_counter()
         cfg = self.configs.get(self.name)
         params = cfg.params

@@ -118,7 +118,7 @@ class Composer(Tool[ComposeRequest, Composition]):
         return self.configs.get(self.name)
 
     def run(self, inp: ComposeRequest | dict[str, Any]) -> Composition:  # type: ignore[override]
-        req = inp if isinstance(inp, ComposeRequest) else ComposeRequest.model_validate(inp)
+        req = self.parse_input(inp)
         cfg = self.config
         rng = random.Random(req.seed)
         styles = [self.styles.get(s) for s in req.styles]   # unknown styles fail first
