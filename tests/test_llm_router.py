@@ -81,6 +81,24 @@ def test_warm_loads_a_local_model_before_its_first_call(sqlite_url: str,
         router.warm("none")
 
 
+def test_status_says_per_alias_what_would_serve_a_call(sqlite_url: str,
+                                                       config_dir: Path) -> None:
+    from lifeos.llm import models as service
+
+    edit_yaml(config_dir / "models.yaml", lambda d: d["aliases"].update(
+        spare={"model": "local/no-such-model", "fallbacks": ["local/smollm2-135m"]},
+        none={"model": "local/no-such-model"}))
+    router = Router(database_url=sqlite_url, config_dir=config_dir,
+                    providers={"local": LocalProvider(n_ctx=512, n_threads=2)})
+    status = {r["alias"]: (r["ok"], r["detail"]) for r in service.status(router)}
+    assert status["tiny"] == (True, "installed; loads on first use")
+    assert status["spare"] == (True, "no local model 'no-such-model'; falls back to "
+                                     "local/smollm2-135m (installed; loads on first use)")
+    assert status["none"] == (False, "no local model 'no-such-model'; no fallback can serve it")
+    router.warm("tiny")
+    assert {r["alias"]: r["detail"] for r in service.status(router)}["tiny"] == "loaded"
+
+
 def test_json_schema_output_with_the_fast_model(router: Router) -> None:
     question = ("Text: 'Mina moved to Harrowgate, in Veltania, last spring.' Where does Mina "
                 "live? Answer as JSON with the city and the country.")

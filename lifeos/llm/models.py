@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lifeos.errors import BadRequest
+from lifeos.errors import BadRequest, LifeOSError
 from lifeos.llm.config import ModelsConfig
 from lifeos.llm.providers.base import ProviderError
 from lifeos.llm.providers.local import EMBEDDING_MODELS
@@ -30,13 +30,30 @@ def overview(router: Router) -> dict[str, Any]:
 
 
 def status(router: Router) -> list[dict[str, Any]]:
+    """Each alias: whether a call can be served, and by what. A local model is loaded,
+    installed (loads on first use) or not; a server is reachable or not. An alias whose model
+    is not usable says which fallback a call would get, if any."""
+    known: dict[str, tuple[bool, str]] = {}
+
+    def usable(ref: str) -> tuple[bool, str]:
+        if ref not in known:
+            provider_name, _, model = ref.partition("/")
+            try:
+                provider = router.provider(provider_name)
+                check = getattr(provider, "model_status", None)  # else: the server as a whole
+                known[ref] = check(model) if check is not None else provider.status()
+            except LifeOSError as exc:
+                known[ref] = (False, exc.message)
+        return known[ref]
+
     rows = []
-    cache: dict[str, tuple[bool, str]] = {}
     for name, alias in router.config.aliases.items():
-        provider = alias.model.partition("/")[0]
-        if provider not in cache:
-            cache[provider] = router.provider(provider).status()
-        ok, detail = cache[provider]
+        ok, detail = usable(alias.model)
+        if not ok:
+            spare = next((ref for ref in alias.fallbacks if usable(ref)[0]), None)
+            detail += (f"; falls back to {spare} ({usable(spare)[1]})" if spare
+                       else "; no fallback can serve it")
+            ok = spare is not None
         rows.append({"alias": name, "model": alias.model, "ok": ok, "detail": detail})
     return rows
 

@@ -313,5 +313,18 @@ class LocalProvider:
         loaded = sorted([*self._llms, *self._encoders])
         return True, f"in-process; loaded: {', '.join(loaded) or 'none'}"
 
+    def model_status(self, model: str) -> tuple[bool, str]:
+        """(usable, detail) for one model: loaded, installed (loads on first use), or why not."""
+        if model in self._llms or model in self._encoders:
+            return True, "loaded"
+        chat, embedder = CHAT_MODELS.get(model), EMBEDDING_MODELS.get(model)
+        if chat is None and embedder is None:
+            return False, f"no local model {model!r}"
+        installed = (chat.sources() is not None if chat
+                     else _package_dir(embedder.module) is not None)  # type: ignore[union-attr]
+        if installed:
+            return True, "installed; loads on first use"
+        return False, f"not installed (pip install {(chat or embedder).packages})"
+
     def embedding_dim(self, model: str) -> int:
         return EMBEDDING_MODELS[model].dim if model in EMBEDDING_MODELS else 0
