@@ -488,6 +488,9 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
         "error: input.question: String should have at least 3 characters"
     assert main(["rulebook", "add", str(tmp_path / "missing.pdf")]) == 1
     assert "no such file" in capsys.readouterr().err
+    assert main(["rulebook", "add", str(tmp_path)]) == 1
+    assert "is a folder: add its PDFs one at a time, or copy them into" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.slow

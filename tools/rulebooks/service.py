@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import Document, Entity, utcnow
-from lifeos.errors import Conflict, NotFound
+from lifeos.errors import BadRequest, Conflict, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
@@ -109,6 +109,9 @@ class Rulebooks:
     def add(self, path: Path, *, game: str | None = None) -> dict[str, Any]:
         """Store the PDF by hash and register it (queued). Checks it is a readable PDF first."""
         path = Path(path)
+        if path.is_dir():
+            raise BadRequest(f"{path} is a folder: add its PDFs one at a time, or copy them "
+                             f"into {self.settings.inbox_dir} for the sensor to ingest")
         if not path.is_file():
             raise NotFound(f"{path}: no such file")
         check_pdf(path, max_bytes=self.settings.rulebook_max_bytes,
