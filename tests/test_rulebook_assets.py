@@ -88,6 +88,33 @@ def test_a_broken_file_fails_its_own_partition(workbench: WorkbenchResource,
     assert doc["status"] == "failed" and "damaged" in doc["error"]
 
 
+def test_a_step_that_fails_marks_its_rulebook_failed_until_retried(
+        workbench: WorkbenchResource, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedder breaking in rulebook_index (or any error after extraction) fails the run
+    and the rulebook says why; left "processing", asking would say "still being ingested" for
+    ever. Materialized again, it is ready."""
+    settings = workbench.settings()
+    from lifeos.llm.router import get_router
+
+    router = get_router(settings.database_url)
+    books = Rulebooks(settings, router)
+    sha = books.add(DATA / "dev_morris.pdf", game="Mill")["sha256"]
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("embedder crashed")
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(rulebook_partitions.name, [sha])
+        with monkeypatch.context() as patch:
+            patch.setattr(router, "embed", broken)
+            result = materialize(workbench, instance, sha, raise_on_error=False)
+        assert not result.success
+        assert [e.step_key for e in result.get_step_failure_events()] == ["rulebook_index"]
+        doc = books.get(sha)
+        assert (doc["status"], doc["error"]) == ("failed", "RuntimeError: embedder crashed")
+        assert materialize(workbench, instance, sha).success
+    assert books.get(sha)["status"] == "ready" and books.get(sha)["error"] is None
+
+
 def test_inbox_sensor_adds_partitions_once_and_rejects_bad_files(
         workbench: WorkbenchResource, lifeos_home: Path) -> None:
     inbox = Settings(home=lifeos_home).inbox_dir

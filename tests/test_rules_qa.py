@@ -354,9 +354,10 @@ def test_a_table_row_is_quoted_with_its_header() -> None:
     assert not verify("| 4 | … | 2 |", page)  # too short to count as a quote
 
 
-def test_a_game_without_a_ready_rulebook_says_why(env) -> None:  # noqa: ANN001
+def test_a_game_without_a_ready_rulebook_says_why(env, monkeypatch) -> None:  # noqa: ANN001
     """Unknown game, no rulebook, one still being ingested (what a player meets who asks
-    while `make run` ingests the demo's), one that failed: each error says which."""
+    while `make run` ingests the demo's), one that failed or was interrupted: each error says
+    which."""
     settings, rulebooks, qa, _ = env
     ask = {"question": "Who starts?", "game": "Go"}
     with pytest.raises(NotFound, match="no board game"):
@@ -366,13 +367,28 @@ def test_a_game_without_a_ready_rulebook_says_why(env) -> None:  # noqa: ANN001
     with pytest.raises(NotFound, match="'Go' has no rulebook yet"):
         qa.run(ask)
     sha = rulebooks.add(DATA / "dev_kalah.pdf", game="Go")["sha256"]
-    with pytest.raises(Conflict, match=r"dev_kalah.pdf\) is still being ingested \(queued\)"):
+    with pytest.raises(Conflict, match=r"dev_kalah.pdf\) is still being ingested \(queued, "
+                       rf"last progress \d+ s ago\).+reindex {sha[:12]}"):
         qa.run(ask)
+    # Ctrl-C while embedding: the rulebook is marked failed, not left "processing" for ever
+    def interrupt(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+    with monkeypatch.context() as patch:
+        patch.setattr(rulebooks.router, "embed", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            rulebooks.ingest(sha)
+    assert rulebooks.get(sha)["error"] == "interrupted (KeyboardInterrupt)"
+    with pytest.raises(NotFound, match=rf"could not be ingested: interrupted .+ {sha[:12]}"):
+        qa.run(ask)
+    original = rulebooks.pdf_path(sha).read_bytes()
     rulebooks.pdf_path(sha).write_bytes(b"%PDF-1.7\n")  # the stored copy damaged on disk
     with pytest.raises(LifeOSError):
         rulebooks.ingest(sha)
     with pytest.raises(NotFound, match=rf"could not be ingested: .+ reindex {sha[:12]}"):
         qa.run(ask)
+    rulebooks.pdf_path(sha).write_bytes(original)  # retried: ready, and answers again
+    assert rulebooks.ingest(sha)["status"] == "ready"
+    assert not qa.run(ask).abstained
 
 
 @pytest.mark.parametrize(("quote", "ok"), [

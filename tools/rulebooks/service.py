@@ -12,8 +12,10 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,18 @@ def find_game(store: EntityStore, game: str) -> str | None:
     matches = store.list("board_game", {"q": game, "limit": 20}).items
     exact = [g for g in matches if g.name.lower() == game.lower()]
     return (exact or matches)[0].id if (exact or matches) else None
+
+
+def _since(moment: datetime) -> str:
+    """How long ago, in words: "40 s", "12 min", "3 h 5 min"."""
+    if moment.tzinfo is None:  # SQLite gives back naive datetimes, written in UTC
+        moment = moment.replace(tzinfo=UTC)
+    seconds = max(0, int((utcnow() - moment).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 # Words a rulebook's file name carries that are not part of the game's name.
@@ -175,8 +189,14 @@ class Rulebooks:
                 return game_id, [d.sha256 for d in docs if d.status == "ready"]
             busy = [d for d in docs if d.status in ("queued", "processing")]
             if busy:
-                raise Conflict(f"the rulebook of {game!r} ({busy[0].filename}) is still being "
-                               f"ingested ({busy[0].status}): ask again in a minute")
+                # A run killed outright (power cut, kill -9) cannot say it stopped: how long
+                # since the rulebook last moved lets the player tell a slow run from a dead one.
+                doc = busy[0]
+                raise Conflict(f"the rulebook of {game!r} ({doc.filename}) is still being "
+                               f"ingested ({doc.status}, last progress "
+                               f"{_since(doc.updated_at)} ago): ask again in a minute. If its "
+                               "run has stopped (the Dagster UI shows it), `lifeos rulebook "
+                               f"reindex {doc.sha256[:12]}` starts it again")
             if docs:
                 raise NotFound(f"the rulebook of {game!r} ({docs[0].filename}) could not be "
                                f"ingested: {docs[0].error} (`lifeos rulebook reindex "
@@ -198,18 +218,32 @@ class Rulebooks:
 
     # ---- steps ---------------------------------------------------------------------------------
 
-    def extract_pages(self, sha: str) -> list[Page]:
-        self._set(sha, status="processing", error=None)
+    @contextmanager
+    def _step(self, sha: str) -> Iterator[None]:
+        """A step that does not finish marks its rulebook failed, with why: an unusable file, a
+        broken model, a full disk or Ctrl-C. Left "processing", asking about the game would say
+        "still being ingested" for ever. The exception goes on to Dagster (the run fails)."""
         try:
-            result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
-                             max_pages=self.settings.rulebook_max_pages,
-                             layout_artifacts=self.settings.rulebook_layout_artifacts)
+            yield
         except RulebookError as exc:
             self._set(sha, status="failed", error=exc.message)
             raise
-        work = self.work_dir(sha)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "pages.json").write_text(json.dumps([asdict(p) for p in result.pages]))
+        except BaseException as exc:  # interrupts too: Dagster's are BaseExceptions
+            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            interrupted = not isinstance(exc, Exception)
+            self._set(sha, status="failed",
+                      error=f"interrupted ({why})" if interrupted else why)
+            raise
+
+    def extract_pages(self, sha: str) -> list[Page]:
+        self._set(sha, status="processing", error=None)
+        with self._step(sha):
+            result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
+                             max_pages=self.settings.rulebook_max_pages,
+                             layout_artifacts=self.settings.rulebook_layout_artifacts)
+            work = self.work_dir(sha)
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "pages.json").write_text(json.dumps([asdict(p) for p in result.pages]))
         extractors: dict[str, int] = {}
         for page in result.pages:
             extractors[page.extractor] = extractors.get(page.extractor, 0) + 1
@@ -224,9 +258,10 @@ class Rulebooks:
             Page(**{**p, "headings": [tuple(h) for h in p["headings"]]}) for p in raw])
 
     def chunk(self, sha: str) -> list[Chunk]:
-        count = self._token_counter()
-        chunks = chunk_pages(self.pages(sha), count)
-        (self.work_dir(sha) / "chunks.json").write_text(json.dumps([asdict(c) for c in chunks]))
+        with self._step(sha):
+            chunks = chunk_pages(self.pages(sha), self._token_counter())
+            (self.work_dir(sha) / "chunks.json").write_text(
+                json.dumps([asdict(c) for c in chunks]))
         self._set(sha, chunks=len(chunks))
         return chunks
 
@@ -253,20 +288,17 @@ class Rulebooks:
         return cached[1]
 
     def index(self, sha: str) -> dict[str, int]:
-        result = index_chunks(sha, self.chunks(sha), router=self.router, store=self.vectors)
+        with self._step(sha):
+            result = index_chunks(sha, self.chunks(sha), router=self.router, store=self.vectors)
         self._set(sha, status="ready")
         return result
 
     def ingest(self, sha: str) -> dict[str, Any]:
-        """All three steps (what `lifeos rulebook add --wait` and the eval use)."""
-        try:
-            self.extract_pages(sha)
-            self.chunk(sha)
-            self.index(sha)
-        except Exception as exc:
-            if not isinstance(exc, RulebookError):
-                self._set(sha, status="failed", error=f"{type(exc).__name__}: {exc}")
-            raise
+        """All three steps in this process (the eval, the benchmark); the CLI, the API and the
+        studio launch a Dagster run instead."""
+        self.extract_pages(sha)
+        self.chunk(sha)
+        self.index(sha)
         return self.get(sha)
 
     def delete(self, sha: str) -> None:
