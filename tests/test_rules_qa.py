@@ -475,8 +475,10 @@ def test_cli_add_ask_eval(tmp_path: Path, sqlite_url: str,
 
     assert main(["rulebook", "add", str(DATA / "dev_hearts.pdf"), "--game", "Hearts",
                  "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    said = capsys.readouterr()
+    doc = json.loads(said.out)  # the progress bar is on stderr, the output alone on stdout
     assert doc["status"] == "ready" and doc["pages"] == 8
+    assert "dev_hearts.pdf: ready: 8 pages" in said.err and "3/3" in said.err
     # --no-wait: registered for its game, handed to the inbox sensor
     assert main(["rulebook", "add", str(DATA / "dev_kalah.pdf"), "--game", "Kalah", "--no-wait",
                  "--json"]) == 0

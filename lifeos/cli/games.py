@@ -57,11 +57,10 @@ def attach_rulebook(game: str, path: Path,
     want_json(as_json)
     doc = _games().attach_rulebook(game, path)
     if wait and doc["status"] != "ready":
-        from pipelines.runs import ingest_rulebook
+        from lifeos.cli.rulebooks import ingest_with_progress
         from tools.rules_qa import rules_services
 
-        with console.status(f"ingesting {path.name}…", spinner="dots"):
-            ingest_rulebook(settings(), doc["sha256"], source="cli")
+        ingest_with_progress(doc["sha256"], path.name)
         doc = rules_services(settings())[0].get(doc["sha256"])
     if as_json:
         emit_json(doc)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from lifeos.cli.common import console, emit_json, settings, want_json
+from lifeos.cli.common import console, emit_json, settings, terminal_console, want_json
 
 app = typer.Typer(help="Board-game rulebooks: add, list, reindex, delete.",
                   no_args_is_help=True)
@@ -21,6 +21,45 @@ def _services():  # noqa: ANN202 - tools import heavy libraries: only when a com
     from tools.rules_qa import rules_services
 
     return rules_services(settings())
+
+
+def ingest_with_progress(sha: str, label: str) -> Any:
+    """A stored rulebook's ingestion as a Dagster run in this process, with a progress bar on
+    the terminal (stderr) that follows its steps (read from the rulebook's row as the run writes it). The run
+    stays in the main thread, so Ctrl-C interrupts it and marks the rulebook failed."""
+    import threading
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipelines.runs import ingest_rulebook
+    from tools.rulebooks.service import INGEST_STEPS, ingest_progress
+
+    rulebooks, _ = _services()
+    with terminal_console() as terminal, Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=terminal) as progress:
+        task = progress.add_task(f"{label}: queued", total=len(INGEST_STEPS))
+
+        def show(*, final: bool = False) -> None:
+            doc = rulebooks.get(sha)
+            if doc["status"] == "ready" and not final:
+                return  # reindexing: the last ingestion's state, until this run starts
+            done, doing = ingest_progress(doc)
+            progress.update(task, completed=done, description=f"{label}: {doing}"[:100])
+
+        def watch() -> None:
+            while not stop.wait(0.25):
+                show()
+
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            return ingest_rulebook(settings(), sha, source="cli")
+        finally:
+            stop.set()
+            watcher.join()
+            show(final=True)
 
 
 @app.command()
@@ -40,10 +79,7 @@ def add(path: Path, game: Annotated[str | None, typer.Option(help="board game na
         inbox.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, inbox / path.name)   # registered already: the game is kept
     elif doc["status"] != "ready":
-        from pipelines.runs import ingest_rulebook
-
-        with console.status(f"ingesting {path.name} (a Dagster run)…", spinner="dots"):
-            run = ingest_rulebook(settings(), doc["sha256"], source="cli")
+        run = ingest_with_progress(doc["sha256"], path.name)
         doc = rulebooks.get(doc["sha256"])
         if doc["status"] != "ready":
             from lifeos.errors import BadRequest
@@ -64,7 +100,6 @@ def reindex(sha256: Annotated[str | None, typer.Argument(
     """Ingest stored rulebooks again, one Dagster run each: after an upgrade that indexes more
     (such as sentence vectors), or to retry one that failed."""
     from lifeos.errors import NotFound
-    from pipelines.runs import ingest_rulebook
 
     want_json(as_json)
     rulebooks, _ = _services()
@@ -73,8 +108,7 @@ def reindex(sha256: Annotated[str | None, typer.Argument(
         raise NotFound(f"{len(docs)} rulebooks match {sha256!r}: give more of the sha256")
     done = []
     for d in docs:
-        with console.status(f"ingesting {d['filename']} (a Dagster run)…", spinner="dots"):
-            ingest_rulebook(settings(), d["sha256"], source="cli")
+        ingest_with_progress(d["sha256"], d["filename"])
         doc = rulebooks.get(d["sha256"])
         done.append(doc)
         if not as_json:

@@ -65,6 +65,23 @@ def _since(moment: datetime) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+INGEST_STEPS = ("extracting pages", "chunking", "indexing")
+
+
+def ingest_progress(doc: dict[str, Any]) -> tuple[int, str]:
+    """How far a rulebook's ingestion has got, read from its row (`Rulebooks.get`): the steps
+    done, of `len(INGEST_STEPS)`, and what it is doing, for a progress bar."""
+    if doc["status"] == "ready":
+        return len(INGEST_STEPS), f"ready: {doc['pages']} pages, {doc['chunks']} chunks"
+    done = 2 if doc["chunks"] else 1 if doc["pages"] else 0
+    if doc["status"] == "failed":
+        return done, f"failed while {INGEST_STEPS[done]}: {doc['error']}"
+    if doc["status"] == "queued":
+        return 0, "queued"
+    counts = {1: f" {doc['pages']} pages", 2: f" {doc['chunks']} chunks"}.get(done, "")
+    return done, INGEST_STEPS[done] + counts
+
+
 # Words a rulebook's file name carries that are not part of the game's name.
 _FILENAME_NOISE = {"rules", "rule", "rulebook", "rulebooks", "book", "manual", "instructions",
                    "reference", "guide", "en", "eng", "english", "final", "print", "web", "pdf",
@@ -236,7 +253,8 @@ class Rulebooks:
             raise
 
     def extract_pages(self, sha: str) -> list[Page]:
-        self._set(sha, status="processing", error=None)
+        # pages and chunks are counted again: they tell how far this ingestion has got
+        self._set(sha, status="processing", error=None, pages=0, chunks=0)
         with self._step(sha):
             result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
                              max_pages=self.settings.rulebook_max_pages,

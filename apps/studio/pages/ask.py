@@ -178,6 +178,7 @@ def build(studio: Studio) -> None:
     # ---- upload + ingestion as a Dagster run ---------------------------------------------------
     def add_rulebook(path: str | None, name: str) -> Iterator[Any]:
         from pipelines.runs import ingest_rulebook
+        from tools.rulebooks.service import ingest_progress
 
         if not path:
             raise gr.Error("Choose a PDF first.")
@@ -194,9 +195,9 @@ def build(studio: Studio) -> None:
         started = time.monotonic()
         worker.start()
         while worker.is_alive():
-            d = rulebooks.get(sha)
-            yield (f"⏳ Ingesting {src.name} as a Dagster run: {d['status']}, {d['pages']} pages, "
-                   f"{d['chunks']} chunks ({time.monotonic() - started:.0f} s)"), gr.skip()
+            done, doing = ingest_progress(rulebooks.get(sha))
+            yield (f"⏳ Ingesting {src.name} as a Dagster run, step {min(done + 1, 3)} of 3: "
+                   f"{doing} ({time.monotonic() - started:.0f} s)"), gr.skip()
             worker.join(timeout=1.0)
         d = rulebooks.get(sha)
         run = result.get("run")
