@@ -377,7 +377,7 @@ def test_a_game_without_a_ready_rulebook_says_why(env, monkeypatch) -> None:  # 
         patch.setattr(rulebooks.router, "embed", interrupt)
         with pytest.raises(KeyboardInterrupt):
             rulebooks.ingest(sha)
-    assert rulebooks.get(sha)["error"] == "interrupted (KeyboardInterrupt)"
+    assert rulebooks.get(sha)["error"] == "interrupted before it finished"
     with pytest.raises(NotFound, match=rf"could not be ingested: interrupted .+ {sha[:12]}"):
         qa.run(ask)
     original = rulebooks.pdf_path(sha).read_bytes()

@@ -245,11 +245,11 @@ class Rulebooks:
         except RulebookError as exc:
             self._set(sha, status="failed", error=exc.message)
             raise
-        except BaseException as exc:  # interrupts too: Dagster's are BaseExceptions
-            why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            interrupted = not isinstance(exc, Exception)
-            self._set(sha, status="failed",
-                      error=f"interrupted ({why})" if interrupted else why)
+        except Exception as exc:
+            self._set(sha, status="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException:  # Ctrl-C, or a Dagster run being stopped
+            self._set(sha, status="failed", error="interrupted before it finished")
             raise
 
     def extract_pages(self, sha: str) -> list[Page]:
