@@ -66,6 +66,9 @@ class LocalProviderConfig(_Strict):
     n_ctx: int = Field(4096, ge=256, le=131_072)
     n_threads: int = Field(2, ge=1, le=256)
     cache_dir: str | None = None
+    rerankers: dict[str, str] = Field(default_factory=dict, description=(
+        "cross-encoder folders you have (sentence-transformers format) by name: `local/NAME` "
+        "reranks with it; none ships on PyPI"))
 
 
 class OllamaProviderConfig(_Strict):

@@ -58,6 +58,10 @@ def status(router: Router) -> list[dict[str, Any]]:
     return rows
 
 
+# A reranker that works puts the first one first.
+RERANK_TEST = ["The youngest player moves first.", "Shuffle the deck before each hand."]
+
+
 def test_alias(router: Router, alias: str) -> dict[str, Any]:
     """A short real call: how long the load took and how fast tokens come."""
     provider, _, model = router.config.alias(alias).model.partition("/")
@@ -67,6 +71,14 @@ def test_alias(router: Router, alias: str) -> dict[str, Any]:
         return {"alias": alias, "model": result.model, "load_s": 0.0, "tokens_in": 4,
                 "tokens_out": 0, "tokens_per_s": 0.0, "dim": result.dim,
                 "seconds": time.perf_counter() - started, "text": f"{result.dim} dimensions"}
+    if alias == "rerank" or (provider == "local" and model in getattr(
+            router.provider("local"), "rerankers", {})):
+        started = time.perf_counter()
+        ranked = router.rerank("Who moves first?", RERANK_TEST, alias, tool="models.test")
+        best = max(range(len(RERANK_TEST)), key=lambda i: ranked.scores[i])
+        return {"alias": alias, "model": ranked.model, "load_s": 0.0, "tokens_in": 0,
+                "tokens_out": 0, "tokens_per_s": 0.0, "seconds": time.perf_counter() - started,
+                "text": f"ranked first: {RERANK_TEST[best]!r}"}
     result = router.chat(TEST_PROMPT, alias, max_tokens=40, tool="models.test")
     gen_s = max(result.latency_s - result.load_s, 1e-6)
     return {"alias": alias, "model": result.model, "load_s": result.load_s,

@@ -24,6 +24,7 @@ from lifeos.errors import LifeOSError
 from lifeos.ledger import CallRecord, Ledger, run_id_var, start_of_day
 from lifeos.llm.config import ModelsConfig, PricesConfig, WatchedYaml
 from lifeos.llm.providers.base import (
+    CapabilityError,
     ChatRequest,
     Messages,
     ProviderError,
@@ -86,6 +87,12 @@ class EmbedResult:
     vectors: list[list[float]]
     model: str
     dim: int
+
+
+@dataclass
+class RerankResult:
+    scores: list[float]   # one per document, in the documents' order: higher is more relevant
+    model: str
 
 
 def _schema_of(schema: type[BaseModel] | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -151,7 +158,7 @@ class Router:
 
             return LocalProvider(n_ctx=cfg.local.n_ctx, n_threads=cfg.local.n_threads,
                                  cache_dir=Path(cfg.local.cache_dir) if cfg.local.cache_dir
-                                 else None)
+                                 else None, rerankers=cfg.local.rerankers)
         if name == "ollama":
             from lifeos.llm.providers.ollama import OllamaProvider
 
@@ -343,6 +350,30 @@ class Router:
                          tokens_in=sum(len(t.split()) for t in batch))
         dim = len(vectors[0]) if vectors else 0
         return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
+
+    # ---- reranking ---------------------------------------------------------------------------
+
+    def rerank(self, query: str, documents: list[str], alias: str = "rerank", *,
+               tool: str = "rerank") -> RerankResult:
+        """How relevant each document is to the query, read by a cross-encoder (query and
+        document together, unlike embeddings): a local one from a folder you have
+        (`providers.local.rerankers`) or a server's `/rerank` (llama.cpp, vLLM, Infinity)."""
+        chain = self.config.alias(alias)
+        provider_name, _, model = chain.model.partition("/")
+        provider = self.provider(provider_name)
+        started = time.perf_counter()
+        try:
+            reranker = getattr(provider, "rerank", None)
+            if reranker is None:
+                raise CapabilityError(f"{provider_name} models cannot rerank: point `{alias}` "
+                                      "at a local cross-encoder or an OpenAI-compatible server")
+            scores = reranker(model, query, documents, timeout_s=self.config.calls.timeout_s)
+        except ProviderError as exc:
+            self._record(tool, "rerank", alias, provider_name, chain.model, started, error=exc)
+            raise
+        self._record(tool, "rerank", alias, provider_name, chain.model, started,
+                     tokens_in=sum(len(d.split()) for d in documents) + len(query.split()))
+        return RerankResult(scores=scores, model=chain.model)
 
     # ---- budgets and the ledger --------------------------------------------------------------
 

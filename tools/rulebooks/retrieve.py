@@ -3,6 +3,8 @@ reciprocal-rank fusion (k and weights from the tool config). The full-text query
 number both ways ("four" and "4"), as rulebooks print tables in digits and prose in words, and
 a verb with its particle also as one word ("set up" and "setup"). Among the passages kept, a
 chunk whose section another of them also comes from moves up a little (`section_support`).
+Optionally a cross-encoder (`reranker`: a model alias) reads the best fused candidates with
+the question and keeps the best of them instead.
 
 Each hit also says how close the question comes to the rulebook's text: the cosine similarity
 of question and chunk, and that of the question and the chunk's closest sentence. A chunk's
@@ -17,9 +19,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lifeos.llm.providers.base import ProviderUnavailable
 from lifeos.llm.router import Router
+from lifeos.logging import get_logger
 from lifeos.vectors import VectorStore
 from tools.rulebooks.text import full_text_query, sentences
+
+log = get_logger(__name__)
 
 CORPUS = "rulebook_chunks"
 # The alias whose model embeds chunks at indexing and questions at retrieval: the two must agree.
@@ -39,6 +45,11 @@ class RetrievalConfig(BaseModel):
     section_support: float = Field(0.03, ge=0, le=1, description=(
         "share of the score of another kept chunk from its section a kept chunk gains "
         "(`supported_by_section`); 0 turns it off"))
+    reranker: str | None = Field(None, description=(
+        "model alias of a cross-encoder that reorders the best fused candidates (`rerank` in "
+        "models.yaml); none: fusion's order"))
+    rerank_candidates: int = Field(10, ge=1, le=100, description=(
+        "fused candidates the reranker reads, of which the best `top_k` are kept"))
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Hit:
     similarity: float = 0.0           # cosine similarity of question and chunk embeddings
     sentence_similarity: float = 0.0  # ... and the question and the chunk's closest sentence
                                       # (0 for rows indexed before sentences were)
+    rerank_score: float | None = None  # the reranker's, where one is configured
 
     @property
     def page(self) -> int:
@@ -76,13 +88,36 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
         hit = fused.setdefault(row["id"], Hit(row, 0.0, None, None))
         hit.text_rank = rank
         hit.score += config.text_weight / (config.rrf_k + rank)
-    hits = supported_by_section(sorted(fused.values(), key=lambda h: -h.score)[:config.top_k],
-                                config.section_support)
+    ranked = sorted(fused.values(), key=lambda h: -h.score)
+    hits = None
+    if config.reranker:
+        hits = reranked(question, ranked[:max(config.top_k, config.rerank_candidates)],
+                        router=router, alias=config.reranker, keep=config.top_k)
+    if hits is None:
+        hits = supported_by_section(ranked[:config.top_k], config.section_support)
     for hit in hits:
         hit.similarity = _cosine(vector, hit.row["vector"])
         hit.sentence_similarity = max((_cosine(vector, v) for v in
                                        hit.row.get("sentence_vectors") or ()), default=0.0)
     return hits
+
+
+def reranked(question: str, hits: list[Hit], *, router: Router, alias: str,
+             keep: int) -> list[Hit] | None:
+    """The best `keep` of `hits` by a cross-encoder's reading of the question with each
+    passage (its section path, then its text). None when the reranker's server cannot be
+    reached: fusion's order then stands, with a warning, rather than no answer. A reranker
+    that is misconfigured (an unknown alias, a folder that is not a model) is an error."""
+    texts = [f"{h.row['section']}: {h.row['content']}" if h.row.get("section")
+             else str(h.row["content"]) for h in hits]
+    try:
+        scores = router.rerank(question, texts, alias, tool="rules_qa.rerank").scores
+    except ProviderUnavailable as exc:
+        log.warning("rerank_unavailable", alias=alias, error=exc.message)
+        return None
+    for hit, score in zip(hits, scores, strict=True):
+        hit.rerank_score = score
+    return sorted(hits, key=lambda h: -(h.rerank_score or 0.0))[:keep]
 
 
 def supported_by_section(hits: list[Hit], weight: float) -> list[Hit]:

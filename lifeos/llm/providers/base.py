@@ -66,7 +66,7 @@ class ModelInfo:
     provider: str
     installed: bool
     size_bytes: int | None = None
-    kind: str = "chat"        # chat | embed
+    kind: str = "chat"        # chat | embed | rerank
     detail: str = ""
 
 

@@ -150,16 +150,31 @@ def _check_sha(sources: list[Path], model: GGUFModel) -> None:
                                 f"{model.packages}")
 
 
+def _quiet_offline_transformers() -> None:
+    """Before a sentence-transformers model loads: from its folder only, never the hub, and
+    without a "Loading weights" progress bar on every start."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+
+
 class LocalProvider:
     name = "local"
 
     def __init__(self, *, n_ctx: int = 4096, n_threads: int = 2,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None,
+                 rerankers: dict[str, str | Path] | None = None) -> None:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.cache_dir = cache_dir or default_cache_dir()
+        # cross-encoder folders the user has, by name (none ships in a package)
+        self.rerankers = {name: Path(folder).expanduser()
+                          for name, folder in (rerankers or {}).items()}
         self._llms: dict[str, Any] = {}
         self._encoders: dict[str, Any] = {}
+        self._cross_encoders: dict[str, Any] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -190,13 +205,17 @@ class LocalProvider:
         return llm, time.perf_counter() - started
 
     def load(self, name: str) -> float:
-        """Load a chat or embedding model now (`Router.warm`); the seconds it took."""
-        if name in EMBEDDING_MODELS:
-            started = time.perf_counter()
-            with self._lock(f"embed:{name}"):
-                loaded = name in self._encoders
-                self.load_encoder(name)
-            return 0.0 if loaded else time.perf_counter() - started
+        """Load a chat, embedding or reranking model now (`Router.warm`); the seconds it
+        took."""
+        for registry, lock, loaded_ones, loader in (
+                (EMBEDDING_MODELS, f"embed:{name}", self._encoders, self.load_encoder),
+                (self.rerankers, f"rerank:{name}", self._cross_encoders, self.load_reranker)):
+            if name in registry:
+                started = time.perf_counter()
+                with self._lock(lock):
+                    loaded = name in loaded_ones
+                    loader(name)
+                return 0.0 if loaded else time.perf_counter() - started
         with self._lock(name):
             return self.load_llm(name)[1]
 
@@ -209,18 +228,38 @@ class LocalProvider:
                                     f"{', '.join(sorted(EMBEDDING_MODELS))}")
         if not model.installed:
             raise ModelNotAvailable(f"local/{name} is not installed: pip install {model.packages}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        _quiet_offline_transformers()
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
         path = importlib.import_module(model.module).get_model_path()
         encoder = SentenceTransformer(str(path), device="cpu")
         encoder.max_seq_length = model.max_tokens
         self._encoders[name] = encoder
         return encoder
+
+    def load_reranker(self, name: str) -> Any:
+        """A sentence-transformers CrossEncoder from the folder configured for `name`."""
+        if name in self._cross_encoders:
+            return self._cross_encoders[name]
+        folder = self.rerankers.get(name)
+        if folder is None:
+            raise ModelNotAvailable(
+                f"no local reranker {name!r}: name its cross-encoder folder under "
+                f"providers.local.rerankers in models.yaml (configured: "
+                f"{', '.join(sorted(self.rerankers)) or 'none'})")
+        if not (folder / "config.json").is_file():
+            raise ModelNotAvailable(f"local/{name}: {folder} is not a model folder "
+                                    "(no config.json)")
+        _quiet_offline_transformers()
+        from sentence_transformers import CrossEncoder
+
+        try:
+            model = CrossEncoder(str(folder), device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelNotAvailable(f"local/{name} could not be loaded from {folder}: "
+                                    f"{exc}") from None
+        self._cross_encoders[name] = model
+        return model
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -299,6 +338,14 @@ class LocalProvider:
                                      convert_to_numpy=True, show_progress_bar=False)
         return [v.tolist() for v in vectors]
 
+    def rerank(self, model: str, query: str, documents: list[str], *,
+               timeout_s: float = 0) -> list[float]:
+        """The cross-encoder's score of each (query, document) pair, in the documents' order."""
+        with self._lock(f"rerank:{model}"):
+            scores = self.load_reranker(model).predict(
+                [(query, d) for d in documents], convert_to_numpy=True, show_progress_bar=False)
+        return [float(x) for x in scores]
+
     def count_tokens(self, model: str, texts: list[str]) -> list[int]:
         """Tokens per text by the embedding model's own tokenizer (for chunking)."""
         tokenizer = self.load_encoder(model).tokenizer
@@ -314,16 +361,25 @@ class LocalProvider:
                             installed=m.installed,
                             detail=f"{m.dim} dimensions, reads {m.max_tokens} tokens")
                   for m in EMBEDDING_MODELS.values()]
+        infos += [ModelInfo(name=f"local/{name}", provider="local", kind="rerank",
+                            installed=(folder / "config.json").is_file(),
+                            detail=f"cross-encoder in {folder}")
+                  for name, folder in self.rerankers.items()]
         return infos
 
     def status(self) -> tuple[bool, str]:
-        loaded = sorted([*self._llms, *self._encoders])
+        loaded = sorted([*self._llms, *self._encoders, *self._cross_encoders])
         return True, f"in-process; loaded: {', '.join(loaded) or 'none'}"
 
     def model_status(self, model: str) -> tuple[bool, str]:
         """(usable, detail) for one model: loaded, installed (loads on first use), or why not."""
-        if model in self._llms or model in self._encoders:
+        if model in self._llms or model in self._encoders or model in self._cross_encoders:
             return True, "loaded"
+        if model in self.rerankers:
+            folder = self.rerankers[model]
+            if (folder / "config.json").is_file():
+                return True, f"cross-encoder in {folder}; loads on first use"
+            return False, f"{folder} is not a model folder"
         spec = CHAT_MODELS.get(model) or EMBEDDING_MODELS.get(model)
         if spec is None:
             return False, f"no local model {model!r}"

@@ -131,6 +131,17 @@ class OpenAIProvider:
         data = self._post("/embeddings", {"model": model, "input": texts}, timeout_s).json()
         return [item["embedding"] for item in sorted(data["data"], key=lambda d: d["index"])]
 
+    def rerank(self, model: str, query: str, documents: list[str], *,
+               timeout_s: float) -> list[float]:
+        """`POST /rerank` as llama.cpp's server (`--reranking`), vLLM and Infinity serve it:
+        results carry each document's index and relevance_score."""
+        data = self._post("/rerank", {"model": model, "query": query, "documents": documents},
+                          timeout_s).json()
+        scores = [0.0] * len(documents)
+        for item in data.get("results", []):
+            scores[int(item["index"])] = float(item["relevance_score"])
+        return scores
+
     def list_models(self) -> list[ModelInfo]:
         try:
             resp = httpx.get(f"{self.base_url}/models", headers=self.headers, timeout=10)
