@@ -538,6 +538,26 @@ def test_api_ask_saves_a_qa_entity(sqlite_url: str, lifeos_home: Path) -> None:
         missing = client.post("/api/v1/rules/ask", json={"question": "Who starts?",
                                                          "game": "Nope"})
         assert missing.status_code == 404
+        # the same answer as Server-Sent Events: passages first, the answer last
+        with client.stream("POST", "/api/v1/rules/ask/stream", json={
+                "question": "How many points is the queen of spades worth?",
+                "game": "Hearts"}) as streamed:
+            assert streamed.status_code == 200
+            assert streamed.headers["content-type"].startswith("text/event-stream")
+            events = [(block.split("\n")[0].removeprefix("event: "),
+                       json.loads(block.split("\n")[1].removeprefix("data: ")))
+                      for block in streamed.read().decode().split("\n\n") if block]
+        kinds = [kind for kind, _ in events]
+        assert kinds[0] == "passages" and kinds[-1] == "answer" and kinds.count("answer") == 1
+        assert set(kinds[1:-1]) <= {"token"} and events[0][1][0]["page"] > 0
+        final = events[-1][1]
+        assert final["qa_id"] and final["citations"][0]["page"] == 6, final
+        written = "".join(data["text"] for kind, data in events if kind == "token")
+        assert written.strip() == final["answer"] or final["mode"] != "generative"
+        no_game = client.post("/api/v1/rules/ask/stream", json={"question": "Who starts?",
+                                                                "game": "Nope"})
+        assert no_game.status_code == 404
+        assert "no board game" in no_game.json()["error"]["message"]
         assert client.get("/api/v1/rulebooks").json()[0]["status"] == "ready"
 
 

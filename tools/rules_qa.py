@@ -25,9 +25,11 @@ honest "I don't see this in the rulebook".
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -416,6 +418,32 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                           on_token=on_token)
         answer.qa_id = record_answer(self.rulebooks.url, answer, game_id=answer.board_game_id)
         return answer
+
+
+    def ask_events(self, question: str, game: str) -> Iterator[tuple[str, Any]]:
+        """`ask` as it happens, for a screen to follow: ("passages", [Citation]) as soon as
+        retrieval has them, ("token", str) as the answer is written, then ("answer",
+        RulesAnswer), the last event. The work runs in a thread; an error it meets is raised
+        here, before the first event when the question cannot be asked at all (no such game,
+        no rulebook ready). The answer is saved even if the caller stops listening."""
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+        def work() -> None:
+            try:
+                events.put(("answer", self.ask(
+                    question, game, on_passages=lambda p: events.put(("passages", p)),
+                    on_token=lambda t: events.put(("token", t)))))
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's thread
+                events.put(("error", exc))
+
+        threading.Thread(target=work, name="rules-qa", daemon=True).start()
+        while True:
+            what, value = events.get()
+            if what == "error":
+                raise value
+            yield what, value
+            if what == "answer":
+                return
 
 
 def record_answer(url: str, answer: RulesAnswer, *, game_id: str) -> str:

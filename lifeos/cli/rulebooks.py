@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from lifeos.cli.common import console, emit_json, settings, terminal_console, want_json
+from lifeos.cli.common import (
+    console,
+    emit_json,
+    err_console,
+    settings,
+    terminal_console,
+    want_json,
+)
 
 app = typer.Typer(help="Board-game rulebooks: add, list, reindex, delete.",
                   no_args_is_help=True)
@@ -149,7 +156,8 @@ def ask(question: str, game: Annotated[str, typer.Option(help="board game name o
     """Ask a rules question; the answer cites rulebook pages (or says it isn't there)."""
     want_json(as_json)
     _, qa = _services()
-    answer = qa.ask(question, game)
+    answer = qa.ask(question, game) if as_json or not err_console.is_terminal \
+        else _ask_live(qa, question, game)
     if as_json:
         emit_json(answer)
         return
@@ -162,6 +170,28 @@ def ask(question: str, game: Annotated[str, typer.Option(help="board game name o
             console.print(f"  p. {c.page} · {c.section}: {c.quote[:120]}")
     console.print(f"confidence {answer.confidence:.2f} · {answer.latency_s:.1f} s · "
                   f"{answer.model or answer.mode}", style="dim")
+
+
+def _ask_live(qa: Any, question: str, game: str) -> Any:
+    """In a terminal: the best passages as soon as retrieval has them and the answer as the
+    model writes it, dim and on stderr, replaced by the answer and its citations when done."""
+    from rich.live import Live
+    from rich.text import Text
+
+    passages: list[Any] = []
+    written = ""
+    with Live(Text("finding passages…", style="dim"), console=err_console, transient=True,
+              refresh_per_second=12) as live:
+        for what, value in qa.ask_events(question, game):
+            if what == "answer":
+                return value
+            if what == "passages":
+                passages = value
+            else:
+                written += value
+            live.update(Text("\n".join([written + " …" if written else "reading…", *(
+                f"  p. {c.page}: {c.quote[:100]}" for c in passages)]), style="dim"))
+    raise AssertionError("ask_events ends with the answer")  # pragma: no cover
 
 
 @eval_app.command("rules")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+
+from lifeos.errors import LifeOSError
 
 router = APIRouter(tags=["rules"])
 
@@ -27,6 +34,36 @@ def ask(body: AskBody, request: Request) -> dict[str, Any]:
     is saved as a `qa` entity (its id is `qa_id`) for feedback."""
     _, qa = _services(request)
     return qa.ask(body.question, body.game).model_dump(mode="json")
+
+
+@router.post("/rules/ask/stream", response_class=StreamingResponse, responses={200: {
+    "content": {"text/event-stream": {}},
+    "description": "Server-Sent Events: `passages`, then `token`s, then `answer`"}})
+def ask_stream(body: AskBody, request: Request) -> StreamingResponse:
+    """The same answer as Server-Sent Events, for a screen to follow: `passages` (the best
+    verified passages, as soon as retrieval has them, before the model is asked), `token` (the
+    answer's text as the model writes it; the final answer may differ, e.g. an extractive one),
+    then `answer` (what /rules/ask returns). A question that cannot be asked (no such game, no
+    rulebook ready) is the usual JSON error; an error after the first event is an `error`
+    event."""
+    _, qa = _services(request)
+    events = qa.ask_events(body.question, body.game)
+    first = next(events)  # errors before any event is sent get their HTTP status
+
+    def stream() -> Iterator[str]:
+        try:
+            for what, value in itertools.chain([first], events):
+                yield _event(what, value)
+        except LifeOSError as exc:
+            yield _event("error", {"error": exc.to_dict()})  # the shape of JSON errors
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache"})
+
+
+def _event(what: str, value: Any) -> str:
+    data = ({"text": value} if what == "token" else jsonable_encoder(value))
+    return f"event: {what}\ndata: {json.dumps(data)}\n\n"
 
 
 @router.get("/rulebooks")

@@ -3,7 +3,6 @@ rendered page, give feedback; past questions per game."""
 
 from __future__ import annotations
 
-import queue
 import re
 import threading
 import time
@@ -219,22 +218,8 @@ def build(studio: Studio) -> None:
         _, qa = studio.rules()
         history = [*history, {"role": "user", "content": q}]
         yield history, gr.skip(), gr.skip(), ""
-        events: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-        def work() -> None:
-            try:
-                events.put(("answer", qa.ask(q, game_id,
-                                             on_passages=lambda p: events.put(("passages", p)),
-                                             on_token=lambda t: events.put(("token", t)))))
-            except Exception as exc:  # noqa: BLE001 - re-raised in the handler
-                events.put(("error", exc))
-
-        threading.Thread(target=work, daemon=True).start()
         passages_md, written = "", ""
-        while True:
-            what, value = events.get()
-            if what == "error":
-                raise value
+        for what, value in qa.ask_events(q, game_id):
             if what in ("passages", "token"):
                 if what == "passages":
                     passages_md = _cite_md(value, "Best passages (verified), while the answer "
