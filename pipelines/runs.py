@@ -4,6 +4,7 @@ lineage whether or not the daemon is up. Queued work (`--no-wait`) goes through 
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import dagster as dg
@@ -28,6 +29,56 @@ def run_partition(settings: Settings, job_name: str, partitions: str, key: str, 
         return job.execute_in_process(partition_key=key, instance=instance,
                                       raise_on_error=False, tags={"lifeos/source": source},
                                       run_config=run_config, **execute)
+
+
+def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
+    """Runs shown as started whose process is gone: `lifeos up`, the studio or a CLI command
+    killed outright, or the machine restarted. Dagster's default run launcher cannot check on
+    its run workers, so such a run would show as running for ever (and its rulebook as being
+    ingested). Each is marked failed, with its rulebook. A run whose process is alive (one
+    still finishing after `lifeos up` stopped) is left alone. `lifeos up` calls this as it
+    starts."""
+    write_dagster_yaml(settings)
+    orphans = []
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[
+                dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING])):
+            pid = _run_pid(instance, run.run_id)
+            if pid is None or _alive(pid):
+                continue
+            instance.report_run_failed(run, message=(
+                f"its process ({pid}) is gone: it was stopped before the run finished"))
+            orphans.append(run)
+    for run in orphans:
+        sha = run.tags.get("dagster/partition")
+        if run.job_name == "rulebook_ingest" and sha:
+            from tools.rulebooks.service import update_document
+
+            update_document(settings.database_url, sha, only_if=("queued", "processing"),
+                            status="failed", error="interrupted before it finished (its "
+                            f"Dagster run {run.run_id[:8]} was stopped)")
+    return orphans
+
+
+def _run_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The process a run executes in: its first engine event that names one ("Started
+    process for run", or "Executing steps in process" for a run in the caller's process)."""
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        data = record.dagster_event.engine_event_data if record.dagster_event else None
+        pid = data.metadata.get("pid") if data else None
+        if pid is not None:
+            return int(str(pid.value))
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteInProcessResult:

@@ -185,3 +185,49 @@ def test_rules_qa_eval_asset_on_a_small_set(workbench: WorkbenchResource, tmp_pa
     meta = result.asset_materializations_for_node("rules_qa_eval")[0].metadata
     assert meta["n_questions"].value == 3 and 0 <= meta["recall_at_5"].value <= 1
     assert Path(meta["answers"].value).is_file()
+
+
+@pytest.mark.slow
+def test_a_run_whose_process_was_killed_is_marked_failed(tmp_path: Path) -> None:
+    """`kill -9` (or a power cut) mid-ingestion leaves the Dagster run "started" and the
+    rulebook "processing": the default run launcher cannot tell. `lifeos up` calls
+    fail_orphaned_runs as it starts: a run whose process is alive is left alone, one whose
+    process is gone is marked failed, with its rulebook, once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lifeos.db import migrate
+    from pipelines.runs import fail_orphaned_runs
+
+    home = tmp_path / "home"
+    env = {**os.environ, "LIFEOS_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    env.pop("LIFEOS_DATABASE_URL", None)
+    settings = Settings(home=home, LIFEOS_DATABASE_URL=f"sqlite:///{home / 'lifeos.db'}")
+    migrate.upgrade(settings.database_url)
+    from lifeos.llm.router import get_router
+
+    books = Rulebooks(settings, get_router(settings.database_url))
+    sha = books.add(DATA / "dev_hearts.pdf", game="Hearts")["sha256"]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "lifeos"), "rulebook", "reindex",
+                             sha[:12]], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while books.get(sha)["status"] != "processing":
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert fail_orphaned_runs(settings) == []  # still running: left alone
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert books.get(sha)["status"] == "processing"  # nothing in the process could say
+    (orphan,) = fail_orphaned_runs(settings)
+    assert orphan.job_name == "rulebook_ingest" and orphan.tags["dagster/partition"] == sha
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        assert instance.get_run_by_id(orphan.run_id).status == dg.DagsterRunStatus.FAILURE
+    doc = books.get(sha)
+    assert doc["status"] == "failed" and doc["error"].startswith("interrupted before it finished")
+    assert fail_orphaned_runs(settings) == []

@@ -135,6 +135,9 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
         # A new library also gets its games' rulebooks, ingested by the daemon as it starts.
         queued = queue_demo_rulebooks(s.inbox_dir) if loaded else []
     write_dagster_yaml(s)
+    from pipelines.runs import fail_orphaned_runs
+
+    orphans = fail_orphaned_runs(s)  # left "started" by a stop that killed their process
     env = service_env(s)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     # `kill`, a closed terminal or a process manager stops the services as Ctrl-C does, rather
@@ -155,6 +158,8 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
                  f"  logs       {s.logs_dir} (Dagster's)",
                  f"  rulebooks  {len(queued)} demo rulebooks are being ingested (Dagster UI, Runs)"
                  if queued else "",
+                 f"  runs       {len(orphans)} left unfinished when Workbench last stopped: "
+                 "marked failed (`lifeos rulebook reindex` retries a rulebook)" if orphans else "",
                  "Press Ctrl-C to stop."]
         console.print(Text.assemble("\n", ("Life-OS Workbench is up", "bold green"), "\n",
                                     "\n".join(line for line in lines if line)),

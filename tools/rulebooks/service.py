@@ -65,6 +65,25 @@ def _since(moment: datetime) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (),
+                    **fields: Any) -> bool:
+    """Set a rulebook's fields (its game's `rulebook_status` follows its status); with
+    `only_if`, only while its status is one of those. Whether it changed."""
+    with session_scope(url) as session:
+        doc = session.get(Document, sha)
+        if doc is None:
+            raise NotFound(f"rulebook {sha} not found")
+        if only_if and doc.status not in only_if:
+            return False
+        for key, value in fields.items():
+            setattr(doc, key, value)
+        doc.updated_at = utcnow()
+        if doc.entity_id and "status" in fields:
+            EntityStore(session).update("board_game", doc.entity_id, {
+                "data": {"rulebook_status": fields["status"]}})
+        return True
+
+
 INGEST_STEPS = ("extracting pages", "chunking", "indexing")
 
 
@@ -222,16 +241,7 @@ class Rulebooks:
                        "or upload one in the studio)")
 
     def _set(self, sha: str, **fields: Any) -> None:
-        with session_scope(self.url) as session:
-            doc = session.get(Document, sha)
-            if doc is None:
-                raise NotFound(f"rulebook {sha} not found")
-            for key, value in fields.items():
-                setattr(doc, key, value)
-            doc.updated_at = utcnow()
-            if doc.entity_id and "status" in fields:
-                EntityStore(session).update("board_game", doc.entity_id, {
-                    "data": {"rulebook_status": fields["status"]}})
+        update_document(self.url, sha, **fields)
 
     # ---- steps ---------------------------------------------------------------------------------
 
