@@ -10,7 +10,7 @@ import dagster as dg
 
 from resources.workbench import WorkbenchResource
 from tools.rulebooks.extract import RulebookError
-from tools.rulebooks.retrieve import CORPUS
+from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
 from tools.rulebooks.service import Rulebooks
 
 rulebook_partitions = dg.DynamicPartitionsDefinition(name="rulebooks")
@@ -74,7 +74,7 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
         books = _rulebooks(workbench, router)
         shas = [sha] if sha else [d["sha256"] for d in books.list() if d["status"] == "ready"]
         problems: list[str] = []
-        dim = router.embed(["dimension probe"], tool="rulebook_check").dim
+        dim = router.embedding_dim(EMBED_ALIAS)
         for doc in shas:
             pages = books.pages(doc)
             chunks = books.chunks(doc)
@@ -97,8 +97,12 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
         "problems": dg.MetadataValue.json(problems), "rulebooks": len(shas)})
 
 
+# One process per run, not one per step: the steps run one after another anyway, and each
+# step in a process of its own loaded the embedder again (its tokenizer sizes the chunks, its
+# vectors fill the index): three loads of ~5 s per rulebook on two cores.
 rulebook_ingest_job = dg.define_asset_job(
-    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index])
+    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index],
+    executor_def=dg.in_process_executor)
 
 
 @dg.sensor(job=rulebook_ingest_job, minimum_interval_seconds=10,

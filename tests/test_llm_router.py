@@ -165,6 +165,13 @@ def test_embeddings_rank_similar_sentences_closer(router: Router) -> None:
     assert router.ledger.recent(1)[0].kind == "embed"
 
 
+def test_the_embedding_dimension_is_known_without_loading_the_model(
+        sqlite_url: str, config_dir: Path) -> None:
+    local = LocalProvider()
+    router = Router(database_url=sqlite_url, config_dir=config_dir, providers={"local": local})
+    assert router.embedding_dim() == 384 and not local._encoders
+
+
 def test_unknown_alias(router: Router) -> None:
     with pytest.raises(UnknownModel, match="unknown model alias 'smart'"):
         router.chat(HELLO, "smart")

@@ -351,6 +351,15 @@ class Router:
         dim = len(vectors[0]) if vectors else 0
         return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
 
+    def embedding_dim(self, alias: str = "embed") -> int:
+        """The alias's vector dimension: from the model's spec where the provider knows it
+        (no model loaded: an index check in a fresh process need not load the embedder),
+        else from one embedding."""
+        provider_name, _, model = self.config.alias(alias).model.partition("/")
+        known = getattr(self.provider(provider_name), "embedding_dim", None)
+        return (known(model) if known else 0) or self.embed(
+            ["dimension probe"], alias, tool="embedding_dim").dim
+
     # ---- reranking ---------------------------------------------------------------------------
 
     def rerank(self, query: str, documents: list[str], alias: str = "rerank", *,
