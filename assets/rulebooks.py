@@ -97,12 +97,8 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
         "problems": dg.MetadataValue.json(problems), "rulebooks": len(shas)})
 
 
-# One process per run, not one per step: the steps run one after another anyway, and each
-# step in a process of its own loaded the embedder again (its tokenizer sizes the chunks, its
-# vectors fill the index): three loads of ~5 s per rulebook on two cores.
 rulebook_ingest_job = dg.define_asset_job(
-    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index],
-    executor_def=dg.in_process_executor)
+    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index])
 
 
 @dg.sensor(job=rulebook_ingest_job, minimum_interval_seconds=10,

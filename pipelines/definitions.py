@@ -40,6 +40,11 @@ def build_definitions() -> dg.Definitions:
                    game_assets.bgg_catalogue_schedule],
         sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor,
                  schedule_assets.schedules_sensor],
+        # One process per run, not one per step: each job's steps run one after another, and
+        # a step in a process of its own loads its models again (a rulebook's chunker, index
+        # and check each loaded the embedder; a story's plan and scenes the chat model). Runs
+        # still run side by side, each in its own process.
+        executor=dg.in_process_executor,
         resources={
             "library": library,
             "llm": LLMResource(database_url=settings.database_url),
