@@ -18,12 +18,12 @@ def run_partition(settings: Settings, job_name: str, partitions: str, key: str, 
     """One partition of a partitioned job, as a run of the product's Dagster instance."""
     from pipelines.definitions import build_definitions
 
-    write_dagster_yaml(settings)
     # Every event is in the run's log in the Dagster UI: echoing each at DEBUG here would bury
     # the CLI's progress bar and fill the API's log. Warnings and errors still show.
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
                   **execute.pop("run_config", {})}
-    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+    config = write_dagster_yaml(settings, in_process=True)
+    with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
         instance.add_dynamic_partitions(partitions, [key])
         job = build_definitions().resolve_job_def(job_name)
         return job.execute_in_process(partition_key=key, instance=instance,

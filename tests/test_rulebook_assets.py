@@ -231,3 +231,43 @@ def test_a_run_whose_process_was_killed_is_marked_failed(tmp_path: Path) -> None
     doc = books.get(sha)
     assert doc["status"] == "failed" and doc["error"].startswith("interrupted before it finished")
     assert fail_orphaned_runs(settings) == []
+
+
+def test_a_run_in_this_process_leaves_its_output_alone(
+        workbench: WorkbenchResource, tmp_path: Path) -> None:
+    """A run the CLI, the API or the studio executes in its own process does not capture
+    stdout and stderr into compute logs: that swaps the whole process's file descriptors while
+    a step runs, so the API's log lines from other threads went into the run's logs (and the
+    CLI's progress bar, no longer on a terminal, stopped). In a subprocess: pytest's own
+    capture would hide it."""
+    import subprocess
+    import sys
+
+    settings = workbench.settings()
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import os, threading
+from lifeos.settings import Settings
+from lifeos.llm.router import get_router
+from pipelines.runs import ingest_rulebook
+from tools.rulebooks.service import Rulebooks
+settings = Settings(home={str(settings.home)!r}, LIFEOS_DATABASE_URL={settings.database_url!r})
+sha = Rulebooks(settings, get_router(settings.database_url)).add(
+    {str(DATA / "dev_morris.pdf")!r}, game="Mill")["sha256"]
+stop = threading.Event()
+def chatter():  # another thread, as a server's request log would be
+    n = 0
+    while not stop.wait(0.05):
+        os.write(2, f"chatter {{n}}\\n".encode()); n += 1
+thread = threading.Thread(target=chatter); thread.start()
+ok = ingest_rulebook(settings, sha, source="test").success
+stop.set(); thread.join()
+assert ok
+""")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], check=False, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if line.startswith("chatter ")]
+    assert len(said) > 20 and said == [f"chatter {n}" for n in range(len(said))]
+    logs = [p for p in settings.dagster_home.rglob("*") if p.is_file() and p.suffix != ".db"]
+    assert not [p for p in logs if "chatter " in p.read_text(errors="replace")]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,19 +24,6 @@ console = Console(markup=False)
 # Progress and status go to stderr: stdout is the command's output (`--json` included).
 err_console = Console(stderr=True, markup=False)
 
-
-@contextmanager
-def terminal_console() -> Iterator[Console]:
-    """A console on what stderr is now, that keeps writing there while a Dagster run in this
-    process captures file descriptors 1 and 2 into its steps' compute logs (a progress bar
-    would otherwise stop, and be written into those logs)."""
-    try:
-        fd = os.dup(sys.stderr.fileno())
-    except (AttributeError, OSError, io.UnsupportedOperation):  # no real descriptor (tests)
-        yield err_console
-        return
-    with os.fdopen(fd, "w") as stream:
-        yield Console(file=stream, markup=False)
 _json_errors = False
 
 

@@ -14,7 +14,6 @@ from lifeos.cli.common import (
     emit_json,
     err_console,
     settings,
-    terminal_console,
     want_json,
 )
 
@@ -32,7 +31,7 @@ def _services():  # noqa: ANN202 - tools import heavy libraries: only when a com
 
 def ingest_with_progress(sha: str, label: str) -> Any:
     """A stored rulebook's ingestion as a Dagster run in this process, with a progress bar on
-    the terminal (stderr) that follows its steps (read from the rulebook's row as the run writes it). The run
+    stderr that follows its steps (read from the rulebook's row as the run writes it). The run
     stays in the main thread, so Ctrl-C interrupts it and marks the rulebook failed."""
     import threading
 
@@ -42,9 +41,8 @@ def ingest_with_progress(sha: str, label: str) -> Any:
     from tools.rulebooks.service import INGEST_STEPS, ingest_progress
 
     rulebooks, _ = _services()
-    with terminal_console() as terminal, Progress(
-            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=terminal) as progress:
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
         task = progress.add_task(f"{label}: queued", total=len(INGEST_STEPS))
 
         def show(*, final: bool = False) -> None:
