@@ -98,7 +98,8 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
 
 
 rulebook_ingest_job = dg.define_asset_job(
-    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index])
+    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index],
+    tags={"lifeos/ingest": "rulebook"})  # queued one at a time (lifeos/dagster_home.py)
 
 
 @dg.sensor(job=rulebook_ingest_job, minimum_interval_seconds=10,
