@@ -52,11 +52,11 @@ def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
     for run in orphans:
         sha = run.tags.get("dagster/partition")
         if run.job_name == "rulebook_ingest" and sha:
-            from tools.rulebooks.service import update_document
+            from tools.rulebooks.service import INTERRUPTED, update_document
 
             update_document(settings.database_url, sha, only_if=("queued", "processing"),
-                            status="failed", error="interrupted before it finished (its "
-                            f"Dagster run {run.run_id[:8]} was stopped)")
+                            status="failed", error=f"{INTERRUPTED} (its Dagster run "
+                            f"{run.run_id[:8]} was stopped)")
     return orphans
 
 

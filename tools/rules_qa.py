@@ -419,7 +419,6 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         answer.qa_id = record_answer(self.rulebooks.url, answer, game_id=answer.board_game_id)
         return answer
 
-
     def ask_events(self, question: str, game: str) -> Iterator[tuple[str, Any]]:
         """`ask` as it happens, for a screen to follow: ("passages", [Citation]) as soon as
         retrieval has them, ("token", str) as the answer is written, then ("answer",

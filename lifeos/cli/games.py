@@ -60,8 +60,9 @@ def attach_rulebook(game: str, path: Path,
         from lifeos.cli.rulebooks import ingest_with_progress
         from tools.rules_qa import rules_services
 
-        ingest_with_progress(doc["sha256"], path.name)
-        doc = rules_services(settings())[0].get(doc["sha256"])
+        rulebooks, _ = rules_services(settings())
+        ingest_with_progress(rulebooks, doc["sha256"], path.name)
+        doc = rulebooks.get(doc["sha256"])
     if as_json:
         emit_json(doc)
     else:

@@ -29,7 +29,7 @@ def _services():  # noqa: ANN202 - tools import heavy libraries: only when a com
     return rules_services(settings())
 
 
-def ingest_with_progress(sha: str, label: str) -> Any:
+def ingest_with_progress(rulebooks: Any, sha: str, label: str) -> Any:
     """A stored rulebook's ingestion as a Dagster run in this process, with a progress bar on
     stderr that follows its steps (read from the rulebook's row as the run writes it). The run
     stays in the main thread, so Ctrl-C interrupts it and marks the rulebook failed."""
@@ -40,7 +40,6 @@ def ingest_with_progress(sha: str, label: str) -> Any:
     from pipelines.runs import ingest_rulebook
     from tools.rulebooks.service import INGEST_STEPS, ingest_progress
 
-    rulebooks, _ = _services()
     with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
         task = progress.add_task(f"{label}: queued", total=len(INGEST_STEPS))
@@ -84,7 +83,7 @@ def add(path: Path, game: Annotated[str | None, typer.Option(help="board game na
         inbox.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, inbox / path.name)   # registered already: the game is kept
     elif doc["status"] != "ready":
-        run = ingest_with_progress(doc["sha256"], path.name)
+        run = ingest_with_progress(rulebooks, doc["sha256"], path.name)
         doc = rulebooks.get(doc["sha256"])
         if doc["status"] != "ready":
             from lifeos.errors import BadRequest
@@ -113,7 +112,7 @@ def reindex(sha256: Annotated[str | None, typer.Argument(
         raise NotFound(f"{len(docs)} rulebooks match {sha256!r}: give more of the sha256")
     done = []
     for d in docs:
-        ingest_with_progress(d["sha256"], d["filename"])
+        ingest_with_progress(rulebooks, d["sha256"], d["filename"])
         doc = rulebooks.get(d["sha256"])
         done.append(doc)
         if not as_json:

@@ -84,6 +84,8 @@ def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (),
         return True
 
 
+INTERRUPTED = "interrupted before it finished"  # a rulebook's error when its run was stopped
+
 INGEST_STEPS = ("extracting pages", "chunking", "indexing")
 
 
@@ -259,7 +261,7 @@ class Rulebooks:
             self._set(sha, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
         except BaseException:  # Ctrl-C, or a Dagster run being stopped
-            self._set(sha, status="failed", error="interrupted before it finished")
+            self._set(sha, status="failed", error=INTERRUPTED)
             raise
 
     def extract_pages(self, sha: str) -> list[Page]:

@@ -177,7 +177,7 @@ def build(studio: Studio) -> None:
     # ---- upload + ingestion as a Dagster run ---------------------------------------------------
     def add_rulebook(path: str | None, name: str) -> Iterator[Any]:
         from pipelines.runs import ingest_rulebook
-        from tools.rulebooks.service import ingest_progress
+        from tools.rulebooks.service import INGEST_STEPS, ingest_progress
 
         if not path:
             raise gr.Error("Choose a PDF first.")
@@ -195,8 +195,9 @@ def build(studio: Studio) -> None:
         worker.start()
         while worker.is_alive():
             done, doing = ingest_progress(rulebooks.get(sha))
-            yield (f"⏳ Ingesting {src.name} as a Dagster run, step {min(done + 1, 3)} of 3: "
-                   f"{doing} ({time.monotonic() - started:.0f} s)"), gr.skip()
+            steps = len(INGEST_STEPS)
+            yield (f"⏳ Ingesting {src.name} as a Dagster run, step {min(done + 1, steps)} of "
+                   f"{steps}: {doing} ({time.monotonic() - started:.0f} s)"), gr.skip()
             worker.join(timeout=1.0)
         d = rulebooks.get(sha)
         run = result.get("run")

@@ -150,6 +150,11 @@ def _check_sha(sources: list[Path], model: GGUFModel) -> None:
                                 f"{model.packages}")
 
 
+def _is_model_folder(folder: Path) -> bool:
+    """A folder a transformers model loads from (a configured reranker's)."""
+    return (folder / "config.json").is_file()
+
+
 def _quiet_offline_transformers() -> None:
     """Before a sentence-transformers model loads: from its folder only, never the hub, and
     without a "Loading weights" progress bar on every start."""
@@ -247,7 +252,7 @@ class LocalProvider:
                 f"no local reranker {name!r}: name its cross-encoder folder under "
                 f"providers.local.rerankers in models.yaml (configured: "
                 f"{', '.join(sorted(self.rerankers)) or 'none'})")
-        if not (folder / "config.json").is_file():
+        if not _is_model_folder(folder):
             raise ModelNotAvailable(f"local/{name}: {folder} is not a model folder "
                                     "(no config.json)")
         _quiet_offline_transformers()
@@ -362,7 +367,7 @@ class LocalProvider:
                             detail=f"{m.dim} dimensions, reads {m.max_tokens} tokens")
                   for m in EMBEDDING_MODELS.values()]
         infos += [ModelInfo(name=f"local/{name}", provider="local", kind="rerank",
-                            installed=(folder / "config.json").is_file(),
+                            installed=_is_model_folder(folder),
                             detail=f"cross-encoder in {folder}")
                   for name, folder in self.rerankers.items()]
         return infos
@@ -377,7 +382,7 @@ class LocalProvider:
             return True, "loaded"
         if model in self.rerankers:
             folder = self.rerankers[model]
-            if (folder / "config.json").is_file():
+            if _is_model_folder(folder):
                 return True, f"cross-encoder in {folder}; loads on first use"
             return False, f"{folder} is not a model folder"
         spec = CHAT_MODELS.get(model) or EMBEDDING_MODELS.get(model)
