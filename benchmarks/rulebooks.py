@@ -2,7 +2,9 @@
 - ingestion seconds per page, and for one 26-page rulebook (the three dev books joined);
 - retrieval p50/p95 with 100 rulebooks indexed (the dev books' rows copied under 100 ids);
 - time to the first verified cited passage (retrieval + quote verification, no model);
-- full answers p50/p95 with the `default` model (loaded) on 10 dev questions.
+- full answers p50/p95 with the `default` model (loaded) on 10 dev questions;
+- the same 10 questions while another process ingests rulebooks over and over, at an equal
+  share of the CPU and at `background_nice` (what `lifeos up` gives the Dagster daemon).
 
     .venv/bin/python benchmarks/rulebooks.py
 """
@@ -11,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +43,22 @@ BOOKS = {"dev_morris.pdf": "Mill (Nine Men's Morris)", "dev_kalah.pdf": "Kalah",
 def pct(values: list[float], p: float) -> float:
     data = sorted(values)
     return data[min(len(data) - 1, int(p / 100 * len(data)))]
+
+
+def ingesting(home: Path, nice: int) -> subprocess.Popen[bytes]:
+    """Another library's rulebook ingested again and again by `lifeos rulebook reindex`, each
+    time a new process, as the Dagster daemon launches runs, at niceness `nice`."""
+    lifeos = str(Path(sys.executable).parent / "lifeos")
+    env = {**os.environ, "LIFEOS_HOME": str(home)}
+    if not (home / "lifeos.db").exists():
+        subprocess.run([lifeos, "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run([lifeos, "rulebook", "add", str(DATA / "dev_hearts.pdf"), "--game",
+                        "Hearts"], env=env, check=True, capture_output=True)
+    loop = f"while true; do {lifeos} rulebook reindex > /dev/null 2>&1; done"
+    proc = subprocess.Popen(["bash", "-c", loop], env=env, process_group=0)
+    os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
+    time.sleep(5)  # into its first ingestion
+    return proc
 
 
 def main() -> None:
@@ -91,6 +112,18 @@ def main() -> None:
         for q in questions[::6][:10]:
             answers.append(qa.run({"question": q["question"], "game": q["game"]}).latency_s)
         print("answer latencies:", ", ".join(f"{s:.1f}" for s in answers), file=sys.stderr)
+        nice = settings.background_nice
+        loaded: dict[int, list[float]] = {}
+        for share in (0, nice):
+            background = ingesting(home / "other", share)
+            try:
+                loaded[share] = [qa.run({"question": q["question"], "game": q["game"]}
+                                        ).latency_s for q in questions[::6][:10]]
+            finally:
+                os.killpg(background.pid, signal.SIGKILL)
+                background.wait()
+            print(f"while ingesting at nice {share}:",
+                  ", ".join(f"{s:.1f}" for s in loaded[share]), file=sys.stderr)
         model = router.config.alias("default").model
         calls = [c for c in router.ledger.recent(100) if c.tool == "rules_qa" and c.ok]
         chooses = [c for c in calls if c.kind == "choose"]
@@ -119,6 +152,10 @@ def main() -> None:
         f"| full answer p50 / p95 ({model}, loaded; 10 questions) | {pct(answers, 50):.1f} / "
         f"{pct(answers, 95):.1f} s | p50 < 3.5 s |",
         f"| where an answer's time goes (medians) | {tokens} | — |",
+        f"| full answer p50 while another process ingests rulebooks: at an equal share / at "
+        f"nice {nice} (the daemon's runs) | {pct(loaded[0], 50):.1f} / "
+        f"{pct(loaded[nice], 50):.1f} s ({pct(loaded[0], 50) / pct(answers, 50):.2f}x / "
+        f"{pct(loaded[nice], 50) / pct(answers, 50):.2f}x of idle) | — |",
     ]
     print("\n".join(lines))
     print(f"wrote {write_section('rulebooks', chr(10).join(lines))}")

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")
+    background_nice: int = Field(10, ge=0, le=19, description=(
+        "niceness of the Dagster daemon and the runs it launches (`lifeos up`): ingestions, "
+        "image batches and stories yield the CPU to the studio's questions and edits; 0: an "
+        "equal share"))
 
     studio: bool = Field(True, description="serve the Gradio studio at /studio with the API")
     studio_user: str = "lifeos"

@@ -38,6 +38,14 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
         daemon_log = home / "logs" / "dagster-daemon.log"
         wait_until(lambda: "SensorDaemon" in daemon_log.read_text(errors="replace"), proc,
                    terminal, what="the Dagster daemon's sensors", timeout=60)
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        services = _children(proc.pid)
+        daemon = next(pid for pid, cmd in services.items() if "dagster-daemon" in cmd)
+        api_pid = next(pid for pid, cmd in services.items() if "uvicorn" in cmd)
+        assert os.getpriority(os.PRIO_PROCESS, daemon) == base + 10  # background_nice
+        assert all(os.getpriority(os.PRIO_PROCESS, pid) == base + 10
+                   for pid in _children(daemon))  # its code server, which launches the runs
+        assert os.getpriority(os.PRIO_PROCESS, api_pid) == base
         printed = terminal.read_text(errors="replace")
         assert f"Dagster UI http://127.0.0.1:{dagster}" in printed
         assert f"logs       {home / 'logs'}" in printed
@@ -49,6 +57,20 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
         assert not answers(f"http://127.0.0.1:{api}/readyz")
     finally:
         stop(proc)
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes `pid` started, with their command lines (Linux's /proc)."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out[int(stat.parent.name)] = (stat.parent / "cmdline").read_text().replace(
+                    "\0", " ")
+        except (OSError, IndexError, ValueError):
+            continue  # it ended meanwhile
+    return out
 
 
 def test_a_service_log_past_its_limit_is_kept_once_and_started_afresh(
@@ -68,3 +90,25 @@ def test_a_service_log_past_its_limit_is_kept_once_and_started_afresh(
     assert up._start("dagster-daemon", say, s, dict(os.environ)).wait(timeout=30) == 0
     assert log.read_text() == "started\n" * 2  # under the limit: appended to
     assert up._log_tail(s, "dagster-daemon").endswith("started\nstarted")
+
+
+def test_the_daemon_and_the_runs_it_starts_yield_the_cpu_to_the_api(tmp_path: Path) -> None:
+    """Background work runs at `background_nice`, and what it starts (its runs) inherits
+    that; the API and the studio keep the ordinary priority."""
+    from lifeos.cli import up
+    from lifeos.settings import Settings
+
+    s = Settings(home=tmp_path, background_nice=7)
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    # A process that starts another once it is up, and the priority that one runs at.
+    daemon = [sys.executable, "-c", ("import os, subprocess, sys, time; time.sleep(0.5); "
+                                     "subprocess.run([sys.executable, '-c', 'import os; "
+                                     "print(os.getpriority(os.PRIO_PROCESS, 0))'])")]
+    started = up._start("dagster-daemon", daemon, s, dict(os.environ))
+    assert os.getpriority(os.PRIO_PROCESS, started.pid) == base + 7
+    assert started.wait(timeout=30) == 0
+    assert (s.logs_dir / "dagster-daemon.log").read_text().split() == [str(base + 7)]
+    api = up._start("api", [sys.executable, "-c", "import time; time.sleep(2)"], s,
+                    dict(os.environ))
+    assert os.getpriority(os.PRIO_PROCESS, api.pid) == base
+    assert api.wait(timeout=30) == 0
