@@ -172,6 +172,10 @@ def test_export_markdown_and_html(env, tmp_path: Path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.slow
+# The subject is the model, Dagster, the CLI and the API, not the database (the scripted tests
+# above run on both): one backend keeps this test's minutes of real writing from doubling.
+@pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)],
+                         indirect=True)
 def test_a_story_on_the_local_model_through_dagster_cli_and_api(
         settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
