@@ -354,6 +354,47 @@ def test_a_table_row_is_quoted_with_its_header() -> None:
     assert not verify("| 4 | … | 2 |", page)  # too short to count as a quote
 
 
+def test_a_count_in_the_question_picks_out_its_table_row() -> None:
+    """A small model misreads grids of numbers row for row; the row that the question's count
+    picks out (a number, a range, an open end), with its column names, it reads right."""
+    from tools.rulebooks.text import table_row_for
+
+    table = ("Deal as follows:\n| Players | Packs | Cards each |\n|---|---|---|\n"
+             "| 2 | 1 | 7 |\n| 3-4 | 1 | 5 |\n| 5 to 6 | 2 | 6 |\n| 7 players or more | 2 | 5 |")
+    assert table_row_for(table, "There are four of us. How many cards each?") == \
+        "Players: 3-4; Packs: 1; Cards each: 5"
+    assert table_row_for(table, "For a six-player game?") == \
+        "Players: 5 to 6; Packs: 2; Cards each: 6"
+    assert table_row_for(table, "We are 9 people") == \
+        "Players: 7 players or more; Packs: 2; Cards each: 5"
+    assert table_row_for(table, "How many cards does each player get?") is None  # no count
+    assert table_row_for(table, "Two or three players?") is None  # two rows: ambiguous
+    assert table_row_for(table, "In the 2nd round?") is None      # an ordinal is no count
+    assert table_row_for("Two players each take 7 cards.", "two players?") is None  # no table
+
+
+def test_the_answer_step_gets_the_table_row_the_question_picks_out(env) -> None:  # noqa: ANN001
+    from tools.rulebooks.retrieve import retrieve
+
+    _, _, qa, provider = env
+    question = "For a six-player game, which cards are removed before the deal?"
+    params = qa.configs.get("rules_qa").params
+    _, documents = qa.rulebooks.documents_for_game("Hearts")
+    hits = retrieve(question, router=qa.router, store=qa.rulebooks.vectors,
+                    documents=documents, config=params)[:params.prompt_passages]
+    n = next(i for i, h in enumerate(hits, 1) if h.row["kind"] == "table"
+             and "Cards removed" in h.row["content"])
+    provider.replies = [{"0": 0.1, str(n): 0.8},
+                        "Remove the 2 of diamonds, 2 of clubs, 3 of diamonds and 4 of clubs."]
+    answer = qa.run({"question": question, "game": "Hearts"})
+    follow = provider.requests[-1].messages[-1]["content"]
+    assert "The row of its table for this question: Players: 6; Cards removed before the " \
+           "deal: 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs; Cards per player: 8" \
+           in follow
+    assert answer.citations[0].quote.endswith(
+        "| 6 | 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs | 8 |")
+
+
 def test_a_game_without_a_ready_rulebook_says_why(env, monkeypatch) -> None:  # noqa: ANN001
     """Unknown game, no rulebook, one still being ingested (what a player meets who asks
     while `make run` ingests the demo's), one that failed or was interrupted: each error says

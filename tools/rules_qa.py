@@ -46,6 +46,7 @@ from tools.rulebooks.text import (
     numbers,
     quotable,
     sentences,
+    table_row_for,
     words,
 )
 
@@ -267,9 +268,11 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         content = contexts[best - 1]
         full = content if len(content.split()) > len(
             variables["passages"][best - 1]["text"].split()) else ""
+        # `row`: the row of the passage's table that a count in the question picks out.
+        row = table_row_for(content, q.question) or ""
         follow = [*messages, {"role": "assistant", "content": str(best)},
-                  {"role": "user", "content": render(cfg.answer,
-                                                     {**variables, "n": best, "full": full},
+                  {"role": "user", "content": render(cfg.answer, {**variables, "n": best,
+                                                                  "full": full, "row": row},
                                                      where=f"{self._config_file}: answer")}]
         result = self.router.chat(follow, cfg.model, tool=self.name, stream=on_token is not None,
                                   on_token=on_token, temperature=cfg.temperature,

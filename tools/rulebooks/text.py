@@ -163,6 +163,53 @@ def quotable(text: str) -> list[str]:
     return out
 
 
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+# What a table's first column prints for a count: "4", "4 players", "5-6", "1 to 5 seeds",
+# "7+", "16 seeds or more", "up to 3".
+KEY_RANGE = re.compile(r"^(\d+)\s*(?:[-–—]|to)\s*(\d+)\b")
+KEY_AT_LEAST = re.compile(r"^(\d+)\s*(?:\+|(?:[a-z]+\s+)?or more\b)")
+KEY_AT_MOST = re.compile(r"^(?:up to|at most)\s+(\d+)\b")
+KEY_ONE = re.compile(r"^(\d+)\b")
+
+
+def _key_holds(cell: str, n: int) -> bool:
+    """Whether a first-column cell is the row for the count `n`."""
+    cell = cell.lower()
+    if m := KEY_RANGE.match(cell):
+        return int(m.group(1)) <= n <= int(m.group(2))
+    if m := KEY_AT_LEAST.match(cell):
+        return n >= int(m.group(1))
+    if m := KEY_AT_MOST.match(cell):
+        return n <= int(m.group(1))
+    return bool(m := KEY_ONE.match(cell)) and int(m.group(1)) == n
+
+
+def table_row_for(text: str, question: str) -> str | None:
+    """The row of the passage's table that a count in the question picks out ("there are four
+    of us" → the row whose first cell is 4, or 3-4, or 4+), each cell with its column's name:
+    "Players: 4; Packs: 1; Cards dealt to each player: 5". Player-count and score tables are
+    grids of numbers that a small model misreads row for row; the row alone it reads right.
+    None unless exactly one row of the passage's tables matches a count the question names."""
+    asked = {int(n) for n in numbers(question)}
+    found: list[str] = []
+    header: list[str] | None = None
+    for line in text.split("\n"):
+        row = line.strip()
+        if not row.startswith("|"):
+            header = None
+        elif header is None:
+            header = _cells(row)
+        elif not TABLE_RULE.fullmatch(row):
+            cells = _cells(row)
+            if any(_key_holds(cells[0], n) for n in asked):
+                found.append("; ".join(f"{name}: {cell}" if name else cell for name, cell
+                                       in zip(header, cells, strict=False) if cell))
+    return found[0] if len(found) == 1 else None
+
+
 def best_sentences(text: str, target: set[str], limit_words: int) -> list[str]:
     """The passage's sentences most like `target`, in their original order, within a budget."""
     sents = sentences(text)
