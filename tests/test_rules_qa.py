@@ -377,22 +377,26 @@ def test_the_answer_step_gets_the_table_row_the_question_picks_out(env) -> None:
     from tools.rulebooks.retrieve import retrieve
 
     _, _, qa, provider = env
-    question = "For a six-player game, which cards are removed before the deal?"
+    question = "We are five players. How many cards does each of us get?"
     params = qa.configs.get("rules_qa").params
     _, documents = qa.rulebooks.documents_for_game("Hearts")
     hits = retrieve(question, router=qa.router, store=qa.rulebooks.vectors,
                     documents=documents, config=params)[:params.prompt_passages]
     n = next(i for i, h in enumerate(hits, 1) if h.row["kind"] == "table"
              and "Cards removed" in h.row["content"])
-    provider.replies = [{"0": 0.1, str(n): 0.8},
-                        "Remove the 2 of diamonds, 2 of clubs, 3 of diamonds and 4 of clubs."]
-    answer = qa.run({"question": question, "game": "Hearts"})
-    follow = provider.requests[-1].messages[-1]["content"]
-    assert "The row of its table for this question: Players: 6; Cards removed before the " \
-           "deal: 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs; Cards per player: 8" \
-           in follow
-    assert answer.citations[0].quote.endswith(
-        "| 6 | 2 of diamonds, 2 of clubs, 3 of diamonds, 4 of clubs | 8 |")
+    other = next(i for i, h in enumerate(hits, 1)  # from another section than the table's
+                 if h.row["section_key"] != hits[n - 1].row["section_key"])
+    row = ("The table row for this question: Players: 5; Cards removed before the deal: 2 of "
+           "diamonds, 2 of clubs; Cards per player: 10")
+    # the table chosen; another passage chosen with the table nearly as likely (the row
+    # still comes); another passage chosen far above the table (no row)
+    for choice, given in (({"0": 0.1, str(n): 0.8}, True),
+                          ({"0": 0.1, str(other): 0.45, str(n): 0.4}, True),
+                          ({"0": 0.1, str(other): 0.85, str(n): 0.05}, False)):
+        provider.replies = [choice, "Each player gets 10 cards."]
+        answer = qa.run({"question": question, "game": "Hearts"})
+        assert (row in provider.requests[-1].messages[-1]["content"]) is given, choice
+        assert answer.citations[0].quote.endswith("| 5 | 2 of diamonds, 2 of clubs | 10 |")
 
 
 def test_a_game_without_a_ready_rulebook_says_why(env, monkeypatch) -> None:  # noqa: ANN001

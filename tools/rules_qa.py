@@ -268,8 +268,8 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         content = contexts[best - 1]
         full = content if len(content.split()) > len(
             variables["passages"][best - 1]["text"].split()) else ""
-        # `row`: the row of the passage's table that a count in the question picks out.
-        row = table_row_for(content, q.question) or ""
+        row = self._table_row(shown[best - 1], content, q.question, [
+            contexts[n - 1] for n in answers[1:len(picked)]])
         follow = [*messages, {"role": "assistant", "content": str(best)},
                   {"role": "user", "content": render(cfg.answer, {**variables, "n": best,
                                                                   "full": full, "row": row},
@@ -339,6 +339,19 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
                 and section[at - 1].content.rstrip().endswith(":"):
             return f"{sentences(section[at - 1].content)[-1]}\n{content}"
         return content
+
+    def _table_row(self, hit: Hit, content: str, question: str, others: list[str]) -> str:
+        """The row of a table that a count in the question picks out ("four of us" → the
+        row for 4 players): from the chosen passage, else from its section (the passage may
+        be the sentence about the table: "remove the cards listed in the table"), else from
+        the other passages the model nearly chose (`others`, likeliest first)."""
+        key = hit.row.get("section_key")
+        section = [c.content for c in self.rulebooks.section(hit.row["document"], key)
+                   if c.kind == "table"] if key else []
+        for text in (content, "\n\n".join(section), *others):
+            if row := table_row_for(text, question):
+                return row
+        return ""
 
     def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
                     best_sim: float, model: str) -> RulesAnswer:
