@@ -5,6 +5,7 @@ passage's most relevant sentences."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
            "what when how which who whom why with for from as by that this there their they "
@@ -145,21 +146,28 @@ ELLIPSIS = " … "
 TABLE_RULE = re.compile(r"[|:\s-]+")
 
 
-def quotable(text: str) -> list[str]:
-    """What a passage can be quoted by: its sentences, and each row of a table read with the
-    table's header row ("| Players | Target score | … | 4 | 200 |"), since a row of numbers
-    alone says nothing and a header alone answers nothing. Each part is verbatim."""
-    out: list[str] = []
+def table_lines(text: str) -> Iterator[tuple[str, str | None]]:
+    """The passage's lines, each table data row with its table's header row (`None` for a
+    line of text); header and rule rows themselves are not yielded."""
     header: str | None = None
     for line in text.split("\n"):
         row = line.strip()
         if not row.startswith("|"):
             header = None
-            out += sentences(line)
+            yield line, None
         elif header is None:
             header = row
         elif not TABLE_RULE.fullmatch(row):
-            out.append(f"{header}{ELLIPSIS}{row}")
+            yield row, header
+
+
+def quotable(text: str) -> list[str]:
+    """What a passage can be quoted by: its sentences, and each row of a table read with the
+    table's header row ("| Players | Target score | … | 4 | 200 |"), since a row of numbers
+    alone says nothing and a header alone answers nothing. Each part is verbatim."""
+    out: list[str] = []
+    for line, header in table_lines(text):
+        out += sentences(line) if header is None else [f"{header}{ELLIPSIS}{line}"]
     return out
 
 
@@ -195,18 +203,13 @@ def table_row_for(text: str, question: str) -> str | None:
     None unless exactly one row of the passage's tables matches a count the question names."""
     asked = {int(n) for n in numbers(question)}
     found: list[str] = []
-    header: list[str] | None = None
-    for line in text.split("\n"):
-        row = line.strip()
-        if not row.startswith("|"):
-            header = None
-        elif header is None:
-            header = _cells(row)
-        elif not TABLE_RULE.fullmatch(row):
-            cells = _cells(row)
-            if any(_key_holds(cells[0], n) for n in asked):
-                found.append("; ".join(f"{name}: {cell}" if name else cell for name, cell
-                                       in zip(header, cells, strict=False) if cell))
+    for line, header in table_lines(text):
+        if header is None:
+            continue
+        cells = _cells(line)
+        if any(_key_holds(cells[0], n) for n in asked):
+            found.append("; ".join(f"{name}: {cell}" if name else cell for name, cell
+                                   in zip(_cells(header), cells, strict=False) if cell))
     return found[0] if len(found) == 1 else None
 
 
