@@ -345,13 +345,14 @@ class RulesQA(Tool[RulesQuestion, RulesAnswer]):
         row for 4 players): from the chosen passage, else from its section (the passage may
         be the sentence about the table: "remove the cards listed in the table"), else from
         the other passages the model nearly chose (`others`, likeliest first)."""
-        key = hit.row.get("section_key")
-        section = [c.content for c in self.rulebooks.section(hit.row["document"], key)
-                   if c.kind == "table"] if key else []
-        for text in (content, "\n\n".join(section), *others):
-            if row := table_row_for(text, question):
-                return row
-        return ""
+        def places() -> Iterator[str]:  # read the section only when the passage has no row
+            yield content
+            if key := hit.row.get("section_key"):
+                yield "\n\n".join(c.content for c in self.rulebooks.section(
+                    hit.row["document"], key) if c.kind == "table")
+            yield from others
+
+        return next((row for text in places() if (row := table_row_for(text, question))), "")
 
     def _extractive(self, base: dict[str, Any], shown: list[Hit], question: str,
                     best_sim: float, model: str) -> RulesAnswer:
