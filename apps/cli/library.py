@@ -7,15 +7,16 @@ from typing import Annotated, Literal
 
 import typer
 
+from apps.cli.common import console, settings, store
 from lifeos import transfer
-from lifeos.cli.common import console, settings, store
 from lifeos.db import migrate
 from lifeos.db.engine import session_scope
 from lifeos.demo import load_demo
 
 
-def export(path: Path, kind: Annotated[str | None, typer.Option(help="only this kind")] = None
-           ) -> None:
+def export(
+    path: Path, kind: Annotated[str | None, typer.Option(help="only this kind")] = None
+) -> None:
     """Write the library (or one kind) as JSON; `-` for standard output."""
     with store() as s:
         text = transfer.dumps_export(transfer.export_library(s.session, kind))
@@ -26,8 +27,12 @@ def export(path: Path, kind: Annotated[str | None, typer.Option(help="only this 
     console.print(f"exported to {path}")
 
 
-def import_(path: Path, on_conflict: Annotated[str, typer.Option(
-        help="fail (default) or skip entities whose id already exists")] = "fail") -> None:
+def import_(
+    path: Path,
+    on_conflict: Annotated[
+        str, typer.Option(help="fail (default) or skip entities whose id already exists")
+    ] = "fail",
+) -> None:
     """Import a JSON export. All or nothing: a bad file imports nothing."""
     if on_conflict not in ("fail", "skip"):
         raise typer.BadParameter("--on-conflict must be fail or skip")
@@ -36,8 +41,10 @@ def import_(path: Path, on_conflict: Annotated[str, typer.Option(
     mode: Literal["fail", "skip"] = "skip" if on_conflict == "skip" else "fail"
     with session_scope(s.database_url) as session:
         counts = transfer.import_library(session, doc, on_conflict=mode)
-    console.print(f"imported {counts['entities']} entities and {counts['links']} links"
-                  f" ({counts['skipped']} skipped)")
+    console.print(
+        f"imported {counts['entities']} entities and {counts['links']} links"
+        f" ({counts['skipped']} skipped)"
+    )
 
 
 def backup(path: Path) -> None:
@@ -46,8 +53,9 @@ def backup(path: Path) -> None:
     console.print(f"backed up to {path} ({fmt})")
 
 
-def restore(path: Path, yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False
-            ) -> None:
+def restore(
+    path: Path, yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False
+) -> None:
     """Replace the library with a backup. A corrupt backup changes nothing."""
     if not yes:
         typer.confirm("Replace the whole library with this backup?", abort=True)

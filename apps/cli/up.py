@@ -14,7 +14,7 @@ import httpx
 import typer
 from rich.text import Text
 
-from lifeos.cli.common import console, settings
+from apps.cli.common import console, settings
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.db import migrate
 from lifeos.db.engine import session_scope
@@ -27,13 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def service_env(s: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "DAGSTER_HOME": str(s.dagster_home),
-        "LIFEOS_HOME": str(s.home.resolve()),
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "DO_NOT_TRACK": "1",
-    })
+    env.update(
+        {
+            "DAGSTER_HOME": str(s.dagster_home),
+            "LIFEOS_HOME": str(s.home.resolve()),
+            "HF_HUB_OFFLINE": "1",
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "DO_NOT_TRACK": "1",
+        }
+    )
     if s.database_url_override:
         env["LIFEOS_DATABASE_URL"] = s.database_url_override
     return env
@@ -45,11 +47,29 @@ def _commands(s: Settings) -> dict[str, list[str]]:
     return {
         # The studio (Gradio) keeps its queue and sessions in one process: with the studio on,
         # the API runs as one process with `api_threads` threads.
-        "api": [sys.executable, "-m", "uvicorn", "apps.api.app:create_app", "--factory",
-                "--host", s.api_host, "--port", str(s.api_port), "--workers",
-                str(1 if s.studio else s.api_workers), "--no-access-log"],
-        "dagster-webserver": [str(bin_dir / "dagster-webserver"), "-w", workspace,
-                              "-h", s.dagster_host, "-p", str(s.dagster_port)],
+        "api": [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "apps.api.app:create_app",
+            "--factory",
+            "--host",
+            s.api_host,
+            "--port",
+            str(s.api_port),
+            "--workers",
+            str(1 if s.studio else s.api_workers),
+            "--no-access-log",
+        ],
+        "dagster-webserver": [
+            str(bin_dir / "dagster-webserver"),
+            "-w",
+            workspace,
+            "-h",
+            s.dagster_host,
+            "-p",
+            str(s.dagster_port),
+        ],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
     }
 
@@ -63,12 +83,11 @@ LOG_KEEP_BYTES = 10 * 2**20
 # Background work: the daemon, and the runs it launches (its children inherit the niceness),
 # run at `background_nice`, so an ingestion or a batch of images takes what CPU the studio
 # leaves rather than half of it. On 2 cores a question asked while a rulebook was ingested
-# took ~2x as long at an equal share (docs/benchmarks.md).
+# took ~2x as long at an equal share (docs/benchmarks.md, Rulebooks).
 IN_BACKGROUND = ("dagster-daemon",)
 
 
-def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]
-           ) -> subprocess.Popen[bytes]:
+def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
     if name not in LOGGED_TO_FILE:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     else:
@@ -77,8 +96,7 @@ def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]
         if path.is_file() and path.stat().st_size > LOG_KEEP_BYTES:
             path.replace(path.with_suffix(".log.1"))
         with path.open("ab") as log:  # the child keeps its own handle
-            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     if name in IN_BACKGROUND and s.background_nice and hasattr(os, "setpriority"):
         # Set as it starts: the interpreter takes a second to import before it starts any
         # process of its own, and those inherit it.
@@ -95,15 +113,17 @@ def _log_tail(s: Settings, name: str, lines: int = 15) -> str:
     return f"{path}, last lines:\n" + "\n".join(tail)
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float,
-                s: Settings) -> None:
+def _wait_ready(
+    url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float, s: Settings
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, proc in procs.items():
             if proc.poll() is not None:
                 where = f"; its log: {s.logs_dir / name}.log" if name in LOGGED_TO_FILE else ""
                 raise ServiceUnavailable(
-                    f"{name} exited with code {proc.returncode} while starting{where}")
+                    f"{name} exited with code {proc.returncode} while starting{where}"
+                )
         try:
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -129,8 +149,10 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty")] = True,
-       ready_timeout: float = 120.0) -> int:
+def up(
+    demo: Annotated[bool, typer.Option(help="load the demo library when empty")] = True,
+    ready_timeout: float = 120.0,
+) -> int:
     """Start Life-OS Workbench: API + Dagster UI + Dagster daemon, on embedded defaults."""
     s = settings()
     login = None
@@ -163,19 +185,30 @@ def up(demo: Annotated[bool, typer.Option(help="load the demo library when empty
         _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
         _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout, s)
         sign_in = f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)" if login else ""
-        lines = [f"  Studio     {api_url}/studio/{sign_in}" if s.studio else "",
-                 f"  API        {api_url}/docs",
-                 f"  Dagster UI {s.dagster_ui_url}",
-                 f"  home       {s.home.resolve()}",
-                 f"  logs       {s.logs_dir} (Dagster's)",
-                 f"  rulebooks  {len(queued)} demo rulebooks are being ingested (Dagster UI, Runs)"
-                 if queued else "",
-                 f"  runs       {len(orphans)} left unfinished when Workbench last stopped: "
-                 "marked failed (`lifeos rulebook reindex` retries a rulebook)" if orphans else "",
-                 "Press Ctrl-C to stop."]
-        console.print(Text.assemble("\n", ("Life-OS Workbench is up", "bold green"), "\n",
-                                    "\n".join(line for line in lines if line)),
-                      soft_wrap=True)  # no URL or path cut in two
+        lines = [
+            f"  Studio     {api_url}/studio/{sign_in}" if s.studio else "",
+            f"  API        {api_url}/docs",
+            f"  Dagster UI {s.dagster_ui_url}",
+            f"  home       {s.home.resolve()}",
+            f"  logs       {s.logs_dir} (Dagster's)",
+            f"  rulebooks  {len(queued)} demo rulebooks are being ingested (Dagster UI, Runs)"
+            if queued
+            else "",
+            f"  runs       {len(orphans)} left unfinished when Workbench last stopped: "
+            "marked failed (`lifeos rulebook reindex` retries a rulebook)"
+            if orphans
+            else "",
+            "Press Ctrl-C to stop.",
+        ]
+        console.print(
+            Text.assemble(
+                "\n",
+                ("Life-OS Workbench is up", "bold green"),
+                "\n",
+                "\n".join(line for line in lines if line),
+            ),
+            soft_wrap=True,
+        )  # no URL or path cut in two
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
         dead = [n for n, p in procs.items() if p.poll() is not None]

@@ -8,13 +8,12 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from lifeos.cli.common import console, emit_json, read_json_arg, store, want_json
+from apps.cli.common import console, emit_json, read_json_arg, store, want_json
 from lifeos.errors import BadRequest
 from lifeos.kinds import get_registry
 from lifeos.schemas import EntityOut
 
-app = typer.Typer(help="Create, read, change and list entities of any kind.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Create, read, change and list entities of any kind.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
@@ -23,12 +22,15 @@ def _show(entity: EntityOut, as_json: bool) -> None:
     if as_json:
         emit_json(entity)
         return
-    deleted = (f" (deleted {entity.deleted_at:%Y-%m-%d %H:%M})", "red") if entity.deleted_at \
-        else ""
+    deleted = (f" (deleted {entity.deleted_at:%Y-%m-%d %H:%M})", "red") if entity.deleted_at else ""
     star = " ★" if entity.favorite else ""
-    console.print(Text.assemble((entity.name, "bold"),
-                                f"{star}  {entity.kind} {entity.id} rev {entity.revision}",
-                                deleted))
+    console.print(
+        Text.assemble(
+            (entity.name, "bold"),
+            f"{star}  {entity.kind} {entity.id} rev {entity.revision}",
+            deleted,
+        )
+    )
     if entity.tags:
         console.print("tags: " + ", ".join(entity.tags))
     for key, value in entity.data.items():
@@ -41,8 +43,7 @@ def kinds(as_json: JsonFlag = False) -> None:
     """List the entity kinds."""
     specs = list(get_registry())
     if want_json(as_json):
-        emit_json([{"name": s.name, "label": s.label, "description": s.description}
-                   for s in specs])
+        emit_json([{"name": s.name, "label": s.label, "description": s.description} for s in specs])
         return
     table = Table("kind", "label", "description")
     for s in specs:
@@ -51,10 +52,14 @@ def kinds(as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def create(kind: str,
-           data: Annotated[str, typer.Option(help='JSON like {"name": ..., "data": {...}, '
-                                             '"tags": [...]}, or @file.json')],
-           as_json: JsonFlag = False) -> None:
+def create(
+    kind: str,
+    data: Annotated[
+        str,
+        typer.Option(help='JSON like {"name": ..., "data": {...}, "tags": [...]}, or @file.json'),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
     """Create an entity."""
     want_json(as_json)
     with store() as s:
@@ -62,8 +67,9 @@ def create(kind: str,
 
 
 @app.command()
-def get(kind: str, entity_id: str, include_deleted: bool = False,
-        as_json: JsonFlag = False) -> None:
+def get(
+    kind: str, entity_id: str, include_deleted: bool = False, as_json: JsonFlag = False
+) -> None:
     """Show one entity."""
     want_json(as_json)
     with store() as s:
@@ -71,12 +77,20 @@ def get(kind: str, entity_id: str, include_deleted: bool = False,
 
 
 @app.command()
-def update(kind: str, entity_id: str,
-           data: Annotated[str, typer.Option(help='JSON of the fields to change, e.g. '
-                                             '{"data": {"age": "30"}}, or @file.json')],
-           expected_revision: Annotated[int | None, typer.Option(
-               help="refuse if the entity is no longer at this revision")] = None,
-           as_json: JsonFlag = False) -> None:
+def update(
+    kind: str,
+    entity_id: str,
+    data: Annotated[
+        str,
+        typer.Option(
+            help='JSON of the fields to change, e.g. {"data": {"age": "30"}}, or @file.json'
+        ),
+    ],
+    expected_revision: Annotated[
+        int | None, typer.Option(help="refuse if the entity is no longer at this revision")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Change some fields of an entity (`data` keys merge)."""
     want_json(as_json)
     body = read_json_arg(data)
@@ -89,8 +103,9 @@ def update(kind: str, entity_id: str,
 
 
 @app.command()
-def delete(kind: str, entity_id: str, expected_revision: int | None = None,
-           as_json: JsonFlag = False) -> None:
+def delete(
+    kind: str, entity_id: str, expected_revision: int | None = None, as_json: JsonFlag = False
+) -> None:
     """Move an entity to the trash (restorable)."""
     want_json(as_json)
     with store() as s:
@@ -106,8 +121,11 @@ def restore(kind: str, entity_id: str, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def purge(kind: str, entity_id: str,
-          yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
+def purge(
+    kind: str,
+    entity_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
     """Remove an entity for good, with its history and links."""
     if not yes:
         typer.confirm(f"Purge {kind} {entity_id} for good?", abort=True)
@@ -127,8 +145,13 @@ def history(kind: str, entity_id: str, as_json: JsonFlag = False) -> None:
         return
     table = Table("rev", "op", "when", "name", "deleted")
     for r in revisions:
-        table.add_row(str(r.revision), r.op, f"{r.created_at:%Y-%m-%d %H:%M:%S}", r.name,
-                      "yes" if r.deleted else "")
+        table.add_row(
+            str(r.revision),
+            r.op,
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+            r.name,
+            "yes" if r.deleted else "",
+        )
     console.print(table)
 
 
@@ -141,15 +164,19 @@ def revert(kind: str, entity_id: str, revision: int, as_json: JsonFlag = False) 
 
 
 @app.command("list")
-def list_(kind: str,
-          q: Annotated[str | None, typer.Option(help="words that must all match")] = None,
-          tag: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
-          favorite: Annotated[bool | None, typer.Option("--favorite/--not-favorite")] = None,
-          where: Annotated[list[str] | None, typer.Option(help="FIELD=VALUE on data")] = None,
-          sort: str = "-updated_at", limit: int = 50, offset: int = 0,
-          include_deleted: bool = False,
-          trash: Annotated[bool, typer.Option(help="only deleted entities")] = False,
-          as_json: JsonFlag = False) -> None:
+def list_(
+    kind: str,
+    q: Annotated[str | None, typer.Option(help="words that must all match")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
+    favorite: Annotated[bool | None, typer.Option("--favorite/--not-favorite")] = None,
+    where: Annotated[list[str] | None, typer.Option(help="FIELD=VALUE on data")] = None,
+    sort: str = "-updated_at",
+    limit: int = 50,
+    offset: int = 0,
+    include_deleted: bool = False,
+    trash: Annotated[bool, typer.Option(help="only deleted entities")] = False,
+    as_json: JsonFlag = False,
+) -> None:
     """List entities of a kind with search, filters, sort and paging."""
     want_json(as_json)
     filters: dict[str, str] = {}
@@ -158,9 +185,17 @@ def list_(kind: str,
         if not sep:
             raise BadRequest(f"--where wants FIELD=VALUE, got {item!r}")
         filters[key] = value
-    query = {"q": q, "tags": tag or [], "favorite": favorite, "where": filters, "sort": sort,
-             "limit": limit, "offset": offset, "include_deleted": include_deleted,
-             "only_deleted": trash}
+    query = {
+        "q": q,
+        "tags": tag or [],
+        "favorite": favorite,
+        "where": filters,
+        "sort": sort,
+        "limit": limit,
+        "offset": offset,
+        "include_deleted": include_deleted,
+        "only_deleted": trash,
+    }
     with store() as s:
         page = s.list(kind, query)
     if as_json:
@@ -171,14 +206,21 @@ def list_(kind: str,
     for column in ("name", "tags", "★", "rev", "updated"):
         table.add_column(column)
     for e in page.items:
-        table.add_row(e.id, e.name, ", ".join(e.tags), "★" if e.favorite else "",
-                      str(e.revision), f"{e.updated_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            e.id,
+            e.name,
+            ", ".join(e.tags),
+            "★" if e.favorite else "",
+            str(e.revision),
+            f"{e.updated_at:%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 
 @app.command()
-def link(kind: str, entity_id: str, relation: str, target_id: str,
-         as_json: JsonFlag = False) -> None:
+def link(
+    kind: str, entity_id: str, relation: str, target_id: str, as_json: JsonFlag = False
+) -> None:
     """Link an entity to another (e.g. `outfit ID contains CLOTHING_ID`)."""
     want_json(as_json)
     with store() as s:
@@ -208,6 +250,11 @@ def links(kind: str, entity_id: str, as_json: JsonFlag = False) -> None:
         return
     table = Table("direction", "relation", "kind", "name", "id")
     for x in found:
-        table.add_row("→" if x.direction == "out" else "←", x.relation, x.entity.kind,
-                      x.entity.name, x.entity.id)
+        table.add_row(
+            "→" if x.direction == "out" else "←",
+            x.relation,
+            x.entity.kind,
+            x.entity.name,
+            x.entity.id,
+        )
     console.print(table)

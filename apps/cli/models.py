@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lifeos.cli.common import console, emit_json, read_json_arg, settings, want_json
+from apps.cli.common import console, emit_json, read_json_arg, settings, want_json
+from lifeos.llm import get_router
 from lifeos.llm import models as service
 
 app = typer.Typer(help="Model aliases, local and Ollama models.", no_args_is_help=True)
@@ -18,7 +19,6 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _router():  # noqa: ANN202
-    from lifeos.llm import get_router
 
     return get_router(settings().database_url)
 
@@ -66,9 +66,11 @@ def test(alias: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(result)
         return
-    console.print(f"{result['model']}: load {result['load_s']:.2f} s, prompt {result['tokens_in']}"
-                  f" tokens, {result['tokens_out']} generated at {result['tokens_per_s']:.1f} "
-                  f"tokens/s\n  → {result['text']!r}")
+    console.print(
+        f"{result['model']}: load {result['load_s']:.2f} s, prompt {result['tokens_in']}"
+        f" tokens, {result['tokens_out']} generated at {result['tokens_per_s']:.1f} "
+        f"tokens/s\n  → {result['text']!r}"
+    )
 
 
 @app.command()
@@ -81,7 +83,7 @@ def pull(name: str) -> None:
 def delete(name: str, yes: Annotated[bool, typer.Option("--yes")] = False) -> None:
     """Delete a model from Ollama."""
     if not yes:
-        typer.confirm(f"Delete {name} from Ollama?", abort=True)
+        typer.confirm(f"Delete {name} from Ollama?", abort=True)  # nosec B608 - a question
     service.delete(_router(), name)
     console.print(f"deleted {name}")
 
@@ -101,8 +103,11 @@ def tools_list(as_json: JsonFlag = False) -> None:
 
 
 @tools_app.command("run")
-def tools_run(name: str, data: Annotated[str, typer.Option(help="input JSON or @file.json")],
-              as_json: JsonFlag = False) -> None:
+def tools_run(
+    name: str,
+    data: Annotated[str, typer.Option(help="input JSON or @file.json")],
+    as_json: JsonFlag = False,
+) -> None:
     """Run a tool once on the given input."""
     want_json(as_json)
     started = time.perf_counter()

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from lifeos.cli.common import console, emit_json, settings, want_json
+from apps.cli.common import console, emit_json, settings, want_json
+from apps.cli.rulebooks import ingest_with_progress
 
-app = typer.Typer(help="Board games from BoardGameGeek (cached for 7 days, offline-first).",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Board games from BoardGameGeek (cached for 7 days, offline-first).", no_args_is_help=True
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 
 
@@ -45,19 +47,23 @@ def add(bgg_id: list[int], as_json: JsonFlag = False) -> None:
         return
     for g in games:
         d = g.data
-        console.print(f"{g.name} ({d.get('year_published') or '?'}) · {d.get('min_players')}–"
-                      f"{d.get('max_players')} players · weight {d.get('weight')} · {g.id}")
+        console.print(
+            f"{g.name} ({d.get('year_published') or '?'}) · {d.get('min_players')}–"
+            f"{d.get('max_players')} players · weight {d.get('weight')} · {g.id}"
+        )
 
 
 @app.command("attach-rulebook")
-def attach_rulebook(game: str, path: Path,
-                    wait: Annotated[bool, typer.Option(help="ingest now (a Dagster run here)")
-                                    ] = True, as_json: JsonFlag = False) -> None:
+def attach_rulebook(
+    game: str,
+    path: Path,
+    wait: Annotated[bool, typer.Option(help="ingest now (a Dagster run here)")] = True,
+    as_json: JsonFlag = False,
+) -> None:
     """Hand a rulebook PDF to the rulebook pipeline for a game in the library."""
     want_json(as_json)
     doc = _games().attach_rulebook(game, path)
     if wait and doc["status"] != "ready":
-        from lifeos.cli.rulebooks import ingest_with_progress
         from tools.rules_qa import rules_services
 
         rulebooks, _ = rules_services(settings())
@@ -66,8 +72,10 @@ def attach_rulebook(game: str, path: Path,
     if as_json:
         emit_json(doc)
     else:
-        console.print(f"{path.name}: {doc['status']}, {doc['pages']} pages, {doc['chunks']} "
-                      f"chunks {doc['error'] or ''}")
+        console.print(
+            f"{path.name}: {doc['status']}, {doc['pages']} pages, {doc['chunks']} "
+            f"chunks {doc['error'] or ''}"
+        )
 
 
 def register(root: typer.Typer) -> None:

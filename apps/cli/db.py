@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from lifeos.cli.common import console, settings
+from apps.cli.common import console, settings
 from lifeos.db import migrate
 
 app = typer.Typer(help="Library database schema (Alembic).", no_args_is_help=True)

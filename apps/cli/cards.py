@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from lifeos.cli.common import console, emit_json, settings, store, want_json
+from apps.cli.common import console, emit_json, settings, store, want_json
 
 app = typer.Typer(help="Character cards (V2, V3 import) as JSON or PNG.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -29,10 +29,13 @@ def import_(path: Path, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def export(character_id: str, path: Path,
-           png: Annotated[bool, typer.Option("--png/--json", help="PNG (with the character's "
-                                                                 "picture) or JSON")] = False
-           ) -> None:
+def export(
+    character_id: str,
+    path: Path,
+    png: Annotated[
+        bool, typer.Option("--png/--json", help="PNG (with the character's picture) or JSON")
+    ] = False,
+) -> None:
     """Write a character as a card; what the card had beyond our fields comes back unchanged."""
     from tools.cards import card_png, character_picture, entity_to_card
 

@@ -1,4 +1,9 @@
-"""The `lifeos` command line. Errors print one clear line and exit non-zero."""
+"""The `lifeos` command line: the third interface, beside the API and the studio, over the same
+services. Errors print one clear line and exit non-zero.
+
+A command imports the service it runs (tools, Dagster's run launcher) when it runs: together they
+load Dagster, torch and diffusers, which would make `lifeos --help` 2.7 s instead of 1.1 s.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,32 @@ import click
 import sqlalchemy as sa
 import typer
 
-from lifeos.cli import (analyze, cards, db, entity, games, images, library, models, rulebooks,
-                        schedules, stories, up)
-from lifeos.cli.common import print_error, want_json
+from apps.cli import (
+    analyze,
+    cards,
+    db,
+    entity,
+    games,
+    images,
+    library,
+    models,
+    rulebooks,
+    schedules,
+    stories,
+    up,
+)
+from apps.cli.common import print_error, want_json
 from lifeos.dagster_home import keep_sigterm
+from lifeos.db import migrate
 from lifeos.errors import LifeOSError
+from lifeos.settings import get_settings
 
 app = typer.Typer(
-    name="lifeos", help="Life-OS Workbench: your entity library, AI tools and pipelines.",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    name="lifeos",
+    help="Life-OS Workbench: your entity library, AI tools and pipelines.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
 )
 app.add_typer(db.app, name="db")
 app.add_typer(entity.app, name="entity")
@@ -35,8 +57,6 @@ up.register(app)
 
 def _library_needs_upgrade() -> LifeOSError | None:
     """A clear error when a database failure comes from a library not migrated yet."""
-    from lifeos.db import migrate
-    from lifeos.settings import get_settings
 
     try:
         current = migrate.current_revision(get_settings().database_url)
@@ -44,8 +64,11 @@ def _library_needs_upgrade() -> LifeOSError | None:
         return None  # the database itself is the problem: its own error says more
     if current == migrate.head_revision():
         return None
-    return LifeOSError(f"the library at {get_settings().home} is not set up for this version; "
-                       "run `lifeos db upgrade` (or `lifeos up`)", code="library_not_migrated")
+    return LifeOSError(
+        f"the library at {get_settings().home} is not set up for this version; "
+        "run `lifeos db upgrade` (or `lifeos up`)",
+        code="library_not_migrated",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
