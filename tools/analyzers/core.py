@@ -16,25 +16,39 @@ from __future__ import annotations
 import io
 import re
 import time
-from typing import Any, Literal
+from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lifeos.db.engine import session_scope
-from lifeos.errors import BadRequest, LifeOSError, NotFound
+from lifeos.errors import BadRequest, InvalidModelOutput, LifeOSError, NotFound
 from lifeos.kinds import get_registry
 from lifeos.llm.config import load_yaml_model
-from lifeos.llm.router import InvalidModelOutput, Router
+from lifeos.llm.router import Router
 from lifeos.store import EntityStore
 from tools.analyzers import pixels
+from tools.analyzers.suggestions import Analysis, Backend, Suggestion
 from tools.images.png import ImageMeta, read_meta
 
-TARGET_KINDS = ("outfit", "clothing_item", "hair_style", "hair_color", "makeup", "expression",
-                "accessory", "composition", "visual_style", "art_style")
+TARGET_KINDS = (
+    "outfit",
+    "clothing_item",
+    "hair_style",
+    "hair_color",
+    "makeup",
+    "expression",
+    "accessory",
+    "composition",
+    "visual_style",
+    "art_style",
+)
 ALL_ANALYZERS = (*TARGET_KINDS, "character_appearance")
-Backend = Literal["vision", "metadata", "pixels"]
-MAX_PIXELS = 40_000_000          # refused before decoding (a 20000×20000 image is 400 M)
+MAX_PIXELS = 40_000_000  # refused before decoding (a 20000×20000 image is 400 M)
+
+
+def _every_backend() -> list[Backend]:
+    return ["vision", "metadata", "pixels"]
 
 
 class AnalyzerConfig(BaseModel):
@@ -43,7 +57,7 @@ class AnalyzerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str
-    backends: list[Backend] = Field(default_factory=lambda: ["vision", "metadata", "pixels"])
+    backends: list[Backend] = Field(default_factory=_every_backend)
     vision_model: str = "vision"
     text_model: str = "fast"
     vision_prompt: str = ""
@@ -58,41 +72,21 @@ class AnalyzerConfig(BaseModel):
         return self.vision_model
 
 
-class Suggestion(BaseModel):
-    kind: str
-    name: str
-    data: dict[str, Any]
-    confidence: dict[str, float] = Field(default_factory=dict)
-    evidence: dict[str, str] = Field(default_factory=dict)
-    backend: Backend
-    model: str = ""
-    heuristic: bool = False
-    existing_id: str | None = Field(None, description="an entity this suggestion already is")
-
-
-class Analysis(BaseModel):
-    sha256: str
-    width: int
-    height: int
-    backend: Backend
-    model: str = ""
-    latency_s: float = 0.0
-    suggestions: list[Suggestion] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-
-
 def open_image(data: bytes, *, name: str = "image") -> Image.Image:
     """The picture, refusing what is not an image, truncated, or too large to decode."""
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise BadRequest(f"{name}: larger than {MAX_PIXELS // 1_000_000} megapixels; not "
-                         "decoded") from None
+        raise BadRequest(
+            f"{name}: larger than {MAX_PIXELS // 1_000_000} megapixels; not decoded"
+        ) from None
     except (UnidentifiedImageError, OSError) as exc:
         raise BadRequest(f"{name}: not an image ({exc})") from None
     if image.width * image.height > MAX_PIXELS:
-        raise BadRequest(f"{name}: {image.width}×{image.height} is larger than "
-                         f"{MAX_PIXELS // 1_000_000} megapixels; not decoded")
+        raise BadRequest(
+            f"{name}: {image.width}×{image.height} is larger than "
+            f"{MAX_PIXELS // 1_000_000} megapixels; not decoded"
+        )
     try:
         image.load()
     except (OSError, SyntaxError) as exc:
@@ -109,16 +103,23 @@ class Analyzers:
     def config(self, kind: str) -> AnalyzerConfig:
         if kind not in TARGET_KINDS:
             raise NotFound(f"no analyzer for {kind!r}; there are: {', '.join(ALL_ANALYZERS)}")
-        return load_yaml_model(self.folder / f"analyzer_{kind}.yaml", AnalyzerConfig)
+        config: AnalyzerConfig = load_yaml_model(
+            self.folder / f"analyzer_{kind}.yaml", AnalyzerConfig
+        )
+        return config
 
     def kinds(self, asked: list[str] | None) -> list[str]:
         asked = list(asked or ["character_appearance"])
         unknown = [k for k in asked if k not in ALL_ANALYZERS]
         if unknown:
-            raise NotFound(f"no analyzer for {', '.join(unknown)}; there are: "
-                           f"{', '.join(ALL_ANALYZERS)}")
-        return list(dict.fromkeys(k for a in asked for k in (
-            TARGET_KINDS if a == "character_appearance" else (a,))))
+            raise NotFound(
+                f"no analyzer for {', '.join(unknown)}; there are: {', '.join(ALL_ANALYZERS)}"
+            )
+        return list(
+            dict.fromkeys(
+                k for a in asked for k in (TARGET_KINDS if a == "character_appearance" else (a,))
+            )
+        )
 
     def vision_available(self) -> bool:
         try:
@@ -134,8 +135,15 @@ class Analyzers:
             return "metadata"
         return "pixels"
 
-    def analyze(self, data: bytes, *, sha256: str, kinds: list[str] | None = None,
-                backend: Backend | None = None, name: str = "image") -> Analysis:
+    def analyze(
+        self,
+        data: bytes,
+        *,
+        sha256: str,
+        kinds: list[str] | None = None,
+        backend: Backend | None = None,
+        name: str = "image",
+    ) -> Analysis:
         image = open_image(data, name=name)
         try:
             meta = read_meta(data, name=name)
@@ -146,27 +154,41 @@ class Analyzers:
         started = time.perf_counter()
         if chosen == "metadata":
             if meta is None or not (meta.prompt or meta.lifeos):
-                raise BadRequest(f"{name} carries no generation prompt: use the pixels or vision "
-                                 "backend")
+                raise BadRequest(
+                    f"{name} carries no generation prompt: use the pixels or vision backend"
+                )
             suggestions, model, notes = self._metadata(meta, targets)
         elif chosen == "vision":
             suggestions, model, notes = self._vision(data, targets)
         else:
-            suggestions, model, notes = pixels.analyze(image, targets), "", [
-                "pixels: colour statistics and layout only; expression, hair style, makeup, "
-                "accessories and art style are not judged from pixels"]
+            suggestions, model, notes = (
+                pixels.analyze(image, targets),
+                "",
+                [
+                    "pixels: colour statistics and layout only; expression, hair style, makeup, "
+                    "accessories and art style are not judged from pixels"
+                ],
+            )
         self._match_existing(suggestions)
-        return Analysis(sha256=sha256, width=image.width, height=image.height, backend=chosen,
-                        model=model, latency_s=round(time.perf_counter() - started, 3),
-                        suggestions=suggestions, notes=notes)
+        return Analysis(
+            sha256=sha256,
+            width=image.width,
+            height=image.height,
+            backend=chosen,
+            model=model,
+            latency_s=round(time.perf_counter() - started, 3),
+            suggestions=suggestions,
+            notes=notes,
+        )
 
     # ---- metadata ----------------------------------------------------------------------------
 
-    def _metadata(self, meta: ImageMeta, targets: list[str]
-                  ) -> tuple[list[Suggestion], str, list[str]]:
+    def _metadata(
+        self, meta: ImageMeta, targets: list[str]
+    ) -> tuple[list[Suggestion], str, list[str]]:
         recipe = (meta.lifeos or {}).get("recipe") or {}
         ids = [p["entity_id"] for p in recipe.get("parts", []) if p.get("entity_id")]
-        if ids:   # our own image: its recipe names the entities that made it
+        if ids:  # our own image: its recipe names the entities that made it
             with session_scope(self.url) as session:
                 found = []
                 for entity_id in dict.fromkeys(ids):
@@ -174,35 +196,59 @@ class Analyzers:
                         found += EntityStore(session).get_many([entity_id])
                     except NotFound:
                         continue
-            out = [Suggestion(kind=e.kind, name=e.name, data=e.data, backend="metadata",
-                              confidence=dict.fromkeys(e.data, 1.0), existing_id=e.id,
-                              evidence={"recipe": next(p["text"] for p in recipe["parts"]
-                                                       if p.get("entity_id") == e.id)})
-                   for e in found if e.kind in targets]
+            out = [
+                Suggestion(
+                    kind=e.kind,
+                    name=e.name,
+                    data=e.data,
+                    backend="metadata",
+                    confidence=dict.fromkeys(e.data, 1.0),
+                    existing_id=e.id,
+                    evidence={
+                        "recipe": next(
+                            p["text"] for p in recipe["parts"] if p.get("entity_id") == e.id
+                        )
+                    },
+                )
+                for e in found
+                if e.kind in targets
+            ]
             return out, "", ["our own image: the entities of its recipe"]
         return self._decompose(meta.prompt, targets)
 
-    def _decompose(self, prompt: str, targets: list[str]
-                   ) -> tuple[list[Suggestion], str, list[str]]:
+    def _decompose(
+        self, prompt: str, targets: list[str]
+    ) -> tuple[list[Suggestion], str, list[str]]:
         configs = {k: self.config(k) for k in targets}
         cues = "\n".join(f"- {k}: {', '.join(c.cue_words)}" for k, c in configs.items())
-        properties = {k: {"type": "array", "items": {"type": "string"}, "maxItems": 6}
-                      for k in targets}
+        properties = {
+            k: {"type": "array", "items": {"type": "string"}, "maxItems": 6} for k in targets
+        }
         schema = {"type": "object", "properties": properties, "required": list(targets)}
         messages = [
-            {"role": "system", "content": (
-                "You split an image-generation prompt into parts. For each category, list the "
-                "exact phrases of the prompt that describe it (copy them, do not invent); use "
-                "an empty list when the prompt says nothing about it. Categories and cue "
-                f"words:\n{cues}")},
-            {"role": "user", "content": prompt[:2000]}]
+            {
+                "role": "system",
+                "content": (
+                    "You split an image-generation prompt into parts. For each category, list the "
+                    "exact phrases of the prompt that describe it (copy them, do not invent); use "
+                    "an empty list when the prompt says nothing about it. Categories and cue "
+                    f"words:\n{cues}"
+                ),
+            },
+            {"role": "user", "content": prompt[:2000]},
+        ]
         text_model = next(iter(configs.values())).text_model
         try:
-            result = self.router.chat(messages, text_model, schema=schema,
-                                      tool="analyzer.metadata", max_tokens=400, temperature=0.0)
+            result = self.router.chat(
+                messages,
+                text_model,
+                schema=schema,
+                tool="analyzer.metadata",
+                max_tokens=400,
+                temperature=0.0,
+            )
         except InvalidModelOutput as exc:
-            raise BadRequest(f"the text model could not split the prompt: {exc.message}"
-                             ) from None
+            raise BadRequest(f"the text model could not split the prompt: {exc.message}") from None
         plain = _norm(prompt)
         out = []
         for kind, phrases in (result.data or {}).items():
@@ -210,7 +256,7 @@ class Analyzers:
                 continue
             for phrase in dict.fromkeys(p.strip(" ,.") for p in phrases if isinstance(p, str)):
                 if not phrase or _norm(phrase) not in plain:
-                    continue      # only words that are in the prompt: nothing invented
+                    continue  # only words that are in the prompt: nothing invented
                 suggestion = self._from_phrase(configs[kind], phrase, result.model)
                 if suggestion:
                     out.append(suggestion)
@@ -230,9 +276,15 @@ class Analyzers:
             data = get_registry().get(cfg.kind).validate(data)
         except LifeOSError:
             return None
-        return Suggestion(kind=cfg.kind, name=phrase[:200], data=data, backend="metadata",
-                          model=model, confidence=dict.fromkeys(data, 0.6),
-                          evidence={"prompt": phrase})
+        return Suggestion(
+            kind=cfg.kind,
+            name=phrase[:200],
+            data=data,
+            backend="metadata",
+            model=model,
+            confidence=dict.fromkeys(data, 0.6),
+            evidence={"prompt": phrase},
+        )
 
     # ---- vision ------------------------------------------------------------------------------
 
@@ -241,16 +293,32 @@ class Analyzers:
         for kind in targets:
             cfg = self.config(kind)
             spec = get_registry().get(kind)
-            schema = {"type": "object", "properties": {
-                "name": {"type": "string"}, "present": {"type": "boolean"},
-                "data": spec.json_schema()}, "required": ["present", "name", "data"]}
-            messages = [{"role": "user", "content": cfg.vision_prompt or
-                         f"Describe the {spec.label.lower()} in this picture for a library "
-                         "entry. If there is none, answer present=false."}]
+            schema = {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "present": {"type": "boolean"},
+                    "data": spec.json_schema(),
+                },
+                "required": ["present", "name", "data"],
+            }
+            messages = [
+                {
+                    "role": "user",
+                    "content": cfg.vision_prompt
+                    or f"Describe the {spec.label.lower()} in this picture for a library "
+                    "entry. If there is none, answer present=false.",
+                }
+            ]
             try:
-                result = self.router.chat(messages, cfg.vision_model, schema=schema,
-                                          images=[data], tool=f"analyzer.{kind}",
-                                          max_tokens=400)
+                result = self.router.chat(
+                    messages,
+                    cfg.vision_model,
+                    schema=schema,
+                    images=[data],
+                    tool=f"analyzer.{kind}",
+                    max_tokens=400,
+                )
             except InvalidModelOutput as exc:
                 notes.append(f"{kind}: the vision model's answer did not fit ({exc.message})")
                 continue
@@ -263,10 +331,17 @@ class Analyzers:
             except LifeOSError as exc:
                 notes.append(f"{kind}: {exc.message}")
                 continue
-            out.append(Suggestion(kind=kind, name=(reply.get("name") or spec.label)[:200],
-                                  data=clean, backend="vision", model=model,
-                                  confidence=dict.fromkeys(reply.get("data") or {}, 0.7),
-                                  evidence={"vision": model}))
+            out.append(
+                Suggestion(
+                    kind=kind,
+                    name=(reply.get("name") or spec.label)[:200],
+                    data=clean,
+                    backend="vision",
+                    model=model,
+                    confidence=dict.fromkeys(reply.get("data") or {}, 0.7),
+                    evidence={"vision": model},
+                )
+            )
         return out, model, notes
 
     # ---- library -----------------------------------------------------------------------------
@@ -277,8 +352,11 @@ class Analyzers:
             for s in suggestions:
                 if s.existing_id:
                     continue
-                same = [e for e in store.list(s.kind, {"q": s.name[:100], "limit": 20}).items
-                        if e.name.lower() == s.name.lower()]
+                same = [
+                    e
+                    for e in store.list(s.kind, {"q": s.name[:100], "limit": 20}).items
+                    if e.name.lower() == s.name.lower()
+                ]
                 if same:
                     s.existing_id = same[0].id
 
@@ -292,17 +370,30 @@ class Analyzers:
                 if s.existing_id:
                     entity_id = s.existing_id
                 else:
-                    same = [e for e in store.list(s.kind, {"q": s.name[:100], "limit": 20}).items
-                            if e.name.lower() == s.name.lower()]
-                    entity_id = same[0].id if same else store.create(s.kind, {
-                        "name": s.name, "data": s.data,
-                        "tags": ["analyzed", s.backend]}).id
+                    same = [
+                        e
+                        for e in store.list(s.kind, {"q": s.name[:100], "limit": 20}).items
+                        if e.name.lower() == s.name.lower()
+                    ]
+                    entity_id = (
+                        same[0].id
+                        if same
+                        else store.create(
+                            s.kind,
+                            {"name": s.name, "data": s.data, "tags": ["analyzed", s.backend]},
+                        ).id
+                    )
                 ids.append(entity_id)
                 if image_id:
                     for src_kind, src, relation, dst in (
-                            (s.kind, entity_id, "derived_from", image_id),
-                            ("image", image_id, "depicts" if s.kind == "character" else "uses",
-                             entity_id)):
+                        (s.kind, entity_id, "derived_from", image_id),
+                        (
+                            "image",
+                            image_id,
+                            "depicts" if s.kind == "character" else "uses",
+                            entity_id,
+                        ),
+                    ):
                         try:
                             store.link(src_kind, src, {"relation": relation, "target_id": dst})
                         except LifeOSError as exc:

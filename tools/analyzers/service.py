@@ -16,7 +16,8 @@ from lifeos.errors import BadRequest, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.analyzers.core import MAX_PIXELS, Analysis, Analyzers, Backend, open_image
+from tools.analyzers.core import MAX_PIXELS, Analyzers, open_image, validate_suggestions
+from tools.analyzers.suggestions import Analysis, Backend
 
 MAX_FILE_BYTES = 60_000_000
 SUFFIXES = {"PNG": ".png", "JPEG": ".jpeg", "WEBP": ".webp"}
@@ -36,10 +37,11 @@ class AnalysisService:
             raise BadRequest(f"{path.name}: larger than {MAX_FILE_BYTES // 1_000_000} MB")
         data = path.read_bytes()
         image = open_image(data, name=path.name)
-        suffix = SUFFIXES.get(image.format or "", None)
+        suffix = SUFFIXES.get(image.format or "")
         if suffix is None:
-            raise BadRequest(f"{path.name}: {image.format} pictures are not kept; use PNG, JPEG "
-                             "or WebP")
+            raise BadRequest(
+                f"{path.name}: {image.format} pictures are not kept; use PNG, JPEG or WebP"
+            )
         return write_blob(self.settings, data, suffix), data
 
     def blob(self, sha: str) -> tuple[Path, bytes]:
@@ -49,21 +51,37 @@ class AnalysisService:
                 return path, path.read_bytes()
         raise NotFound(f"no stored picture {sha}")
 
-    def analyze_file(self, path: Path, *, kinds: list[str] | None = None,
-                     backend: Backend | None = None) -> tuple[str, Analysis]:
+    def analyze_file(
+        self, path: Path, *, kinds: list[str] | None = None, backend: Backend | None = None
+    ) -> tuple[str, Analysis]:
         sha, data = self.store_file(path)
         return self.analyze_stored(sha, kinds=kinds, backend=backend, filename=Path(path).name)
 
-    def analyze_stored(self, sha: str, *, kinds: list[str] | None = None,
-                       backend: Backend | None = None, filename: str = "",
-                       run_id: str | None = None) -> tuple[str, Analysis]:
+    def analyze_stored(
+        self,
+        sha: str,
+        *,
+        kinds: list[str] | None = None,
+        backend: Backend | None = None,
+        filename: str = "",
+        run_id: str | None = None,
+    ) -> tuple[str, Analysis]:
         _, data = self.blob(sha)
-        analysis = self.analyzers.analyze(data, sha256=sha, kinds=kinds, backend=backend,
-                                          name=filename or sha[:12])
-        row = ImageAnalysis(id=str(uuid.uuid4()), sha256=sha, created_at=utcnow(),
-                            filename=filename[:255], backend=analysis.backend,
-                            model=analysis.model[:200], latency_s=analysis.latency_s,
-                            result=analysis.model_dump(mode="json"), accepted=[], run_id=run_id)
+        analysis = self.analyzers.analyze(
+            data, sha256=sha, kinds=kinds, backend=backend, name=filename or sha[:12]
+        )
+        row = ImageAnalysis(
+            id=str(uuid.uuid4()),
+            sha256=sha,
+            created_at=utcnow(),
+            filename=filename[:255],
+            backend=analysis.backend,
+            model=analysis.model[:200],
+            latency_s=analysis.latency_s,
+            result=analysis.model_dump(mode="json"),
+            accepted=[],
+            run_id=run_id,
+        )
         with session_scope(self.url) as session:
             session.add(row)
         return row.id, analysis
@@ -77,13 +95,23 @@ class AnalysisService:
 
     def latest(self, limit: int = 50) -> list[dict[str, Any]]:
         with session_scope(self.url) as session:
-            rows = session.scalars(sa.select(ImageAnalysis).order_by(
-                ImageAnalysis.created_at.desc()).limit(limit))
-            return [{"id": r.id, "sha256": r.sha256, "filename": r.filename,
-                     "backend": r.backend, "model": r.model, "latency_s": r.latency_s,
-                     "suggestions": len(r.result.get("suggestions", [])),
-                     "accepted": len(r.accepted), "created_at": r.created_at.isoformat()}
-                    for r in rows]
+            rows = session.scalars(
+                sa.select(ImageAnalysis).order_by(ImageAnalysis.created_at.desc()).limit(limit)
+            )
+            return [
+                {
+                    "id": r.id,
+                    "sha256": r.sha256,
+                    "filename": r.filename,
+                    "backend": r.backend,
+                    "model": r.model,
+                    "latency_s": r.latency_s,
+                    "suggestions": len(r.result.get("suggestions", [])),
+                    "accepted": len(r.accepted),
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
 
     def image_entity(self, sha: str, filename: str) -> str:
         """The picture's `image` entity (made when it has none)."""
@@ -94,32 +122,47 @@ class AnalysisService:
             if same:
                 return same[0].id
             image = open_image(data)
-            return store.create("image", {"name": (filename or sha[:12])[:200], "tags": [
-                "analyzed"], "data": {"sha256": sha, "width": image.width,
-                                      "height": image.height, "source": "uploaded",
-                                      "mime_type": f"image/{path.suffix[1:]}",
-                                      "title": filename[:200]}}).id
+            return store.create(
+                "image",
+                {
+                    "name": (filename or sha[:12])[:200],
+                    "tags": ["analyzed"],
+                    "data": {
+                        "sha256": sha,
+                        "width": image.width,
+                        "height": image.height,
+                        "source": "uploaded",
+                        "mime_type": f"image/{path.suffix[1:]}",
+                        "title": filename[:200],
+                    },
+                },
+            ).id
 
-    def accept(self, analysis_id: str, suggestions: list[Any] | None = None,
-               indices: list[int] | None = None) -> list[str]:
+    def accept(
+        self,
+        analysis_id: str,
+        suggestions: list[Any] | None = None,
+        indices: list[int] | None = None,
+    ) -> list[str]:
         """Accept edited suggestions, or the analysis's own ones by index (all when neither)."""
-        from tools.analyzers.core import validate_suggestions
 
         analysis, accepted, filename = self.get(analysis_id)
         if suggestions is not None:
-            chosen = validate_suggestions([s if isinstance(s, dict) else s.model_dump()
-                                           for s in suggestions])
+            chosen = validate_suggestions(
+                [s if isinstance(s, dict) else s.model_dump() for s in suggestions]
+            )
         else:
             picks = indices if indices is not None else range(len(analysis.suggestions))
             bad = [i for i in picks if not 0 <= i < len(analysis.suggestions)]
             if bad:
-                raise BadRequest(f"no suggestion {bad[0]} (there are "
-                                 f"{len(analysis.suggestions)})")
+                raise BadRequest(f"no suggestion {bad[0]} (there are {len(analysis.suggestions)})")
             chosen = [analysis.suggestions[i] for i in picks]
         image_id = self.image_entity(analysis.sha256, filename)
         ids = self.analyzers.accept(image_id, chosen)
         with session_scope(self.url) as session:
             row = session.get(ImageAnalysis, analysis_id)
+            if row is None:  # deleted while its suggestions were being accepted
+                raise NotFound(f"no analysis {analysis_id}")
             row.accepted = list(dict.fromkeys([*row.accepted, *ids]))
         return ids
 
