@@ -29,19 +29,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import HttpCache, utcnow
-from lifeos.errors import BadRequest, LifeOSError, ServiceUnavailable
+from lifeos.errors import BadRequest, BGGError, BGGTokenMissing, ServiceUnavailable
 
 THINGS_PER_CALL = 20
-
-
-class BGGError(LifeOSError):
-    code = "bgg_error"
-    http_status = 502
-
-
-class BGGTokenMissing(LifeOSError):
-    code = "bgg_token_missing"
-    http_status = 503
 
 
 @dataclass
@@ -74,15 +64,21 @@ class GameInfo:
         minp, maxp = self.min_players or None, self.max_players or None
         if minp and maxp and minp > maxp:
             minp, maxp = maxp, minp
-        return {"bgg_id": self.bgg_id, "year_published": self.year_published or None,
-                "min_players": minp, "max_players": maxp,
-                "playing_time": self.playing_time or None, "min_age": self.min_age or None,
-                "weight": round(self.weight, 2) if self.weight else None,
-                "designers": [d[:200] for d in self.designers[:50]],
-                "publishers": [p[:200] for p in self.publishers[:50]],
-                "mechanics": [m[:200] for m in self.mechanics[:100]],
-                "categories": [c[:200] for c in self.categories[:100]],
-                "description": self.description[:20_000], "image_url": self.image_url[:200]}
+        return {
+            "bgg_id": self.bgg_id,
+            "year_published": self.year_published or None,
+            "min_players": minp,
+            "max_players": maxp,
+            "playing_time": self.playing_time or None,
+            "min_age": self.min_age or None,
+            "weight": round(self.weight, 2) if self.weight else None,
+            "designers": [d[:200] for d in self.designers[:50]],
+            "publishers": [p[:200] for p in self.publishers[:50]],
+            "mechanics": [m[:200] for m in self.mechanics[:100]],
+            "categories": [c[:200] for c in self.categories[:100]],
+            "description": self.description[:20_000],
+            "image_url": self.image_url[:200],
+        }
 
 
 class _Retry(Exception):
@@ -93,17 +89,31 @@ class _Retry(Exception):
 
 
 def _int(el: Element | None, attr: str = "value") -> int | None:
+    value = el.get(attr) if el is not None else None
+    if not value:
+        return None
     try:
-        return int(el.get(attr)) if el is not None and el.get(attr) not in (None, "") else None
+        return int(value)
     except ValueError:
         return None
 
 
 def _float(el: Element | None) -> float | None:
+    value = el.get("value") if el is not None else None
+    if not value:
+        return None
     try:
-        return float(el.get("value")) if el is not None and el.get("value") else None
+        return float(value)
     except ValueError:
         return None
+
+
+def _bgg_id(item: Element) -> int:
+    """The item's id, which every item has: an answer without one is not a BGG answer."""
+    bgg_id = _int(item, "id")
+    if bgg_id is None:
+        raise BGGError(f"BoardGameGeek sent an <item> without a numeric id: {item.attrib}")
+    return bgg_id
 
 
 def parse_search(xml: str) -> list[SearchHit]:
@@ -111,9 +121,14 @@ def parse_search(xml: str) -> list[SearchHit]:
     hits = []
     for item in root.findall("item"):
         name = item.find("name")
-        hits.append(SearchHit(bgg_id=int(item.get("id")), type=item.get("type", ""),
-                              name=name.get("value", "") if name is not None else "",
-                              year=_int(item.find("yearpublished"))))
+        hits.append(
+            SearchHit(
+                bgg_id=_bgg_id(item),
+                type=item.get("type", ""),
+                name=name.get("value", "") if name is not None else "",
+                year=_int(item.find("yearpublished")),
+            )
+        )
     return hits
 
 
@@ -122,25 +137,32 @@ def parse_things(xml: str) -> list[GameInfo]:
     out = []
     for item in root.findall("item"):
         names = item.findall("name")
-        primary = next((n for n in names if n.get("type") == "primary"),
-                       names[0] if names else None)
+        primary = next(
+            (n for n in names if n.get("type") == "primary"), names[0] if names else None
+        )
         links: dict[str, list[str]] = {}
         for link in item.findall("link"):
             links.setdefault(link.get("type", ""), []).append(link.get("value", ""))
         image = item.findtext("image") or ""
-        out.append(GameInfo(
-            bgg_id=int(item.get("id")), name=primary.get("value", "") if primary is not None
-            else "", year_published=_int(item.find("yearpublished")),
-            min_players=_int(item.find("minplayers")), max_players=_int(item.find("maxplayers")),
-            playing_time=_int(item.find("playingtime")), min_age=_int(item.find("minage")),
-            weight=_float(item.find("statistics/ratings/averageweight")),
-            designers=links.get("boardgamedesigner", []),
-            publishers=links.get("boardgamepublisher", []),
-            mechanics=links.get("boardgamemechanic", []),
-            categories=links.get("boardgamecategory", []),
-            # BGG double-escapes line breaks (`&amp;#10;`)
-            description=unescape(item.findtext("description") or "").strip(),
-            image_url=image.strip()))
+        out.append(
+            GameInfo(
+                bgg_id=_bgg_id(item),
+                name=primary.get("value", "") if primary is not None else "",
+                year_published=_int(item.find("yearpublished")),
+                min_players=_int(item.find("minplayers")),
+                max_players=_int(item.find("maxplayers")),
+                playing_time=_int(item.find("playingtime")),
+                min_age=_int(item.find("minage")),
+                weight=_float(item.find("statistics/ratings/averageweight")),
+                designers=links.get("boardgamedesigner", []),
+                publishers=links.get("boardgamepublisher", []),
+                mechanics=links.get("boardgamemechanic", []),
+                categories=links.get("boardgamecategory", []),
+                # BGG double-escapes line breaks (`&amp;#10;`)
+                description=unescape(item.findtext("description") or "").strip(),
+                image_url=image.strip(),
+            )
+        )
     return out
 
 
@@ -157,9 +179,10 @@ def _parse(xml: str) -> Element:
     return root
 
 
-class BGGClient(dg.ConfigurableResource):
+# Its value is the resource itself, which dagster's generic cannot say (dagster#32027).
+class BGGClient(dg.ConfigurableResource):  # type: ignore[type-arg]
     base_url: str = "https://boardgamegeek.com/xmlapi2"
-    token: str = Field("", description="BGG application token (Authorization: Bearer)")
+    token: str = Field(default="", description="BGG application token (Authorization: Bearer)")
     database_url: str
     state_dir: str = Field(description="where the cross-process rate limit lives")
     min_interval_s: float = 1.0
@@ -182,9 +205,8 @@ class BGGClient(dg.ConfigurableResource):
         out: list[GameInfo] = []
         unique = list(dict.fromkeys(int(i) for i in ids))
         for start in range(0, len(unique), THINGS_PER_CALL):
-            chunk = unique[start:start + THINGS_PER_CALL]
-            out += parse_things(self._get("thing", {"id": ",".join(map(str, chunk)),
-                                                    "stats": "1"}))
+            chunk = unique[start : start + THINGS_PER_CALL]
+            out += parse_things(self._get("thing", {"id": ",".join(map(str, chunk)), "stats": "1"}))
         return out
 
     # ---- plumbing ----------------------------------------------------------------------------
@@ -214,21 +236,27 @@ class BGGClient(dg.ConfigurableResource):
         if not self.token:
             raise BGGTokenMissing(
                 "BoardGameGeek's XML API needs an application token: register one at "
-                "https://boardgamegeek.com/applications and set LIFEOS_BGG_TOKEN")
+                "https://boardgamegeek.com/applications and set LIFEOS_BGG_TOKEN"
+            )
+
         def wait(state: RetryCallState) -> float:
             """The server's Retry-After when it gives one, else exponential backoff."""
             asked = getattr(state.outcome.exception(), "wait_s", 1.0) if state.outcome else 1.0
             return min(self.max_wait_s, max(asked, 2.0 ** (state.attempt_number - 1)))
 
         try:
-            body = Retrying(retry=retry_if_exception_type(_Retry), wait=wait,
-                            stop=stop_after_attempt(self.max_attempts), reraise=True)(
-                self._request, full)
+            body = Retrying(
+                retry=retry_if_exception_type(_Retry),
+                wait=wait,
+                stop=stop_after_attempt(self.max_attempts),
+                reraise=True,
+            )(self._request, full)
         except _Retry as exc:
-            raise ServiceUnavailable(f"BoardGameGeek did not answer after {self.max_attempts} "
-                                     f"tries ({exc.why})") from None
+            raise ServiceUnavailable(
+                f"BoardGameGeek did not answer after {self.max_attempts} tries ({exc.why})"
+            ) from None
         if endpoint == "search":
-            parse_search(body)       # only answers that parse are cached
+            parse_search(body)  # only answers that parse are cached
         else:
             parse_things(body)
         self._store(key, full, body)
@@ -237,9 +265,14 @@ class BGGClient(dg.ConfigurableResource):
     def _request(self, url: str) -> str:
         with self._rate_limited():
             try:
-                response = httpx.get(url, timeout=self.timeout_s, headers={
-                    "Authorization": f"Bearer {self.token}",
-                    "User-Agent": "LifeOS-Workbench/0.1 (+local-first)"})
+                response = httpx.get(
+                    url,
+                    timeout=self.timeout_s,
+                    headers={
+                        "Authorization": f"Bearer {self.token}",
+                        "User-Agent": "LifeOS-Workbench/0.1 (+local-first)",
+                    },
+                )
             except httpx.TimeoutException:
                 raise _Retry(1.0, "timed out") from None
             except httpx.HTTPError as exc:
@@ -258,8 +291,9 @@ class BGGClient(dg.ConfigurableResource):
         if status >= 500:
             raise _Retry(2.0, f"{status} from BGG")
         if status in (401, 403):
-            raise BGGTokenMissing(f"BoardGameGeek refused the token ({status}): check "
-                                  "LIFEOS_BGG_TOKEN")
+            raise BGGTokenMissing(
+                f"BoardGameGeek refused the token ({status}): check LIFEOS_BGG_TOKEN"
+            )
         raise BGGError(f"BoardGameGeek answered {status}: {response.text[:200]}")
 
     def _rate_limited(self) -> Any:
@@ -291,9 +325,13 @@ class BGGClient(dg.ConfigurableResource):
 
 def bgg_from_settings(settings: Any) -> BGGClient:
     token = settings.bgg_token.get_secret_value() if settings.bgg_token else ""
-    return BGGClient(base_url=settings.bgg_url, token=token,
-                     database_url=settings.database_url, state_dir=str(settings.home.resolve()),
-                     min_interval_s=settings.bgg_min_interval_s)
+    return BGGClient(
+        base_url=settings.bgg_url,
+        token=token,
+        database_url=settings.database_url,
+        state_dir=str(settings.home.resolve()),
+        min_interval_s=settings.bgg_min_interval_s,
+    )
 
 
 def cache_size(database_url: str) -> int:

@@ -22,12 +22,14 @@ import dagster as dg
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lifeos.errors import BadRequest, LifeOSError, ServiceUnavailable
+from lifeos.errors import BadRequest, GenerationCancelled, ImageModelError, ServiceUnavailable
 
 TEST_MODEL = "lifeos/tiny-random-sd"
-TEST_MODEL_NOTE = ("Made by the built-in test model (random weights): these pictures are noise. "
-                   "Set LIFEOS_IMAGE_MODEL to a diffusers folder or a .safetensors checkpoint, or "
-                   "use an AUTOMATIC1111 server (LIFEOS_IMAGE_BACKEND=a1111), for real images.")
+TEST_MODEL_NOTE = (
+    "Made by the built-in test model (random weights): these pictures are noise. "
+    "Set LIFEOS_IMAGE_MODEL to a diffusers folder or a .safetensors checkpoint, or "
+    "use an AUTOMATIC1111 server (LIFEOS_IMAGE_BACKEND=a1111), for real images."
+)
 MAX_SIDE = 2048
 
 # Scheduler names as AUTOMATIC1111 shows them (its PNG info and API use these) → diffusers.
@@ -42,16 +44,6 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "LMS": ("LMSDiscreteScheduler", {}),
     "Heun": ("HeunDiscreteScheduler", {}),
 }
-
-
-class GenerationCancelled(LifeOSError):
-    code = "cancelled"
-    http_status = 409
-
-
-class ImageModelError(LifeOSError):
-    code = "image_model_error"
-    http_status = 400
 
 
 class GenerationParams(BaseModel):
@@ -91,7 +83,7 @@ class Generated:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-StepCallback = Callable[[int, int], None]    # (step, total)
+StepCallback = Callable[[int, int], None]  # (step, total)
 
 _pipelines: dict[tuple[str, str], Any] = {}
 _pipelines_lock = threading.Lock()
@@ -103,8 +95,15 @@ def build_test_pipeline(target: Path) -> Path:
     import os
 
     import torch
-    from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionPipeline,
-                           UNet2DConditionModel)
+
+    # From the modules that define them: through `diffusers` itself mypy finds the dummy
+    # classes diffusers puts there when torch is missing, which have no types.
+    from diffusers.models.autoencoders.autoencoder_kl import AutoencoderKL
+    from diffusers.models.unets.unet_2d_condition import UNet2DConditionModel
+    from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import (
+        StableDiffusionPipeline,
+    )
+    from diffusers.schedulers.scheduling_ddim import DDIMScheduler
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     if (target / "model_index.json").is_file():
@@ -114,45 +113,87 @@ def build_test_pipeline(target: Path) -> Path:
     keep = [*range(33, 127), *range(161, 173), *range(174, 256)]
     chars = [chr(b) for b in keep] + [chr(256 + i) for i in range(256 - len(keep))]
     merges = ["t h", "th e</w>", "a n", "i n"]
-    vocab = chars + [c + "</w>" for c in chars] + [m.replace(" ", "") for m in merges] + [
-        "<|startoftext|>", "<|endoftext|>"]
+    vocab = (
+        chars
+        + [c + "</w>" for c in chars]
+        + [m.replace(" ", "") for m in merges]
+        + ["<|startoftext|>", "<|endoftext|>"]
+    )
     vocab_dir = tmp / "_vocab"
     os.makedirs(vocab_dir, exist_ok=True)
     (vocab_dir / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (vocab_dir / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    tok = CLIPTokenizer(str(vocab_dir / "vocab.json"), str(vocab_dir / "merges.txt"),
-                        model_max_length=77)
-    text = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(vocab), hidden_size=32, intermediate_size=37, num_attention_heads=4,
-        num_hidden_layers=2, max_position_embeddings=77, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id))
+    tok = CLIPTokenizer(
+        str(vocab_dir / "vocab.json"), str(vocab_dir / "merges.txt"), model_max_length=77
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=37,
+            num_attention_heads=4,
+            num_hidden_layers=2,
+            max_position_embeddings=77,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
     unet = UNet2DConditionModel(
-        sample_size=32, layers_per_block=1, block_out_channels=(32, 64),
+        sample_size=32,
+        layers_per_block=1,
+        block_out_channels=(32, 64),
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-        attention_head_dim=8, norm_num_groups=32)
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
     # Four VAE blocks: two blocks take minutes per image at 512² on a CPU (MODELS.md).
-    vae = AutoencoderKL(latent_channels=4, block_out_channels=(32, 32, 32, 32),
-                        layers_per_block=1, norm_num_groups=32,
-                        down_block_types=("DownEncoderBlock2D",) * 4,
-                        up_block_types=("UpDecoderBlock2D",) * 4, sample_size=64)
-    sched = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                          clip_sample=False, set_alpha_to_one=False, steps_offset=1)
-    StableDiffusionPipeline(vae=vae, text_encoder=text, tokenizer=tok, unet=unet,
-                            scheduler=sched, safety_checker=None, feature_extractor=None,
-                            requires_safety_checker=False).save_pretrained(tmp)
+    vae = AutoencoderKL(
+        latent_channels=4,
+        block_out_channels=(32, 32, 32, 32),
+        layers_per_block=1,
+        norm_num_groups=32,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=64,
+    )
+    sched = DDIMScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+    )
+    StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text,
+        tokenizer=tok,
+        unet=unet,
+        scheduler=sched,
+        # diffusers takes None for both (a pipeline without the checker); its hints do not say so.
+        safety_checker=None,  # type: ignore[arg-type]
+        feature_extractor=None,  # type: ignore[arg-type]
+        requires_safety_checker=False,
+    ).save_pretrained(tmp)
     tmp.replace(target)
     return target
 
 
-class ImageGenerator(dg.ConfigurableResource):
+# Its value is the resource itself, which dagster's generic cannot say (dagster#32027).
+class ImageGenerator(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Generates one image per call (a batch calls it once per seed, so every image can be
     remade alone from its seed)."""
 
     backend: Literal["diffusers", "a1111"] = "diffusers"
-    model: str = Field("", description="diffusers folder, .safetensors file or hub id; "
-                                       "empty: the built-in random test model")
-    device: str = Field("auto", description="auto | cpu | cuda | mps")
+    model: str = Field(
+        default="",
+        description="diffusers folder, .safetensors file or hub id; "
+        "empty: the built-in random test model",
+    )
+    device: str = Field(default="auto", description="auto | cpu | cuda | mps")
     a1111_url: str = "http://127.0.0.1:7860"
     attention_slicing: bool = False
     cpu_offload: bool = False
@@ -170,17 +211,26 @@ class ImageGenerator(dg.ConfigurableResource):
 
     # ---- public ------------------------------------------------------------------------------
 
-    def generate(self, params: GenerationParams, *, init_image: Image.Image | None = None,
-                 on_step: StepCallback | None = None,
-                 cancel: threading.Event | None = None) -> Generated:
+    def generate(
+        self,
+        params: GenerationParams,
+        *,
+        init_image: Image.Image | None = None,
+        on_step: StepCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Generated:
         started = time.perf_counter()
         if self.backend == "a1111":
             image, info = self._a1111(params, init_image)
-            return Generated(image, info.get("sd_model_name") or self.model_name,
-                             time.perf_counter() - started, False, info)
+            return Generated(
+                image,
+                info.get("sd_model_name") or self.model_name,
+                time.perf_counter() - started,
+                False,
+                info,
+            )
         image = self._diffusers(params, init_image, on_step, cancel)
-        return Generated(image, self.model_name, time.perf_counter() - started,
-                         self.is_test_model)
+        return Generated(image, self.model_name, time.perf_counter() - started, self.is_test_model)
 
     def resolved_device(self) -> str:
         import torch
@@ -206,16 +256,20 @@ class ImageGenerator(dg.ConfigurableResource):
         import diffusers.utils.logging as diffusers_logging
         import torch
         import transformers.utils.logging as transformers_logging
-        from diffusers import DiffusionPipeline, StableDiffusionPipeline
+        from diffusers.pipelines.pipeline_utils import DiffusionPipeline  # typed, as above
+        from diffusers.pipelines.stable_diffusion.pipeline_stable_diffusion import (
+            StableDiffusionPipeline,
+        )
 
         # Our own progress and messages replace theirs (bars, the safety-checker notice).
         diffusers_logging.set_verbosity_error()
         diffusers_logging.disable_progress_bar()
-        transformers_logging.set_verbosity_error()
+        transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]  # unannotated there
 
         device = self.resolved_device()
         dtype = torch.float16 if device == "cuda" else torch.float32
         source = self.model
+        pipe: DiffusionPipeline
         try:
             if not source:
                 folder = build_test_pipeline(Path.home() / ".cache" / "lifeos" / "tiny-random-sd")
@@ -228,16 +282,19 @@ class ImageGenerator(dg.ConfigurableResource):
             elif Path(source).expanduser().exists():
                 path = Path(source).expanduser()
                 if not (path / "model_index.json").is_file():
-                    raise ImageModelError(f"image model {path} is not a diffusers folder "
-                                          "(no model_index.json)")
+                    raise ImageModelError(
+                        f"image model {path} is not a diffusers folder (no model_index.json)"
+                    )
                 pipe = DiffusionPipeline.from_pretrained(str(path), torch_dtype=dtype)
             else:
                 pipe = DiffusionPipeline.from_pretrained(source, torch_dtype=dtype)
         except ImageModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - diffusers raises many kinds; say which model
-            raise ImageModelError(f"cannot load image model {source or TEST_MODEL}: "
-                                  f"{type(exc).__name__}: {str(exc)[:300]}") from exc
+            raise ImageModelError(
+                f"cannot load image model {source or TEST_MODEL}: "
+                f"{type(exc).__name__}: {str(exc)[:300]}"
+            ) from exc
         if not hasattr(pipe, "unet") and not hasattr(pipe, "transformer"):
             raise ImageModelError(f"{source} is not a text-to-image diffusion pipeline")
         if self.attention_slicing:
@@ -246,11 +303,16 @@ class ImageGenerator(dg.ConfigurableResource):
             pipe.enable_model_cpu_offload()
         else:
             pipe = pipe.to(device)
-        pipe.set_progress_bar_config(disable=True)
+        pipe.set_progress_bar_config(disable=True)  # type: ignore[no-untyped-call]  # unannotated
         return pipe
 
-    def _diffusers(self, params: GenerationParams, init_image: Image.Image | None,
-                   on_step: StepCallback | None, cancel: threading.Event | None) -> Image.Image:
+    def _diffusers(
+        self,
+        params: GenerationParams,
+        init_image: Image.Image | None,
+        on_step: StepCallback | None,
+        cancel: threading.Event | None,
+    ) -> Image.Image:
         import diffusers
         import torch
 
@@ -274,47 +336,70 @@ class ImageGenerator(dg.ConfigurableResource):
             return kwargs
 
         generator = torch.Generator("cpu").manual_seed(params.seed)
-        common = {"prompt": params.prompt, "negative_prompt": params.negative_prompt or None,
-                  "num_inference_steps": params.steps, "guidance_scale": params.guidance,
-                  "generator": generator, "callback_on_step_end": step_end}
+        common = {
+            "prompt": params.prompt,
+            "negative_prompt": params.negative_prompt or None,
+            "num_inference_steps": params.steps,
+            "guidance_scale": params.guidance,
+            "generator": generator,
+            "callback_on_step_end": step_end,
+        }
         if init_image is not None:
-            out = pipe(image=init_image.convert("RGB").resize((params.width, params.height)),
-                       strength=params.strength, **common)
+            out = pipe(
+                image=init_image.convert("RGB").resize((params.width, params.height)),
+                strength=params.strength,
+                **common,
+            )
         else:
             out = pipe(width=params.width, height=params.height, **common)
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled("generation cancelled")
-        return out.images[0]
+        image: Image.Image = out.images[0]  # the pipeline's output, untyped: PIL images by default
+        return image
 
     # ---- AUTOMATIC1111 / Forge -----------------------------------------------------------------
 
-    def _a1111(self, params: GenerationParams,
-               init_image: Image.Image | None) -> tuple[Image.Image, dict[str, Any]]:
+    def _a1111(
+        self, params: GenerationParams, init_image: Image.Image | None
+    ) -> tuple[Image.Image, dict[str, Any]]:
         import json
 
         import httpx
 
         body: dict[str, Any] = {
-            "prompt": params.prompt, "negative_prompt": params.negative_prompt,
-            "width": params.width, "height": params.height, "steps": params.steps,
-            "cfg_scale": params.guidance, "sampler_name": params.sampler, "seed": params.seed,
-            "batch_size": 1, "n_iter": 1, "send_images": True, "save_images": False}
+            "prompt": params.prompt,
+            "negative_prompt": params.negative_prompt,
+            "width": params.width,
+            "height": params.height,
+            "steps": params.steps,
+            "cfg_scale": params.guidance,
+            "sampler_name": params.sampler,
+            "seed": params.seed,
+            "batch_size": 1,
+            "n_iter": 1,
+            "send_images": True,
+            "save_images": False,
+        }
         endpoint = "txt2img"
         if init_image is not None:
             buf = io.BytesIO()
             init_image.convert("RGB").save(buf, format="PNG")
-            body |= {"init_images": [base64.b64encode(buf.getvalue()).decode()],
-                     "denoising_strength": params.strength}
+            body |= {
+                "init_images": [base64.b64encode(buf.getvalue()).decode()],
+                "denoising_strength": params.strength,
+            }
             endpoint = "img2img"
         url = f"{self.a1111_url.rstrip('/')}/sdapi/v1/{endpoint}"
         try:
             response = httpx.post(url, json=body, timeout=self.timeout_s)
         except httpx.HTTPError as exc:
-            raise ServiceUnavailable(f"AUTOMATIC1111 at {self.a1111_url} is not reachable "
-                                     f"({type(exc).__name__})") from None
+            raise ServiceUnavailable(
+                f"AUTOMATIC1111 at {self.a1111_url} is not reachable ({type(exc).__name__})"
+            ) from None
         if response.status_code != 200:
-            raise ImageModelError(f"AUTOMATIC1111 {endpoint} answered {response.status_code}: "
-                                  f"{response.text[:300]}")
+            raise ImageModelError(
+                f"AUTOMATIC1111 {endpoint} answered {response.status_code}: {response.text[:300]}"
+            )
         payload = response.json()
         if not payload.get("images"):
             raise ImageModelError(f"AUTOMATIC1111 {endpoint} returned no image")
@@ -329,8 +414,12 @@ class ImageGenerator(dg.ConfigurableResource):
 
 
 def generator_from_settings(settings: Any) -> ImageGenerator:
-    return ImageGenerator(backend=settings.image_backend, model=settings.image_model,
-                          device=settings.image_device, a1111_url=settings.a1111_url)
+    return ImageGenerator(
+        backend=settings.image_backend,
+        model=settings.image_model,
+        device=settings.image_device,
+        a1111_url=settings.a1111_url,
+    )
 
 
 def check_params(raw: dict[str, Any]) -> GenerationParams:

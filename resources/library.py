@@ -10,7 +10,8 @@ from lifeos.db.engine import session_scope
 from lifeos.store import EntityStore
 
 
-class LibraryResource(ConfigurableResource):
+# Its value is the resource itself, which dagster's generic cannot say (dagster#32027).
+class LibraryResource(ConfigurableResource):  # type: ignore[type-arg]
     """Transactions over the entity library; the same store the API and CLI use."""
 
     database_url: str = Field(description="SQLAlchemy URL of the library DB")

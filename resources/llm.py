@@ -11,7 +11,8 @@ from lifeos.ledger import run_id_var
 from lifeos.llm.router import Router, get_router
 
 
-class LLMResource(ConfigurableResource):
+# Its value is the resource itself, which dagster's generic cannot say (dagster#32027).
+class LLMResource(ConfigurableResource):  # type: ignore[type-arg]
     database_url: str = Field(description="library DB, where the ledger lives")
     _run_id: str | None = PrivateAttr(default=None)
 
