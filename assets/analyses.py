@@ -5,26 +5,41 @@ import dagster as dg
 
 from resources.workbench import WorkbenchResource
 from tools.analyzers.service import AnalysisService
+from tools.analyzers.suggestions import parse_backend
 
 image_analysis_partitions = dg.DynamicPartitionsDefinition(name="image_analyses")
 
 
 class AnalyzeConfig(dg.Config):
-    kinds: list[str] = []            # default: character_appearance (every analyzer)
-    backend: str | None = None       # default: the best available per picture
+    kinds: list[str] = []  # default: character_appearance (every analyzer)
+    backend: str | None = None  # default: the best available per picture
 
 
-@dg.asset(partitions_def=image_analysis_partitions, group_name="images", kinds={"vision"},
-          description="Suggested entities for one stored picture (vision, prompt metadata or "
-                      "pixel statistics), awaiting acceptance.")
-def image_analyses(context: dg.AssetExecutionContext, config: AnalyzeConfig,
-                   workbench: WorkbenchResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=image_analysis_partitions,
+    group_name="images",
+    kinds={"vision"},
+    description="Suggested entities for one stored picture (vision, prompt metadata or "
+    "pixel statistics), awaiting acceptance.",
+)
+def image_analyses(
+    context: dg.AssetExecutionContext, config: AnalyzeConfig, workbench: WorkbenchResource
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         service = AnalysisService(workbench.settings(), router)
         analysis_id, analysis = service.analyze_stored(
-            context.partition_key, kinds=config.kinds or None,
-            backend=config.backend, run_id=context.run.run_id)  # type: ignore[arg-type]
-    return dg.MaterializeResult(metadata={
-        "analysis": analysis_id, "backend": analysis.backend, "model": analysis.model,
-        "latency_s": analysis.latency_s, "suggestions": len(analysis.suggestions),
-        "kinds": dg.MetadataValue.json(sorted({s.kind for s in analysis.suggestions}))})
+            context.partition_key,
+            kinds=config.kinds or None,
+            backend=parse_backend(config.backend),
+            run_id=context.run.run_id,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "analysis": analysis_id,
+            "backend": analysis.backend,
+            "model": analysis.model,
+            "latency_s": analysis.latency_s,
+            "suggestions": len(analysis.suggestions),
+            "kinds": dg.MetadataValue.json(sorted({s.kind for s in analysis.suggestions})),
+        }
+    )

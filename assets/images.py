@@ -26,42 +26,58 @@ def _preview(path: str) -> str:
     return f"![first image](data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()})"
 
 
-@dg.asset(partitions_def=image_batch_partitions, group_name=GROUP, kinds={"diffusers", "png"},
-          tags={"lifeos/heavy": "true"},
-          description="The images of one batch: PNGs by content hash (A1111 parameters + the "
-                      "recipe), image entities linked to the entities that made them.")
-def image_batches(context: dg.AssetExecutionContext, workbench: WorkbenchResource,
-                  images: ImageGenerator) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=image_batch_partitions,
+    group_name=GROUP,
+    kinds={"diffusers", "png"},
+    tags={"lifeos/heavy": "true"},
+    description="The images of one batch: PNGs by content hash (A1111 parameters + the "
+    "recipe), image entities linked to the entities that made them.",
+)
+def image_batches(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource, images: ImageGenerator
+) -> dg.MaterializeResult:
     batch_id = context.partition_key
     started = time.perf_counter()
     with workbench.router() as router:
         service = ImageBatches(workbench.settings(), router, images)
         before = service.get(batch_id)["done"]
-        batch = service.run(batch_id, run_id=context.run.run_id, on_image=lambda n, e: (
-            context.log.info(f"image {n}: {e.id} (seed {e.data['seed']})")))
+        batch = service.run(
+            batch_id,
+            run_id=context.run.run_id,
+            on_image=lambda n, e: context.log.info(f"image {n}: {e.id} (seed {e.data['seed']})"),
+        )
     made = batch["done"] - before
     first = next(iter(batch["images"].values()), None)
     metadata: dict = {
-        "images": batch["done"], "made_in_this_run": made, "model": batch["model"],
+        "images": batch["done"],
+        "made_in_this_run": made,
+        "model": batch["model"],
         "seconds_per_image": round((time.perf_counter() - started) / made, 3) if made else 0.0,
         "prompt": batch["positive"][:500],
     }
     if first:
         metadata["preview"] = dg.MetadataValue.md(
             _preview(str(service.image_file(first)))
-            + (f"\n\n**{TEST_MODEL_NOTE}**" if images.is_test_model else ""))
+            + (f"\n\n**{TEST_MODEL_NOTE}**" if images.is_test_model else "")
+        )
     return dg.MaterializeResult(metadata=metadata)
 
 
-image_batch_job = dg.define_asset_job("image_batch", selection=[image_batches],
-                                      tags={"lifeos/heavy": "true"})
+image_batch_job = dg.define_asset_job(
+    "image_batch", selection=[image_batches], tags={"lifeos/heavy": "true"}
+)
 
 
-@dg.sensor(job=image_batch_job, minimum_interval_seconds=10,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Queued image batches (from the CLI, API, studio, schedules) become runs.")
-def image_batch_sensor(context: dg.SensorEvaluationContext, workbench: WorkbenchResource,
-                       images: ImageGenerator) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    job=image_batch_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Queued image batches (from the CLI, API, studio, schedules) become runs.",
+)
+def image_batch_sensor(
+    context: dg.SensorEvaluationContext, workbench: WorkbenchResource, images: ImageGenerator
+) -> dg.SensorResult | dg.SkipReason:
     with workbench.router() as router:
         service = ImageBatches(workbench.settings(), router, images)
         queued = service.list(status="queued", limit=20)
@@ -72,4 +88,5 @@ def image_batch_sensor(context: dg.SensorEvaluationContext, workbench: Workbench
     keys = [b["id"] for b in queued]
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=k, partition_key=k) for k in keys],
-        dynamic_partitions_requests=[image_batch_partitions.build_add_request(keys)])
+        dynamic_partitions_requests=[image_batch_partitions.build_add_request(keys)],
+    )

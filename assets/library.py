@@ -8,10 +8,15 @@ import polars as pl
 
 from resources.library import LibraryResource
 
-SNAPSHOT_COLUMNS = {
-    "id": pl.String, "kind": pl.String, "name": pl.String, "tags": pl.List(pl.String),
-    "favorite": pl.Boolean, "revision": pl.Int64,
-    "created_at": pl.Datetime("us", "UTC"), "updated_at": pl.Datetime("us", "UTC"),
+SNAPSHOT_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "id": pl.String,
+    "kind": pl.String,
+    "name": pl.String,
+    "tags": pl.List(pl.String),
+    "favorite": pl.Boolean,
+    "revision": pl.Int64,
+    "created_at": pl.Datetime("us", "UTC"),
+    "updated_at": pl.Datetime("us", "UTC"),
     "data_json": pl.String,
 }
 
@@ -20,15 +25,29 @@ def snapshot_path(library: LibraryResource) -> Path:
     return Path(library.exports_dir) / "library_snapshot.parquet"
 
 
-@dg.asset(group_name="library", kinds={"polars", "parquet"},
-          description="Every live entity of the library as one Parquet table.")
-def library_snapshot(context: dg.AssetExecutionContext, library: LibraryResource) -> dg.MaterializeResult:
+@dg.asset(
+    group_name="library",
+    kinds={"polars", "parquet"},
+    description="Every live entity of the library as one Parquet table.",
+)
+def library_snapshot(
+    context: dg.AssetExecutionContext, library: LibraryResource
+) -> dg.MaterializeResult:
     with library.store() as store:
         rows = [
-            {"id": e.id, "kind": e.kind, "name": e.name, "tags": e.tags, "favorite": e.favorite,
-             "revision": e.revision, "created_at": e.created_at, "updated_at": e.updated_at,
-             "data_json": json.dumps(e.data, sort_keys=True)}
-            for e in store.iter_all() if e.deleted_at is None
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "name": e.name,
+                "tags": e.tags,
+                "favorite": e.favorite,
+                "revision": e.revision,
+                "created_at": e.created_at,
+                "updated_at": e.updated_at,
+                "data_json": json.dumps(e.data, sort_keys=True),
+            }
+            for e in store.iter_all()
+            if e.deleted_at is None
         ]
     frame = pl.DataFrame(rows, schema=SNAPSHOT_COLUMNS)
     path = snapshot_path(library)
@@ -38,15 +57,20 @@ def library_snapshot(context: dg.AssetExecutionContext, library: LibraryResource
     tmp.replace(path)
     per_kind = dict(frame.group_by("kind").len().sort("kind").iter_rows())
     context.log.info(f"wrote {frame.height} entities to {path}")
-    return dg.MaterializeResult(metadata={
-        "rows": dg.MetadataValue.int(frame.height),
-        "rows_per_kind": dg.MetadataValue.json(per_kind),
-        "path": dg.MetadataValue.path(str(path)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "rows": dg.MetadataValue.int(frame.height),
+            "rows_per_kind": dg.MetadataValue.json(per_kind),
+            "path": dg.MetadataValue.path(str(path)),
+        }
+    )
 
 
-@dg.asset_check(asset=library_snapshot, description="The snapshot holds exactly the live "
-                "entities of the library, one row each, with valid JSON data.")
+@dg.asset_check(
+    asset=library_snapshot,
+    description="The snapshot holds exactly the live "
+    "entities of the library, one row each, with valid JSON data.",
+)
 def library_snapshot_matches_library(library: LibraryResource) -> dg.AssetCheckResult:
     frame = pl.read_parquet(snapshot_path(library))
     with library.store() as store:
@@ -55,8 +79,12 @@ def library_snapshot_matches_library(library: LibraryResource) -> dg.AssetCheckR
     duplicates = frame.height - frame["id"].n_unique()
     bad_json = sum(1 for text in frame["data_json"] if not isinstance(json.loads(text), dict))
     passed = actual == expected and duplicates == 0 and bad_json == 0
-    return dg.AssetCheckResult(passed=passed, metadata={
-        "expected_per_kind": dg.MetadataValue.json(expected),
-        "actual_per_kind": dg.MetadataValue.json(actual),
-        "duplicate_ids": duplicates, "invalid_json_rows": bad_json,
-    })
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "expected_per_kind": dg.MetadataValue.json(expected),
+            "actual_per_kind": dg.MetadataValue.json(actual),
+            "duplicate_ids": duplicates,
+            "invalid_json_rows": bad_json,
+        },
+    )

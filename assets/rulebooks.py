@@ -8,12 +8,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from lifeos.errors import RulebookError
 from resources.workbench import WorkbenchResource
-from tools.rulebooks.extract import RulebookError
 from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
 from tools.rulebooks.service import Rulebooks
 
-rulebook_partitions = dg.DynamicPartitionsDefinition(name="rulebooks")
+RULEBOOK_PARTITIONS = "rulebooks"  # the dynamic partitions' name: one partition per PDF
+rulebook_partitions = dg.DynamicPartitionsDefinition(name=RULEBOOK_PARTITIONS)
 GROUP = "rulebooks"
 
 
@@ -21,11 +22,16 @@ def _rulebooks(workbench: WorkbenchResource, router) -> Rulebooks:  # noqa: ANN0
     return Rulebooks(workbench.settings(), router)
 
 
-@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, kinds={"pdf", "docling"},
-          tags={"lifeos/heavy": "true"},
-          description="Per-page Markdown of the rulebook, structure recovered from the PDF.")
-def rulebook_pages(context: dg.AssetExecutionContext,
-                   workbench: WorkbenchResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=rulebook_partitions,
+    group_name=GROUP,
+    kinds={"pdf", "docling"},
+    tags={"lifeos/heavy": "true"},
+    description="Per-page Markdown of the rulebook, structure recovered from the PDF.",
+)
+def rulebook_pages(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource
+) -> dg.MaterializeResult:
     sha = context.partition_key
     with workbench.router() as router:
         books = _rulebooks(workbench, router)
@@ -34,41 +40,70 @@ def rulebook_pages(context: dg.AssetExecutionContext,
         except RulebookError as exc:
             raise dg.Failure(description=exc.message) from None
         doc = books.get(sha)
-    return dg.MaterializeResult(metadata={
-        "file": doc["filename"], "pages": len(pages), "tables": doc["stats"]["tables"],
-        "seconds_per_page": doc["stats"]["s_per_page"],
-        "extractors": dg.MetadataValue.json(doc["stats"]["extractors"]),
-        "page_extractor": dg.MetadataValue.json({p.number: p.extractor for p in pages}),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "file": doc["filename"],
+            "pages": len(pages),
+            "tables": doc["stats"]["tables"],
+            "seconds_per_page": doc["stats"]["s_per_page"],
+            "extractors": dg.MetadataValue.json(doc["stats"]["extractors"]),
+            # JSON's keys are strings: the page numbers as the stored event will give them back
+            "page_extractor": dg.MetadataValue.json({str(p.number): p.extractor for p in pages}),
+        }
+    )
 
 
-@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, deps=[rulebook_pages],
-          description="Retrieval chunks sized by the embedder's tokenizer, with section paths.")
-def rulebook_chunks(context: dg.AssetExecutionContext,
-                    workbench: WorkbenchResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=rulebook_partitions,
+    group_name=GROUP,
+    deps=[rulebook_pages],
+    description="Retrieval chunks sized by the embedder's tokenizer, with section paths.",
+)
+def rulebook_chunks(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         chunks = _rulebooks(workbench, router).chunk(context.partition_key)
-    return dg.MaterializeResult(metadata={
-        "chunks": len(chunks), "tables": sum(c.kind == "table" for c in chunks),
-        "max_tokens": max((c.tokens for c in chunks), default=0)})
+    return dg.MaterializeResult(
+        metadata={
+            "chunks": len(chunks),
+            "tables": sum(c.kind == "table" for c in chunks),
+            "max_tokens": max((c.tokens for c in chunks), default=0),
+        }
+    )
 
 
-@dg.asset(partitions_def=rulebook_partitions, group_name=GROUP, deps=[rulebook_chunks],
-          kinds={"lancedb"}, tags={"lifeos/heavy": "true"},
-          description="Embeddings and full-text index of the chunks in LanceDB.")
-def rulebook_index(context: dg.AssetExecutionContext,
-                   workbench: WorkbenchResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=rulebook_partitions,
+    group_name=GROUP,
+    deps=[rulebook_chunks],
+    kinds={"lancedb"},
+    tags={"lifeos/heavy": "true"},
+    description="Embeddings and full-text index of the chunks in LanceDB.",
+)
+def rulebook_index(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         result = _rulebooks(workbench, router).index(context.partition_key)
-    return dg.MaterializeResult(metadata={"rows": result["rows"], "dimension": result["dim"],
-                                          "sentences": result["sentences"]})
+    return dg.MaterializeResult(
+        metadata={
+            "rows": result["rows"],
+            "dimension": result["dim"],
+            "sentences": result["sentences"],
+        }
+    )
 
 
-@dg.asset_check(asset=rulebook_index, description="Every page with text has a chunk, no chunk "
-                "is empty, vectors (of chunks and sentences) have the model's dimension, "
-                "rows == chunks.")
-def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
-                            workbench: WorkbenchResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=rulebook_index,
+    description="Every page with text has a chunk, no chunk "
+    "is empty, vectors (of chunks and sentences) have the model's dimension, "
+    "rows == chunks.",
+)
+def rulebook_index_complete(
+    context: dg.AssetCheckExecutionContext, workbench: WorkbenchResource
+) -> dg.AssetCheckResult:
     sha = context.partition_key if context.has_partition_key else None
     with workbench.router() as router:
         books = _rulebooks(workbench, router)
@@ -85,28 +120,41 @@ def rulebook_index_complete(context: dg.AssetCheckExecutionContext,
                 problems.append(f"{doc[:12]}: pages without chunks {uncovered}")
             if any(not c.content.strip() for c in chunks):
                 problems.append(f"{doc[:12]}: empty chunks")
-            if any(len(v) != dim for r in rows for v in [r["vector"], *(
-                    r.get("sentence_vectors") or ())]):
+            if any(
+                len(v) != dim
+                for r in rows
+                for v in [r["vector"], *(r.get("sentence_vectors") or ())]
+            ):
                 problems.append(f"{doc[:12]}: vectors are not {dim}-dimensional")
             if any(r.get("sentence_vectors") is None for r in rows):
-                problems.append(f"{doc[:12]}: indexed without sentence vectors by an older "
-                                "version (lifeos rulebook reindex)")
+                problems.append(
+                    f"{doc[:12]}: indexed without sentence vectors by an older "
+                    "version (lifeos rulebook reindex)"
+                )
             if len(rows) != len(chunks):
                 problems.append(f"{doc[:12]}: {len(rows)} index rows for {len(chunks)} chunks")
-    return dg.AssetCheckResult(passed=not problems, metadata={
-        "problems": dg.MetadataValue.json(problems), "rulebooks": len(shas)})
+    return dg.AssetCheckResult(
+        passed=not problems,
+        metadata={"problems": dg.MetadataValue.json(problems), "rulebooks": len(shas)},
+    )
 
 
 rulebook_ingest_job = dg.define_asset_job(
-    "rulebook_ingest", selection=[rulebook_pages, rulebook_chunks, rulebook_index],
-    tags={"lifeos/ingest": "rulebook"})  # queued one at a time (lifeos/dagster_home.py)
+    "rulebook_ingest",
+    selection=[rulebook_pages, rulebook_chunks, rulebook_index],
+    tags={"lifeos/ingest": "rulebook"},
+)  # queued one at a time (lifeos/dagster_home.py)
 
 
-@dg.sensor(job=rulebook_ingest_job, minimum_interval_seconds=10,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="PDFs dropped into LIFEOS_HOME/inbox/ become rulebook partitions.")
-def rulebook_inbox_sensor(context: dg.SensorEvaluationContext,
-                          workbench: WorkbenchResource) -> dg.SensorResult | dg.SkipReason:
+@dg.sensor(
+    job=rulebook_ingest_job,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="PDFs dropped into LIFEOS_HOME/inbox/ become rulebook partitions.",
+)
+def rulebook_inbox_sensor(
+    context: dg.SensorEvaluationContext, workbench: WorkbenchResource
+) -> dg.SensorResult | dg.SkipReason:
     settings = workbench.settings()
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
@@ -124,17 +172,25 @@ def rulebook_inbox_sensor(context: dg.SensorEvaluationContext,
                 rejected.append(_reject(path, exc.message))
                 continue
         sha = doc["sha256"]
-        if not context.instance.has_dynamic_partition(rulebook_partitions.name, sha):
+        if not context.instance.has_dynamic_partition(RULEBOOK_PARTITIONS, sha):
             new_keys.append(sha)
-        requests.append(dg.RunRequest(run_key=f"{sha}:{stamp}", partition_key=sha,
-                                      tags={"lifeos/rulebook": path.name[:60]}))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{sha}:{stamp}",
+                partition_key=sha,
+                tags={"lifeos/rulebook": path.name[:60]},
+            )
+        )
     cursor = json.dumps(seen, sort_keys=True)
     if not requests and not rejected:
         return dg.SkipReason("no new files in the inbox")
-    return dg.SensorResult(run_requests=requests, cursor=cursor,
-                           dynamic_partitions_requests=[
-                               rulebook_partitions.build_add_request(new_keys)] if new_keys
-                           else [])
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=cursor,
+        dynamic_partitions_requests=[rulebook_partitions.build_add_request(new_keys)]
+        if new_keys
+        else [],
+    )
 
 
 def _reject(path: Path, reason: str) -> str:
@@ -153,12 +209,17 @@ class EvalConfig(dg.Config):
     folders: dict[str, str] = {}  # question set name -> folder; default: LIFEOS_HOME/eval/<name>
 
 
-@dg.asset(partitions_def=question_sets, group_name=GROUP, kinds={"parquet"},
-          tags={"lifeos/heavy": "true"},
-          description="Rules Q&A measured on a question set (a folder of PDFs and "
-                      "questions.jsonl): recall@k, citation accuracy, abstention, latency.")
-def rules_qa_eval(context: dg.AssetExecutionContext, config: EvalConfig,
-                  workbench: WorkbenchResource) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=question_sets,
+    group_name=GROUP,
+    kinds={"parquet"},
+    tags={"lifeos/heavy": "true"},
+    description="Rules Q&A measured on a question set (a folder of PDFs and "
+    "questions.jsonl): recall@k, citation accuracy, abstention, latency.",
+)
+def rules_qa_eval(
+    context: dg.AssetExecutionContext, config: EvalConfig, workbench: WorkbenchResource
+) -> dg.MaterializeResult:
     from tools.rulebooks.evaluate import METRICS, evaluate, save
     from tools.rules_qa import RulesQA
 
@@ -169,9 +230,19 @@ def rules_qa_eval(context: dg.AssetExecutionContext, config: EvalConfig,
         books = Rulebooks(settings, router)
         qa = RulesQA(router=router, rulebooks=books)
         metrics, rows = evaluate(folder, books, qa, progress=context.log.info)
-    eval_id, saved = save(settings.database_url, metrics, rows, settings.exports_dir / "evals",
-                          name, qa=qa, run_id=context.run.run_id)
-    return dg.MaterializeResult(metadata={
-        **{k: metrics[k] for k in METRICS if metrics[k] is not None},
-        "eval_run": eval_id,
-        "answers": dg.MetadataValue.path(str(saved / "answers.parquet"))})
+    eval_id, saved = save(
+        settings.database_url,
+        metrics,
+        rows,
+        settings.exports_dir / "evals",
+        name,
+        qa=qa,
+        run_id=context.run.run_id,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            **{k: metrics[k] for k in METRICS if metrics[k] is not None},
+            "eval_run": eval_id,
+            "answers": dg.MetadataValue.path(str(saved / "answers.parquet")),
+        }
+    )

@@ -14,8 +14,8 @@ GROUP = "stories"
 
 
 class RedoConfig(dg.Config):
-    redo: list[int] = []    # scene numbers (from 1) to do again; empty: only what is missing
-    steps: int = 20         # illustration: diffusion steps
+    redo: list[int] = []  # scene numbers (from 1) to do again; empty: only what is missing
+    steps: int = 20  # illustration: diffusion steps
     width: int = 512
     height: int = 512
 
@@ -25,48 +25,82 @@ def _stories(workbench: WorkbenchResource, router, images: ImageGenerator) -> St
     return Stories(settings, router, ImageBatches(settings, router, images))
 
 
-@dg.asset(partitions_def=story_partitions, group_name=GROUP, kinds={"llm"},
-          description="The outline: title, premise and scenes (the story_planner tool).")
-def story_plan(context: dg.AssetExecutionContext, workbench: WorkbenchResource,
-               images: ImageGenerator) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=story_partitions,
+    group_name=GROUP,
+    kinds={"llm"},
+    description="The outline: title, premise and scenes (the story_planner tool).",
+)
+def story_plan(
+    context: dg.AssetExecutionContext, workbench: WorkbenchResource, images: ImageGenerator
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         service = _stories(workbench, router, images)
         story = service.plan(context.partition_key)
         _, scenes = service.get(context.partition_key)
-    return dg.MaterializeResult(metadata={"title": story.data["title"], "scenes": len(scenes),
-                                          "premise": story.data["premise"][:300]})
+    return dg.MaterializeResult(
+        metadata={
+            "title": story.data["title"],
+            "scenes": len(scenes),
+            "premise": story.data["premise"][:300],
+        }
+    )
 
 
-@dg.asset(partitions_def=story_partitions, group_name=GROUP, deps=[story_plan], kinds={"llm"},
-          description="Each scene written (the story_writer tool); only missing or `redo`.")
-def story_scenes(context: dg.AssetExecutionContext, config: RedoConfig,
-                 workbench: WorkbenchResource, images: ImageGenerator) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=story_partitions,
+    group_name=GROUP,
+    deps=[story_plan],
+    kinds={"llm"},
+    description="Each scene written (the story_writer tool); only missing or `redo`.",
+)
+def story_scenes(
+    context: dg.AssetExecutionContext,
+    config: RedoConfig,
+    workbench: WorkbenchResource,
+    images: ImageGenerator,
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         scenes = _stories(workbench, router, images).write(
-            context.partition_key, redo=config.redo, progress=context.log.info)
+            context.partition_key, redo=config.redo, progress=context.log.info
+        )
     failed = [s.data["order"] + 1 for s in scenes if s.data["status"] == "failed"]
-    return dg.MaterializeResult(metadata={
-        "written": sum(bool(s.data["text"]) for s in scenes), "failed": failed,
-        "words": sum(len(s.data["text"].split()) for s in scenes)})
+    return dg.MaterializeResult(
+        metadata={
+            "written": sum(bool(s.data["text"]) for s in scenes),
+            "failed": failed,
+            "words": sum(len(s.data["text"].split()) for s in scenes),
+        }
+    )
 
 
-@dg.asset(partitions_def=story_partitions, group_name=GROUP, deps=[story_scenes],
-          kinds={"diffusers"}, tags={"lifeos/heavy": "true"},
-          description="One picture per scene through the image pipeline; only missing or "
-                      "`redo`.")
-def story_illustrations(context: dg.AssetExecutionContext, config: RedoConfig,
-                        workbench: WorkbenchResource,
-                        images: ImageGenerator) -> dg.MaterializeResult:
+@dg.asset(
+    partitions_def=story_partitions,
+    group_name=GROUP,
+    deps=[story_scenes],
+    kinds={"diffusers"},
+    tags={"lifeos/heavy": "true"},
+    description="One picture per scene through the image pipeline; only missing or `redo`.",
+)
+def story_illustrations(
+    context: dg.AssetExecutionContext,
+    config: RedoConfig,
+    workbench: WorkbenchResource,
+    images: ImageGenerator,
+) -> dg.MaterializeResult:
     with workbench.router() as router:
         service = _stories(workbench, router, images)
-        scenes = service.illustrate(context.partition_key, redo=config.redo,
-                                    progress=context.log.info, steps=config.steps,
-                                    size=(config.width, config.height))
+        scenes = service.illustrate(
+            context.partition_key,
+            redo=config.redo,
+            progress=context.log.info,
+            steps=config.steps,
+            size=(config.width, config.height),
+        )
     metadata = {"illustrated": sum(s.data["status"] == "illustrated" for s in scenes)}
     if images.is_test_model:
         metadata["note"] = TEST_MODEL_NOTE
     return dg.MaterializeResult(metadata=metadata)
 
 
-story_job = dg.define_asset_job("story", selection=[story_plan, story_scenes,
-                                                    story_illustrations])
+story_job = dg.define_asset_job("story", selection=[story_plan, story_scenes, story_illustrations])

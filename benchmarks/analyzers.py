@@ -62,7 +62,7 @@ def main() -> None:
             load_demo(session)
             chars = [e.id for e in EntityStore(session).list("character", {"limit": 4}).items]
         service = AnalysisService(settings, get_router(settings.database_url))
-        hits = {"hair colour": [], "clothing colour": [], "shot": []}
+        hits: dict[str, list[bool]] = {"hair colour": [], "clothing colour": [], "shot": []}
         pixel_times, filled = [], []
         for i in range(12):
             hair, clothes = rng.choice(HAIR), rng.choice(CLOTHES)
@@ -78,8 +78,17 @@ def main() -> None:
         images = image_services(settings)
         meta_times, recovered, truth_n = [], 0, 0
         for cid in chars:
-            done = images.run(images.create({"compose": {"entity_ids": [cid]}, "count": 1,
-                                             "width": 64, "height": 64, "steps": 2})["id"])
+            done = images.run(
+                images.create(
+                    {
+                        "compose": {"entity_ids": [cid]},
+                        "count": 1,
+                        "width": 64,
+                        "height": 64,
+                        "steps": 2,
+                    }
+                )["id"]
+            )
             image_id = next(iter(done["images"].values()))
             with session_scope(settings.database_url) as session:
                 links = EntityStore(session).links("image", image_id)
@@ -92,27 +101,35 @@ def main() -> None:
         from PIL import PngImagePlugin
 
         info = PngImagePlugin.PngInfo()
-        info.add_text("parameters", "a woman with short silver hair, smiling, wearing a yellow "
-                      "raincoat, watercolor painting, close-up\nNegative prompt: lowres\n"
-                      "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512")
+        info.add_text(
+            "parameters",
+            "a woman with short silver hair, smiling, wearing a yellow "
+            "raincoat, watercolor painting, close-up\nNegative prompt: lowres\n"
+            "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512",
+        )
         a1111 = Path(tmp) / "a1111.png"
         Image.new("RGB", (64, 64)).save(a1111, pnginfo=info)
-        service.analyze_file(a1111, backend="metadata")          # model loaded
+        service.analyze_file(a1111, backend="metadata")  # model loaded
         prompt_times, prompt_found = [], []
         for _ in range(3):
             _, a = service.analyze_file(a1111, backend="metadata")
             prompt_times.append(a.latency_s)
             prompt_found.append(len(a.suggestions))
         prompt_model = a.model
-    rows = "\n".join(f"| pixels: {k} | {sum(v)}/{len(v)} ({sum(v) / len(v):.0%}) |"
-                     for k, v in hits.items())
+    rows = "\n".join(
+        f"| pixels: {k} | {sum(v)}/{len(v)} ({sum(v) / len(v):.0%}) |" for k, v in hits.items()
+    )
+    prompt_cell = (
+        f"{statistics.median(prompt_times):.2f} ({statistics.median(prompt_found):.0f} suggestions)"
+    )
+    filled_cell = f"{statistics.mean(filled):.0%} (the rest are not judged from pixels)"
     body = f"""## Image analyzers (`benchmarks/analyzers.py`)
 
 | backend | seconds per image (median) |
 |---|---|
 | pixels (colour statistics, layout) | {statistics.median(pixel_times):.3f} |
 | metadata, our own images (recipe → entities) | {statistics.median(meta_times):.3f} |
-| metadata, an AUTOMATIC1111 prompt split by `{prompt_model}` | {statistics.median(prompt_times):.2f} ({statistics.median(prompt_found):.0f} suggestions) |
+| metadata, an AUTOMATIC1111 prompt split by `{prompt_model}` | {prompt_cell} |
 | vision | needs a vision model (Ollama / OpenAI-compatible); none on this machine |
 
 Accuracy on a labelled set:
@@ -120,7 +137,7 @@ Accuracy on a labelled set:
 | measure | result |
 |---|---|
 {rows}
-| pixels: share of the 10 analyzer kinds filled | {statistics.mean(filled):.0%} (the rest are not judged from pixels) |
+| pixels: share of the 10 analyzer kinds filled | {filled_cell} |
 | metadata: recipe entities recovered from our own images | {recovered}/{truth_n} |
 
 The drawn figures are 12 random combinations of {len(HAIR)} hair, {len(CLOTHES)} clothing and

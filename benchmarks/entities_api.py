@@ -31,12 +31,45 @@ from lifeos.db import migrate  # noqa: E402
 from lifeos.db.engine import dispose_engines, session_scope  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
 
-WORDS = ("red blue green amber silver velvet linen denim wool leather silk ranger knight pilot "
-         "baker dragon forest harbor winter summer storm quiet bold ancient modern tiny grand "
-         "lantern compass meadow river canyon ember frost").split()
+WORDS = [
+    "red",
+    "blue",
+    "green",
+    "amber",
+    "silver",
+    "velvet",
+    "linen",
+    "denim",
+    "wool",
+    "leather",
+    "silk",
+    "ranger",
+    "knight",
+    "pilot",
+    "baker",
+    "dragon",
+    "forest",
+    "harbor",
+    "winter",
+    "summer",
+    "storm",
+    "quiet",
+    "bold",
+    "ancient",
+    "modern",
+    "tiny",
+    "grand",
+    "lantern",
+    "compass",
+    "meadow",
+    "river",
+    "canyon",
+    "ember",
+    "frost",
+]
 KINDS = ("character", "clothing_item", "outfit", "art_style", "composition")
-TARGETS = {"list p95": 500.0, "detail p95": 300.0}   # roadmap targets, ms
-GOALS = {"list p95": 50.0, "detail p95": 20.0}       # our aim, ms
+TARGETS = {"list p95": 500.0, "detail p95": 300.0}  # roadmap targets, ms
+GOALS = {"list p95": 50.0, "detail p95": 20.0}  # our aim, ms
 
 
 def phrase(rng: random.Random, n: int) -> str:
@@ -54,9 +87,15 @@ def load(url: str, n: int) -> list[str]:
                 data = {"description": phrase(rng, 25)}
                 if kind == "character":
                     data["appearance"] = phrase(rng, 12)
-                entity = store.create(kind, {"name": f"{phrase(rng, 2)} {i}", "data": data,
-                                             "tags": rng.sample(WORDS[:8], 2),
-                                             "favorite": i % 7 == 0})
+                entity = store.create(
+                    kind,
+                    {
+                        "name": f"{phrase(rng, 2)} {i}",
+                        "data": data,
+                        "tags": rng.sample(WORDS[:8], 2),
+                        "favorite": i % 7 == 0,
+                    },
+                )
                 ids.append(f"{kind}/{entity.id}")
     return ids
 
@@ -83,12 +122,32 @@ def free_port() -> int:
 
 def start_server(url: str, home: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_DATABASE_URL": url,
-           "LIFEOS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "LIFEOS_HOME": str(home),
+        "LIFEOS_DATABASE_URL": url,
+        "LIFEOS_LOG_LEVEL": "WARNING",
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "apps.api.app:create_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log",
-         "--log-level", "warning"], env=env, cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "apps.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         try:
@@ -128,6 +187,7 @@ async def hammer(base: str, scenario: str, paths: list[str], clients: int) -> Re
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as client:
+
         async def worker() -> None:
             nonlocal errors
             while not queue.empty():
@@ -147,10 +207,13 @@ async def hammer(base: str, scenario: str, paths: list[str], clients: int) -> Re
 def scenarios(ids: list[str], n: int) -> dict[str, list[str]]:
     rng = random.Random(11)
     return {
-        "list": [f"/api/v1/entities/{rng.choice(KINDS)}?limit=50&offset={rng.randrange(0, 1900)}"
-                 for _ in range(n)],
-        "list q": [f"/api/v1/entities/{rng.choice(KINDS)}?limit=50&q={rng.choice(WORDS)}"
-                   for _ in range(n)],
+        "list": [
+            f"/api/v1/entities/{rng.choice(KINDS)}?limit=50&offset={rng.randrange(0, 1900)}"
+            for _ in range(n)
+        ],
+        "list q": [
+            f"/api/v1/entities/{rng.choice(KINDS)}?limit=50&q={rng.choice(WORDS)}" for _ in range(n)
+        ],
         "detail": [f"/api/v1/entities/{rng.choice(ids)}" for _ in range(n)],
     }
 
@@ -169,8 +232,10 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[Result]:
             results = []
             for scenario, paths in scenarios(ids, args.requests).items():
                 r = asyncio.run(hammer(base, scenario, paths, args.clients))
-                print(f"[{name}] {scenario:7s} p50 {r.pct(50):7.1f} ms  p95 {r.pct(95):7.1f} ms "
-                      f" p99 {r.pct(99):7.1f} ms  {r.rps:7.0f} req/s  errors {r.errors}")
+                print(
+                    f"[{name}] {scenario:7s} p50 {r.pct(50):7.1f} ms  p95 {r.pct(95):7.1f} ms "
+                    f" p99 {r.pct(99):7.1f} ms  {r.rps:7.0f} req/s  errors {r.errors}"
+                )
                 results.append(r)
             return results
         finally:
@@ -179,8 +244,9 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[Result]:
 
 
 def postgres_url() -> str | None:
-    admin = os.environ.get("LIFEOS_TEST_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    admin = os.environ.get(
+        "LIFEOS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
     libpq = make_url(admin).set(drivername="postgresql").render_as_string(hide_password=False)
     name = f"lifeos_bench_{os.getpid()}"
     try:
@@ -205,8 +271,12 @@ def main() -> None:
     parser.add_argument("--entities", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=3000, help="per scenario")
     parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2,
-                        help="uvicorn worker processes (`lifeos up` uses LIFEOS_API_WORKERS=2)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn worker processes (`lifeos up` uses LIFEOS_API_WORKERS=2)",
+    )
     args = parser.parse_args()
     os.environ["LIFEOS_LOAD_PLUGINS"] = "0"
 
@@ -236,13 +306,17 @@ def main() -> None:
     verdicts = []
     for backend, results in all_results.items():
         for r in results:
-            lines.append(f"| {backend} | {r.scenario} | {r.pct(50):.1f} | {r.pct(95):.1f} | "
-                         f"{r.pct(99):.1f} | {r.rps:.0f} | {r.errors} |")
+            lines.append(
+                f"| {backend} | {r.scenario} | {r.pct(50):.1f} | {r.pct(95):.1f} | "
+                f"{r.pct(99):.1f} | {r.rps:.0f} | {r.errors} |"
+            )
             key = "detail p95" if r.scenario == "detail" else "list p95"
-            verdicts.append(f"{backend} {r.scenario}: p95 {r.pct(95):.1f} ms = "
-                            f"{r.pct(95) / TARGETS[key]:.2f}× the roadmap target "
-                            f"({TARGETS[key]:.0f} ms), {r.pct(95) / GOALS[key]:.2f}× our goal "
-                            f"({GOALS[key]:.0f} ms)")
+            verdicts.append(
+                f"{backend} {r.scenario}: p95 {r.pct(95):.1f} ms = "
+                f"{r.pct(95) / TARGETS[key]:.2f}× the roadmap target "
+                f"({TARGETS[key]:.0f} ms), {r.pct(95) / GOALS[key]:.2f}× our goal "
+                f"({GOALS[key]:.0f} ms)"
+            )
     lines += ["", *[f"- {v}" for v in verdicts]]
     print("\n".join(verdicts))
     print(f"wrote {write_section('entities_api', chr(10).join(lines))}")

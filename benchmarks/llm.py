@@ -21,10 +21,15 @@ from lifeos.db import migrate  # noqa: E402
 from lifeos.llm.providers.local import CHAT_MODELS, LocalProvider  # noqa: E402
 from lifeos.llm.router import Router  # noqa: E402
 
-PROMPT = ("You answer questions about board-game rules. Rules: " + " ".join(
-    f"Rule {i}: a player may move one piece to an adjacent empty point, and a piece that "
-    "completes a line of three removes one opposing piece." for i in range(1, 9))
-    + " Question: what happens when a line of three is completed?")
+PROMPT = (
+    "You answer questions about board-game rules. Rules: "
+    + " ".join(
+        f"Rule {i}: a player may move one piece to an adjacent empty point, and a piece that "
+        "completes a line of three removes one opposing piece."
+        for i in range(1, 9)
+    )
+    + " Question: what happens when a line of three is completed?"
+)
 
 
 def measure_model(provider: LocalProvider, name: str) -> dict[str, float]:
@@ -43,10 +48,13 @@ def measure_model(provider: LocalProvider, name: str) -> dict[str, float]:
     full = llm.create_chat_completion(messages=messages, max_tokens=64, temperature=0.0, seed=0)
     total_s = time.perf_counter() - t0
     generated = full["usage"]["completion_tokens"]
-    return {"load_s": load_s, "prompt_tokens": prompt_tokens,
-            "prompt_tps": prompt_tokens / prompt_s,
-            "gen_tps": max(generated - 1, 1) / max(total_s - prompt_s, 1e-6),
-            "generated": generated}
+    return {
+        "load_s": load_s,
+        "prompt_tokens": prompt_tokens,
+        "prompt_tps": prompt_tokens / prompt_s,
+        "gen_tps": max(generated - 1, 1) / max(total_s - prompt_s, 1e-6),
+        "generated": generated,
+    }
 
 
 def router_overhead(router: Router, provider: LocalProvider, calls: int) -> dict[str, float]:
@@ -74,8 +82,9 @@ def router_overhead(router: Router, provider: LocalProvider, calls: int) -> dict
             for which in order:
                 t0 = time.perf_counter()
                 if which == "direct":
-                    llm.create_chat_completion(messages=messages, max_tokens=16,
-                                               temperature=0.0, seed=0)
+                    llm.create_chat_completion(
+                        messages=messages, max_tokens=16, temperature=0.0, seed=0
+                    )
                     direct.append(time.perf_counter() - t0)
                 else:
                     router.chat(messages, "local/smollm2-135m", max_tokens=16, temperature=0.0)
@@ -84,8 +93,13 @@ def router_overhead(router: Router, provider: LocalProvider, calls: int) -> dict
         provider.chat = original  # type: ignore[method-assign]
     added = statistics.median(r - i for r, i in zip(routed, inner, strict=True))
     d, r = statistics.median(direct), statistics.median(routed)
-    return {"direct_ms": d * 1000, "router_ms": r * 1000, "added_ms": added * 1000,
-            "overhead_pct": added / d * 100, "end_to_end_pct": (r - d) / d * 100}
+    return {
+        "direct_ms": d * 1000,
+        "router_ms": r * 1000,
+        "added_ms": added * 1000,
+        "overhead_pct": added / d * 100,
+        "end_to_end_pct": (r - d) / d * 100,
+    }
 
 
 def embed_throughput(router: Router) -> dict[str, float]:
@@ -112,32 +126,46 @@ def main() -> None:
                 print(f"{name}: not installed, skipped")
                 continue
             m = measure_model(provider, name)
-            print(f"{name}: load {m['load_s']:.2f} s, prompt {m['prompt_tps']:.0f} tok/s "
-                  f"({m['prompt_tokens']} tokens), generation {m['gen_tps']:.1f} tok/s")
+            print(
+                f"{name}: load {m['load_s']:.2f} s, prompt {m['prompt_tps']:.0f} tok/s "
+                f"({m['prompt_tokens']} tokens), generation {m['gen_tps']:.1f} tok/s"
+            )
             rows.append((name, m))
         overhead = router_overhead(router, provider, args.calls)
-        print(f"router overhead: {overhead['added_ms']:.2f} ms around a "
-              f"{overhead['direct_ms']:.1f} ms call = {overhead['overhead_pct']:.2f}% (goal < 2%);"
-              f" end to end {overhead['router_ms']:.1f} vs {overhead['direct_ms']:.1f} ms "
-              f"({overhead['end_to_end_pct']:+.1f}%, noisy)")
+        print(
+            f"router overhead: {overhead['added_ms']:.2f} ms around a "
+            f"{overhead['direct_ms']:.1f} ms call = {overhead['overhead_pct']:.2f}% (goal < 2%);"
+            f" end to end {overhead['router_ms']:.1f} vs {overhead['direct_ms']:.1f} ms "
+            f"({overhead['end_to_end_pct']:+.1f}%, noisy)"
+        )
         emb = embed_throughput(router)
         print(f"embeddings: {emb['chunks_per_s']:.1f} chunks/s, {emb['dim']} dims")
 
-    lines = ["## Local models (`benchmarks/llm.py`)", "",
-             f"Chat prompt of ~{rows[0][1]['prompt_tokens'] if rows else 0} tokens (rules text), "
-             "greedy, 2 threads; load = cold load incl. joining/verifying the GGUF when cached.",
-             "", "| model | load s | prompt tok/s | generation tok/s |", "|---|---|---|---|"]
-    lines += [f"| local/{n} | {m['load_s']:.2f} | {m['prompt_tps']:.0f} | {m['gen_tps']:.1f} |"
-              for n, m in rows]
-    lines += ["", f"- Router overhead per call (median of {args.calls}, 16-token replies from "
-              f"local/smollm2-135m; alias resolution, config checks, budgets and the ledger "
-              f"write on SQLite): **{overhead['added_ms']:.2f} ms** around a "
-              f"{overhead['direct_ms']:.1f} ms call = **{overhead['overhead_pct']:.2f}%** "
-              f"(goal < 2%). End to end, interleaved: {overhead['router_ms']:.1f} ms routed vs "
-              f"{overhead['direct_ms']:.1f} ms direct ({overhead['end_to_end_pct']:+.1f}%, "
-              "within the noise of 2 shared cores).",
-              f"- Embeddings (local/all-minilm-l6-v2, batches of 64, ~110-word texts): "
-              f"**{emb['chunks_per_s']:.1f} chunks/s**, {emb['dim']} dimensions."]
+    lines = [
+        "## Local models (`benchmarks/llm.py`)",
+        "",
+        f"Chat prompt of ~{rows[0][1]['prompt_tokens'] if rows else 0} tokens (rules text), "
+        "greedy, 2 threads; load = cold load incl. joining/verifying the GGUF when cached.",
+        "",
+        "| model | load s | prompt tok/s | generation tok/s |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| local/{n} | {m['load_s']:.2f} | {m['prompt_tps']:.0f} | {m['gen_tps']:.1f} |"
+        for n, m in rows
+    ]
+    lines += [
+        "",
+        f"- Router overhead per call (median of {args.calls}, 16-token replies from "
+        f"local/smollm2-135m; alias resolution, config checks, budgets and the ledger "
+        f"write on SQLite): **{overhead['added_ms']:.2f} ms** around a "
+        f"{overhead['direct_ms']:.1f} ms call = **{overhead['overhead_pct']:.2f}%** "
+        f"(goal < 2%). End to end, interleaved: {overhead['router_ms']:.1f} ms routed vs "
+        f"{overhead['direct_ms']:.1f} ms direct ({overhead['end_to_end_pct']:+.1f}%, "
+        "within the noise of 2 shared cores).",
+        f"- Embeddings (local/all-minilm-l6-v2, batches of 64, ~110-word texts): "
+        f"**{emb['chunks_per_s']:.1f} chunks/s**, {emb['dim']} dimensions.",
+    ]
     print(f"wrote {write_section('llm', chr(10).join(lines))}")
 
 

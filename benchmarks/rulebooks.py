@@ -36,8 +36,11 @@ from tools.rulebooks.service import Rulebooks  # noqa: E402
 from tools.rules_qa import RulesQA  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "rulebooks"
-BOOKS = {"dev_morris.pdf": "Mill (Nine Men's Morris)", "dev_kalah.pdf": "Kalah",
-         "dev_hearts.pdf": "Hearts"}
+BOOKS = {
+    "dev_morris.pdf": "Mill (Nine Men's Morris)",
+    "dev_kalah.pdf": "Kalah",
+    "dev_hearts.pdf": "Hearts",
+}
 
 
 def pct(values: list[float], p: float) -> float:
@@ -52,8 +55,12 @@ def ingesting(home: Path, nice: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LIFEOS_HOME": str(home)}
     if not (home / "lifeos.db").exists():
         subprocess.run([lifeos, "db", "upgrade"], env=env, check=True, capture_output=True)
-        subprocess.run([lifeos, "rulebook", "add", str(DATA / "dev_hearts.pdf"), "--game",
-                        "Hearts"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [lifeos, "rulebook", "add", str(DATA / "dev_hearts.pdf"), "--game", "Hearts"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
     loop = f"while true; do {lifeos} rulebook reindex > /dev/null 2>&1; done"
     proc = subprocess.Popen(["bash", "-c", loop], env=env, process_group=0)
     os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
@@ -92,8 +99,11 @@ def main() -> None:
         rows = [r for d in docs.values() for r in books.vectors.rows(CORPUS, d)]
         for i in range(97):
             fake = hashlib.sha256(f"copy{i}".encode()).hexdigest()
-            copy = [{k: v for k, v in r.items() if k not in ("document", "_distance")}
-                    | {"id": f"{fake}:{j}"} for j, r in enumerate(rows[i % 3::3])]
+            copy = [
+                {k: v for k, v in r.items() if k not in ("document", "_distance")}
+                | {"id": f"{fake}:{j}"}
+                for j, r in enumerate(rows[i % 3 :: 3])
+            ]
             books.vectors.replace_document(CORPUS, fake, copy, dim=len(rows[0]["vector"]))
         indexed = books.vectors.count(CORPUS)
         questions = [json.loads(x) for x in (DATA / "questions.jsonl").read_text().splitlines()]
@@ -101,8 +111,13 @@ def main() -> None:
         qa = RulesQA(router=router, rulebooks=books)
         for q in questions:
             t0 = time.perf_counter()
-            hits = retrieve(q["question"], router=router, store=books.vectors,
-                            documents=[docs[q["rulebook"]]], config=RetrievalConfig())
+            hits = retrieve(
+                q["question"],
+                router=router,
+                store=books.vectors,
+                documents=[docs[q["rulebook"]]],
+                config=RetrievalConfig(),
+            )
             retrieval.append(time.perf_counter() - t0)
             qa._citation(hits[0], q["question"], "")  # noqa: SLF001 - the verified passage
             first_passage.append(time.perf_counter() - t0)
@@ -117,31 +132,45 @@ def main() -> None:
         for share in (0, nice):
             background = ingesting(home / "other", share)
             try:
-                loaded[share] = [qa.run({"question": q["question"], "game": q["game"]}
-                                        ).latency_s for q in questions[::6][:10]]
+                loaded[share] = [
+                    qa.run({"question": q["question"], "game": q["game"]}).latency_s
+                    for q in questions[::6][:10]
+                ]
             finally:
                 os.killpg(background.pid, signal.SIGKILL)
                 background.wait()
-            print(f"while ingesting at nice {share}:",
-                  ", ".join(f"{s:.1f}" for s in loaded[share]), file=sys.stderr)
+            print(
+                f"while ingesting at nice {share}:",
+                ", ".join(f"{s:.1f}" for s in loaded[share]),
+                file=sys.stderr,
+            )
         model = router.config.alias("default").model
         calls = [c for c in router.ledger.recent(100) if c.tool == "rules_qa" and c.ok]
         chooses = [c for c in calls if c.kind == "choose"]
         follows = [c for c in calls if c.kind == "chat"]
         # The follow-up's prompt is the decision's conversation plus a few lines: llama.cpp
         # reads only what its prompt cache does not hold.
-        read = statistics.mean(c.tokens_in for c in follows) - statistics.mean(
-            c.tokens_in for c in chooses) if follows and chooses else 0
-        tokens = (f"decision: {statistics.mean(c.tokens_in for c in chooses):.0f} prompt "
-                  f"tokens, {statistics.median(c.latency_ms for c in chooses) / 1000:.1f} s; "
-                  f"answer: ~{read:.0f} more prompt tokens + "
-                  f"{statistics.mean(c.tokens_out for c in follows):.0f} generated, "
-                  f"{statistics.median(c.latency_ms for c in follows) / 1000:.1f} s"
-                  if chooses and follows else "no model calls")
+        read = (
+            statistics.mean(c.tokens_in for c in follows)
+            - statistics.mean(c.tokens_in for c in chooses)
+            if follows and chooses
+            else 0
+        )
+        tokens = (
+            f"decision: {statistics.mean(c.tokens_in for c in chooses):.0f} prompt "
+            f"tokens, {statistics.median(c.latency_ms for c in chooses) / 1000:.1f} s; "
+            f"answer: ~{read:.0f} more prompt tokens + "
+            f"{statistics.mean(c.tokens_out for c in follows):.0f} generated, "
+            f"{statistics.median(c.latency_ms for c in follows) / 1000:.1f} s"
+            if chooses and follows
+            else "no model calls"
+        )
 
     lines = [
-        "## Rulebooks (`benchmarks/rulebooks.py`)", "",
-        "| measure | result | goal |", "|---|---|---|",
+        "## Rulebooks (`benchmarks/rulebooks.py`)",
+        "",
+        "| measure | result | goal |",
+        "|---|---|---|",
         f"| ingestion, seconds per page (3 dev books, models loaded) | "
         f"{statistics.mean(per_page):.2f} s (OCR page included) | — |",
         f"| ingestion of one {joined_pages}-page rulebook | {joined_s:.1f} s | < 10 s |",

@@ -35,8 +35,10 @@ def main() -> None:
         migrate.upgrade(settings.database_url)
         with session_scope(settings.database_url) as session:
             load_demo(session)
-            cast = [e.id for e in EntityStore(session).list("character", {"limit": 2,
-                                                                          "sort": "name"}).items]
+            cast = [
+                e.id
+                for e in EntityStore(session).list("character", {"limit": 2, "sort": "name"}).items
+            ]
         from tools.stories import story_services
 
         service = story_services(settings)
@@ -49,16 +51,17 @@ def main() -> None:
         scenes = service.write(story.id)
         write_s = time.perf_counter() - t0
         written = [s for s in scenes if s.data["status"] == "written"]
-        per_scene = [t["seconds"] for s in written for t in s.data["trace"]
-                     if t["step"] == "write"]
+        per_scene = [t["seconds"] for s in written for t in s.data["trace"] if t["step"] == "write"]
         t0 = time.perf_counter()
         service.illustrate(story.id, steps=20, size=(512, 512))
         draw_s = time.perf_counter() - t0
         _, scenes = service.get(story.id)
         drawn = sum(s.data["status"] == "illustrated" for s in scenes)
         model = next((t["model"] for s in written for t in s.data["trace"]), "?")
-        tokens = [t["tokens_out"] for s in written for t in s.data["trace"]
-                  if t["step"] == "write"]
+        tokens = [t["tokens_out"] for s in written for t in s.data["trace"] if t["step"] == "write"]
+    scene_s = statistics.median(per_scene) if per_scene else float("nan")
+    scene_tokens = statistics.median(tokens) if tokens else 0
+    failed = len(scenes) - len(written)
     body = f"""## Stories (`benchmarks/stories.py`)
 
 One story, {len(cast)} demo characters, {SCENES} scenes asked; text by `{model}`,
@@ -67,8 +70,8 @@ pictures by `{service.images.generator.model_name}` at 512×512, 20 steps.
 | step | result |
 |---|---|
 | plan (outline of {len(scenes)} scenes) | {plan_s:.1f} s |
-| write, per scene (median of {len(per_scene)}) | {statistics.median(per_scene) if per_scene else float('nan'):.1f} s, {statistics.median(tokens) if tokens else 0:.0f} tokens |
-| write, all scenes | {write_s:.1f} s ({len(written)} written, {len(scenes) - len(written)} failed the schema twice) |
+| write, per scene (median of {len(per_scene)}) | {scene_s:.1f} s, {scene_tokens:.0f} tokens |
+| write, all scenes | {write_s:.1f} s ({len(written)} written, {failed} failed the schema twice) |
 | illustrate, per scene | {draw_s / max(drawn, 1):.1f} s ({drawn} pictures) |
 """
     print(body)

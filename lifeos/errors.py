@@ -80,3 +80,111 @@ class BackupError(LifeOSError):
 class ServiceUnavailable(LifeOSError):
     code = "unavailable"
     http_status = 503
+
+
+# Model providers and the router
+
+
+class ProviderError(LifeOSError):
+    """A provider could not answer. `transient` errors are retried, then fall back."""
+
+    code = "provider_error"
+    http_status = 502
+    transient = False
+
+
+class ProviderUnavailable(ProviderError):
+    """The server is down or unreachable (connection refused, DNS, timeout)."""
+
+    code = "provider_unavailable"
+    http_status = 503
+    transient = True
+
+
+class TransientProviderError(ProviderError):
+    """Busy or failing for now: HTTP 429 or 5xx."""
+
+    code = "provider_busy"
+    http_status = 503
+    transient = True
+
+
+class ModelNotAvailable(ProviderError):
+    """The model is not installed / not known to the provider. Falls back, never retried."""
+
+    code = "model_not_available"
+    http_status = 404
+
+
+class CapabilityError(ProviderError):
+    """The model cannot do this (e.g. read images)."""
+
+    code = "model_capability"
+    http_status = 400
+
+
+class ConfigError(LifeOSError):
+    code = "config_invalid"
+    http_status = 500
+
+
+class UnknownModel(BadRequest):
+    code = "unknown_model"
+
+
+class InvalidModelOutput(LifeOSError):
+    code = "invalid_model_output"
+    http_status = 502
+
+
+class BudgetExceeded(LifeOSError):
+    code = "budget_exceeded"
+    http_status = 402
+
+
+class AllModelsFailed(LifeOSError):
+    code = "all_models_failed"
+    http_status = 503
+
+
+# Rulebooks
+
+
+class RulebookError(LifeOSError):
+    """A file that cannot be ingested as a rulebook; the message says why."""
+
+    code = "rulebook_invalid"
+    http_status = 422
+
+
+# Images
+
+
+class GenerationCancelled(LifeOSError):
+    code = "cancelled"
+    http_status = 409
+
+
+class ImageModelError(LifeOSError):
+    code = "image_model_error"
+    http_status = 400
+
+
+# BoardGameGeek
+
+
+class BGGError(LifeOSError):
+    code = "bgg_error"
+    http_status = 502
+
+
+class BGGTokenMissing(LifeOSError):
+    code = "bgg_token_missing"
+    http_status = 503
+
+
+# The studio
+
+
+class StudioAuthMissing(LifeOSError):
+    code = "studio_auth_missing"

@@ -37,11 +37,18 @@ class Ledger:
 
     def record(self, call: CallRecord) -> None:
         with session_scope(self.database_url) as session:
-            session.add(ToolCall(created_at=utcnow(), request_id=request_id_var.get(),
-                                 run_id=run_id_var.get(), **asdict(call)))
+            session.add(
+                ToolCall(
+                    created_at=utcnow(),
+                    request_id=request_id_var.get(),
+                    run_id=run_id_var.get(),
+                    **asdict(call),
+                )
+            )
 
-    def spent(self, *, since: datetime | None = None, run_id: str | None = None,
-              tool: str | None = None) -> float:
+    def spent(
+        self, *, since: datetime | None = None, run_id: str | None = None, tool: str | None = None
+    ) -> float:
         stmt = sa.select(sa.func.coalesce(sa.func.sum(ToolCall.cost_usd), 0.0))
         if since is not None:
             stmt = stmt.where(ToolCall.created_at >= since)
@@ -54,8 +61,9 @@ class Ledger:
 
     def recent(self, limit: int = 50) -> list[ToolCall]:
         with session_scope(self.database_url) as session:
-            return list(session.scalars(
-                sa.select(ToolCall).order_by(ToolCall.id.desc()).limit(limit)))
+            return list(
+                session.scalars(sa.select(ToolCall).order_by(ToolCall.id.desc()).limit(limit))
+            )
 
 
 def start_of_day(now: datetime | None = None) -> datetime:

@@ -7,9 +7,10 @@ import re
 import sys
 import uuid
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 request_id_var: ContextVar[str | None] = ContextVar("lifeos_request_id", default=None)
 
@@ -28,7 +29,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _filter_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _filter_secrets(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     for key in list(event):
         if _SECRET_KEY.search(key):
             event[key] = "***"
@@ -37,7 +38,7 @@ def _filter_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str
     return event
 
 
-def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_request_id(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     rid = request_id_var.get()
     if rid and "request_id" not in event:
         event["request_id"] = rid
@@ -57,7 +58,7 @@ class _CurrentStderr:
 def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     if json is None:
         json = not sys.stderr.isatty()
-    renderer: Any = (
+    renderer: Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
@@ -71,7 +72,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
+        # PrintLogger only writes and flushes; its stubs ask for a whole TextIO.
+        logger_factory=structlog.PrintLoggerFactory(file=cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
 

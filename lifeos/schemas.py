@@ -8,12 +8,19 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 # NUL characters are refused everywhere: Postgres cannot store them and SQLite truncates at them.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                        pattern=r"^[^\x00]*$")]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+]
 Tag = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=64,
-                      pattern=r"^[^,\s\x00][^,\x00]*$"),
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[^,\s\x00][^,\x00]*$",
+    ),
 ]
 FilterText = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 Relation = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
@@ -89,8 +96,9 @@ class ListQuery(_Strict):
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
-    where: dict[str, FilterText] = Field(default_factory=dict,
-                                         description="equality on data fields")
+    where: dict[str, FilterText] = Field(
+        default_factory=dict, description="equality on data fields"
+    )
     sort: str = Field("-updated_at", description="a sort field, `-` prefix for descending")
     include_deleted: bool = False
     only_deleted: bool = False

@@ -21,8 +21,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; SQLite inside `home` when unset",
     )
 
-    config_dir: Path = Field(Path(__file__).resolve().parents[1] / "configs",
-                             description="models.yaml, prices.yaml and tools/*.yaml")
+    config_dir: Path = Field(
+        Path(__file__).resolve().parents[1] / "configs",
+        description="models.yaml, prices.yaml and tools/*.yaml",
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -31,29 +33,42 @@ class Settings(BaseSettings):
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")
-    background_nice: int = Field(10, ge=0, le=19, description=(
-        "niceness of the Dagster daemon and the runs it launches (`lifeos up`): ingestions, "
-        "image batches and stories yield the CPU to the studio's questions and edits; 0: an "
-        "equal share"))
+    background_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description=(
+            "niceness of the Dagster daemon and the runs it launches (`lifeos up`): ingestions, "
+            "image batches and stories yield the CPU to the studio's questions and edits; 0: an "
+            "equal share"
+        ),
+    )
 
     studio: bool = Field(True, description="serve the Gradio studio at /studio with the API")
     studio_user: str = "lifeos"
     studio_password: SecretStr | None = Field(
-        None, description="required when the API is bound to anything but 127.0.0.1")
+        None, description="required when the API is bound to anything but 127.0.0.1"
+    )
     studio_concurrency: int = Field(2, ge=1, le=32, description="studio events run at once")
     preload_models: list[str] = Field(
-        ["embed", "default"], description="model aliases the API loads in the background as it "
+        ["embed", "default"],
+        description="model aliases the API loads in the background as it "
         "starts, so a first question does not wait for a model to load (local models only; "
-        "[] loads each on first use)")
+        "[] loads each on first use)",
+    )
 
     image_backend: str = Field("diffusers", pattern="^(diffusers|a1111)$")
-    image_model: str = Field("", description="diffusers folder, .safetensors checkpoint or hub "
-                                             "id; empty: the built-in random test model")
+    image_model: str = Field(
+        "",
+        description="diffusers folder, .safetensors checkpoint or hub "
+        "id; empty: the built-in random test model",
+    )
     image_device: str = "auto"
     a1111_url: str = "http://127.0.0.1:7860"
     image_max_batch: int = Field(64, ge=1, le=1000, description="most images in one batch")
-    image_cost_usd: float = Field(0.0, ge=0, description="what one image costs (a paid GPU "
-                                                          "server); local generation is free")
+    image_cost_usd: float = Field(
+        0.0, ge=0, description="what one image costs (a paid GPU server); local generation is free"
+    )
 
     bgg_token: SecretStr | None = Field(None, description="BoardGameGeek application token")
     bgg_url: str = "https://boardgamegeek.com/xmlapi2"
@@ -68,7 +83,8 @@ class Settings(BaseSettings):
     rulebook_max_bytes: int = Field(100_000_000, description="largest rulebook PDF accepted")
     rulebook_max_pages: int = Field(500, description="most pages of a rulebook PDF")
     rulebook_layout_artifacts: Path | None = Field(
-        None, description="Docling layout-model folder; when set, its full pipeline extracts")
+        None, description="Docling layout-model folder; when set, its full pipeline extracts"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -7,13 +7,15 @@ command, a Dagster asset); the caller commits. Every change writes a full snapsh
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -35,8 +37,10 @@ from lifeos.schemas import (
 MAX_SEARCH_TERMS = 10
 DEFAULT_MAX_ENTITY_BYTES = 256_000
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
-def parse(model: type[BaseModel], value: Any, *, what: str = "body") -> Any:
+
+def parse(model: type[ModelT], value: Any, *, what: str = "body") -> ModelT:
     """Validate `value` into `model`, turning Pydantic's error into ours.
 
     A bad body is a 422 (`validation_failed`); a bad query string is a 400 (`bad_request`).
@@ -72,8 +76,18 @@ def _escape_like(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-OUT_COLUMNS = (Entity.id, Entity.kind, Entity.name, Entity.data, Entity.tags, Entity.favorite,
-               Entity.revision, Entity.created_at, Entity.updated_at, Entity.deleted_at)
+OUT_COLUMNS = (
+    Entity.id,
+    Entity.kind,
+    Entity.name,
+    Entity.data,
+    Entity.tags,
+    Entity.favorite,
+    Entity.revision,
+    Entity.created_at,
+    Entity.updated_at,
+    Entity.deleted_at,
+)
 
 
 def to_out(entity: Entity) -> EntityOut:
@@ -87,7 +101,10 @@ def _row_out(row: sa.Row[Any]) -> EntityOut:
 
 class EntityStore:
     def __init__(
-        self, session: Session, *, registry: KindRegistry | None = None,
+        self,
+        session: Session,
+        *,
+        registry: KindRegistry | None = None,
         max_entity_bytes: int = DEFAULT_MAX_ENTITY_BYTES,
     ) -> None:
         self.session = session
@@ -102,8 +119,15 @@ class EntityStore:
         data = self._validated_data(spec, body.data)
         now = utcnow()
         entity = Entity(
-            id=uuid.uuid4().hex, kind=kind, name=body.name, data=data, favorite=body.favorite,
-            revision=1, created_at=now, updated_at=now, deleted_at=None,
+            id=uuid.uuid4().hex,
+            kind=kind,
+            name=body.name,
+            data=data,
+            favorite=body.favorite,
+            revision=1,
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
         )
         entity.tags = body.tags
         entity.tag_rows = [EntityTag(tag=t) for t in body.tags]
@@ -116,9 +140,12 @@ class EntityStore:
     def get(self, kind: str, entity_id: str, *, include_deleted: bool = False) -> EntityOut:
         spec = self.registry.get(kind)
         row = self.session.execute(
-            sa.select(*OUT_COLUMNS).where(Entity.id == entity_id[:64])).first()
-        if row is None or row.kind != spec.name or (
-            row.deleted_at is not None and not include_deleted
+            sa.select(*OUT_COLUMNS).where(Entity.id == entity_id[:64])
+        ).first()
+        if (
+            row is None
+            or row.kind != spec.name
+            or (row.deleted_at is not None and not include_deleted)
         ):
             raise NotFound(f"{kind} {entity_id} not found")
         return _row_out(row)
@@ -126,16 +153,18 @@ class EntityStore:
     def get_many(self, entity_ids: Sequence[str]) -> list[EntityOut]:
         """Entities of any kind by id, in the order asked; NotFound names every missing id."""
         wanted = [i[:64] for i in entity_ids]
-        rows = self.session.execute(sa.select(*OUT_COLUMNS).where(
-            Entity.id.in_(wanted), Entity.deleted_at.is_(None))).all()
+        rows = self.session.execute(
+            sa.select(*OUT_COLUMNS).where(Entity.id.in_(wanted), Entity.deleted_at.is_(None))
+        ).all()
         found = {r.id: _row_out(r) for r in rows}
         missing = [i for i in wanted if i not in found]
         if missing:
             raise NotFound(f"no entity {', '.join(missing)}", details={"missing": missing})
         return [found[i] for i in wanted]
 
-    def update(self, kind: str, entity_id: str,
-               payload: EntityUpdate | Mapping[str, Any]) -> EntityOut:
+    def update(
+        self, kind: str, entity_id: str, payload: EntityUpdate | Mapping[str, Any]
+    ) -> EntityOut:
         spec = self.registry.get(kind)
         body = parse(EntityUpdate, payload)
         entity = self._load(kind, entity_id)
@@ -153,8 +182,9 @@ class EntityStore:
             entity.favorite = body.favorite
         return self._commit_change(entity, "update")
 
-    def delete(self, kind: str, entity_id: str, *,
-               expected_revision: int | None = None) -> EntityOut:
+    def delete(
+        self, kind: str, entity_id: str, *, expected_revision: int | None = None
+    ) -> EntityOut:
         entity = self._load(kind, entity_id, include_deleted=True)
         if entity.deleted_at is not None:
             raise Conflict(f"{kind} {entity_id} is already deleted", code="already_deleted")
@@ -192,8 +222,9 @@ class EntityStore:
         )
         return [RevisionOut.model_validate(row, from_attributes=True) for row in rows]
 
-    def revert(self, kind: str, entity_id: str, revision: int, *,
-               expected_revision: int | None = None) -> EntityOut:
+    def revert(
+        self, kind: str, entity_id: str, revision: int, *, expected_revision: int | None = None
+    ) -> EntityOut:
         """Make an old revision current again, as a new revision (history is never rewritten)."""
         spec = self.registry.get(kind)
         entity = self._load(kind, entity_id)
@@ -209,30 +240,48 @@ class EntityStore:
 
     # ---- lists -------------------------------------------------------------------------------
 
-    def list(self, kind: str | None, query: ListQuery | Mapping[str, Any] | None = None
-             ) -> Page[EntityOut]:
+    def list(
+        self, kind: str | None, query: ListQuery | Mapping[str, Any] | None = None
+    ) -> Page[EntityOut]:
         query = parse(ListQuery, query or {}, what="query")
         spec = self.registry.get(kind) if kind is not None else None
         conditions = self._conditions(spec, query)
-        total = self.session.scalar(sa.select(sa.func.count()).select_from(Entity).where(*conditions))
+        total = self.session.scalar(
+            sa.select(sa.func.count()).select_from(Entity).where(*conditions)
+        )
         column = getattr(Entity, query.sort.lstrip("-"))
         # The id tie-breaker runs in the same direction, so one index scan serves the order.
         descending = query.sort.startswith("-")
         order = (column.desc(), Entity.id.desc()) if descending else (column.asc(), Entity.id.asc())
         # Deferred join: page through ids (answered from the list indexes), then read only
         # the rows of the page. SQLite would otherwise read every skipped row in full.
-        page_ids = (sa.select(Entity.id).where(*conditions).order_by(*order)
-                    .limit(query.limit).offset(query.offset).subquery())
+        page_ids = (
+            sa.select(Entity.id)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.limit)
+            .offset(query.offset)
+            .subquery()
+        )
         rows = self.session.execute(
             sa.select(*OUT_COLUMNS).join(page_ids, page_ids.c.id == Entity.id).order_by(*order)
         )
-        return Page(items=[_row_out(r) for r in rows], total=total or 0,
-                    limit=query.limit, offset=query.offset)
+        return Page(
+            items=[_row_out(r) for r in rows],
+            total=total or 0,
+            limit=query.limit,
+            offset=query.offset,
+        )
 
-    def list_all(self, kind: str | None, query: Mapping[str, Any] | None = None, *,
-                 at_most: int | None = None) -> list[EntityOut]:
+    def list_all(
+        self,
+        kind: str | None,
+        query: Mapping[str, Any] | None = None,
+        *,
+        at_most: int | None = None,
+    ) -> builtins.list[EntityOut]:
         """Every entity a list query matches (or the first `at_most`), page by page."""
-        out: list[EntityOut] = []
+        out: builtins.list[EntityOut] = []
         query = {**(query or {}), "limit": 200}
         while at_most is None or len(out) < at_most:
             page = self.list(kind, {**query, "offset": len(out)})
@@ -241,8 +290,8 @@ class EntityStore:
                 break
         return out if at_most is None else out[:at_most]
 
-    def _conditions(self, spec: KindSpec | None, query: ListQuery) -> list[Any]:
-        cond: list[Any] = []
+    def _conditions(self, spec: KindSpec | None, query: ListQuery) -> builtins.list[Any]:
+        cond: builtins.list[Any] = []
         if spec is not None:
             cond.append(Entity.kind == spec.name)
         if query.only_deleted:
@@ -260,8 +309,10 @@ class EntityStore:
         if query.favorite is not None:
             cond.append(Entity.favorite.is_(query.favorite))
         for attr, op, column in (
-            ("created_after", "ge", Entity.created_at), ("created_before", "lt", Entity.created_at),
-            ("updated_after", "ge", Entity.updated_at), ("updated_before", "lt", Entity.updated_at),
+            ("created_after", "ge", Entity.created_at),
+            ("created_before", "lt", Entity.created_at),
+            ("updated_after", "ge", Entity.updated_at),
+            ("updated_before", "lt", Entity.updated_at),
         ):
             value = getattr(query, attr)
             if value is not None:
@@ -278,6 +329,8 @@ class EntityStore:
             raise BadRequest(
                 f"{spec.name} has no field {name!r}", details={"fields": spec.field_names()}
             )
+        if field.annotation is None:  # an un-annotated field: nothing to validate against
+            raise BadRequest(f"{spec.name}.{name} has no type and cannot be filtered on")
         try:
             value = TypeAdapter(field.annotation).validate_python(raw)
         except ValidationError:
@@ -323,40 +376,64 @@ class EntityStore:
                 details={"allowed": allowed, "always": "related_to"},
             )
         exists = self.session.scalar(
-            sa.select(EntityLink.id).where(EntityLink.src_id == src.id,
-                                           EntityLink.relation == body.relation,
-                                           EntityLink.dst_id == dst.id)
+            sa.select(EntityLink.id).where(
+                EntityLink.src_id == src.id,
+                EntityLink.relation == body.relation,
+                EntityLink.dst_id == dst.id,
+            )
         )
         if exists:
             raise Conflict(f"{kind} {src.id} already links to {dst.id} as {body.relation!r}")
         row = EntityLink(src_id=src.id, relation=body.relation, dst_id=dst.id, created_at=utcnow())
         self.session.add(row)
         self._flush()
-        return LinkOut(relation=row.relation, direction="out", entity=to_out(dst),
-                       created_at=row.created_at)
+        return LinkOut(
+            relation=row.relation, direction="out", entity=to_out(dst), created_at=row.created_at
+        )
 
     def unlink(self, kind: str, entity_id: str, relation: str, target_id: str) -> None:
         src = self._load(kind, entity_id)
-        result = self.session.execute(
-            sa.delete(EntityLink).where(EntityLink.src_id == src.id,
-                                        EntityLink.relation == relation,
-                                        EntityLink.dst_id == target_id)
+        # A DELETE always comes back as a CursorResult (which has the rowcount); the stubs of
+        # Session.execute only promise its base class.
+        result = cast(
+            CursorResult[Any],
+            self.session.execute(
+                sa.delete(EntityLink).where(
+                    EntityLink.src_id == src.id,
+                    EntityLink.relation == relation,
+                    EntityLink.dst_id == target_id,
+                )
+            ),
         )
         if not result.rowcount:
             raise NotFound(f"no {relation!r} link from {entity_id} to {target_id}")
 
-    def links(self, kind: str, entity_id: str, *, include_deleted: bool = False) -> list[LinkOut]:
+    def links(
+        self, kind: str, entity_id: str, *, include_deleted: bool = False
+    ) -> builtins.list[LinkOut]:
         entity = self._load(kind, entity_id, include_deleted=True)
-        out: list[LinkOut] = []
-        for direction, mine, other in (("out", EntityLink.src_id, EntityLink.dst_id),
-                                       ("in", EntityLink.dst_id, EntityLink.src_id)):
-            stmt = (sa.select(EntityLink, Entity).join(Entity, Entity.id == other)
-                    .where(mine == entity.id).order_by(EntityLink.relation, Entity.name))
+        out: builtins.list[LinkOut] = []
+        for direction, mine, other in (
+            ("out", EntityLink.src_id, EntityLink.dst_id),
+            ("in", EntityLink.dst_id, EntityLink.src_id),
+        ):
+            stmt = (
+                sa.select(EntityLink, Entity)
+                .join(Entity, Entity.id == other)
+                .where(mine == entity.id)
+                .order_by(EntityLink.relation, Entity.name)
+            )
             if not include_deleted:
                 stmt = stmt.where(Entity.deleted_at.is_(None))
             for link, target in self.session.execute(stmt):
-                out.append(LinkOut(relation=link.relation, direction=direction,  # type: ignore[arg-type]
-                                   entity=to_out(target), created_at=link.created_at))
+                out.append(
+                    LinkOut(
+                        relation=link.relation,
+                        direction=direction,
+                        entity=to_out(target),
+                        created_at=link.created_at,
+                    )
+                )
         return out
 
     # ---- internals ---------------------------------------------------------------------------
@@ -364,8 +441,10 @@ class EntityStore:
     def _load(self, kind: str, entity_id: str, *, include_deleted: bool = False) -> Entity:
         spec = self.registry.get(kind)
         entity = self.session.get(Entity, entity_id) if len(entity_id) <= 36 else None
-        if entity is None or entity.kind != spec.name or (
-            entity.deleted_at is not None and not include_deleted
+        if (
+            entity is None
+            or entity.kind != spec.name
+            or (entity.deleted_at is not None and not include_deleted)
         ):
             raise NotFound(f"{kind} {entity_id} not found")
         return entity
@@ -373,8 +452,10 @@ class EntityStore:
     def _validated_data(self, spec: KindSpec, data: Mapping[str, Any]) -> dict[str, Any]:
         if any("\x00" in s for s in iter_strings(data)):
             # Postgres cannot store NUL and SQLite truncates at it: refuse it everywhere.
-            raise ValidationFailed(f"{spec.name} data contains a NUL character",
-                                   details=[{"loc": ["data"], "msg": "NUL character"}])
+            raise ValidationFailed(
+                f"{spec.name} data contains a NUL character",
+                details=[{"loc": ["data"], "msg": "NUL character"}],
+            )
         size = len(json.dumps(data, ensure_ascii=False, default=str).encode("utf-8"))
         if size > self.max_entity_bytes:
             raise PayloadTooLarge(
@@ -387,10 +468,11 @@ class EntityStore:
             raise Conflict(
                 f"{entity.kind} {entity.id} is at revision {entity.revision}, not {expected}: "
                 "it changed since you read it",
-                code="stale_revision", details={"current_revision": entity.revision},
+                code="stale_revision",
+                details={"current_revision": entity.revision},
             )
 
-    def _set_tags(self, entity: Entity, tags: list[str]) -> None:
+    def _set_tags(self, entity: Entity, tags: builtins.list[str]) -> None:
         entity.tags = sorted(set(tags))
         current = {row.tag: row for row in entity.tag_rows}
         entity.tag_rows = [current.get(t) or EntityTag(tag=t) for t in entity.tags]
@@ -404,18 +486,27 @@ class EntityStore:
         return to_out(entity)
 
     def _snapshot(self, entity: Entity, op: str) -> None:
-        self.session.add(EntityRevision(
-            entity_id=entity.id, revision=entity.revision, op=op, name=entity.name,
-            data=entity.data, tags=entity.tags, favorite=entity.favorite,
-            deleted=entity.deleted_at is not None, created_at=entity.updated_at,
-            request_id=request_id_var.get(),
-        ))
+        self.session.add(
+            EntityRevision(
+                entity_id=entity.id,
+                revision=entity.revision,
+                op=op,
+                name=entity.name,
+                data=entity.data,
+                tags=entity.tags,
+                favorite=entity.favorite,
+                deleted=entity.deleted_at is not None,
+                created_at=entity.updated_at,
+                request_id=request_id_var.get(),
+            )
+        )
 
     def _flush(self) -> None:
         try:
             self.session.flush()
         except StaleDataError:
-            raise Conflict("the entity changed while this request ran; read it again",
-                           code="stale_revision") from None
+            raise Conflict(
+                "the entity changed while this request ran; read it again", code="stale_revision"
+            ) from None
         except sa.exc.IntegrityError as exc:
             raise Conflict(f"conflicts with existing data: {exc.orig}") from None

@@ -89,22 +89,39 @@ def export_library(session: Session, kind: str | None = None) -> dict[str, Any]:
     entities = list(session.scalars(query))
     ids = {e.id for e in entities}
     history: dict[str, list[RevisionRecord]] = {i: [] for i in ids}
-    for rev in session.scalars(sa.select(EntityRevision).order_by(
-            EntityRevision.entity_id, EntityRevision.revision)):
+    for rev in session.scalars(
+        sa.select(EntityRevision).order_by(EntityRevision.entity_id, EntityRevision.revision)
+    ):
         if rev.entity_id in ids:
             history[rev.entity_id].append(RevisionRecord.model_validate(rev, from_attributes=True))
     links = [
         LinkRecord.model_validate(link, from_attributes=True)
-        for link in session.scalars(sa.select(EntityLink).order_by(
-            EntityLink.src_id, EntityLink.relation, EntityLink.dst_id))
+        for link in session.scalars(
+            sa.select(EntityLink).order_by(
+                EntityLink.src_id, EntityLink.relation, EntityLink.dst_id
+            )
+        )
         if link.src_id in ids and link.dst_id in ids
     ]
     doc = LibraryExport(
-        format=FORMAT, version=FORMAT_VERSION,
-        entities=[EntityRecord(
-            id=e.id, kind=e.kind, name=e.name, data=e.data, tags=e.tags, favorite=e.favorite,
-            revision=e.revision, created_at=e.created_at, updated_at=e.updated_at,
-            deleted_at=e.deleted_at, history=history[e.id]) for e in entities],
+        format=FORMAT,
+        version=FORMAT_VERSION,
+        entities=[
+            EntityRecord(
+                id=e.id,
+                kind=e.kind,
+                name=e.name,
+                data=e.data,
+                tags=e.tags,
+                favorite=e.favorite,
+                revision=e.revision,
+                created_at=e.created_at,
+                updated_at=e.updated_at,
+                deleted_at=e.deleted_at,
+                history=history[e.id],
+            )
+            for e in entities
+        ],
         links=links,
     )
     return doc.model_dump(mode="json")
@@ -133,22 +150,30 @@ def parse_export(raw: Any, *, source: str = "import") -> LibraryExport:
         return LibraryExport.model_validate(raw)
     except ValidationError as exc:
         err = ValidationFailed.from_pydantic(exc)
-        raise BackupError(f"{source}: not a Life-OS library export: {err.message}",
-                          details=err.details) from None
+        raise BackupError(
+            f"{source}: not a Life-OS library export: {err.message}", details=err.details
+        ) from None
 
 
-def import_library(session: Session, doc: LibraryExport, *,
-                   on_conflict: Literal["fail", "skip"] = "fail") -> dict[str, int]:
+def import_library(
+    session: Session, doc: LibraryExport, *, on_conflict: Literal["fail", "skip"] = "fail"
+) -> dict[str, int]:
     """Write an export into the library. Validates everything before writing anything."""
     registry = get_registry()
-    existing = set(session.scalars(
-        sa.select(Entity.id).where(Entity.id.in_([e.id for e in doc.entities]))
-    )) if doc.entities else set()
+    existing = (
+        set(
+            session.scalars(sa.select(Entity.id).where(Entity.id.in_([e.id for e in doc.entities])))
+        )
+        if doc.entities
+        else set()
+    )
     if existing and on_conflict == "fail":
         sample = sorted(existing)[:5]
-        raise Conflict(f"{len(existing)} entities already exist (e.g. {', '.join(sample)}); "
-                       "import into an empty library or use on_conflict=skip",
-                       details={"existing": sample})
+        raise Conflict(
+            f"{len(existing)} entities already exist (e.g. {', '.join(sample)}); "
+            "import into an empty library or use on_conflict=skip",
+            details={"existing": sample},
+        )
     seen: set[str] = set()
     rows: list[Entity] = []
     for i, rec in enumerate(doc.entities):
@@ -161,29 +186,46 @@ def import_library(session: Session, doc: LibraryExport, *,
         try:
             data = spec.validate(rec.data)
         except ValidationFailed as exc:
-            raise ValidationFailed(f"entities[{i}] ({rec.kind} {rec.id}): {exc.message}",
-                                   details=exc.details) from None
+            raise ValidationFailed(
+                f"entities[{i}] ({rec.kind} {rec.id}): {exc.message}", details=exc.details
+            ) from None
         entity = Entity(
-            id=rec.id, kind=rec.kind, name=rec.name, data=data, tags=sorted(set(rec.tags)),
+            id=rec.id,
+            kind=rec.kind,
+            name=rec.name,
+            data=data,
+            tags=sorted(set(rec.tags)),
             favorite=rec.favorite,
-            revision=rec.revision, created_at=rec.created_at, updated_at=rec.updated_at,
-            deleted_at=rec.deleted_at, search_text=search_text(rec.name, rec.tags, data),
+            revision=rec.revision,
+            created_at=rec.created_at,
+            updated_at=rec.updated_at,
+            deleted_at=rec.deleted_at,
+            search_text=search_text(rec.name, rec.tags, data),
         )
         entity.tag_rows = [EntityTag(tag=t) for t in entity.tags]
         rows.append(entity)
-    known = seen | set(session.scalars(sa.select(Entity.id).where(
-        Entity.id.in_({x for link in doc.links for x in (link.src_id, link.dst_id)} - seen))))
+    known = seen | set(
+        session.scalars(
+            sa.select(Entity.id).where(
+                Entity.id.in_({x for link in doc.links for x in (link.src_id, link.dst_id)} - seen)
+            )
+        )
+    )
     for link in doc.links:
         missing = {link.src_id, link.dst_id} - known
         if missing:
-            raise BackupError(f"link {link.src_id} -{link.relation}-> {link.dst_id} "
-                              f"points at unknown entities {sorted(missing)}")
+            raise BackupError(
+                f"link {link.src_id} -{link.relation}-> {link.dst_id} "
+                f"points at unknown entities {sorted(missing)}"
+            )
     session.add_all(rows)
     session.flush()
     new_ids = {e.id for e in rows}
     session.add_all(
         EntityRevision(entity_id=rec.id, **rev.model_dump())
-        for rec in doc.entities if rec.id in new_ids for rev in rec.history
+        for rec in doc.entities
+        if rec.id in new_ids
+        for rev in rec.history
     )
     links = [link for link in doc.links if link.src_id in new_ids or link.dst_id in new_ids]
     session.add_all(EntityLink(**link.model_dump()) for link in links)
@@ -193,7 +235,7 @@ def import_library(session: Session, doc: LibraryExport, *,
 
 def clear_library(session: Session) -> None:
     for table in reversed(LIBRARY_TABLES):
-        session.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608 - fixed table names
+        session.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608  # nosec B608 - fixed table names
 
 
 # ---- whole-database backup / restore ---------------------------------------------------------
@@ -218,8 +260,18 @@ def backup(url: str, path: Path) -> BackupFormat:
         return "sqlite"
     if backend == "postgresql" and shutil.which("pg_dump"):
         tables = [f"--table={t}" for t in (*ALL_TABLES, migrate.VERSION_TABLE)]
-        _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *tables,
-              f"--file={path}", _libpq_url(url)], what="pg_dump")
+        _run(
+            [
+                "pg_dump",
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                *tables,
+                f"--file={path}",
+                _libpq_url(url),
+            ],
+            what="pg_dump",
+        )
         return "pg_dump"
     with session_scope(url) as session:
         path.write_text(dumps_export(export_library(session)), encoding="utf-8")
@@ -269,13 +321,26 @@ def restore(url: str, path: Path, *, max_json_bytes: int = 512_000_000) -> Backu
             raise BackupError("pg_restore is not on PATH; restore a JSON export instead")
         _run(["pg_restore", "--list", str(path)], what="pg_restore --list", error=BackupError)
         dispose_engines()
-        _run(["pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
-              "--no-privileges", f"--dbname={_libpq_url(url)}", str(path)],
-             what="pg_restore", error=BackupError)
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--single-transaction",
+                "--no-owner",
+                "--no-privileges",
+                f"--dbname={_libpq_url(url)}",
+                str(path),
+            ],
+            what="pg_restore",
+            error=BackupError,
+        )
         migrate.upgrade(url)
         return fmt
-    raise BackupError(f"a {fmt} backup cannot be restored into a {backend} library; "
-                      "export/import JSON to move between databases")
+    raise BackupError(
+        f"a {fmt} backup cannot be restored into a {backend} library; "
+        "export/import JSON to move between databases"
+    )
 
 
 def _check_sqlite_backup(path: Path) -> None:
@@ -284,7 +349,9 @@ def _check_sqlite_backup(path: Path) -> None:
         try:
             if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
                 raise BackupError(f"{path}: the SQLite file is damaged")
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
             missing = {*LIBRARY_TABLES, migrate.VERSION_TABLE} - tables
             if missing:
                 raise BackupError(f"{path}: not a Life-OS library (missing {sorted(missing)})")

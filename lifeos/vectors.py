@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
 from lifeos.errors import BadRequest
+
+if TYPE_CHECKING:
+    from lancedb.query import LanceVectorQueryBuilder
+    from lancedb.table import Table
 
 DOC_ID = re.compile(r"^[0-9a-f]{64}$")
 _lock = threading.Lock()
@@ -26,10 +30,14 @@ def _check_ids(ids: list[str]) -> list[str]:
     return ids
 
 
+def _in_documents(documents: list[str]) -> str:
+    return "document IN (" + ", ".join(f"'{d}'" for d in _check_ids(documents)) + ")"
+
+
 def _where(documents: list[str] | None) -> str | None:
     if not documents:
         return None
-    return "document IN (" + ", ".join(f"'{d}'" for d in _check_ids(documents)) + ")"
+    return _in_documents(documents)
 
 
 class VectorStore:
@@ -39,14 +47,21 @@ class VectorStore:
         Path(path).mkdir(parents=True, exist_ok=True)
         self.db = lancedb.connect(str(path))
 
-    def _table(self, name: str) -> Any | None:
+    def _table(self, name: str) -> Table | None:
         try:
             return self.db.open_table(name)
         except (FileNotFoundError, ValueError):
             return None
 
-    def replace_document(self, corpus: str, document: str, rows: list[dict[str, Any]],
-                         dim: int, *, types: dict[str, pa.DataType] | None = None) -> int:
+    def replace_document(
+        self,
+        corpus: str,
+        document: str,
+        rows: list[dict[str, Any]],
+        dim: int,
+        *,
+        types: dict[str, pa.DataType] | None = None,
+    ) -> int:
         """Make `rows` the document's rows (and nothing else of it). Returns the row count.
         `types` fixes the Arrow type of fields that inference could get wrong (an empty list
         has no element type). A field the corpus does not have yet is added to it: the rows
@@ -76,7 +91,7 @@ class VectorStore:
             self._ensure_fts(table)
         return len(rows)
 
-    def _ensure_fts(self, table: Any) -> None:
+    def _ensure_fts(self, table: Table) -> None:
         """Full-text index, a bitmap index on `document` (every query filters on it: 2× faster
         at 100 rulebooks), and compaction, so many small re-ingestions leave no fragments."""
         from lancedb.index import FTS, Bitmap
@@ -103,21 +118,24 @@ class VectorStore:
         table = self._table(corpus)
         if table is None:
             return []
-        return table.search().where(_where([document])).limit(None).to_list()
+        return table.search().where(_in_documents([document])).limit(None).to_list()
 
-    def vector_search(self, corpus: str, vector: list[float], *, documents: list[str] | None,
-                      limit: int) -> list[dict[str, Any]]:
+    def vector_search(
+        self, corpus: str, vector: list[float], *, documents: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]:
         table = self._table(corpus)
         if table is None:
             return []
-        query = table.search(vector).metric("cosine")
+        # A vector gives a vector query; Table.search is typed for every kind of query.
+        query = cast("LanceVectorQueryBuilder", table.search(vector)).metric("cosine")
         where = _where(documents)
         if where:
             query = query.where(where, prefilter=True)
         return query.limit(limit).to_list()
 
-    def text_search(self, corpus: str, text: str, *, documents: list[str] | None,
-                    limit: int) -> list[dict[str, Any]]:
+    def text_search(
+        self, corpus: str, text: str, *, documents: list[str] | None, limit: int
+    ) -> list[dict[str, Any]]:
         table = self._table(corpus)
         if table is None or not text.strip():
             return []

@@ -22,8 +22,13 @@ include_object = autogenerate_filter(make_url(url).get_backend_name())
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=url, target_metadata=Base.metadata, literal_binds=True, version_table=VERSION_TABLE,
-        compare_type=True, include_object=include_object, render_as_batch=url.startswith("sqlite"),
+        url=url,
+        target_metadata=Base.metadata,
+        literal_binds=True,
+        version_table=VERSION_TABLE,
+        compare_type=True,
+        include_object=include_object,
+        render_as_batch=url.startswith("sqlite"),
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -44,8 +49,12 @@ def run_migrations_online() -> None:
 
 def _run(connection: object) -> None:
     context.configure(
-        connection=connection, target_metadata=Base.metadata, version_table=VERSION_TABLE,
-        compare_type=True, include_object=include_object, render_as_batch=url.startswith("sqlite"),
+        connection=connection,
+        target_metadata=Base.metadata,
+        version_table=VERSION_TABLE,
+        compare_type=True,
+        include_object=include_object,
+        render_as_batch=url.startswith("sqlite"),
     )
     with context.begin_transaction():
         context.run_migrations()

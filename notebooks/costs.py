@@ -37,19 +37,36 @@ def _(analytics, calls, mo):
 
 @app.cell
 def _(by_model, by_tool, mo):
-    mo.vstack([mo.md("### Per tool"), mo.ui.table(by_tool, selection=None),
-               mo.md("### Per model"), mo.ui.table(by_model, selection=None)])
+    mo.vstack(
+        [
+            mo.md("### Per tool"),
+            mo.ui.table(by_tool, selection=None),
+            mo.md("### Per model"),
+            mo.ui.table(by_model, selection=None),
+        ]
+    )
     return
 
 
 @app.cell
 def _(alt, by_day, calls, mo):
     if calls.height:
-        tokens = alt.Chart(by_day).transform_fold(["tokens_in", "tokens_out"]).mark_bar().encode(
-            x="day:T", y="value:Q", color="key:N").properties(title="tokens per day")
-        latency = alt.Chart(calls).mark_boxplot().encode(
-            x="model:N", y=alt.Y("latency_ms:Q", scale=alt.Scale(type="log")),
-        ).properties(title="latency per model (ms)")
+        tokens = (
+            alt.Chart(by_day)
+            .transform_fold(["tokens_in", "tokens_out"])
+            .mark_bar()
+            .encode(x="day:T", y="value:Q", color="key:N")
+            .properties(title="tokens per day")
+        )
+        latency = (
+            alt.Chart(calls)
+            .mark_boxplot()
+            .encode(
+                x="model:N",
+                y=alt.Y("latency_ms:Q", scale=alt.Scale(type="log")),
+            )
+            .properties(title="latency per model (ms)")
+        )
         view = mo.vstack([mo.ui.altair_chart(tokens), mo.ui.altair_chart(latency)])
     else:
         view = mo.md("_No model calls yet: run a tool (`lifeos tools run tagger ...`)._")

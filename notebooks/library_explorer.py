@@ -39,11 +39,15 @@ def _(analytics, url):
 @app.cell
 def _(counts, entities, mo):
     live = int(counts["live"].sum()) if counts.height else 0
-    mo.vstack([
-        mo.md(f"## Library: {live} live entities in {counts.height} kinds "
-              f"({entities.height - live} in the trash)"),
-        mo.ui.table(counts, selection=None),
-    ])
+    mo.vstack(
+        [
+            mo.md(
+                f"## Library: {live} live entities in {counts.height} kinds "
+                f"({entities.height - live} in the trash)"
+            ),
+            mo.ui.table(counts, selection=None),
+        ]
+    )
     return (live,)
 
 
@@ -51,8 +55,11 @@ def _(counts, entities, mo):
 def _(counts, mo):
     import altair as alt
 
-    chart = (alt.Chart(counts).mark_bar().encode(x="live:Q", y=alt.Y("kind:N", sort="-x"))
-             if counts.height else None)
+    chart = (
+        alt.Chart(counts).mark_bar().encode(x="live:Q", y=alt.Y("kind:N", sort="-x"))
+        if counts.height
+        else None
+    )
     mo.ui.altair_chart(chart) if chart is not None else mo.md("_The library is empty._")
     return
 

@@ -22,22 +22,36 @@ def _():
 
     url = get_settings().database_url
     history = eval_runs_frame(url).with_columns(
-        run=pl.col("at").dt.strftime("%Y-%m-%d %H:%M") + " " + pl.col("set"))
+        run=pl.col("at").dt.strftime("%Y-%m-%d %H:%M") + " " + pl.col("set")
+    )
     return alt, eval_results, history, mo, pl, url
 
 
 @app.cell
 def _(alt, history, mo):
-    metrics = ["recall_at_1", "recall_at_5", "citation_page_accuracy", "answer_correctness",
-               "abstention_recall", "false_abstention_rate"]
+    metrics = [
+        "recall_at_1",
+        "recall_at_5",
+        "citation_page_accuracy",
+        "answer_correctness",
+        "abstention_recall",
+        "false_abstention_rate",
+    ]
     if history.height:
-        long = history.unpivot(index=["run"], on=metrics, variable_name="metric",
-                               value_name="value")
-        view = mo.vstack([
-            mo.md(f"## {history.height} evaluation runs"),
-            mo.ui.altair_chart(alt.Chart(long).mark_line(point=True).encode(
-                x="run:N", y="value:Q", color="metric:N")),
-            mo.ui.table(history, selection=None)])
+        long = history.unpivot(
+            index=["run"], on=metrics, variable_name="metric", value_name="value"
+        )
+        view = mo.vstack(
+            [
+                mo.md(f"## {history.height} evaluation runs"),
+                mo.ui.altair_chart(
+                    alt.Chart(long)
+                    .mark_line(point=True)
+                    .encode(x="run:N", y="value:Q", color="metric:N")
+                ),
+                mo.ui.table(history, selection=None),
+            ]
+        )
     else:
         view = mo.md("_No evaluations yet: `lifeos eval rules DIR`._")
     view
@@ -50,15 +64,33 @@ def _(eval_results, history, mo, pl, url):
     # p_none: the model's probability that no passage answers; evidence: how close the best
     # passage (its chunk or closest sentence) comes to the question. The tool abstains when
     # p_none - evidence reaches `abstain_margin`. Older runs lack these columns.
-    shown = ["id", "kind", "answerable", "gold_pages", "retrieved_pages", "cited_pages", "mode",
-             *[c for c in ("p_none", "evidence") if c in latest.columns], "question", "answer",
-             "gold_answer"]
-    failures = latest.filter(
-        (pl.col("answerable") & (pl.col("abstained") | ~pl.col("supported")))
-        | (~pl.col("answerable") & ~pl.col("abstained"))
-    ).select(shown) if latest.height else latest
-    mo.vstack([mo.md(f"### Failed questions of the latest run ({failures.height})"),
-               mo.ui.table(failures, selection=None)]) if latest.height else mo.md("")
+    shown = [
+        "id",
+        "kind",
+        "answerable",
+        "gold_pages",
+        "retrieved_pages",
+        "cited_pages",
+        "mode",
+        *[c for c in ("p_none", "evidence") if c in latest.columns],
+        "question",
+        "answer",
+        "gold_answer",
+    ]
+    failures = (
+        latest.filter(
+            (pl.col("answerable") & (pl.col("abstained") | ~pl.col("supported")))
+            | (~pl.col("answerable") & ~pl.col("abstained"))
+        ).select(shown)
+        if latest.height
+        else latest
+    )
+    mo.vstack(
+        [
+            mo.md(f"### Failed questions of the latest run ({failures.height})"),
+            mo.ui.table(failures, selection=None),
+        ]
+    ) if latest.height else mo.md("")
     return failures, latest
 
 

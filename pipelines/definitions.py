@@ -13,33 +13,57 @@ from assets import rulebooks as rulebook_assets
 from assets import schedules as schedule_assets
 from assets import stories as story_assets
 from lifeos.settings import get_settings
-from resources.library import LibraryResource
-from resources.llm import LLMResource
 from resources.bgg import bgg_from_settings
 from resources.images import generator_from_settings
+from resources.library import LibraryResource
+from resources.llm import LLMResource
 from resources.workbench import WorkbenchResource
 
 
 def build_definitions() -> dg.Definitions:
     settings = get_settings()
-    library = LibraryResource(database_url=settings.database_url,
-                              exports_dir=str(settings.exports_dir))
+    library = LibraryResource(
+        database_url=settings.database_url, exports_dir=str(settings.exports_dir)
+    )
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
     return dg.Definitions(
-        assets=[library_assets.library_snapshot, rulebook_assets.rulebook_pages,
-                rulebook_assets.rulebook_chunks, rulebook_assets.rulebook_index,
-                rulebook_assets.rules_qa_eval, image_assets.image_batches,
-                game_assets.bgg_catalogue, story_assets.story_plan, story_assets.story_scenes,
-                story_assets.story_illustrations, analysis_assets.image_analyses],
-        asset_checks=[library_assets.library_snapshot_matches_library,
-                      rulebook_assets.rulebook_index_complete],
-        jobs=[snapshot_job, rulebook_assets.rulebook_ingest_job, image_assets.image_batch_job,
-              game_assets.bgg_catalogue_job, story_assets.story_job],
-        schedules=[dg.ScheduleDefinition(job=snapshot_job, cron_schedule="0 3 * * *",
-                                         default_status=dg.DefaultScheduleStatus.RUNNING),
-                   game_assets.bgg_catalogue_schedule],
-        sensors=[rulebook_assets.rulebook_inbox_sensor, image_assets.image_batch_sensor,
-                 schedule_assets.schedules_sensor],
+        assets=[
+            library_assets.library_snapshot,
+            rulebook_assets.rulebook_pages,
+            rulebook_assets.rulebook_chunks,
+            rulebook_assets.rulebook_index,
+            rulebook_assets.rules_qa_eval,
+            image_assets.image_batches,
+            game_assets.bgg_catalogue,
+            story_assets.story_plan,
+            story_assets.story_scenes,
+            story_assets.story_illustrations,
+            analysis_assets.image_analyses,
+        ],
+        asset_checks=[
+            library_assets.library_snapshot_matches_library,
+            rulebook_assets.rulebook_index_complete,
+        ],
+        jobs=[
+            snapshot_job,
+            rulebook_assets.rulebook_ingest_job,
+            image_assets.image_batch_job,
+            game_assets.bgg_catalogue_job,
+            story_assets.story_job,
+        ],
+        schedules=[
+            dg.ScheduleDefinition(
+                job=snapshot_job,
+                cron_schedule="0 3 * * *",
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+            ),
+            game_assets.bgg_catalogue_schedule,
+        ],
+        sensors=[
+            rulebook_assets.rulebook_inbox_sensor,
+            image_assets.image_batch_sensor,
+            schedule_assets.schedules_sensor,
+        ],
         # One process per run, not one per step: each job's steps run one after another, and
         # a step in a process of its own loads its models again (a rulebook's chunker, index
         # and check each loaded the embedder; a story's plan and scenes the chat model). Runs
@@ -48,8 +72,9 @@ def build_definitions() -> dg.Definitions:
         resources={
             "library": library,
             "llm": LLMResource(database_url=settings.database_url),
-            "workbench": WorkbenchResource(home=str(settings.home.resolve()),
-                                           database_url=settings.database_url),
+            "workbench": WorkbenchResource(
+                home=str(settings.home.resolve()), database_url=settings.database_url
+            ),
             "images": generator_from_settings(settings),
             "bgg": bgg_from_settings(settings),
         },

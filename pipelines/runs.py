@@ -13,22 +13,30 @@ from lifeos.dagster_home import write_dagster_yaml
 from lifeos.settings import Settings
 
 
-def run_partition(settings: Settings, job_name: str, partitions: str, key: str, *,
-                  source: str, **execute: Any) -> dg.ExecuteInProcessResult:
+def run_partition(
+    settings: Settings, job_name: str, partitions: str, key: str, *, source: str, **execute: Any
+) -> dg.ExecuteInProcessResult:
     """One partition of a partitioned job, as a run of the product's Dagster instance."""
     from pipelines.definitions import build_definitions
 
     # Every event is in the run's log in the Dagster UI: echoing each at DEBUG here would bury
     # the CLI's progress bar and fill the API's log. Warnings and errors still show.
-    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}},
-                  **execute.pop("run_config", {})}
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        **execute.pop("run_config", {}),
+    }
     config = write_dagster_yaml(settings, in_process=True)
     with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
         instance.add_dynamic_partitions(partitions, [key])
         job = build_definitions().resolve_job_def(job_name)
-        return job.execute_in_process(partition_key=key, instance=instance,
-                                      raise_on_error=False, tags={"lifeos/source": source},
-                                      run_config=run_config, **execute)
+        return job.execute_in_process(
+            partition_key=key,
+            instance=instance,
+            raise_on_error=False,
+            tags={"lifeos/source": source},
+            run_config=run_config,
+            **execute,
+        )
 
 
 def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
@@ -41,22 +49,31 @@ def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
     write_dagster_yaml(settings)
     orphans = []
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
-        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[
-                dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING])):
+        for run in instance.get_runs(
+            filters=dg.RunsFilter(
+                statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+            )
+        ):
             pid = _run_pid(instance, run.run_id)
             if pid is None or _alive(pid):
                 continue
-            instance.report_run_failed(run, message=(
-                f"its process ({pid}) is gone: it was stopped before the run finished"))
+            instance.report_run_failed(
+                run,
+                message=(f"its process ({pid}) is gone: it was stopped before the run finished"),
+            )
             orphans.append(run)
     for run in orphans:
         sha = run.tags.get("dagster/partition")
         if run.job_name == "rulebook_ingest" and sha:
             from tools.rulebooks.service import INTERRUPTED, update_document
 
-            update_document(settings.database_url, sha, only_if=("queued", "processing"),
-                            status="failed", error=f"{INTERRUPTED} (its Dagster run "
-                            f"{run.run_id[:8]} was stopped)")
+            update_document(
+                settings.database_url,
+                sha,
+                only_if=("queued", "processing"),
+                status="failed",
+                error=f"{INTERRUPTED} (its Dagster run {run.run_id[:8]} was stopped)",
+            )
     return orphans
 
 
@@ -86,18 +103,29 @@ def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteI
     return run_partition(settings, "rulebook_ingest", "rulebooks", sha, source=source)
 
 
-def generate_batch(settings: Settings, batch_id: str, *,
-                   source: str) -> dg.ExecuteInProcessResult:
+def generate_batch(settings: Settings, batch_id: str, *, source: str) -> dg.ExecuteInProcessResult:
     """An image batch (makes the images it does not have yet)."""
     return run_partition(settings, "image_batch", "image_batches", batch_id, source=source)
 
 
-def run_story(settings: Settings, story_id: str, *, source: str,
-              steps: tuple[str, ...] = ("story_plan", "story_scenes", "story_illustrations"),
-              redo: list[int] | None = None, image_steps: int = 20,
-              size: tuple[int, int] = (512, 512)) -> dg.ExecuteInProcessResult:
+def run_story(
+    settings: Settings,
+    story_id: str,
+    *,
+    source: str,
+    steps: tuple[str, ...] = ("story_plan", "story_scenes", "story_illustrations"),
+    redo: list[int] | None = None,
+    image_steps: int = 20,
+    size: tuple[int, int] = (512, 512),
+) -> dg.ExecuteInProcessResult:
     """A story's steps (all three, or the ones named); `redo` names scenes to do again."""
     config = {"redo": redo or [], "steps": image_steps, "width": size[0], "height": size[1]}
-    return run_partition(settings, "story", "stories", story_id, source=source,
-                         op_selection=list(steps), run_config={"ops": {
-                             s: {"config": config} for s in steps if s != "story_plan"}})
+    return run_partition(
+        settings,
+        "story",
+        "stories",
+        story_id,
+        source=source,
+        op_selection=list(steps),
+        run_config={"ops": {s: {"config": config} for s in steps if s != "story_plan"}},
+    )

@@ -121,8 +121,12 @@ def lifeos_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, lifeos_home: Path, sqlite_template: Path,
-           monkeypatch: pytest.MonkeyPatch) -> str:
+def db_url(
+    request: pytest.FixtureRequest,
+    lifeos_home: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
     """A migrated, empty library DB, on each backend in turn; also set as LIFEOS_DATABASE_URL."""
     if request.param == "sqlite":
         target = lifeos_home / "lifeos.db"
@@ -151,8 +155,10 @@ def store(db_url: str) -> Iterator[EntityStore]:
 
 def table_counts(url: str) -> dict[str, int]:
     with sa.create_engine(url).connect() as conn:
-        return {t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
-                for t in LIBRARY_TABLES}
+        return {
+            t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in LIBRARY_TABLES
+        }
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lifeos.llm.providers.base import ChatRequest, ModelInfo, ProviderReply
@@ -20,8 +20,9 @@ class ScriptedProvider:
     """A provider whose replies are scripted per call: a string is returned as the reply, an
     exception is raised. For the router's own logic (repair, retries), not for model quality."""
 
-    def __init__(self, name: str, script: list[str | Exception | Callable[[ChatRequest], str]]
-                 ) -> None:
+    def __init__(
+        self, name: str, script: Sequence[str | Exception | Callable[[ChatRequest], str]]
+    ) -> None:
         self.name = name
         self.script = list(script)
         self.requests: list[ChatRequest] = []

@@ -25,8 +25,14 @@ def answers(url: str) -> bool:
         return False
 
 
-def wait_until(ready: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, *,
-               what: str, timeout: float = 120) -> None:
+def wait_until(
+    ready: Callable[[], bool],
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    *,
+    what: str,
+    timeout: float = 120,
+) -> None:
     """Poll `ready` until it holds; fail the test with the end of the process's log when the
     process exits first or `timeout` passes (the process is killed then)."""
     deadline = time.monotonic() + timeout

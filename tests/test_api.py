@@ -29,12 +29,15 @@ def assert_problem(response, status: int, code: str) -> dict:  # noqa: ANN001
 
 
 def test_crud_roundtrip(client: TestClient) -> None:
-    r = client.post(f"{E}/character", json={"name": "Aria", "tags": ["hero"],
-                                            "data": {"description": "a ranger"}})
+    r = client.post(
+        f"{E}/character",
+        json={"name": "Aria", "tags": ["hero"], "data": {"description": "a ranger"}},
+    )
     assert r.status_code == 201
     aria = r.json()
-    r = client.patch(f"{E}/character/{aria['id']}",
-                     json={"data": {"age": "29"}, "expected_revision": 1})
+    r = client.patch(
+        f"{E}/character/{aria['id']}", json={"data": {"age": "29"}, "expected_revision": 1}
+    )
     assert r.status_code == 200 and r.json()["revision"] == 2
     page = client.get(f"{E}/character", params={"q": "ranger", "tag": "hero"}).json()
     assert page["total"] == 1 and page["limit"] == 50 and page["offset"] == 0
@@ -46,60 +49,79 @@ def test_crud_roundtrip(client: TestClient) -> None:
     assert [h["op"] for h in history] == ["restore", "delete", "update", "create"]
     reverted = client.post(f"{E}/character/{aria['id']}/revert", json={"revision": 1}).json()
     assert reverted["data"]["age"] == ""
-    assert client.delete(f"{E}/character/{aria['id']}", params={"purge": "true"}).status_code \
-        == 204
+    assert client.delete(f"{E}/character/{aria['id']}", params={"purge": "true"}).status_code == 204
     assert_problem(client.get(f"{E}/character/{aria['id']}"), 404, "not_found")
 
 
 def test_links_over_http(client: TestClient) -> None:
     outfit = client.post(f"{E}/outfit", json={"name": "Ranger"}).json()
     cloak = client.post(f"{E}/clothing_item", json={"name": "Cloak"}).json()
-    r = client.post(f"{E}/outfit/{outfit['id']}/links",
-                    json={"relation": "contains", "target_id": cloak["id"]})
+    r = client.post(
+        f"{E}/outfit/{outfit['id']}/links", json={"relation": "contains", "target_id": cloak["id"]}
+    )
     assert r.status_code == 201
     back = client.get(f"{E}/clothing_item/{cloak['id']}/links").json()
     assert [(x["direction"], x["entity"]["name"]) for x in back] == [("in", "Ranger")]
-    assert client.delete(f"{E}/outfit/{outfit['id']}/links/contains/{cloak['id']}").status_code \
-        == 204
+    assert (
+        client.delete(f"{E}/outfit/{outfit['id']}/links/contains/{cloak['id']}").status_code == 204
+    )
     assert client.get(f"{E}/outfit/{outfit['id']}/links").json() == []
 
 
-@pytest.mark.parametrize(("method", "path", "kwargs", "status", "code"), [
-    ("get", f"{E}/spaceship", {}, 404, "unknown_kind"),
-    ("post", f"{E}/character", {"json": {"name": "x", "data": {"age": 5}}}, 422,
-     "validation_failed"),
-    ("post", f"{E}/character", {"json": {"data": {}}}, 422, "validation_failed"),
-    ("post", f"{E}/character", {"json": {"name": "x", "extra": 1}}, 422, "validation_failed"),
-    ("post", f"{E}/character", {"json": {"name": "x" * 5000}}, 422, "validation_failed"),
-    ("post", f"{E}/character", {"content": b"{not json", "headers": {
-        "content-type": "application/json"}}, 422, "validation_failed"),
-    ("post", f"{E}/character", {"content": b"x" * 3_000_000}, 413, "payload_too_large"),
-    ("get", f"{E}/character", {"params": {"limit": 500}}, 400, "bad_request"),
-    ("get", f"{E}/character", {"params": {"limit": "ten"}}, 400, "bad_request"),
-    ("get", f"{E}/character", {"params": {"offset": -1}}, 400, "bad_request"),
-    ("get", f"{E}/character", {"params": {"sort": "shoe_size"}}, 400, "bad_request"),
-    ("get", f"{E}/character", {"params": {"colour": "red"}}, 400, "bad_request"),
-    ("get", f"{E}/character", {"params": {"data.shoe": "9"}}, 400, "bad_request"),
-    ("get", f"{E}/character/abc", {}, 404, "not_found"),
-    ("patch", f"{E}/character/abc", {"json": {"name": "y"}}, 404, "not_found"),
-    ("get", "/api/v1/nowhere", {}, 404, "not_found"),
-])
-def test_errors_are_problem_json(client: TestClient, method: str, path: str, kwargs: dict,
-                                 status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("get", f"{E}/spaceship", {}, 404, "unknown_kind"),
+        (
+            "post",
+            f"{E}/character",
+            {"json": {"name": "x", "data": {"age": 5}}},
+            422,
+            "validation_failed",
+        ),
+        ("post", f"{E}/character", {"json": {"data": {}}}, 422, "validation_failed"),
+        ("post", f"{E}/character", {"json": {"name": "x", "extra": 1}}, 422, "validation_failed"),
+        ("post", f"{E}/character", {"json": {"name": "x" * 5000}}, 422, "validation_failed"),
+        (
+            "post",
+            f"{E}/character",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            422,
+            "validation_failed",
+        ),
+        ("post", f"{E}/character", {"content": b"x" * 3_000_000}, 413, "payload_too_large"),
+        ("get", f"{E}/character", {"params": {"limit": 500}}, 400, "bad_request"),
+        ("get", f"{E}/character", {"params": {"limit": "ten"}}, 400, "bad_request"),
+        ("get", f"{E}/character", {"params": {"offset": -1}}, 400, "bad_request"),
+        ("get", f"{E}/character", {"params": {"sort": "shoe_size"}}, 400, "bad_request"),
+        ("get", f"{E}/character", {"params": {"colour": "red"}}, 400, "bad_request"),
+        ("get", f"{E}/character", {"params": {"data.shoe": "9"}}, 400, "bad_request"),
+        ("get", f"{E}/character/abc", {}, 404, "not_found"),
+        ("patch", f"{E}/character/abc", {"json": {"name": "y"}}, 404, "not_found"),
+        ("get", "/api/v1/nowhere", {}, 404, "not_found"),
+    ],
+)
+def test_errors_are_problem_json(
+    client: TestClient, method: str, path: str, kwargs: dict, status: int, code: str
+) -> None:
     assert_problem(getattr(client, method)(path, **kwargs), status, code)
 
 
 def test_conflicts(client: TestClient) -> None:
     made = client.post(f"{E}/outfit", json={"name": "A"}).json()
     client.patch(f"{E}/outfit/{made['id']}", json={"name": "B"})
-    body = assert_problem(client.patch(f"{E}/outfit/{made['id']}",
-                                       json={"name": "C", "expected_revision": 1}),
-                          409, "stale_revision")
+    body = assert_problem(
+        client.patch(f"{E}/outfit/{made['id']}", json={"name": "C", "expected_revision": 1}),
+        409,
+        "stale_revision",
+    )
     assert body["details"] == {"current_revision": 2}
     client.delete(f"{E}/outfit/{made['id']}")
     assert_problem(client.delete(f"{E}/outfit/{made['id']}"), 409, "already_deleted")
-    assert client.get(f"{E}/outfit/{made['id']}", params={"include_deleted": True}).json()[
-        "name"] == "B"
+    assert (
+        client.get(f"{E}/outfit/{made['id']}", params={"include_deleted": True}).json()["name"]
+        == "B"
+    )
 
 
 def test_injection_in_q_is_harmless(client: TestClient) -> None:
@@ -109,14 +131,19 @@ def test_injection_in_q_is_harmless(client: TestClient) -> None:
         assert r.status_code == 200 and r.json()["total"] == 0
     assert_problem(client.get(f"{E}/outfit", params={"q": "a\x00b"}), 400, "bad_request")
     assert_problem(client.post(f"{E}/outfit", json={"name": "a\x00"}), 422, "validation_failed")
-    assert_problem(client.post(f"{E}/outfit", json={"name": "a", "data": {"style": "\x00"}}),
-                   422, "validation_failed")
+    assert_problem(
+        client.post(f"{E}/outfit", json={"name": "a", "data": {"style": "\x00"}}),
+        422,
+        "validation_failed",
+    )
     assert client.get(f"{E}/outfit").json()["total"] == 1
 
 
 def test_request_id_echoed_or_made(client: TestClient) -> None:
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers[
-        "x-request-id"] == "abc-123"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert len(made.headers["x-request-id"]) == 32
 
@@ -138,25 +165,31 @@ def test_import_over_http_is_all_or_nothing(client: TestClient) -> None:
     client.post(f"{E}/outfit", json={"name": "A"})
     doc = client.get("/api/v1/export").json()
     assert_problem(client.post("/api/v1/import", json=doc), 409, "conflict")
-    assert client.post("/api/v1/import", params={"on_conflict": "skip"}, json=doc).json()[
-        "skipped"] == 1
+    assert (
+        client.post("/api/v1/import", params={"on_conflict": "skip"}, json=doc).json()["skipped"]
+        == 1
+    )
     assert_problem(client.post("/api/v1/import", json={"format": "nope"}), 400, "backup_invalid")
 
 
 def test_readyz_reports_a_missing_database(lifeos_home) -> None:  # noqa: ANN001
-    broken = Settings(home=lifeos_home,
-                      LIFEOS_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    broken = Settings(
+        home=lifeos_home, LIFEOS_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
     with TestClient(create_app(broken)) as c:
         assert_problem(c.get("/readyz"), 503, "unavailable")
 
 
 def test_off_loopback_the_api_asks_for_the_password(settings: Settings) -> None:
-    exposed = settings.model_copy(update={"api_host": "0.0.0.0",
-                                          "studio_password": SecretStr("s3cret")})
+    exposed = settings.model_copy(
+        update={"api_host": "0.0.0.0", "studio_password": SecretStr("s3cret")}
+    )
     with TestClient(create_app(exposed, studio=False)) as c:
         assert c.get("/healthz").status_code == 200
         refused = c.get("/api/v1/kinds")
-        assert refused.status_code == 401 and "studio password" in refused.json()["error"]["message"]
+        assert (
+            refused.status_code == 401 and "studio password" in refused.json()["error"]["message"]
+        )
         assert c.get("/api/v1/kinds", headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/api/v1/kinds", auth=("lifeos", "s3cret")).status_code == 200
         assert c.get("/api/v1/kinds", auth=("lifeos", "wrong")).status_code == 401

@@ -19,10 +19,10 @@ import dagster as dg
 import pytest
 
 from lifeos.db.engine import session_scope
-from lifeos.errors import NotFound, ServiceUnavailable
+from lifeos.errors import BGGError, BGGTokenMissing, NotFound, ServiceUnavailable
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.bgg import BGGClient, BGGError, BGGTokenMissing, cache_size
+from resources.bgg import BGGClient, cache_size
 from tools.games import Games
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bgg"
@@ -39,8 +39,9 @@ class Replay(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = parse_qs(url.query)
         endpoint = url.path.rsplit("/", 1)[-1]
-        type(self).seen.append((time.time(), endpoint, query,
-                                self.headers.get("Authorization", "")))
+        type(self).seen.append(
+            (time.time(), endpoint, query, self.headers.get("Authorization", ""))
+        )
         queued = type(self).script.get(endpoint)
         if queued:
             status, body, headers, delay = queued.pop(0)
@@ -66,8 +67,13 @@ class Replay(BaseHTTPRequestHandler):
             name = "search_agricola.xml" if query["query"][0] == "Agricola" else "search_empty.xml"
         else:
             ids = set(query["id"][0].split(","))
-            name = ("thing_31260_283.xml" if ids <= {"31260", "283"} else
-                    "thing_1653.xml" if ids == {"1653"} else "search_empty.xml")
+            name = (
+                "thing_31260_283.xml"
+                if ids <= {"31260", "283"}
+                else "thing_1653.xml"
+                if ids == {"1653"}
+                else "search_empty.xml"
+            )
         return (FIXTURES / name).read_text(encoding="utf-8")
 
     def log_message(self, *args: object) -> None:
@@ -85,31 +91,44 @@ def server() -> Iterator[str]:
 
 @pytest.fixture
 def client(server: str, settings: Settings) -> BGGClient:
-    return BGGClient(base_url=server, token="t0ken", database_url=settings.database_url,
-                     state_dir=str(settings.home), min_interval_s=0.0, max_wait_s=2.0,
-                     timeout_s=2.0)
+    return BGGClient(
+        base_url=server,
+        token="t0ken",
+        database_url=settings.database_url,
+        state_dir=str(settings.home),
+        min_interval_s=0.0,
+        max_wait_s=2.0,
+        timeout_s=2.0,
+    )
 
 
 def test_search_parses_the_recording_and_is_cached(client: BGGClient) -> None:
     hits = client.search("Agricola")
     assert len(hits) == 49 and (hits[0].bgg_id, hits[0].name, hits[0].year) == (
-        31260, "Agricola", 2007)
+        31260,
+        "Agricola",
+        2007,
+    )
     assert Replay.seen[0][3] == "Bearer t0ken" and Replay.seen[0][2]["type"] == ["boardgame"]
-    assert client.search("Agricola") == hits and len(Replay.seen) == 1     # from the cache
+    assert client.search("Agricola") == hits and len(Replay.seen) == 1  # from the cache
     assert client.search("blablablathisgamewonteverexist") == []
     no_token = client.model_copy(update={"token": ""})
-    assert no_token.search("Agricola") == hits      # cached: no token, no request
+    assert no_token.search("Agricola") == hits  # cached: no token, no request
     assert len(Replay.seen) == 2
 
 
-def test_thing_details_become_an_idempotent_board_game(client: BGGClient,
-                                                         settings: Settings) -> None:
+def test_thing_details_become_an_idempotent_board_game(
+    client: BGGClient, settings: Settings
+) -> None:
     games = Games(settings, client)
     first = games.add([31260, 283])
     agricola = first[0].data
     assert first[0].name == "Agricola" and agricola["bgg_id"] == 31260
     assert (agricola["min_players"], agricola["max_players"], agricola["year_published"]) == (
-        1, 5, 2007)
+        1,
+        5,
+        2007,
+    )
     assert agricola["weight"] == pytest.approx(3.63, abs=0.01)
     assert "Uwe Rosenberg" in agricola["designers"] and agricola["mechanics"]
     assert "\n" in agricola["description"] or "&#10;" not in agricola["description"]
@@ -122,11 +141,14 @@ def test_thing_details_become_an_idempotent_board_game(client: BGGClient,
 
 
 def test_queued_rate_limited_and_failing_answers_are_retried(client: BGGClient) -> None:
-    Replay.script["search"] = [(202, "", {}, 0.0), (429, "slow down", {"Retry-After": "1"}, 0.0),
-                               (503, "busy", {}, 0.0)]
+    Replay.script["search"] = [
+        (202, "", {}, 0.0),
+        (429, "slow down", {"Retry-After": "1"}, 0.0),
+        (503, "busy", {}, 0.0),
+    ]
     started = time.monotonic()
     assert client.search("Agricola")[0].bgg_id == 31260
-    assert len(Replay.seen) == 4 and time.monotonic() - started >= 1.0   # Retry-After held
+    assert len(Replay.seen) == 4 and time.monotonic() - started >= 1.0  # Retry-After held
 
 
 def test_errors_are_clear_and_never_cached(client: BGGClient, settings: Settings) -> None:
@@ -138,10 +160,18 @@ def test_errors_are_clear_and_never_cached(client: BGGClient, settings: Settings
         client.model_copy(update={"max_wait_s": 0.05}).search("Agricola")
     Replay.script["search"] = [(200, "", {}, 3.0), (200, "", {}, 3.0)]
     with pytest.raises(ServiceUnavailable, match="timed out"):
-        client.model_copy(update={"timeout_s": 0.3, "max_attempts": 2,
-                                  "max_wait_s": 0.05}).search("Agricola")
-    Replay.script["search"] = [(200, '<?xml version="1.0"?><errors><error><message>'
-                                     "Rate limit exceeded.</message></error></errors>", {}, 0.0)]
+        client.model_copy(update={"timeout_s": 0.3, "max_attempts": 2, "max_wait_s": 0.05}).search(
+            "Agricola"
+        )
+    Replay.script["search"] = [
+        (
+            200,
+            '<?xml version="1.0"?><errors><error><message>'
+            "Rate limit exceeded.</message></error></errors>",
+            {},
+            0.0,
+        )
+    ]
     with pytest.raises(BGGError, match="Rate limit exceeded"):
         client.search("Agricola")
     assert cache_size(settings.database_url) == 0
@@ -160,14 +190,26 @@ for i in range(3):
 
 
 def test_the_rate_limit_holds_across_processes(server: str, settings: Settings) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", RATE_CLIENT, server, settings.database_url,
-                               str(settings.home), name], cwd=ROOT)
-             for name in ("alpha", "beta")]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RATE_CLIENT,
+                server,
+                settings.database_url,
+                str(settings.home),
+                name,
+            ],
+            cwd=ROOT,
+        )
+        for name in ("alpha", "beta")
+    ]
     assert all(p.wait(timeout=60) == 0 for p in procs)
     times = sorted(t for t, endpoint, _, _ in Replay.seen if endpoint == "search")
     assert len(times) == 6
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.35, gaps          # one request per 0.4 s across both processes
+    assert min(gaps) >= 0.35, gaps  # one request per 0.4 s across both processes
 
 
 def test_the_catalogue_refreshes_stale_games(client: BGGClient, settings: Settings) -> None:
@@ -177,24 +219,35 @@ def test_the_catalogue_refreshes_stale_games(client: BGGClient, settings: Settin
     games = Games(settings, client)
     (coup,) = games.add([1653])
     with session_scope(settings.database_url) as session:
-        EntityStore(session).update("board_game", coup.id, {"data": {
-            "bgg_refreshed_at": "2020-01-01T00:00:00+00:00"}})
+        EntityStore(session).update(
+            "board_game", coup.id, {"data": {"bgg_refreshed_at": "2020-01-01T00:00:00+00:00"}}
+        )
     assert [g.id for g in games.stale(older_than=timedelta(days=7))] == [coup.id]
-    result = dg.materialize([bgg_catalogue], resources={
-        "workbench": WorkbenchResource(home=str(settings.home),
-                                       database_url=settings.database_url), "bgg": client})
+    result = dg.materialize(
+        [bgg_catalogue],
+        resources={
+            "workbench": WorkbenchResource(
+                home=str(settings.home), database_url=settings.database_url
+            ),
+            "bgg": client,
+        },
+    )
     assert result.success
     meta = result.asset_materializations_for_node("bgg_catalogue")[0].metadata
     assert meta["refreshed"].value == 1
     assert games.stale(older_than=timedelta(days=7)) == []
 
 
-def test_cli_and_api(server: str, settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_and_api(
+    server: str,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from fastapi.testclient import TestClient
 
     from apps.api.app import create_app
-    from lifeos.cli import main
+    from apps.cli import main
     from lifeos.settings import reset_settings_cache
 
     monkeypatch.setenv("LIFEOS_BGG_URL", server)

@@ -8,6 +8,7 @@ import copy
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, PngImagePlugin
@@ -20,19 +21,47 @@ from tools.cards import entity_to_card, import_card, read_card_file, read_png_ca
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cards"
 SERAPHINA = FIXTURES / "seraphina_v2.png"
 
-V3 = {"spec": "chara_card_v3", "spec_version": "3.0", "data": {
-    "name": "Ilse Varga", "description": "A cartographer of impossible coastlines.",
-    "personality": "meticulous, dry humour", "scenario": "", "first_mes": "Mind the ink.",
-    "mes_example": "", "creator_notes": "", "system_prompt": "", "post_history_instructions": "",
-    "alternate_greetings": ["Ah, a visitor."], "tags": ["Fantasy", "OC"], "creator": "lifeos",
-    "character_version": "1", "extensions": {"depth_prompt": {"depth": 4, "prompt": "x"}},
-    "character_book": {"name": "Coasts", "entries": [{"keys": ["reef"], "content": "Reefs move.",
-                                                       "enabled": True, "insertion_order": 0,
-                                                       "use_regex": False, "extensions": {}}],
-                       "extensions": {}},
-    "assets": [{"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"}],
-    "nickname": "Ilse", "creator_notes_multilingual": {"en": "hi"}, "source": ["ccv3-spec"],
-    "group_only_greetings": [], "creation_date": 1700000000, "modification_date": 1700000001}}
+V3: dict[str, Any] = {
+    "spec": "chara_card_v3",
+    "spec_version": "3.0",
+    "data": {
+        "name": "Ilse Varga",
+        "description": "A cartographer of impossible coastlines.",
+        "personality": "meticulous, dry humour",
+        "scenario": "",
+        "first_mes": "Mind the ink.",
+        "mes_example": "",
+        "creator_notes": "",
+        "system_prompt": "",
+        "post_history_instructions": "",
+        "alternate_greetings": ["Ah, a visitor."],
+        "tags": ["Fantasy", "OC"],
+        "creator": "lifeos",
+        "character_version": "1",
+        "extensions": {"depth_prompt": {"depth": 4, "prompt": "x"}},
+        "character_book": {
+            "name": "Coasts",
+            "entries": [
+                {
+                    "keys": ["reef"],
+                    "content": "Reefs move.",
+                    "enabled": True,
+                    "insertion_order": 0,
+                    "use_regex": False,
+                    "extensions": {},
+                }
+            ],
+            "extensions": {},
+        },
+        "assets": [{"type": "icon", "uri": "ccdefault:", "name": "main", "ext": "png"}],
+        "nickname": "Ilse",
+        "creator_notes_multilingual": {"en": "hi"},
+        "source": ["ccv3-spec"],
+        "group_only_greetings": [],
+        "creation_date": 1700000000,
+        "modification_date": 1700000001,
+    },
+}
 
 
 def png_with(chunks: dict[str, str]) -> bytes:
@@ -58,10 +87,13 @@ def test_a_real_v2_png_card_round_trips_with_its_lorebook(db_url: str, tmp_path:
 
 
 def test_unknown_fields_survive_and_edits_win(db_url: str, tmp_path: Path) -> None:
-    card = copy.deepcopy(V3) | {"spec": "chara_card_v2", "spec_version": "2.0",
-                                "x_top_level": {"kept": True}}
+    card = copy.deepcopy(V3) | {
+        "spec": "chara_card_v2",
+        "spec_version": "2.0",
+        "x_top_level": {"kept": True},
+    }
     card["data"]["x_unknown"] = [1, 2, 3]
-    card["data"]["creator"] = "c" * 300            # longer than the entity allows: kept as is
+    card["data"]["creator"] = "c" * 300  # longer than the entity allows: kept as is
     card["data"]["name"] = "  Spaced Name "
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card))
@@ -85,14 +117,17 @@ def test_v3_cards_import_from_json_and_png(db_url: str, tmp_path: Path) -> None:
     assert entity_to_card(character) == V3
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (png_with({"chara": "%%% not base64 %%%"}), "not base64 JSON"),
-    (png_with({"parameters": "a prompt"}), "carries no character card"),
-    (json.dumps({"spec": "tavern_v1", "data": {"name": "x"}}).encode(), "not a Character Card"),
-    (json.dumps({"spec": "chara_card_v2", "data": {"name": " "}}).encode(), "has no name"),
-    (json.dumps({"spec": "chara_card_v2"}).encode(), "no `data` object"),
-    (b"\x00\x01 garbage", "neither a PNG nor JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (png_with({"chara": "%%% not base64 %%%"}), "not base64 JSON"),
+        (png_with({"parameters": "a prompt"}), "carries no character card"),
+        (json.dumps({"spec": "tavern_v1", "data": {"name": "x"}}).encode(), "not a Character Card"),
+        (json.dumps({"spec": "chara_card_v2", "data": {"name": " "}}).encode(), "has no name"),
+        (json.dumps({"spec": "chara_card_v2"}).encode(), "no `data` object"),
+        (b"\x00\x01 garbage", "neither a PNG nor JSON"),
+    ],
+)
 def test_malformed_cards_are_refused(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "bad.card"
     path.write_bytes(content)
@@ -102,9 +137,14 @@ def test_malformed_cards_are_refused(tmp_path: Path, content: bytes, message: st
 
 def test_a_library_character_exports_as_a_complete_v2_card(db_url: str) -> None:
     with session_scope(db_url) as session:
-        character = EntityStore(session).create("character", {
-            "name": "Bram", "tags": ["tinker"], "data": {"description": "A tinkerer.",
-                                                         "greeting": "Hello!"}})
+        character = EntityStore(session).create(
+            "character",
+            {
+                "name": "Bram",
+                "tags": ["tinker"],
+                "data": {"description": "A tinkerer.", "greeting": "Hello!"},
+            },
+        )
     card = entity_to_card(character)
     assert card["spec"] == "chara_card_v2" and card["spec_version"] == "2.0"
     assert card["data"]["first_mes"] == "Hello!" and card["data"]["tags"] == ["tinker"]
@@ -116,7 +156,7 @@ def test_cli_and_api(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixt
     from fastapi.testclient import TestClient
 
     from apps.api.app import create_app
-    from lifeos.cli import main
+    from apps.cli import main
     from lifeos.settings import get_settings
 
     assert main(["cards", "import", str(SERAPHINA), "--json"]) == 0
@@ -126,8 +166,9 @@ def test_cli_and_api(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixt
     assert read_card_file(out) == read_card_file(SERAPHINA)
     assert main(["cards", "import", str(tmp_path / "missing.json")]) == 1
     with TestClient(create_app(get_settings(), studio=False)) as api:
-        r = api.post("/api/v1/cards", files={"file": ("ilse.json", json.dumps(V3),
-                                                      "application/json")})
+        r = api.post(
+            "/api/v1/cards", files={"file": ("ilse.json", json.dumps(V3), "application/json")}
+        )
         assert r.status_code == 201
         assert api.get(f"/api/v1/cards/{r.json()['id']}").json() == V3
         png = api.get(f"/api/v1/cards/{cid}", params={"format": "png"})

@@ -26,27 +26,42 @@ def test_definitions_load(db_url: str) -> None:
     dg.Definitions.validate_loadable(defs)
     assert defs.resolve_job_def("library_snapshot_job") is not None
     assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} == {
-        "library_snapshot", "rulebook_pages", "rulebook_chunks", "rulebook_index",
-        "rules_qa_eval", "image_batches", "bgg_catalogue", "story_plan", "story_scenes",
-        "story_illustrations", "image_analyses"}
+        "library_snapshot",
+        "rulebook_pages",
+        "rulebook_chunks",
+        "rulebook_index",
+        "rules_qa_eval",
+        "image_batches",
+        "bgg_catalogue",
+        "story_plan",
+        "story_scenes",
+        "story_illustrations",
+        "image_analyses",
+    }
     assert defs.resolve_job_def("rulebook_ingest") is not None
     assert defs.resolve_sensor_def("rulebook_inbox_sensor") is not None
     assert defs.resolve_sensor_def("image_batch_sensor") is not None
 
 
-def _materialize(settings: Settings, instance: dg.DagsterInstance | None = None
-                 ) -> dg.ExecuteInJobResult:
-    library = LibraryResource(database_url=settings.database_url,
-                              exports_dir=str(settings.exports_dir))
-    return dg.materialize([library_snapshot, library_snapshot_matches_library],
-                          resources={"library": library}, instance=instance)
+def _materialize(
+    settings: Settings, instance: dg.DagsterInstance | None = None
+) -> dg.ExecuteInJobResult:
+    library = LibraryResource(
+        database_url=settings.database_url, exports_dir=str(settings.exports_dir)
+    )
+    return dg.materialize(
+        [library_snapshot, library_snapshot_matches_library],
+        resources={"library": library},
+        instance=instance,
+    )
 
 
 def test_snapshot_materializes_and_check_passes(settings: Settings) -> None:
     with session_scope(settings.database_url) as session:
         load_demo(session)
-        EntityStore(session).delete("character", EntityStore(session).list(
-            "character", {"q": "zed"}).items[0].id)
+        EntityStore(session).delete(
+            "character", EntityStore(session).list("character", {"q": "zed"}).items[0].id
+        )
     result = _materialize(settings)
     assert result.success
     meta = result.asset_materializations_for_node("library_snapshot")[0].metadata
@@ -64,13 +79,16 @@ def test_check_fails_when_snapshot_is_stale(settings: Settings) -> None:
         EntityStore(session).create("outfit", {"name": "after the snapshot"})
     result = dg.materialize(
         [library_snapshot.to_source_asset(), library_snapshot_matches_library],
-        resources={"library": LibraryResource(database_url=settings.database_url,
-                                              exports_dir=str(settings.exports_dir))},
+        resources={
+            "library": LibraryResource(
+                database_url=settings.database_url, exports_dir=str(settings.exports_dir)
+            )
+        },
         selection=dg.AssetSelection.checks(library_snapshot_matches_library),
     )
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
-    assert evaluation.metadata["expected_per_kind"].data == {"outfit": 1}
+    assert evaluation.metadata["expected_per_kind"].value == {"outfit": 1}
 
 
 def test_generated_dagster_yaml_runs_a_real_instance(settings: Settings) -> None:
@@ -85,9 +103,11 @@ def test_generated_dagster_yaml_runs_a_real_instance(settings: Settings) -> None
         result = _materialize(settings, instance)
         assert result.success
         # The run is recorded in this instance's storage (other tests may have runs there too).
-        assert instance.get_run_record_by_id(result.run_id).dagster_run.is_success
-        assert instance.get_latest_materialization_event(
-            dg.AssetKey("library_snapshot")) is not None
+        record = instance.get_run_record_by_id(result.run_id)
+        assert record is not None and record.dagster_run.is_success
+        assert (
+            instance.get_latest_materialization_event(dg.AssetKey("library_snapshot")) is not None
+        )
 
 
 def test_dagster_yaml_is_stable(settings: Settings) -> None:
@@ -117,7 +137,12 @@ child = subprocess.Popen(["sleep", "60"])
 child.terminate()
 print("exit", child.wait(timeout=10))
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "exit -15" in done.stdout

@@ -19,11 +19,11 @@ from PIL import Image, PngImagePlugin
 
 from lifeos.db.engine import session_scope
 from lifeos.demo import load_demo
-from lifeos.errors import BadRequest, NotFound, ValidationFailed
+from lifeos.errors import BadRequest, ImageModelError, NotFound, ValidationFailed
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import GenerationParams, ImageGenerator, ImageModelError
+from resources.images import GenerationParams, ImageGenerator
 from tests.llm_helpers import copy_configs
 from tools.composer.tokens import count_tokens
 from tools.images.batches import ImageBatches
@@ -49,8 +49,9 @@ def lib(settings: Settings, tmp_path: Path):  # noqa: ANN201
 
 def test_composer_follows_links_orders_parts_and_applies_styles(lib) -> None:  # noqa: ANN001
     service, ids, _ = lib
-    c = service.composer.run({"entity_ids": [ids["Aria Vale"]], "styles": ["lifeos-noir"],
-                              "text": "on a rooftop"})
+    c = service.composer.run(
+        {"entity_ids": [ids["Aria Vale"]], "styles": ["lifeos-noir"], "text": "on a rooftop"}
+    )
     kinds = [p.kind for p in c.recipe.parts]
     # The config's order: art style, composition, character, expression, hair, outfit, ...
     assert kinds.index("art_style") < kinds.index("character") < kinds.index("hair_style")
@@ -58,7 +59,7 @@ def test_composer_follows_links_orders_parts_and_applies_styles(lib) -> None:  #
     assert {p.via for p in c.recipe.parts if p.kind == "hair_style"} == {"has_look"}
     assert c.positive.startswith("film noir still of ")
     assert "auburn hair" in c.positive and "on a rooftop" in c.positive
-    assert "colour, bright" in c.negative            # the style's negative prompt
+    assert "colour, bright" in c.negative  # the style's negative prompt
     assert c.tokens == count_tokens(c.positive)
 
 
@@ -72,12 +73,16 @@ def test_an_explicit_entity_replaces_the_linked_one_of_its_kind(lib) -> None:  #
 
 def test_wildcards_are_drawn_from_the_seed(lib, tmp_path: Path) -> None:  # noqa: ANN001
     service, _, _ = lib
-    draws = {service.composer.run({"text": "__place__, {red|green|blue} kite", "seed": s}
-                                  ).positive for s in range(12)}
-    assert len(draws) > 2                          # different seeds, different draws
+    draws = {
+        service.composer.run({"text": "__place__, {red|green|blue} kite", "seed": s}).positive
+        for s in range(12)
+    }
+    assert len(draws) > 2  # different seeds, different draws
     again = service.composer.run({"text": "__place__, {red|green|blue} kite", "seed": 5})
-    assert again.positive == service.composer.run(
-        {"text": "__place__, {red|green|blue} kite", "seed": 5}).positive
+    assert (
+        again.positive
+        == service.composer.run({"text": "__place__, {red|green|blue} kite", "seed": 5}).positive
+    )
     assert "__" not in again.positive and "{" not in again.positive
     with pytest.raises(BadRequest, match="no wildcard file for __nope__"):
         service.composer.run({"text": "__nope__"})
@@ -101,8 +106,17 @@ def test_visualizer_pictures_one_entity_alone(lib) -> None:  # noqa: ANN001
 def test_fooocus_style_files_import_as_is_and_bad_ones_are_refused(lib, tmp_path) -> None:  # noqa: ANN001
     service, _, _ = lib
     pack = tmp_path / "sdxl_styles_mine.json"
-    pack.write_text(json.dumps([{"name": "Mine Neon", "prompt": "neon sign of {prompt}, glowing",
-                                 "negative_prompt": "dull"}]))
+    pack.write_text(
+        json.dumps(
+            [
+                {
+                    "name": "Mine Neon",
+                    "prompt": "neon sign of {prompt}, glowing",
+                    "negative_prompt": "dull",
+                }
+            ]
+        )
+    )
     assert service.composer.styles.import_pack(pack) == ("sdxl_styles_mine", 1)
     c = service.composer.run({"text": "a cat", "styles": ["mine neon"]})
     assert c.positive == "neon sign of a cat, glowing" and c.negative.endswith("dull")
@@ -118,9 +132,11 @@ def test_fooocus_style_files_import_as_is_and_bad_ones_are_refused(lib, tmp_path
 
 # ---- PNG metadata ----------------------------------------------------------------------------
 
-A1111 = ("masterpiece, a knight in (shining armor:1.2)\nNegative prompt: lowres, blurry\n"
-         "Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: 1234567, Size: 512x768, "
-         'Model hash: abc123, Model: dreamshaper_8, Lora hashes: "x: 1, y: 2", Version: v1.9.4')
+A1111 = (
+    "masterpiece, a knight in (shining armor:1.2)\nNegative prompt: lowres, blurry\n"
+    "Steps: 28, Sampler: DPM++ 2M Karras, CFG scale: 6.5, Seed: 1234567, Size: 512x768, "
+    'Model hash: abc123, Model: dreamshaper_8, Lora hashes: "x: 1, y: 2", Version: v1.9.4'
+)
 
 
 def _png_with(text: dict[str, str]) -> bytes:
@@ -136,32 +152,78 @@ def test_a1111_parameters_read_and_written() -> None:
     meta = parse_parameters(A1111)
     assert meta.prompt == "masterpiece, a knight in (shining armor:1.2)"
     assert meta.negative_prompt == "lowres, blurry"
-    assert (meta.steps, meta.sampler, meta.guidance, meta.seed) == (28, "DPM++ 2M Karras",
-                                                                     6.5, 1234567)
+    assert (meta.steps, meta.sampler, meta.guidance, meta.seed) == (
+        28,
+        "DPM++ 2M Karras",
+        6.5,
+        1234567,
+    )
     assert (meta.width, meta.height, meta.model) == (512, 768, "dreamshaper_8")
     assert meta.extra["Lora hashes"] == "x: 1, y: 2"
     again = parse_parameters(meta.parameters_text())
     assert (again.prompt, again.seed, again.sampler, again.extra["Lora hashes"]) == (
-        meta.prompt, meta.seed, meta.sampler, "x: 1, y: 2")
+        meta.prompt,
+        meta.seed,
+        meta.sampler,
+        "x: 1, y: 2",
+    )
 
 
 def test_fooocus_and_comfyui_metadata_are_read() -> None:
-    fooocus = read_meta(_png_with({"parameters": json.dumps({
-        "prompt": "a fox", "negative_prompt": "cat", "steps": 30, "guidance_scale": 4,
-        "seed": "42", "sampler": "dpmpp_2m_sde_gpu", "resolution": "(896, 1152)",
-        "base_model": "juggernautXL", "styles": "['Fooocus V2']"}), "fooocus_scheme": "fooocus"}))
+    fooocus = read_meta(
+        _png_with(
+            {
+                "parameters": json.dumps(
+                    {
+                        "prompt": "a fox",
+                        "negative_prompt": "cat",
+                        "steps": 30,
+                        "guidance_scale": 4,
+                        "seed": "42",
+                        "sampler": "dpmpp_2m_sde_gpu",
+                        "resolution": "(896, 1152)",
+                        "base_model": "juggernautXL",
+                        "styles": "['Fooocus V2']",
+                    }
+                ),
+                "fooocus_scheme": "fooocus",
+            }
+        )
+    )
     assert (fooocus.source, fooocus.prompt, fooocus.seed, fooocus.width) == (
-        "fooocus", "a fox", 42, 896)
-    graph = {"3": {"class_type": "KSampler", "inputs": {
-        "seed": 7, "steps": 12, "cfg": 8, "sampler_name": "euler", "positive": ["6", 0],
-        "negative": ["7", 0], "latent_image": ["5", 0], "model": ["4", 0]}},
+        "fooocus",
+        "a fox",
+        42,
+        896,
+    )
+    graph = {
+        "3": {
+            "class_type": "KSampler",
+            "inputs": {
+                "seed": 7,
+                "steps": 12,
+                "cfg": 8,
+                "sampler_name": "euler",
+                "positive": ["6", 0],
+                "negative": ["7", 0],
+                "latent_image": ["5", 0],
+                "model": ["4", 0],
+            },
+        },
         "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "v1-5.safetensors"}},
         "5": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 640}},
         "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse", "clip": ["4", 1]}},
-        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "fog", "clip": ["4", 1]}}}
+        "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "fog", "clip": ["4", 1]}},
+    }
     comfy = read_meta(_png_with({"prompt": json.dumps(graph), "workflow": "{}"}))
-    assert (comfy.source, comfy.prompt, comfy.negative_prompt, comfy.seed, comfy.height,
-            comfy.model) == ("comfyui", "a lighthouse", "fog", 7, 640, "v1-5.safetensors")
+    assert (
+        comfy.source,
+        comfy.prompt,
+        comfy.negative_prompt,
+        comfy.seed,
+        comfy.height,
+        comfy.model,
+    ) == ("comfyui", "a lighthouse", "fog", 7, 640, "v1-5.safetensors")
 
 
 def test_pngs_without_or_with_corrupt_metadata_are_refused() -> None:
@@ -198,7 +260,7 @@ def test_a_model_path_that_is_not_a_diffusion_model_is_a_clear_error(tmp_path: P
 
 
 def test_steps_report_progress_and_cancel_stops() -> None:
-    from resources.images import GenerationCancelled
+    from lifeos.errors import GenerationCancelled
 
     seen: list[tuple[int, int]] = []
     gen = ImageGenerator()
@@ -211,8 +273,11 @@ def test_steps_report_progress_and_cancel_stops() -> None:
             cancel.set()
 
     with pytest.raises(GenerationCancelled):
-        gen.generate(GenerationParams(prompt="x", steps=10, width=64, height=64),
-                     on_step=stop_at_two, cancel=cancel)
+        gen.generate(
+            GenerationParams(prompt="x", steps=10, width=64, height=64),
+            on_step=stop_at_two,
+            cancel=cancel,
+        )
 
 
 # ---- batches ---------------------------------------------------------------------------------
@@ -220,9 +285,14 @@ def test_steps_report_progress_and_cancel_stops() -> None:
 
 def test_a_batch_makes_linked_images_and_resumes_after_a_crash(lib) -> None:  # noqa: ANN001
     service, ids, _ = lib
-    batch = service.create({"compose": {"entity_ids": [ids["Aria Vale"]],
-                                        "styles": ["lifeos-storybook"]},
-                            "count": 3, "seed": 100, **SMALL})
+    batch = service.create(
+        {
+            "compose": {"entity_ids": [ids["Aria Vale"]], "styles": ["lifeos-storybook"]},
+            "count": 3,
+            "seed": 100,
+            **SMALL,
+        }
+    )
     assert batch["status"] == "queued" and batch["seeds"] == [100, 101, 102]
     real = service.generator.generate
     calls = {"n": 0}
@@ -233,13 +303,13 @@ def test_a_batch_makes_linked_images_and_resumes_after_a_crash(lib) -> None:  # 
             raise RuntimeError("power cut")
         return real(params, **kw)
 
-    service.generator.__dict__["generate"] = crash_on_third   # the resource is a frozen model
+    service.generator.__dict__["generate"] = crash_on_third  # the resource is a frozen model
     with pytest.raises(RuntimeError, match="power cut"):
         service.run(batch["id"])
     failed = service.get(batch["id"])
     assert failed["status"] == "failed" and failed["done"] == 2 and "power cut" in failed["error"]
     del service.generator.__dict__["generate"]
-    done = service.run(batch["id"])            # only the missing image is made
+    done = service.run(batch["id"])  # only the missing image is made
     assert done["status"] == "done" and done["done"] == 3
     assert {k: v for k, v in done["images"].items() if k != "102"} == failed["images"]
 
@@ -250,14 +320,16 @@ def test_a_batch_makes_linked_images_and_resumes_after_a_crash(lib) -> None:  # 
     assert ("depicts", "Aria Vale") in links and ("uses", "Long side braid") in links
     assert image.data["test_model"] and "test-model" in image.tags
     meta = read_meta(service.image_file(image.id).read_bytes())
+    assert meta.lifeos is not None
     assert meta.seed == 100 and meta.lifeos["batch_id"] == batch["id"]
     assert meta.lifeos["recipe"]["entity_ids"] == [ids["Aria Vale"]]
 
 
 def test_rerun_reproduces_identical_pixels_and_import_reads_it_back(lib) -> None:  # noqa: ANN001
     service, ids, _ = lib
-    batch = service.create({"compose": {"text": "a lighthouse in __weather__"}, "count": 1,
-                            "seed": 9, **SMALL})
+    batch = service.create(
+        {"compose": {"text": "a lighthouse in __weather__"}, "count": 1, "seed": 9, **SMALL}
+    )
     done = service.run(batch["id"])
     path = service.image_file(done["images"]["9"])
     _, params, identical = service.rerun(path)
@@ -269,12 +341,21 @@ def test_rerun_reproduces_identical_pixels_and_import_reads_it_back(lib) -> None
 
 def test_img2img_links_the_new_image_to_its_source(lib) -> None:  # noqa: ANN001
     service, _, _ = lib
-    first = service.run(service.create({"compose": {"text": "a red door"}, "count": 1,
-                                        **SMALL})["id"])
+    first = service.run(
+        service.create({"compose": {"text": "a red door"}, "count": 1, **SMALL})["id"]
+    )
     source = first["images"]["0"]
-    second = service.run(service.create({"compose": {"text": "a blue door"}, "count": 1,
-                                         "init_image_id": source, "strength": 0.5,
-                                         **SMALL})["id"])
+    second = service.run(
+        service.create(
+            {
+                "compose": {"text": "a blue door"},
+                "count": 1,
+                "init_image_id": source,
+                "strength": 0.5,
+                **SMALL,
+            }
+        )["id"]
+    )
     with session_scope(service.url) as session:
         links = EntityStore(session).links("image", second["images"]["0"])
     assert ("derived_from", source) in {(ln.relation, ln.entity.id) for ln in links}
@@ -282,14 +363,18 @@ def test_img2img_links_the_new_image_to_its_source(lib) -> None:  # noqa: ANN001
 
 def test_bad_batch_requests_are_refused_before_anything_is_stored(lib) -> None:  # noqa: ANN001
     service, ids, _ = lib
-    for bad, error in (({"width": 100}, ValidationFailed), ({"steps": 0}, ValidationFailed),
-                       ({"guidance": 50}, ValidationFailed),
-                       ({"sampler": "Nope"}, ValidationFailed),
-                       ({"count": 0}, ValidationFailed), ({"count": 999}, BadRequest),
-                       ({"compose": {"styles": ["nope"]}}, NotFound),
-                       ({"compose": {"entity_ids": ["missing"]}}, NotFound),
-                       ({"compose": {"text": "__missing_wildcard__"}}, BadRequest),
-                       ({"init_image_id": ids["Aria Vale"]}, NotFound)):
+    for bad, error in (
+        ({"width": 100}, ValidationFailed),
+        ({"steps": 0}, ValidationFailed),
+        ({"guidance": 50}, ValidationFailed),
+        ({"sampler": "Nope"}, ValidationFailed),
+        ({"count": 0}, ValidationFailed),
+        ({"count": 999}, BadRequest),
+        ({"compose": {"styles": ["nope"]}}, NotFound),
+        ({"compose": {"entity_ids": ["missing"]}}, NotFound),
+        ({"compose": {"text": "__missing_wildcard__"}}, BadRequest),
+        ({"init_image_id": ids["Aria Vale"]}, NotFound),
+    ):
         with pytest.raises(error):
             service.create({"compose": {"text": "x"}, **SMALL} | bad)
     assert service.list() == []
@@ -324,20 +409,30 @@ def test_batches_are_dagster_partitions_with_a_sensor(settings: Settings, tmp_pa
     service = ImageBatches(settings, router, images)
     batch = service.create({"compose": {"text": "a teapot"}, "count": 2, **SMALL})
     with dg.instance_for_test() as instance:
-        result = image_batch_sensor(dg.build_sensor_context(instance=instance),
-                                    workbench=workbench, images=images)
+        result = image_batch_sensor(
+            dg.build_sensor_context(instance=instance), workbench=workbench, images=images
+        )
+        assert isinstance(result, dg.SensorResult) and result.run_requests is not None
         assert [r.partition_key for r in result.run_requests] == [batch["id"]]
-        assert service.get(batch["id"])["status"] == "running"   # claimed: asked once
-        again = image_batch_sensor(dg.build_sensor_context(instance=instance),
-                                   workbench=workbench, images=images)
+        assert service.get(batch["id"])["status"] == "running"  # claimed: asked once
+        again = image_batch_sensor(
+            dg.build_sensor_context(instance=instance), workbench=workbench, images=images
+        )
         assert isinstance(again, dg.SkipReason)
+        assert image_batch_partitions.name is not None
         instance.add_dynamic_partitions(image_batch_partitions.name, [batch["id"]])
-        out = dg.materialize([image_batches], partition_key=batch["id"], instance=instance,
-                             resources={"workbench": workbench, "images": images})
+        out = dg.materialize(
+            [image_batches],
+            partition_key=batch["id"],
+            instance=instance,
+            resources={"workbench": workbench, "images": images},
+        )
         assert out.success
         meta = out.asset_materializations_for_node("image_batches")[0].metadata
-        assert meta["images"].value == 2 and "data:image/png;base64" in meta["preview"].value
-        assert "noise" in meta["preview"].value
+        preview = meta["preview"].value
+        assert isinstance(preview, str)
+        assert meta["images"].value == 2 and "data:image/png;base64" in preview
+        assert "noise" in preview
     assert service.get(batch["id"])["status"] == "done"
 
 
@@ -345,7 +440,7 @@ def test_batches_are_dagster_partitions_with_a_sensor(settings: Settings, tmp_pa
 
 
 def test_cli_compose_generate_show_rerun(lib, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
-    from lifeos.cli import main
+    from apps.cli import main
 
     _, ids, _ = lib
 
@@ -354,11 +449,22 @@ def test_cli_compose_generate_show_rerun(lib, capsys: pytest.CaptureFixture[str]
         out = capsys.readouterr()
         return code, out.out, out.err
 
-    code, out, _ = cli("compose", "--character", ids["Mina Park"], "--style", "lifeos-photo",
-                       "--json")
+    code, out, _ = cli(
+        "compose", "--character", ids["Mina Park"], "--style", "lifeos-photo", "--json"
+    )
     assert code == 0 and json.loads(out)["positive"].startswith("cinematic photo of")
-    code, out, err = cli("generate", "--character", ids["Mina Park"], "--n", "2", "--size",
-                         "64x64", "--steps", "3", "--json")
+    code, out, err = cli(
+        "generate",
+        "--character",
+        ids["Mina Park"],
+        "--n",
+        "2",
+        "--size",
+        "64x64",
+        "--steps",
+        "3",
+        "--json",
+    )
     assert code == 0, err
     batch = json.loads(out)
     assert batch["status"] == "done" and batch["done"] == 2 and batch["run_id"]
@@ -369,8 +475,9 @@ def test_cli_compose_generate_show_rerun(lib, capsys: pytest.CaptureFixture[str]
     assert json.loads(out)["identical"] is True
     code, _, err = cli("generate", "--n", "1", "--size", "100x64")
     assert code == 1 and "multiple of 8" in err
-    code, out, _ = cli("generate", "--text", "x", "--n", "1", "--size", "64x64", "--no-wait",
-                       "--json")
+    code, out, _ = cli(
+        "generate", "--text", "x", "--n", "1", "--size", "64x64", "--no-wait", "--json"
+    )
     assert json.loads(out)["status"] == "queued"
 
 
@@ -383,18 +490,23 @@ def test_api_compose_batches_file_and_import(lib) -> None:  # noqa: ANN001
     with TestClient(create_app(service.settings, studio=False)) as client:
         r = client.post("/api/v1/images/compose", json={"entity_ids": [ids["Bram Copperpot"]]})
         assert r.status_code == 200 and r.json()["tokens"] > 0
-        r = client.post("/api/v1/images/batches?wait=true",
-                        json={"compose": {"text": "a brass owl"}, "count": 1, **SMALL})
+        r = client.post(
+            "/api/v1/images/batches?wait=true",
+            json={"compose": {"text": "a brass owl"}, "count": 1, **SMALL},
+        )
         assert r.status_code == 201 and r.json()["status"] == "done", r.text
         image_id = r.json()["images"]["0"]
         png = client.get(f"/api/v1/images/{image_id}/file")
         assert png.headers["content-type"] == "image/png"
         assert read_meta(png.content).prompt.startswith("a brass owl")
-        r = client.post("/api/v1/images/import", files={"file": ("a1111.png",
-                        _png_with({"parameters": A1111}), "image/png")})
+        r = client.post(
+            "/api/v1/images/import",
+            files={"file": ("a1111.png", _png_with({"parameters": A1111}), "image/png")},
+        )
         assert r.status_code == 201 and r.json()["data"]["seed"] == 1234567
-        r = client.post("/api/v1/images/import", files={"file": ("plain.png", _png_with({}),
-                                                                  "image/png")})
+        r = client.post(
+            "/api/v1/images/import", files={"file": ("plain.png", _png_with({}), "image/png")}
+        )
         assert r.status_code == 400 and "no generation metadata" in r.json()["error"]["message"]
         r = client.post("/api/v1/images/batches", json={"compose": {"text": "x"}, "width": 65})
         assert r.status_code == 422
@@ -415,8 +527,11 @@ class _A1111Handler(BaseHTTPRequestHandler):
         img = Image.new("RGB", (body["width"], body["height"]), (body["seed"] % 256, 0, 0))
         buf = io.BytesIO()
         img.save(buf, format="PNG")
-        payload = {"images": [base64.b64encode(buf.getvalue()).decode()], "parameters": body,
-                   "info": json.dumps({"seed": body["seed"], "sd_model_name": "fake-sd15"})}
+        payload = {
+            "images": [base64.b64encode(buf.getvalue()).decode()],
+            "parameters": body,
+            "info": json.dumps({"seed": body["seed"], "sd_model_name": "fake-sd15"}),
+        }
         data = json.dumps(payload).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -439,13 +554,18 @@ def a1111() -> Iterator[str]:
 
 def test_a1111_backend_protocol(a1111: str) -> None:
     gen = ImageGenerator(backend="a1111", a1111_url=a1111)
-    out = gen.generate(GenerationParams(prompt="a castle", seed=7, width=64, height=64,
-                                        sampler="DPM++ 2M Karras"))
+    out = gen.generate(
+        GenerationParams(prompt="a castle", seed=7, width=64, height=64, sampler="DPM++ 2M Karras")
+    )
     assert out.image.size == (64, 64) and out.model == "fake-sd15" and not out.is_test_model
     path, body = _A1111Handler.requests[-1]
     assert path == "/sdapi/v1/txt2img"
     assert (body["prompt"], body["seed"], body["sampler_name"], body["cfg_scale"]) == (
-        "a castle", 7, "DPM++ 2M Karras", 7.0)
+        "a castle",
+        7,
+        "DPM++ 2M Karras",
+        7.0,
+    )
     gen.generate(GenerationParams(prompt="a castle", width=64, height=64), init_image=out.image)
     path, body = _A1111Handler.requests[-1]
     assert path == "/sdapi/v1/img2img" and body["init_images"] and body["denoising_strength"]
@@ -453,13 +573,24 @@ def test_a1111_backend_protocol(a1111: str) -> None:
 
     with pytest.raises(ServiceUnavailable, match="not reachable"):
         ImageGenerator(backend="a1111", a1111_url="http://127.0.0.1:9").generate(
-            GenerationParams(prompt="x", width=64, height=64))
+            GenerationParams(prompt="x", width=64, height=64)
+        )
 
 
 def test_png_we_write_carries_both_chunks() -> None:
-    meta = ImageMeta(prompt="p", seed=3, steps=4, sampler="Euler a", guidance=7.0, width=8,
-                     height=8, model="m", lifeos={"recipe": {"entity_ids": ["e1"]}})
+    meta = ImageMeta(
+        prompt="p",
+        seed=3,
+        steps=4,
+        sampler="Euler a",
+        guidance=7.0,
+        width=8,
+        height=8,
+        model="m",
+        lifeos={"recipe": {"entity_ids": ["e1"]}},
+    )
     img = Image.open(io.BytesIO(png_bytes(Image.new("RGB", (8, 8)), meta)))
     img.load()
+    assert isinstance(img, PngImagePlugin.PngImageFile)
     assert img.text["parameters"].startswith("p\nSteps: 4, Sampler: Euler a")
     assert json.loads(img.text["lifeos"])["recipe"]["entity_ids"] == ["e1"]

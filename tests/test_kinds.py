@@ -11,9 +11,26 @@ from lifeos.kinds import EntityData, KindRegistry, KindSpec, ShortText, get_regi
 from tests.factories import MINIMAL_DATA, minimal
 
 EXPECTED_KINDS = {
-    "character", "clothing_item", "outfit", "composition", "visual_style", "art_style",
-    "hair_style", "hair_color", "makeup", "expression", "accessory", "image", "story",
-    "story_scene", "board_game", "qa", "visualization_config", "tool_config", "schedule", "user",
+    "character",
+    "clothing_item",
+    "outfit",
+    "composition",
+    "visual_style",
+    "art_style",
+    "hair_style",
+    "hair_color",
+    "makeup",
+    "expression",
+    "accessory",
+    "image",
+    "story",
+    "story_scene",
+    "board_game",
+    "qa",
+    "visualization_config",
+    "tool_config",
+    "schedule",
+    "user",
 }
 
 
@@ -38,18 +55,21 @@ def test_required_fields_are_required(kind: str) -> None:
         get_registry().get(kind).validate({})
 
 
-@pytest.mark.parametrize(("kind", "data", "message"), [
-    ("schedule", {"cron": "every morning"}, "cron"),
-    ("schedule", {"cron": "0 7 * * *", "timezone": "Mars/Olympus"}, "time zone"),
-    ("board_game", {"min_players": 5, "max_players": 2}, "min_players"),
-    ("expression", {"emotion": "happy", "intensity": 3}, "less than or equal"),
-    ("clothing_item", {"category": "spacesuit"}, "category"),
-    ("clothing_item", {"color_hex": "red"}, "color_hex"),
-    ("user", {"email": "not-an-email"}, "email"),
-    ("character", {"age": "x" * 201}, "at most 200"),
-    ("character", {"description": "x" * 20_001}, "at most 20000"),
-    ("image", {"sha256": "abc", "width": 1, "height": 1}, "sha256"),
-])
+@pytest.mark.parametrize(
+    ("kind", "data", "message"),
+    [
+        ("schedule", {"cron": "every morning"}, "cron"),
+        ("schedule", {"cron": "0 7 * * *", "timezone": "Mars/Olympus"}, "time zone"),
+        ("board_game", {"min_players": 5, "max_players": 2}, "min_players"),
+        ("expression", {"emotion": "happy", "intensity": 3}, "less than or equal"),
+        ("clothing_item", {"category": "spacesuit"}, "category"),
+        ("clothing_item", {"color_hex": "red"}, "color_hex"),
+        ("user", {"email": "not-an-email"}, "email"),
+        ("character", {"age": "x" * 201}, "at most 200"),
+        ("character", {"description": "x" * 20_001}, "at most 20000"),
+        ("image", {"sha256": "abc", "width": 1, "height": 1}, "sha256"),
+    ],
+)
 def test_field_rules(kind: str, data: dict, message: str) -> None:
     with pytest.raises(ValidationFailed, match=message):
         get_registry().get(kind).validate(data)

@@ -13,8 +13,13 @@ def test_json_lines_with_request_id_and_no_secrets(capsys: pytest.CaptureFixture
     configure_logging("INFO", json=True)
     token = request_id_var.set("req-42")
     try:
-        get_logger("t").info("connected", url="postgresql://bob:hunter2@db/lib",
-                             api_key="sk-123", password="pw", rows=3)
+        get_logger("t").info(
+            "connected",
+            url="postgresql://bob:hunter2@db/lib",
+            api_key="sk-123",
+            password="pw",
+            rows=3,
+        )
     finally:
         request_id_var.reset(token)
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])

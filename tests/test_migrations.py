@@ -46,9 +46,14 @@ def test_models_match_migrations(fresh_url: str) -> None:
     engine = sa.create_engine(fresh_url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={
-                "compare_type": True, "version_table": migrate.VERSION_TABLE,
-                "include_object": autogenerate_filter(conn.dialect.name)})
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "version_table": migrate.VERSION_TABLE,
+                    "include_object": autogenerate_filter(conn.dialect.name),
+                },
+            )
             diff = compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from apps.api.app import create_app
-from lifeos.cli import main
+from apps.cli import main
 from lifeos.settings import Settings
 
 
@@ -33,15 +33,22 @@ def test_models_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None
     assert status["fast"] and not status["vision"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["models", "test", "smart"], "unknown model alias 'smart'"),
-    (["models", "pull", "qwen2.5:3b"], "Ollama is not reachable"),
-    (["models", "delete", "qwen2.5:3b", "--yes"], "Ollama is not reachable"),
-    (["tools", "run", "summarizer", "--data", "{}"], "unknown tool 'summarizer'"),
-    (["tools", "run", "tagger", "--data", '{"kind": 1}'], "input.kind: Input should be a valid"),
-])
-def test_models_cli_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str],
-                           args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["models", "test", "smart"], "unknown model alias 'smart'"),
+        (["models", "pull", "qwen2.5:3b"], "Ollama is not reachable"),
+        (["models", "delete", "qwen2.5:3b", "--yes"], "Ollama is not reachable"),
+        (["tools", "run", "summarizer", "--data", "{}"], "unknown tool 'summarizer'"),
+        (
+            ["tools", "run", "tagger", "--data", '{"kind": 1}'],
+            "input.kind: Input should be a valid",
+        ),
+    ],
+)
+def test_models_cli_errors(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     code, _, err = run(capsys, *args)
     assert code == 1 and message in err, err
 
@@ -49,8 +56,15 @@ def test_models_cli_errors(sqlite_url: str, capsys: pytest.CaptureFixture[str],
 def test_tools_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tools", "list", "--json")
     assert code == 0 and {t["name"] for t in json.loads(out)} == {"composer", "rules_qa", "tagger"}
-    code, out, _ = run(capsys, "tools", "run", "tagger", "--json", "--data",
-                       '{"kind": "outfit", "name": "Rainy day", "text": "yellow raincoat"}')
+    code, out, _ = run(
+        capsys,
+        "tools",
+        "run",
+        "tagger",
+        "--json",
+        "--data",
+        '{"kind": "outfit", "name": "Rainy day", "text": "yellow raincoat"}',
+    )
     assert code == 0 and json.loads(out)["tags"]
 
 

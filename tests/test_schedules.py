@@ -27,7 +27,7 @@ from tools.images.batches import ImageBatches
 from tools.schedules.service import Schedules, next_runs
 
 SMALL = {"width": 64, "height": 64, "steps": 2}
-DAY = datetime(2030, 3, 4, tzinfo=UTC)       # far enough ahead of every entity's updated_at
+DAY = datetime(2030, 3, 4, tzinfo=UTC)  # far enough ahead of every entity's updated_at
 
 
 @pytest.fixture
@@ -36,23 +36,39 @@ def env(settings: Settings):  # noqa: ANN201
     service = Schedules(ImageBatches(settings, router, ImageGenerator()))
     with session_scope(settings.database_url) as session:
         store = EntityStore(session)
-        chars = [store.create("character", {"name": f"hero {i}", "favorite": i < 2,
-                                            "tags": ["hero"]}).id for i in range(6)]
+        chars = [
+            store.create("character", {"name": f"hero {i}", "favorite": i < 2, "tags": ["hero"]}).id
+            for i in range(6)
+        ]
     return service, chars
 
 
 def make(service: Schedules, *, since: datetime | None = DAY, **data) -> str:  # noqa: ANN003
     """A schedule whose last tick was at `since` (the frozen clock's starting point)."""
-    base = {"cron": "0 7 * * *", "timezone": "Europe/Berlin",
-            "params": {"slots": [{"kind": "character", "tags": ["hero"]}], **SMALL, "count": 2}}
+    base = {
+        "cron": "0 7 * * *",
+        "timezone": "Europe/Berlin",
+        "params": {"slots": [{"kind": "character", "tags": ["hero"]}], **SMALL, "count": 2},
+    }
     with session_scope(service.url) as session:
-        sid = EntityStore(session).create("schedule", {"name": "morning",
-                                                       "data": base | data}).id
+        sid = EntityStore(session).create("schedule", {"name": "morning", "data": base | data}).id
         if since is not None:
-            session.add(ScheduleTick(id=str(uuid.uuid4()), schedule_id=sid, tick_at=since,
-                                     created_at=since, updated_at=since, status="succeeded",
-                                     reason="baseline", manual=False, params={}, images=0,
-                                     cost_usd=0.0, duration_s=0.0))
+            session.add(
+                ScheduleTick(
+                    id=str(uuid.uuid4()),
+                    schedule_id=sid,
+                    tick_at=since,
+                    created_at=since,
+                    updated_at=since,
+                    status="succeeded",
+                    reason="baseline",
+                    manual=False,
+                    params={},
+                    images=0,
+                    cost_usd=0.0,
+                    duration_s=0.0,
+                )
+            )
     return sid
 
 
@@ -75,8 +91,12 @@ def test_bad_schedules_are_refused_at_save_time(env) -> None:  # noqa: ANN001
             with pytest.raises(ValidationFailed, match=message):
                 store.create("schedule", {"name": "bad", "data": data})
         with pytest.raises(BadRequest, match="no character with tags villain"):
-            service.check_space(store, ImageBatchSpace.model_validate(
-                {"slots": [{"kind": "character", "tags": ["villain"]}]}))
+            service.check_space(
+                store,
+                ImageBatchSpace.model_validate(
+                    {"slots": [{"kind": "character", "tags": ["villain"]}]}
+                ),
+            )
         with pytest.raises(NotFound, match="unknown style"):
             service.check_space(store, ImageBatchSpace.model_validate({"styles": ["nope"]}))
 
@@ -95,7 +115,7 @@ def test_due_not_due_missed_and_paused(env) -> None:  # noqa: ANN001
     sid = make(service)
     # 07:00 in Berlin is 06:00 UTC in March.
     assert service.evaluate(DAY + timedelta(hours=5, minutes=59)) == []  # not yet due...
-    due = service.evaluate(DAY + timedelta(hours=6, minutes=1))          # ...now it is
+    due = service.evaluate(DAY + timedelta(hours=6, minutes=1))  # ...now it is
     assert len(due) == 1 and due[0].tick_at == DAY + timedelta(hours=6)
     assert service.evaluate(DAY + timedelta(hours=6, minutes=2)) == []  # once per tick
     service.images.run(due[0].batch_id)
@@ -117,7 +137,7 @@ def test_a_tick_while_the_last_run_goes_is_skipped(env) -> None:  # noqa: ANN001
     service, _ = env
     sid = make(service, cron="*/10 * * * *")
     first = service.evaluate(DAY + timedelta(minutes=11))
-    assert len(first) == 1                       # requested, its run not finished
+    assert len(first) == 1  # requested, its run not finished
     assert service.evaluate(DAY + timedelta(minutes=21)) == []
     assert [t["status"] for t in ticks(service, sid)][:2] == ["skipped", "requested"]
     assert ticks(service, sid)[0]["reason"] == "the previous run is still going"
@@ -126,42 +146,50 @@ def test_a_tick_while_the_last_run_goes_is_skipped(env) -> None:  # noqa: ANN001
 def test_favorites_are_drawn_more_and_recent_ones_less(env) -> None:  # noqa: ANN001
     service, chars = env
     space = ImageBatchSpace.model_validate(
-        {"slots": [{"kind": "character", "tags": ["hero"]}], "weights": {"favorite": 3.0}})
+        {"slots": [{"kind": "character", "tags": ["hero"]}], "weights": {"favorite": 3.0}}
+    )
     rng = random.Random(7)
-    drawn = Counter(service.draw("s", space, rng, DAY)["compose"]["entity_ids"][0]
-                    for _ in range(1600))
+    drawn = Counter(
+        service.draw("s", space, rng, DAY)["compose"]["entity_ids"][0] for _ in range(1600)
+    )
     favorite_rate = (drawn[chars[0]] + drawn[chars[1]]) / 2
     plain_rate = sum(drawn[c] for c in chars[2:]) / 4
-    assert 2.3 < favorite_rate / plain_rate < 3.8          # weight 3, within sampling noise
+    assert 2.3 < favorite_rate / plain_rate < 3.8  # weight 3, within sampling noise
     # Picture hero 0 today: it is drawn a quarter as often for a week.
     batch = service.images.create({"compose": {"entity_ids": [chars[0]]}, "count": 1, **SMALL})
     service.images.run(batch["id"])
     rng = random.Random(7)
-    after = Counter(service.draw("s", space, rng, utcnow())["compose"]["entity_ids"][0]
-                    for _ in range(1600))
+    after = Counter(
+        service.draw("s", space, rng, utcnow())["compose"]["entity_ids"][0] for _ in range(1600)
+    )
     assert after[chars[0]] < 0.5 * drawn[chars[0]]
 
 
 def test_budgets_cap_runs_and_days_and_stop_long_runs(env) -> None:  # noqa: ANN001
     service, _ = env
-    sid = make(service, cron="0 * * * *", params={
-        "slots": [{"kind": "character", "tags": ["hero"]}], "count": 4, **SMALL},
-        per_run={"max_images": 2}, per_day={"max_images": 3})
+    sid = make(
+        service,
+        cron="0 * * * *",
+        params={"slots": [{"kind": "character", "tags": ["hero"]}], "count": 4, **SMALL},
+        per_run={"max_images": 2},
+        per_day={"max_images": 3},
+    )
     day = DAY + timedelta(hours=8)
     first = service.evaluate(day + timedelta(minutes=1))[0]
-    assert service.images.get(first.batch_id)["count"] == 2          # per run
+    assert service.images.get(first.batch_id)["count"] == 2  # per run
     service.images.run(first.batch_id)
     service.reconcile()
     second = service.evaluate(day + timedelta(hours=1, minutes=1))[0]
-    assert service.images.get(second.batch_id)["count"] == 1         # 3 a day, 2 made
+    assert service.images.get(second.batch_id)["count"] == 1  # 3 a day, 2 made
     service.images.run(second.batch_id)
     service.reconcile()
     assert service.evaluate(day + timedelta(hours=2, minutes=1)) == []
     assert ticks(service, sid)[0]["reason"] == "daily budget reached"
     assert any("daily budget" in n["title"] for n in service.notifications())
     # A duration budget stops a run cleanly between images and keeps what it made.
-    batch = service.images.create({"compose": {"text": "x"}, "count": 6, "max_duration_s": 0.1,
-                                   **SMALL | {"steps": 20}})
+    batch = service.images.create(
+        {"compose": {"text": "x"}, "count": 6, "max_duration_s": 0.1, **SMALL | {"steps": 20}}
+    )
     done = service.images.run(batch["id"])
     assert done["status"] == "partial" and 1 <= done["done"] < 6
     assert "max duration" in done["error"]
@@ -184,12 +212,12 @@ def test_a_run_killed_with_the_daemon_fails_its_tick_and_the_next_proceeds(env) 
     service, _ = env
     sid = make(service, cron="*/10 * * * *")
     due = service.evaluate(DAY + timedelta(minutes=11))[0]
-    assert service.reconcile() == 0                     # still running: nothing to settle
+    assert service.reconcile() == 0  # still running: nothing to settle
     assert service.reconcile({due.tick_id: "FAILURE"}) == 1
     last = ticks(service, sid)[0]
     assert last["status"] == "failed" and "FAILURE" in last["reason"]
     assert service.images.get(due.batch_id)["status"] == "failed"
-    assert len(service.evaluate(DAY + timedelta(minutes=21))) == 1   # not skipped
+    assert len(service.evaluate(DAY + timedelta(minutes=21))) == 1  # not skipped
 
 
 def test_the_sensor_requests_runs_with_tick_tags(env, settings: Settings) -> None:  # noqa: ANN001
@@ -200,28 +228,44 @@ def test_the_sensor_requests_runs_with_tick_tags(env, settings: Settings) -> Non
     sid = make(service, cron="* * * * *", since=utcnow() - timedelta(minutes=5))
     workbench = WorkbenchResource(home=str(settings.home), database_url=settings.database_url)
     with dg.instance_for_test() as instance:
-        result = schedules_sensor(dg.build_sensor_context(instance=instance),
-                                  workbench=workbench, images=ImageGenerator())
+        result = schedules_sensor(
+            dg.build_sensor_context(instance=instance), workbench=workbench, images=ImageGenerator()
+        )
+    assert isinstance(result, dg.SensorResult) and result.run_requests is not None
     (request,) = result.run_requests
     assert request.tags["lifeos/schedule"] == sid and request.tags["lifeos/tick"]
     assert ticks(service, sid)[0]["batch_id"] == request.partition_key
 
 
-def test_cli_and_api(env, settings: Settings, capsys: pytest.CaptureFixture[str],
-                     tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_and_api(
+    env, settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:  # noqa: ANN001
     from fastapi.testclient import TestClient
 
-
     from apps.api.app import create_app
-    from lifeos.cli import main
+    from apps.cli import main
 
     service, _ = env
     space = json.dumps({"slots": [{"kind": "character", "tags": ["hero"]}], "count": 1, **SMALL})
-    assert main(["schedules", "add", "nightly", "--cron", "0 2 * * *", "--params", space,
-                 "--json"]) == 0
+    assert (
+        main(["schedules", "add", "nightly", "--cron", "0 2 * * *", "--params", space, "--json"])
+        == 0
+    )
     sid = json.loads(capsys.readouterr().out)["id"]
-    assert main(["schedules", "add", "bad", "--cron", "0 2 * * *", "--params",
-                 json.dumps({"slots": [{"kind": "character", "tags": ["villain"]}]})]) == 1
+    assert (
+        main(
+            [
+                "schedules",
+                "add",
+                "bad",
+                "--cron",
+                "0 2 * * *",
+                "--params",
+                json.dumps({"slots": [{"kind": "character", "tags": ["villain"]}]}),
+            ]
+        )
+        == 1
+    )
     assert "no character with tags villain" in capsys.readouterr().err
     assert main(["schedules", "pause", sid, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["data"]["enabled"] is False

@@ -12,8 +12,14 @@ from tests.factories import entity_body
 
 
 def test_create_get_update_partial(store: EntityStore) -> None:
-    made = store.create("character", {"name": "Aria", "tags": ["Hero", "hero", " ranger "],
-                                      "data": {"description": "a ranger", "age": "29"}})
+    made = store.create(
+        "character",
+        {
+            "name": "Aria",
+            "tags": ["Hero", "hero", " ranger "],
+            "data": {"description": "a ranger", "age": "29"},
+        },
+    )
     assert made.revision == 1 and made.tags == ["hero", "ranger"]
     assert made.data["pronouns"] == ""  # defaults filled in
     changed = store.update("character", made.id, {"data": {"age": "30"}, "favorite": True})
@@ -98,16 +104,38 @@ def test_history_and_revert(store: EntityStore) -> None:
 
 @pytest.fixture
 def library(store: EntityStore) -> EntityStore:
-    store.create("clothing_item", {"name": "Red scarf", "tags": ["winter", "red"],
-                                   "data": {"category": "other", "color": "red"}})
-    store.create("clothing_item", {"name": "Blue jeans", "tags": ["denim"], "favorite": True,
-                                   "data": {"category": "bottom", "color": "blue",
-                                            "material": "denim 100%_cotton"}})
-    store.create("clothing_item", {"name": "Wool coat", "tags": ["winter"],
-                                   "data": {"category": "outerwear", "color": "grey",
-                                            "description": "Heavy WOOL coat for snow"}})
-    store.create("board_game", {"name": "Mill", "data": {"min_players": 2, "max_players": 2,
-                                                         "weight": 1.4}})
+    store.create(
+        "clothing_item",
+        {
+            "name": "Red scarf",
+            "tags": ["winter", "red"],
+            "data": {"category": "other", "color": "red"},
+        },
+    )
+    store.create(
+        "clothing_item",
+        {
+            "name": "Blue jeans",
+            "tags": ["denim"],
+            "favorite": True,
+            "data": {"category": "bottom", "color": "blue", "material": "denim 100%_cotton"},
+        },
+    )
+    store.create(
+        "clothing_item",
+        {
+            "name": "Wool coat",
+            "tags": ["winter"],
+            "data": {
+                "category": "outerwear",
+                "color": "grey",
+                "description": "Heavy WOOL coat for snow",
+            },
+        },
+    )
+    store.create(
+        "board_game", {"name": "Mill", "data": {"min_players": 2, "max_players": 2, "weight": 1.4}}
+    )
     store.create("board_game", {"name": "Hearts", "data": {"min_players": 3, "max_players": 6}})
     return store
 
@@ -121,18 +149,25 @@ def test_search_filters_sort(library: EntityStore) -> None:
     assert names(library.list("clothing_item", {"q": "snow heavy"})) == ["Wool coat"]
     assert library.list("clothing_item", {"q": "snow jeans"}).total == 0
     assert names(library.list("clothing_item", {"tags": ["winter"], "sort": "name"})) == [
-        "Red scarf", "Wool coat"]
+        "Red scarf",
+        "Wool coat",
+    ]
     assert names(library.list("clothing_item", {"tags": ["winter", "red"]})) == ["Red scarf"]
     assert names(library.list("clothing_item", {"favorite": True})) == ["Blue jeans"]
     assert names(library.list("clothing_item", {"where": {"color": "grey"}})) == ["Wool coat"]
-    assert names(library.list("clothing_item", {"where": {"category": "bottom"}})) == [
-        "Blue jeans"]
+    assert names(library.list("clothing_item", {"where": {"category": "bottom"}})) == ["Blue jeans"]
     assert names(library.list("board_game", {"where": {"min_players": "3"}})) == ["Hearts"]
     assert names(library.list("board_game", {"where": {"weight": "1.4"}})) == ["Mill"]
     assert names(library.list("clothing_item", {"sort": "name"})) == [
-        "Blue jeans", "Red scarf", "Wool coat"]
+        "Blue jeans",
+        "Red scarf",
+        "Wool coat",
+    ]
     assert names(library.list("clothing_item", {"sort": "-name"})) == [
-        "Wool coat", "Red scarf", "Blue jeans"]
+        "Wool coat",
+        "Red scarf",
+        "Blue jeans",
+    ]
     assert names(library.list("clothing_item", {"sort": "-favorite"}))[0] == "Blue jeans"
     assert names(library.list(None, {"q": "mill"})) == ["Mill"]
 
@@ -143,7 +178,7 @@ def test_like_wildcards_and_injection_are_plain_text(library: EntityStore) -> No
     assert library.list("clothing_item", {"q": "%"}).total == 1
     assert library.list("clothing_item", {"q": "_"}).total == 1
     assert library.list("clothing_item", {"q": "0%c"}).total == 0
-    for evil in ["'; DROP TABLE entities; --", "\" OR 1=1 --", "') OR ('1'='1", "\\", "%%'"]:
+    for evil in ["'; DROP TABLE entities; --", '" OR 1=1 --', "') OR ('1'='1", "\\", "%%'"]:
         assert library.list("clothing_item", {"q": evil}).total == 0
         assert library.list("clothing_item", {"where": {"color": evil}}).total == 0
     assert library.list("clothing_item").total == 3
@@ -166,17 +201,20 @@ def test_date_ranges(library: EntityStore) -> None:
     assert library.list("clothing_item", {"updated_before": now + timedelta(hours=1)}).total == 3
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    ({"limit": 201}, "less than or equal to 200"),
-    ({"limit": 0}, "greater than or equal to 1"),
-    ({"offset": -1}, "greater than or equal to 0"),
-    ({"sort": "colour"}, "unknown sort field"),
-    ({"where": {"nope": "1"}}, "has no field"),
-    ({"where": {"min_players": "many"}}, "not a valid value"),
-    ({"where": {"mechanics": "x"}}, "not a valid value|not a single value"),
-    ({"q": " ".join(["w"] * 11)}, "at most 10"),
-    ({"bogus": 1}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"limit": 201}, "less than or equal to 200"),
+        ({"limit": 0}, "greater than or equal to 1"),
+        ({"offset": -1}, "greater than or equal to 0"),
+        ({"sort": "colour"}, "unknown sort field"),
+        ({"where": {"nope": "1"}}, "has no field"),
+        ({"where": {"min_players": "many"}}, "not a valid value"),
+        ({"where": {"mechanics": "x"}}, "not a valid value|not a single value"),
+        ({"q": " ".join(["w"] * 11)}, "at most 10"),
+        ({"bogus": 1}, "Extra inputs"),
+    ],
+)
 def test_bad_list_queries(store: EntityStore, query: dict, message: str) -> None:
     with pytest.raises(BadRequest, match=message):
         store.list("board_game", query)
@@ -187,10 +225,12 @@ def test_links_typed_and_listed_from_both_sides(store: EntityStore) -> None:
     cloak = store.create("clothing_item", {"name": "Cloak"})
     game = store.create("board_game", {"name": "Mill"})
     store.link("outfit", outfit.id, {"relation": "contains", "target_id": cloak.id})
-    assert [(x.direction, x.relation, x.entity.name) for x in store.links("outfit", outfit.id)] \
-        == [("out", "contains", "Cloak")]
+    assert [(x.direction, x.relation, x.entity.name) for x in store.links("outfit", outfit.id)] == [
+        ("out", "contains", "Cloak")
+    ]
     assert [(x.direction, x.entity.name) for x in store.links("clothing_item", cloak.id)] == [
-        ("in", "Ranger")]
+        ("in", "Ranger")
+    ]
     with pytest.raises(Conflict):
         store.link("outfit", outfit.id, {"relation": "contains", "target_id": cloak.id})
     with pytest.raises(BadRequest, match="cannot link"):

@@ -45,8 +45,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     # (which it did at temperature 0.7 with one llama.cpp build).
     models_path = configs / "models.yaml"
     models = yaml.safe_load(models_path.read_text())
-    models["aliases"]["story"] = {"model": "local/qwen2.5-coder-0.5b",
-                                  "options": {"repeat_penalty": 1.15}}
+    models["aliases"]["story"] = {
+        "model": "local/qwen2.5-coder-0.5b",
+        "options": {"repeat_penalty": 1.15},
+    }
     models_path.write_text(yaml.safe_dump(models, sort_keys=False))
     for tool in ("story_planner", "story_writer"):
         path = configs / "tools" / f"{tool}.yaml"
@@ -59,24 +61,58 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
 
     bgg = ThreadingHTTPServer(("127.0.0.1", 0), Replay)
     threading.Thread(target=bgg.serve_forever, daemon=True).start()
-    env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_CONFIG_DIR": str(configs),
-           "LIFEOS_BGG_URL": f"http://127.0.0.1:{bgg.server_address[1]}/xmlapi2",
-           "LIFEOS_BGG_TOKEN": "t0ken", "LIFEOS_BGG_MIN_INTERVAL_S": "0",
-           "LIFEOS_API_PORT": str(port), "LIFEOS_LOAD_PLUGINS": "0", "HF_HUB_OFFLINE": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False", "LIFEOS_LOG_JSON": "true"}
+    env = {
+        **os.environ,
+        "LIFEOS_HOME": str(home),
+        "LIFEOS_CONFIG_DIR": str(configs),
+        "LIFEOS_BGG_URL": f"http://127.0.0.1:{bgg.server_address[1]}/xmlapi2",
+        "LIFEOS_BGG_TOKEN": "t0ken",
+        "LIFEOS_BGG_MIN_INTERVAL_S": "0",
+        "LIFEOS_API_PORT": str(port),
+        "LIFEOS_LOAD_PLUGINS": "0",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "LIFEOS_LOG_JSON": "true",
+    }
     env.pop("LIFEOS_DATABASE_URL", None)
     url = f"sqlite:///{home / 'lifeos.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
         load_demo(session)
-    added = subprocess.run([str(Path(sys.executable).parent / "lifeos"), "rulebook", "add",
-                            str(DATA / "dev_hearts.pdf"), "--game", "Hearts"],
-                           env=env, capture_output=True, text=True, cwd=ROOT, check=False)
+    added = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "lifeos"),
+            "rulebook",
+            "add",
+            str(DATA / "dev_hearts.pdf"),
+            "--game",
+            "Hearts",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert added.returncode == 0, added.stderr[-2000:]
     log = (home / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "apps.api.app:create_app",
-                             "--factory", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "apps.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: answers(f"{base}/readyz"), proc, home / "server.log", what="the app")
     yield {"base": base, "home": home, "configs": configs, "api": f"{base}/api/v1"}
@@ -94,8 +130,9 @@ def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM,
-                                      args=["--no-sandbox", "--disable-dev-shm-usage"])
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
         yield chromium
         chromium.close()
 
@@ -223,8 +260,9 @@ def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa:
     page.locator("#ask-upload-box").click()
     page.locator("#ask-upload input[type=file]").set_input_files(str(bad))
     page.click("#ask-upload-run")
-    page.wait_for_selector(".toast-body:has-text('not a PDF'), "
-                           ".toast-wrap:has-text('not a PDF')", timeout=30_000)
+    page.wait_for_selector(
+        ".toast-body:has-text('not a PDF'), .toast-wrap:has-text('not a PDF')", timeout=30_000
+    )
     # A real rulebook: stored, ingested as a Dagster run, then selectable.
     page.reload()
     page.get_by_role("tab", name="Ask the rules").click()
@@ -248,8 +286,7 @@ def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa:
     page.click("#ask-helpful")
     page.wait_for_selector("#ask-feedback-status:has-text('saved as helpful')")
     shot(page, "ask")
-    qas = http_get(f"{server['api']}/entities/qa",
-                    params={"q": "seeds pit start"}).json()["items"]
+    qas = http_get(f"{server['api']}/entities/qa", params={"q": "seeds pit start"}).json()["items"]
     assert qas and qas[0]["data"]["feedback"] == "helpful"
     assert qas[0]["data"]["feedback_notes"] == "checked against the book"
     assert qas[0]["data"]["citations"] or qas[0]["data"]["abstained"]
@@ -271,14 +308,14 @@ def test_find_a_game_on_boardgamegeek(page, server) -> None:  # noqa: ANN001
 
 def test_generate_a_batch_and_open_an_image(page, server) -> None:  # noqa: ANN001
     page.get_by_role("tab", name="Generate").click()
-    assert "test model" in page.inner_text("#generate-test-model")   # says it is noise
+    assert "test model" in page.inner_text("#generate-test-model")  # says it is noise
     page.locator("#generate-entities input").click()
     page.keyboard.type("Bram")
     page.wait_for_timeout(500)
     page.keyboard.press("Enter")
     page.locator("#generate-text textarea").fill("in __place__")
     page.wait_for_selector("#generate-prompt:has-text('Bram Copperpot')")
-    assert "__place__" not in page.inner_text("#generate-prompt")   # wildcard drawn
+    assert "__place__" not in page.inner_text("#generate-prompt")  # wildcard drawn
     page.locator("#generate-size input").fill("64x64")
     page.keyboard.press("Enter")
     page.locator("#generate-count input[type=number]").fill("2")
@@ -309,7 +346,7 @@ def test_start_a_story_read_it_and_export_it(page, server) -> None:  # noqa: ANN
     page.click("#story-start")
     page.wait_for_selector("#story-progress:has-text('done in')", timeout=240_000)
     page.wait_for_selector("#story-reader h3:has-text('illustrated')")
-    assert page.locator("#story-reader img").count() == 1    # the scene's picture
+    assert page.locator("#story-reader img").count() == 1  # the scene's picture
     page.click("#story-export-html")
     page.wait_for_selector("#story-export-file a")
     shot(page, "stories")
@@ -326,8 +363,7 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     name = page.locator("#schedule-name textarea")
     name.fill("not cleared yet")
     page.click("#schedule-new")
-    page.wait_for_function(
-        "() => document.querySelector('#schedule-name textarea').value === ''")
+    page.wait_for_function("() => document.querySelector('#schedule-name textarea').value === ''")
     name.fill("Lunch sketches")
     page.locator("#schedule-cron textarea").fill("every noon")
     page.wait_for_selector("#schedule-next:has-text('not a valid')")
@@ -339,8 +375,9 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     editor.click()
     page.keyboard.press("Control+A")
     # insert_text, not type: the editor would close every bracket typed
-    page.keyboard.insert_text('{"slots": [{"kind": "character"}], "count": 1, "width": 64, '
-                              '"height": 64, "steps": 2}')
+    page.keyboard.insert_text(
+        '{"slots": [{"kind": "character"}], "count": 1, "width": 64, "height": 64, "steps": 2}'
+    )
     page.click("#schedule-save")
     try:
         page.wait_for_selector("#schedule-status:has-text('Saved Lunch sketches')")
@@ -362,7 +399,8 @@ def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) 
 
     page.get_by_role("tab", name="Analyze").click()
     page.locator("#analyze-image input[type=file]").set_input_files(
-        str(figure(tmp_path / "figure.png")))
+        str(figure(tmp_path / "figure.png"))
+    )
     page.get_by_label("pixels").check()
     page.click("#analyze-run")
     page.wait_for_selector("#analyze-table [role=gridcell]:has-text('Red hair')")
@@ -373,8 +411,7 @@ def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) 
     shot(page, "analyze")
     # Suggestions 1 and 2 are the visual style and the composition: both now in the library.
     for kind in ("visual_style", "composition"):
-        found = http_get(f"{server['api']}/entities/{kind}",
-                          params={"tag": "analyzed"}).json()
+        found = http_get(f"{server['api']}/entities/{kind}", params={"tag": "analyzed"}).json()
         assert found["total"] == 1, kind
 
 
@@ -402,11 +439,14 @@ def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: 
 
 
 def test_studio_needs_a_password_off_loopback(tmp_path: Path) -> None:
-    from apps.studio.app import StudioAuthMissing, studio_auth
+    from apps.studio.app import studio_auth
+    from lifeos.errors import StudioAuthMissing
     from lifeos.settings import Settings
 
     assert studio_auth(Settings(home=tmp_path)) is None
     with pytest.raises(StudioAuthMissing, match="LIFEOS_STUDIO_PASSWORD"):
         studio_auth(Settings(home=tmp_path, api_host="0.0.0.0"))
-    assert studio_auth(Settings(home=tmp_path, api_host="0.0.0.0",
-                                studio_password="s3cret")) == ("lifeos", "s3cret")
+    assert studio_auth(Settings(home=tmp_path, api_host="0.0.0.0", studio_password="s3cret")) == (
+        "lifeos",
+        "s3cret",
+    )

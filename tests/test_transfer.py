@@ -46,8 +46,9 @@ def _empty_copy_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path)
     return url
 
 
-def test_export_import_export_is_identical(demo_url: str, request: pytest.FixtureRequest,
-                                           tmp_path: Path) -> None:
+def test_export_import_export_is_identical(
+    demo_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     first = _export(demo_url)
     doc = json.loads(first)
     assert len(doc["entities"]) == 48 and len(doc["links"]) == 30
@@ -67,14 +68,17 @@ def test_one_kind_export(demo_url: str) -> None:
     assert doc["links"] == []  # links to other kinds stay out of a one-kind export
 
 
-@pytest.mark.parametrize(("mutate", "error"), [
-    (lambda d: d.update(format="something-else"), BackupError),
-    (lambda d: d["entities"][5].pop("name"), BackupError),
-    (lambda d: d["entities"][7].update(kind="spaceship"), UnknownKind),
-    (lambda d: d["entities"][9]["data"].update(bogus=1), ValidationFailed),
-    (lambda d: d["links"].append({**d["links"][0], "dst_id": "missing"}), BackupError),
-    (lambda d: d["entities"].append(d["entities"][0]), BackupError),
-])
+@pytest.mark.parametrize(
+    ("mutate", "error"),
+    [
+        (lambda d: d.update(format="something-else"), BackupError),
+        (lambda d: d["entities"][5].pop("name"), BackupError),
+        (lambda d: d["entities"][7].update(kind="spaceship"), UnknownKind),
+        (lambda d: d["entities"][9]["data"].update(bogus=1), ValidationFailed),
+        (lambda d: d["links"].append({**d["links"][0], "dst_id": "missing"}), BackupError),
+        (lambda d: d["entities"].append(d["entities"][0]), BackupError),
+    ],
+)
 def test_bad_import_imports_nothing(demo_url: str, mutate, error) -> None:  # noqa: ANN001
     doc = json.loads(_export(demo_url))
     with session_scope(demo_url) as session:
@@ -96,8 +100,9 @@ def test_import_conflicts_and_skip(demo_url: str) -> None:
     assert _export(demo_url) == before
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"format\": \"lifeos-library\", \"vers", b"\xff\xfe",
-                                     b"[1, 2, 3]"])
+@pytest.mark.parametrize(
+    "content", [b"", b'{"format": "lifeos-library", "vers', b"\xff\xfe", b"[1, 2, 3]"]
+)
 def test_malformed_import_files(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content)
@@ -159,8 +164,9 @@ def test_corrupt_backup_leaves_library_unchanged(demo_url: str, tmp_path: Path) 
         assert _export(demo_url) == before, bad.name
 
 
-def test_sqlite_backup_of_another_database_is_refused(sqlite_template: Path,
-                                                      tmp_path: Path) -> None:
+def test_sqlite_backup_of_another_database_is_refused(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
     library = tmp_path / "library.db"
     shutil.copy(sqlite_template, library)
     db_url = f"sqlite:///{library}"

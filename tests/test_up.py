@@ -21,30 +21,50 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
     home = tmp_path / "home"
     api, dagster = free_port(), free_port()
-    env = {**os.environ, "LIFEOS_HOME": str(home), "LIFEOS_API_PORT": str(api),
-           "LIFEOS_DAGSTER_PORT": str(dagster), "LIFEOS_PRELOAD_MODELS": "[]",
-           "LIFEOS_LOAD_PLUGINS": "0"}
+    env = {
+        **os.environ,
+        "LIFEOS_HOME": str(home),
+        "LIFEOS_API_PORT": str(api),
+        "LIFEOS_DAGSTER_PORT": str(dagster),
+        "LIFEOS_PRELOAD_MODELS": "[]",
+        "LIFEOS_LOAD_PLUGINS": "0",
+    }
     env.pop("LIFEOS_DATABASE_URL", None)  # the embedded default: SQLite in LIFEOS_HOME
     terminal = tmp_path / "terminal.txt"
     # --no-demo: the demo's rulebooks would start ingestion runs that outlive the test.
     with terminal.open("wb") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "lifeos"), "up", "--no-demo"],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "lifeos"), "up", "--no-demo"],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: "Press Ctrl-C to stop." in terminal.read_text(errors="replace"),
-                   proc, terminal, what="lifeos up")
+        wait_until(
+            lambda: "Press Ctrl-C to stop." in terminal.read_text(errors="replace"),
+            proc,
+            terminal,
+            what="lifeos up",
+        )
         assert answers(f"http://127.0.0.1:{api}/studio/")
         assert answers(f"http://127.0.0.1:{dagster}/server_info")
         daemon_log = home / "logs" / "dagster-daemon.log"
-        wait_until(lambda: "SensorDaemon" in daemon_log.read_text(errors="replace"), proc,
-                   terminal, what="the Dagster daemon's sensors", timeout=60)
+        wait_until(
+            lambda: "SensorDaemon" in daemon_log.read_text(errors="replace"),
+            proc,
+            terminal,
+            what="the Dagster daemon's sensors",
+            timeout=60,
+        )
         base = os.getpriority(os.PRIO_PROCESS, 0)
         services = _children(proc.pid)
         daemon = next(pid for pid, cmd in services.items() if "dagster-daemon" in cmd)
         api_pid = next(pid for pid, cmd in services.items() if "uvicorn" in cmd)
         assert os.getpriority(os.PRIO_PROCESS, daemon) == base + 10  # background_nice
-        assert all(os.getpriority(os.PRIO_PROCESS, pid) == base + 10
-                   for pid in _children(daemon))  # its code server, which launches the runs
+        assert all(
+            os.getpriority(os.PRIO_PROCESS, pid) == base + 10 for pid in _children(daemon)
+        )  # its code server, which launches the runs
         assert os.getpriority(os.PRIO_PROCESS, api_pid) == base
         printed = terminal.read_text(errors="replace")
         assert f"Dagster UI http://127.0.0.1:{dagster}" in printed
@@ -66,16 +86,18 @@ def _children(pid: int) -> dict[int, str]:
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[1]) == pid:
-                out[int(stat.parent.name)] = (stat.parent / "cmdline").read_text().replace(
-                    "\0", " ")
+                out[int(stat.parent.name)] = (
+                    (stat.parent / "cmdline").read_text().replace("\0", " ")
+                )
         except (OSError, IndexError, ValueError):
             continue  # it ended meanwhile
     return out
 
 
 def test_a_service_log_past_its_limit_is_kept_once_and_started_afresh(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lifeos.cli import up
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apps.cli import up
     from lifeos.settings import Settings
 
     monkeypatch.setattr(up, "LOG_KEEP_BYTES", 100)
@@ -95,20 +117,27 @@ def test_a_service_log_past_its_limit_is_kept_once_and_started_afresh(
 def test_the_daemon_and_the_runs_it_starts_yield_the_cpu_to_the_api(tmp_path: Path) -> None:
     """Background work runs at `background_nice`, and what it starts (its runs) inherits
     that; the API and the studio keep the ordinary priority."""
-    from lifeos.cli import up
+    from apps.cli import up
     from lifeos.settings import Settings
 
     s = Settings(home=tmp_path, background_nice=7)
     base = os.getpriority(os.PRIO_PROCESS, 0)
     # A process that starts another once it is up, and the priority that one runs at.
-    daemon = [sys.executable, "-c", ("import os, subprocess, sys, time; time.sleep(0.5); "
-                                     "subprocess.run([sys.executable, '-c', 'import os; "
-                                     "print(os.getpriority(os.PRIO_PROCESS, 0))'])")]
+    daemon = [
+        sys.executable,
+        "-c",
+        (
+            "import os, subprocess, sys, time; time.sleep(0.5); "
+            "subprocess.run([sys.executable, '-c', 'import os; "
+            "print(os.getpriority(os.PRIO_PROCESS, 0))'])"
+        ),
+    ]
     started = up._start("dagster-daemon", daemon, s, dict(os.environ))
     assert os.getpriority(os.PRIO_PROCESS, started.pid) == base + 7
     assert started.wait(timeout=30) == 0
     assert (s.logs_dir / "dagster-daemon.log").read_text().split() == [str(base + 7)]
-    api = up._start("api", [sys.executable, "-c", "import time; time.sleep(2)"], s,
-                    dict(os.environ))
+    api = up._start(
+        "api", [sys.executable, "-c", "import time; time.sleep(2)"], s, dict(os.environ)
+    )
     assert os.getpriority(os.PRIO_PROCESS, api.pid) == base
     assert api.wait(timeout=30) == 0

@@ -23,15 +23,23 @@ from pydantic import TypeAdapter, ValidationError
 
 from lifeos.errors import BadRequest
 from lifeos.schemas import EntityOut
+from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
-KEPT = "chara_card"        # the key under data.extensions holding what is not mapped
+KEPT = "chara_card"  # the key under data.extensions holding what is not mapped
 # card field -> character entity field
-FIELDS = {"description": "description", "personality": "personality", "scenario": "scenario",
-          "first_mes": "greeting", "mes_example": "example_dialogue",
-          "alternate_greetings": "alternate_greetings", "system_prompt": "system_prompt",
-          "creator_notes": "creator_notes", "creator": "creator",
-          "character_version": "character_version"}
+FIELDS = {
+    "description": "description",
+    "personality": "personality",
+    "scenario": "scenario",
+    "first_mes": "greeting",
+    "mes_example": "example_dialogue",
+    "alternate_greetings": "alternate_greetings",
+    "system_prompt": "system_prompt",
+    "creator_notes": "creator_notes",
+    "creator": "creator",
+    "character_version": "character_version",
+}
 SPECS = {"chara_card_v2": "chara", "chara_card_v3": "ccv3"}
 MAX_CARD_BYTES = 20_000_000
 _TAG = re.compile(r"[^a-z0-9_\-]+")
@@ -43,8 +51,10 @@ def parse_card(raw: Any, *, source: str) -> dict[str, Any]:
         raise BadRequest(f"{source}: a character card is a JSON object")
     spec = raw.get("spec")
     if spec not in SPECS:
-        raise BadRequest(f"{source}: not a Character Card V2/V3 (spec is {spec!r}, expected "
-                         "'chara_card_v2' or 'chara_card_v3')")
+        raise BadRequest(
+            f"{source}: not a Character Card V2/V3 (spec is {spec!r}, expected "
+            "'chara_card_v2' or 'chara_card_v3')"
+        )
     data = raw.get("data")
     if not isinstance(data, dict):
         raise BadRequest(f"{source}: the card has no `data` object")
@@ -82,8 +92,9 @@ def read_png_card(data: bytes, *, source: str) -> dict[str, Any]:
     chunks = dict(getattr(image, "text", {}) or {})
     chunk = next((k for k in ("ccv3", "chara") if k in chunks), None)
     if chunk is None:
-        raise BadRequest(f"{source}: the PNG carries no character card (no `chara` or `ccv3` "
-                         "chunk)")
+        raise BadRequest(
+            f"{source}: the PNG carries no character card (no `chara` or `ccv3` chunk)"
+        )
     try:
         raw = json.loads(base64.b64decode(chunks[chunk], validate=True).decode("utf-8"))
     except (binascii.Error, ValueError) as exc:
@@ -96,13 +107,15 @@ def _field_adapter(name: str) -> TypeAdapter[Any]:
     from lifeos.default_plugins.kinds import Character
 
     info = Character.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, *info.metadata])
+    # The field's type with its constraints, built at run time: a value, not a static type.
+    field_type: Any = Annotated[info.annotation, *info.metadata]
+    return TypeAdapter(field_type)
 
 
 def _fits(ours: str, value: Any) -> bool:
     """The value can live in the entity field unchanged (no stripping, within limits)."""
     try:
-        return _field_adapter(ours).validate_python(value) == value
+        return bool(_field_adapter(ours).validate_python(value) == value)
     except ValidationError:
         return False
 
@@ -110,21 +123,36 @@ def _fits(ours: str, value: Any) -> bool:
 def card_to_entity(card: dict[str, Any]) -> dict[str, Any]:
     """The character entity (name, tags, data) for a card; the rest kept verbatim."""
     data = card["data"]
-    mapped = {ours: data[theirs] for theirs, ours in FIELDS.items()
-              if theirs in data and _fits(ours, data[theirs])}
+    mapped = {
+        ours: data[theirs]
+        for theirs, ours in FIELDS.items()
+        if theirs in data and _fits(ours, data[theirs])
+    }
     unmapped = {theirs for theirs, ours in FIELDS.items() if theirs in data and ours not in mapped}
-    kept_data = {k: v for k, v in data.items()
-                 if (k not in FIELDS or k in unmapped) and k != "name"}
+    kept_data = {
+        k: v for k, v in data.items() if (k not in FIELDS or k in unmapped) and k != "name"
+    }
     name = data["name"].strip()[:200]
-    kept = {"spec": card["spec"], "top": {k: v for k, v in card.items()
-                                          if k not in ("spec", "data")},
-            "data": kept_data, "present": [k for k in FIELDS if k in data and k not in unmapped]}
+    kept = {
+        "spec": card["spec"],
+        "top": {k: v for k, v in card.items() if k not in ("spec", "data")},
+        "data": kept_data,
+        "present": [k for k in FIELDS if k in data and k not in unmapped],
+    }
     if name != data["name"]:
         kept["name"] = data["name"]
-    tags = sorted({t for raw in data.get("tags") or [] if isinstance(raw, str)
-                   and (t := _TAG.sub("-", raw.lower()).strip("-")[:64])})
-    return {"name": data["name"].strip()[:200], "tags": tags[:50],
-            "data": {**mapped, "extensions": {KEPT: kept}}}
+    tags = sorted(
+        {
+            t
+            for raw in data.get("tags") or []
+            if isinstance(raw, str) and (t := _TAG.sub("-", raw.lower()).strip("-")[:64])
+        }
+    )
+    return {
+        "name": data["name"].strip()[:200],
+        "tags": tags[:50],
+        "data": {**mapped, "extensions": {KEPT: kept}},
+    }
 
 
 def entity_to_card(character: EntityOut) -> dict[str, Any]:
@@ -132,22 +160,38 @@ def entity_to_card(character: EntityOut) -> dict[str, Any]:
     kept = (character.data.get("extensions") or {}).get(KEPT) or {}
     present = set(kept.get("present", FIELDS))
     original = kept.get("name")
-    data: dict[str, Any] = {"name": original if original and original.strip()[:200] ==
-                            character.name else character.name}
+    data: dict[str, Any] = {
+        "name": original
+        if original and original.strip()[:200] == character.name
+        else character.name
+    }
     for theirs, ours in FIELDS.items():
         value = character.data.get(ours)
         if theirs in kept.get("data", {}):
-            continue   # kept verbatim: it did not fit the entity field
+            continue  # kept verbatim: it did not fit the entity field
         if theirs in present or value not in ("", [], None):
             data[theirs] = value if value is not None else ""
     data |= kept.get("data", {})
-    if not kept:   # a character that never was a card: a complete V2 card
+    if not kept:  # a character that never was a card: a complete V2 card
         extensions = {k: v for k, v in (character.data.get("extensions") or {}).items()}
-        data |= {"tags": list(character.tags), "extensions": extensions,
-                 "post_history_instructions": "", "character_book": None}
+        data |= {
+            "tags": list(character.tags),
+            "extensions": extensions,
+            "post_history_instructions": "",
+            "character_book": None,
+        }
         data = {k: v for k, v in data.items() if v is not None}
-        for theirs in ("description", "personality", "scenario", "first_mes", "mes_example",
-                       "creator_notes", "system_prompt", "creator", "character_version"):
+        for theirs in (
+            "description",
+            "personality",
+            "scenario",
+            "first_mes",
+            "mes_example",
+            "creator_notes",
+            "system_prompt",
+            "creator",
+            "character_version",
+        ):
             data.setdefault(theirs, "")
         data.setdefault("alternate_greetings", [])
     spec = kept.get("spec", "chara_card_v2")
@@ -162,8 +206,7 @@ def card_png(card: dict[str, Any], picture: Path | None) -> bytes:
         image = Image.open(picture).convert("RGBA")
     else:
         image = Image.new("RGBA", (400, 600), (46, 52, 64, 255))
-        ImageDraw.Draw(image).text((24, 280), card["data"]["name"][:40],
-                                   fill=(236, 239, 244, 255))
+        ImageDraw.Draw(image).text((24, 280), card["data"]["name"][:40], fill=(236, 239, 244, 255))
     info = PngImagePlugin.PngInfo()
     encoded = base64.b64encode(json.dumps(card, ensure_ascii=False).encode("utf-8")).decode()
     info.add_text(SPECS[card["spec"]], encoded)
@@ -176,10 +219,13 @@ def import_card(store: EntityStore, path: Path) -> EntityOut:
     return store.create("character", card_to_entity(read_card_file(path)))
 
 
-def character_picture(store: EntityStore, character_id: str, settings: Any) -> Path | None:
+def character_picture(store: EntityStore, character_id: str, settings: Settings) -> Path | None:
     """The character's newest picture (an image that depicts it), if it has one."""
-    links = [ln for ln in store.links("character", character_id)
-             if ln.direction == "in" and ln.relation == "depicts" and ln.entity.kind == "image"]
+    links = [
+        ln
+        for ln in store.links("character", character_id)
+        if ln.direction == "in" and ln.relation == "depicts" and ln.entity.kind == "image"
+    ]
     links.sort(key=lambda ln: ln.entity.created_at, reverse=True)
     for ln in links:
         mime = ln.entity.data.get("mime_type", "image/png").split("/")[-1]

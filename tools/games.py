@@ -41,22 +41,32 @@ class Games:
         data = info.entity_data() | {"bgg_refreshed_at": utcnow().isoformat()}
         with session_scope(self.url) as session:
             store = EntityStore(session)
-            existing = store.list("board_game", {"where": {"bgg_id": str(info.bgg_id)},
-                                                 "limit": 1}).items
+            existing = store.list(
+                "board_game", {"where": {"bgg_id": str(info.bgg_id)}, "limit": 1}
+            ).items
             if existing:
                 game = existing[0]
                 tags = sorted(set(game.tags) | {REFRESHED_TAG})
                 return store.update("board_game", game.id, {"data": data, "tags": tags})
-            return store.create("board_game", {"name": info.name[:200] or f"BGG {info.bgg_id}",
-                                               "data": data, "tags": [REFRESHED_TAG]})
+            return store.create(
+                "board_game",
+                {
+                    "name": info.name[:200] or f"BGG {info.bgg_id}",
+                    "data": data,
+                    "tags": [REFRESHED_TAG],
+                },
+            )
 
     def stale(self, *, older_than: timedelta) -> list[EntityOut]:
         """Library games with a BGG id whose metadata is older than `older_than`."""
         cutoff = (utcnow() - older_than).isoformat()
         with session_scope(self.url) as session:
             games = EntityStore(session).list_all("board_game")
-        return [g for g in games if g.data.get("bgg_id")
-                and (g.data.get("bgg_refreshed_at") or "") < cutoff]
+        return [
+            g
+            for g in games
+            if g.data.get("bgg_id") and (g.data.get("bgg_refreshed_at") or "") < cutoff
+        ]
 
     def refresh(self, *, older_than: timedelta) -> list[EntityOut]:
         games = self.stale(older_than=older_than)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
-from typing_extensions import Annotated
 
 from lifeos.llm.toolkit import Tool
 
-TagText = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
-                                           max_length=32)]
+TagText = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=32)
+]
 
 
 class TagInput(BaseModel):

@@ -12,8 +12,19 @@ from fastapi import FastAPI
 from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import ApiAuthMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware
-from apps.api.routes import (analyze, cards, entities, games, health, images, library, models,
-                             rules, schedules, stories)
+from apps.api.routes import (
+    analyze,
+    cards,
+    entities,
+    games,
+    health,
+    images,
+    library,
+    models,
+    rules,
+    schedules,
+    stories,
+)
 from lifeos import __version__
 from lifeos.db.engine import get_engine
 from lifeos.kinds import get_registry
@@ -34,15 +45,19 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
             _app.state.preloaded = {}
             _app.state.preloading = threading.Thread(
                 target=lambda: _app.state.preloaded.update(preload(settings)),
-                name="preload-models", daemon=True)
+                name="preload-models",
+                daemon=True,
+            )
             _app.state.preloading.start()
         yield
 
     app = FastAPI(
         lifespan=lifespan,
-        title="Life-OS Workbench API", version=__version__,
+        title="Life-OS Workbench API",
+        version=__version__,
         description="The entity library and AI tools of Life-OS Workbench.",
-        docs_url="/docs", openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
     app.state.library = Library(settings)
@@ -60,18 +75,26 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
     app.include_router(analyze.router, prefix=API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes,
-                       overrides={f"{API_PREFIX}/import": settings.max_import_bytes,
-                                  f"{API_PREFIX}/images/import": images.MAX_PNG_BYTES,
-                                  f"{API_PREFIX}/games/*/rulebook": settings.rulebook_max_bytes,
-                                  f"{API_PREFIX}/cards": 20_000_000,
-                                  f"{API_PREFIX}/analyze": 61_000_000,
-                                  # studio uploads (rulebooks, images); Gradio checks the
-                                  # per-file limit itself and says so in the page
-                                  "/studio/gradio_api/upload": settings.rulebook_max_bytes + 1_000_000})
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        overrides={
+            f"{API_PREFIX}/import": settings.max_import_bytes,
+            f"{API_PREFIX}/images/import": images.MAX_PNG_BYTES,
+            f"{API_PREFIX}/games/*/rulebook": settings.rulebook_max_bytes,
+            f"{API_PREFIX}/cards": 20_000_000,
+            f"{API_PREFIX}/analyze": 61_000_000,
+            # studio uploads (rulebooks, images); Gradio checks the
+            # per-file limit itself and says so in the page
+            "/studio/gradio_api/upload": settings.rulebook_max_bytes + 1_000_000,
+        },
+    )
     if not is_loopback(settings.api_host) and settings.studio_password:
-        app.add_middleware(ApiAuthMiddleware, user=settings.studio_user,
-                           password=settings.studio_password.get_secret_value())
+        app.add_middleware(
+            ApiAuthMiddleware,
+            user=settings.studio_user,
+            password=settings.studio_password.get_secret_value(),
+        )
     app.add_middleware(RequestIdMiddleware)
     if settings.studio and studio:
         from apps.studio.app import mount_studio  # Gradio is heavy: only when served

@@ -46,8 +46,9 @@ class RequestIdMiddleware:
 class BodySizeLimitMiddleware:
     """Refuse bodies over the limit with 413 before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None
-                 ) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, overrides: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.overrides = overrides or {}
@@ -56,8 +57,9 @@ class BodySizeLimitMiddleware:
         """An exact path's limit, else the first matching `*` pattern's, else the default."""
         if path in self.overrides:
             return self.overrides[path]
-        return next((v for k, v in self.overrides.items() if "*" in k and fnmatch(path, k)),
-                    self.max_bytes)
+        return next(
+            (v for k, v in self.overrides.items() if "*" in k and fnmatch(path, k)), self.max_bytes
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -116,8 +118,10 @@ class ApiAuthMiddleware:
         import base64
 
         self.app = app
-        self.accepted = {f"Bearer {password}".encode(),
-                         b"Basic " + base64.b64encode(f"{user}:{password}".encode())}
+        self.accepted = {
+            f"Bearer {password}".encode(),
+            b"Basic " + base64.b64encode(f"{user}:{password}".encode()),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.OPEN):
@@ -125,14 +129,30 @@ class ApiAuthMiddleware:
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
         if not any(hmac.compare_digest(given, ok) for ok in self.accepted):
-            body = json.dumps({"error": {"code": "unauthorized", "message": (
-                "this API is reachable from other machines: send the studio password as "
-                "`Authorization: Bearer ...` or HTTP Basic"), "details": None,
-                "request_id": request_id_var.get()}}).encode()
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Basic realm="lifeos"'),
-                (b"content-length", str(len(body)).encode())]})
+            body = json.dumps(
+                {
+                    "error": {
+                        "code": "unauthorized",
+                        "message": (
+                            "this API is reachable from other machines: send the studio "
+                            "password as `Authorization: Bearer ...` or HTTP Basic"
+                        ),
+                        "details": None,
+                        "request_id": request_id_var.get(),
+                    }
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"www-authenticate", b'Basic realm="lifeos"'),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)

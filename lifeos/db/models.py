@@ -59,7 +59,9 @@ class Entity(Base):
     deleted_at: Mapped[datetime | None]
 
     tag_rows: Mapped[list[EntityTag]] = relationship(
-        back_populates="entity", cascade="all, delete-orphan", lazy="select",
+        back_populates="entity",
+        cascade="all, delete-orphan",
+        lazy="select",
     )
 
     # Lists filter on (kind, deleted_at) and sort with `id` as tie-breaker: these indexes
@@ -72,9 +74,14 @@ class Entity(Base):
         # the count read the index instead of whole rows (10× faster). Postgres: a trigram GIN
         # index serves `LIKE '%term%'` (its btree entries could not hold long text anyway).
         sa.Index("ix_entities_search", "kind", "deleted_at", "search_text").ddl_if(
-            dialect="sqlite"),
-        sa.Index("ix_entities_search_trgm", "search_text", postgresql_using="gin",
-                 postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+            dialect="sqlite"
+        ),
+        sa.Index(
+            "ix_entities_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
     # `revision` is the optimistic lock: an UPDATE matches only the revision it read.
     __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
@@ -134,7 +141,7 @@ class ToolCall(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     created_at: Mapped[datetime]
     tool: Mapped[str] = mapped_column(sa.String(64))
-    kind: Mapped[str] = mapped_column(sa.String(16))          # chat | choose | embed
+    kind: Mapped[str] = mapped_column(sa.String(16))  # chat | choose | embed
     alias: Mapped[str] = mapped_column(sa.String(64))
     provider: Mapped[str] = mapped_column(sa.String(32))
     model: Mapped[str] = mapped_column(sa.String(200))
@@ -163,12 +170,13 @@ class Document(Base):
     kind: Mapped[str] = mapped_column(sa.String(32))
     filename: Mapped[str] = mapped_column(sa.String(255))
     size_bytes: Mapped[int]
-    status: Mapped[str] = mapped_column(sa.String(16))   # queued | processing | ready | failed
+    status: Mapped[str] = mapped_column(sa.String(16))  # queued | processing | ready | failed
     error: Mapped[str | None] = mapped_column(sa.Text)
     pages: Mapped[int] = mapped_column(default=0)
     chunks: Mapped[int] = mapped_column(default=0)
     entity_id: Mapped[str | None] = mapped_column(
-        sa.ForeignKey("entities.id", ondelete="SET NULL"))   # the board game it belongs to
+        sa.ForeignKey("entities.id", ondelete="SET NULL")
+    )  # the board game it belongs to
     stats: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -190,7 +198,7 @@ class EvalRun(Base):
     metrics: Mapped[dict[str, Any]]
     config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    run_id: Mapped[str | None] = mapped_column(sa.String(64))   # the Dagster run, when any
+    run_id: Mapped[str | None] = mapped_column(sa.String(64))  # the Dagster run, when any
 
     __table_args__ = (sa.Index("ix_eval_runs_set_created", "question_set", "created_at"),)
 
@@ -204,7 +212,9 @@ class ImageBatch(Base):
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(sa.String(16))  # queued|running|done|partial|failed|cancelled
+    status: Mapped[str] = mapped_column(
+        sa.String(16)
+    )  # queued|running|done|partial|failed|cancelled
     request: Mapped[dict[str, Any]]
     seeds: Mapped[list[int]] = mapped_column(JSONType)
     images: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # seed -> image id
@@ -224,9 +234,8 @@ class ScheduleTick(Base):
     __tablename__ = "schedule_ticks"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
-    schedule_id: Mapped[str] = mapped_column(
-        sa.ForeignKey("entities.id", ondelete="CASCADE"))
-    tick_at: Mapped[datetime]                     # the cron time this tick stands for
+    schedule_id: Mapped[str] = mapped_column(sa.ForeignKey("entities.id", ondelete="CASCADE"))
+    tick_at: Mapped[datetime]  # the cron time this tick stands for
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(sa.String(16))  # requested|skipped|failed|succeeded
@@ -239,8 +248,10 @@ class ScheduleTick(Base):
     cost_usd: Mapped[float] = mapped_column(default=0.0)
     duration_s: Mapped[float] = mapped_column(default=0.0)
 
-    __table_args__ = (sa.Index("ix_schedule_ticks_schedule_tick", "schedule_id", "tick_at"),
-                      sa.Index("ix_schedule_ticks_status", "status"))
+    __table_args__ = (
+        sa.Index("ix_schedule_ticks_schedule_tick", "schedule_id", "tick_at"),
+        sa.Index("ix_schedule_ticks_status", "status"),
+    )
 
 
 class Notification(Base):
@@ -250,7 +261,7 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     created_at: Mapped[datetime]
-    level: Mapped[str] = mapped_column(sa.String(16))     # info | success | warning | error
+    level: Mapped[str] = mapped_column(sa.String(16))  # info | success | warning | error
     title: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     link: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -265,7 +276,7 @@ class HttpCache(Base):
 
     __tablename__ = "http_cache"
 
-    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)   # sha256 of the URL
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # sha256 of the URL
     url: Mapped[str] = mapped_column(sa.Text)
     body: Mapped[str] = mapped_column(sa.Text)
     fetched_at: Mapped[datetime]
@@ -284,7 +295,7 @@ class ImageAnalysis(Base):
     model: Mapped[str] = mapped_column(sa.String(200), default="")
     latency_s: Mapped[float] = mapped_column(default=0.0)
     result: Mapped[dict[str, Any]]
-    accepted: Mapped[list[str]] = mapped_column(JSONType, default=list)   # entity ids
+    accepted: Mapped[list[str]] = mapped_column(JSONType, default=list)  # entity ids
     run_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     __table_args__ = (sa.Index("ix_image_analyses_sha_created", "sha256", "created_at"),)
@@ -292,8 +303,17 @@ class ImageAnalysis(Base):
 
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
-ALL_TABLES = (*LIBRARY_TABLES, "tool_calls", "documents", "eval_runs", "image_batches",
-              "schedule_ticks", "notifications", "http_cache", "image_analyses")
+ALL_TABLES = (
+    *LIBRARY_TABLES,
+    "tool_calls",
+    "documents",
+    "eval_runs",
+    "image_batches",
+    "schedule_ticks",
+    "notifications",
+    "http_cache",
+    "image_analyses",
+)
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores
 # `ddl_if`, so comparisons must be told.
@@ -303,8 +323,9 @@ DIALECT_ONLY_INDEXES = {"ix_entities_search": "sqlite", "ix_entities_search_trgm
 def autogenerate_filter(dialect: str) -> Any:
     """`include_object` for Alembic: the library's own tables, and indexes of this dialect."""
 
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
-                       compare_to: Any) -> bool:
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
         if type_ == "table":
             return name in Base.metadata.tables
         if type_ == "index" and name in DIALECT_ONLY_INDEXES:

@@ -42,8 +42,18 @@ class Character(EntityData):
 
 
 ClothingCategory = Literal[
-    "top", "bottom", "dress", "outerwear", "footwear", "headwear", "underwear", "swimwear",
-    "sleepwear", "bag", "jewelry", "other",
+    "top",
+    "bottom",
+    "dress",
+    "outerwear",
+    "footwear",
+    "headwear",
+    "underwear",
+    "swimwear",
+    "sleepwear",
+    "bag",
+    "jewelry",
+    "other",
 ]
 Season = Literal["any", "spring", "summer", "autumn", "winter"]
 
@@ -164,8 +174,9 @@ class Image(EntityData):
     sampler: ShortText = ""
     model: ShortText = ""
     parameters: Text = Field("", description="AUTOMATIC1111 `parameters` text, when present")
-    recipe: dict[str, Any] = Field(default_factory=dict,
-                                   description="the composer recipe (entities, styles, seed)")
+    recipe: dict[str, Any] = Field(
+        default_factory=dict, description="the composer recipe (entities, styles, seed)"
+    )
     batch_id: ShortText = ""
     test_model: bool = Field(False, description="made by the random test model: noise")
 
@@ -204,12 +215,14 @@ class StoryScene(EntityData):
     setting: ShortText = ""
     summary: Text = ""
     text: Text = ""
-    characters: list[ShortText] = Field(default_factory=list, max_length=20,
-                                        description="names of the characters in the scene")
+    characters: list[ShortText] = Field(
+        default_factory=list, max_length=20, description="names of the characters in the scene"
+    )
     status: Literal["planned", "written", "illustrated", "failed"] = "planned"
     error: Text = ""
-    trace: list[dict[str, Any]] = Field(default_factory=list, max_length=20,
-                                        description="each step's prompt, output and model")
+    trace: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=20, description="each step's prompt, output and model"
+    )
 
 
 # ---- board games and answers ---------------------------------------------------------------
@@ -311,8 +324,11 @@ class ImageBatchSpace(EntityData):
     """The parameter space of an `image_batch` schedule: each tick draws one batch from it."""
 
     slots: list[Slot] = Field(default_factory=list, max_length=20)
-    text: list[str] = Field(default_factory=list, max_length=100,
-                            description="free text; one is drawn per tick (wildcards allowed)")
+    text: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="free text; one is drawn per tick (wildcards allowed)",
+    )
     styles: list[str] = Field(default_factory=list, max_length=10)
     count: int = Field(4, ge=1, le=1000)
     width: int = Field(512, ge=64, le=2048, multiple_of=8)
@@ -359,50 +375,121 @@ class User(EntityData):
     preferences: dict[str, Any] = Field(default_factory=dict)
 
 
-_LOOKS = ("clothing_item", "outfit", "accessory", "hair_style", "hair_color", "makeup", "expression")
+_LOOKS = (
+    "clothing_item",
+    "outfit",
+    "accessory",
+    "hair_style",
+    "hair_color",
+    "makeup",
+    "expression",
+)
 _STYLES = ("composition", "visual_style", "art_style")
-_FROM_IMAGE = {"derived_from": ("image",)}   # entities the image analyzers found in a picture
+_FROM_IMAGE = {"derived_from": ("image",)}  # entities the image analyzers found in a picture
 
 BUILTIN_KINDS: tuple[KindSpec, ...] = (
-    KindSpec("character", Character, "Character", "a person or creature, with a card and looks",
-             links={"wears": ("outfit", "clothing_item", "accessory"),
-                    "has_look": ("hair_style", "hair_color", "makeup", "expression"),
-                    "drawn_in": ("art_style", "visual_style")}),
-    KindSpec("clothing_item", ClothingItem, "Clothing item", "one garment or worn item",
-             links=_FROM_IMAGE),
-    KindSpec("outfit", Outfit, "Outfit", "clothing items worn together",
-             links={"contains": ("clothing_item", "accessory"), **_FROM_IMAGE}),
-    KindSpec("composition", Composition, "Composition", "shot, pose, camera and lighting",
-             links=_FROM_IMAGE),
-    KindSpec("visual_style", VisualStyle, "Visual style", "a prompt style (Fooocus format)",
-             links=_FROM_IMAGE),
-    KindSpec("art_style", ArtStyle, "Art style", "medium, movement and artists",
-             links=_FROM_IMAGE),
-    KindSpec("hair_style", HairStyle, "Hair style", "cut, length and texture",
-             links=_FROM_IMAGE),
-    KindSpec("hair_color", HairColor, "Hair colour", "hair colour and highlights",
-             links=_FROM_IMAGE),
-    KindSpec("makeup", Makeup, "Makeup", "makeup look",
-             links=_FROM_IMAGE),
-    KindSpec("expression", Expression, "Expression", "facial expression and emotion",
-             links=_FROM_IMAGE),
-    KindSpec("accessory", Accessory, "Accessory", "glasses, hats, jewellery and the like",
-             links=_FROM_IMAGE),
-    KindSpec("image", Image, "Image", "a stored picture with its generation parameters",
-             links={"depicts": ("character", "board_game"), "uses": (*_LOOKS, *_STYLES),
-                    "derived_from": ("image",)}),
-    KindSpec("story", Story, "Story", "an illustrated story",
-             links={"features": ("character",), "has_scene": ("story_scene",)}),
-    KindSpec("story_scene", StoryScene, "Story scene", "one scene of a story",
-             links={"features": ("character",), "illustrated_by": ("image",)}),
+    KindSpec(
+        "character",
+        Character,
+        "Character",
+        "a person or creature, with a card and looks",
+        links={
+            "wears": ("outfit", "clothing_item", "accessory"),
+            "has_look": ("hair_style", "hair_color", "makeup", "expression"),
+            "drawn_in": ("art_style", "visual_style"),
+        },
+    ),
+    KindSpec(
+        "clothing_item",
+        ClothingItem,
+        "Clothing item",
+        "one garment or worn item",
+        links=_FROM_IMAGE,
+    ),
+    KindSpec(
+        "outfit",
+        Outfit,
+        "Outfit",
+        "clothing items worn together",
+        links={"contains": ("clothing_item", "accessory"), **_FROM_IMAGE},
+    ),
+    KindSpec(
+        "composition",
+        Composition,
+        "Composition",
+        "shot, pose, camera and lighting",
+        links=_FROM_IMAGE,
+    ),
+    KindSpec(
+        "visual_style",
+        VisualStyle,
+        "Visual style",
+        "a prompt style (Fooocus format)",
+        links=_FROM_IMAGE,
+    ),
+    KindSpec("art_style", ArtStyle, "Art style", "medium, movement and artists", links=_FROM_IMAGE),
+    KindSpec("hair_style", HairStyle, "Hair style", "cut, length and texture", links=_FROM_IMAGE),
+    KindSpec(
+        "hair_color", HairColor, "Hair colour", "hair colour and highlights", links=_FROM_IMAGE
+    ),
+    KindSpec("makeup", Makeup, "Makeup", "makeup look", links=_FROM_IMAGE),
+    KindSpec(
+        "expression", Expression, "Expression", "facial expression and emotion", links=_FROM_IMAGE
+    ),
+    KindSpec(
+        "accessory",
+        Accessory,
+        "Accessory",
+        "glasses, hats, jewellery and the like",
+        links=_FROM_IMAGE,
+    ),
+    KindSpec(
+        "image",
+        Image,
+        "Image",
+        "a stored picture with its generation parameters",
+        links={
+            "depicts": ("character", "board_game"),
+            "uses": (*_LOOKS, *_STYLES),
+            "derived_from": ("image",),
+        },
+    ),
+    KindSpec(
+        "story",
+        Story,
+        "Story",
+        "an illustrated story",
+        links={"features": ("character",), "has_scene": ("story_scene",)},
+    ),
+    KindSpec(
+        "story_scene",
+        StoryScene,
+        "Story scene",
+        "one scene of a story",
+        links={"features": ("character",), "illustrated_by": ("image",)},
+    ),
     KindSpec("board_game", BoardGame, "Board game", "a game, with BoardGameGeek metadata"),
-    KindSpec("qa", QA, "Q&A", "a question with its answer and citations",
-             links={"about": ("board_game", "character", "story")}),
-    KindSpec("visualization_config", VisualizationConfig, "Visualization config",
-             "how one entity is pictured alone"),
+    KindSpec(
+        "qa",
+        QA,
+        "Q&A",
+        "a question with its answer and citations",
+        links={"about": ("board_game", "character", "story")},
+    ),
+    KindSpec(
+        "visualization_config",
+        VisualizationConfig,
+        "Visualization config",
+        "how one entity is pictured alone",
+    ),
     KindSpec("tool_config", ToolConfig, "Tool config", "model and prompts of an AI tool"),
-    KindSpec("schedule", Schedule, "Schedule", "a generation that runs by itself",
-             links={"produced": ("image", "story"), "uses": (ANY_KIND,)}),
+    KindSpec(
+        "schedule",
+        Schedule,
+        "Schedule",
+        "a generation that runs by itself",
+        links={"produced": ("image", "story"), "uses": (ANY_KIND,)},
+    ),
     KindSpec("user", User, "User", "a person using this workbench"),
 )
 

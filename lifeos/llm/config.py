@@ -10,31 +10,25 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lifeos.errors import BadRequest, LifeOSError
+from lifeos.errors import ConfigError, UnknownModel
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 PROVIDERS = ("local", "ollama", "openai")
 
-
-class ConfigError(LifeOSError):
-    code = "config_invalid"
-    http_status = 500
-
-
-class UnknownModel(BadRequest):
-    code = "unknown_model"
+M = TypeVar("M", bound=BaseModel)
 
 
 def _model_ref(value: str) -> str:
     provider, sep, name = value.partition("/")
     if not sep or not name or provider not in PROVIDERS:
-        raise ValueError(f"{value!r} is not `provider/model` with provider one of "
-                         f"{', '.join(PROVIDERS)}")
+        raise ValueError(
+            f"{value!r} is not `provider/model` with provider one of {', '.join(PROVIDERS)}"
+        )
     return value
 
 
@@ -66,9 +60,13 @@ class LocalProviderConfig(_Strict):
     n_ctx: int = Field(4096, ge=256, le=131_072)
     n_threads: int = Field(2, ge=1, le=256)
     cache_dir: str | None = None
-    rerankers: dict[str, str] = Field(default_factory=dict, description=(
-        "cross-encoder folders you have (sentence-transformers format) by name: `local/NAME` "
-        "reranks with it; none ships on PyPI"))
+    rerankers: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "cross-encoder folders you have (sentence-transformers format) by name: `local/NAME` "
+            "reranks with it; none ships on PyPI"
+        ),
+    )
 
 
 class OllamaProviderConfig(_Strict):
@@ -108,8 +106,9 @@ class ModelsConfig(_Strict):
             return self.aliases[name]
         if "/" in name:  # a direct `provider/model` reference works too
             return AliasConfig(model=name)
-        raise UnknownModel(f"unknown model alias {name!r}",
-                           details={"aliases": sorted(self.aliases)})
+        raise UnknownModel(
+            f"unknown model alias {name!r}", details={"aliases": sorted(self.aliases)}
+        )
 
 
 class Price(_Strict):
@@ -137,7 +136,7 @@ def expand_env(value: Any) -> Any:
     return value
 
 
-def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
+def load_yaml_model(path: Path, model: type[M]) -> M:
     """Read a YAML file into `model`; any problem becomes a ConfigError naming file and field."""
     path = Path(path)
     try:
@@ -147,42 +146,47 @@ def load_yaml_model(path: Path, model: type[BaseModel]) -> Any:
     return parse_yaml_model(text, model, source=str(path))
 
 
-def parse_yaml_model(text: str, model: type[BaseModel], *, source: str) -> Any:
+def parse_yaml_model(text: str, model: type[M], *, source: str) -> M:
     """YAML text into `model`; errors name `source` and the field."""
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{source}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
-                          ) from None
+        raise ConfigError(
+            f"{source}:{where} not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     try:
         return model.model_validate(expand_env(raw if raw is not None else {}))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise ConfigError(f"{source}: {field}: {err['msg']}",
-                          details=[{"loc": list(e["loc"]), "msg": e["msg"]}
-                                   for e in exc.errors(include_url=False)]) from None
+        raise ConfigError(
+            f"{source}: {field}: {err['msg']}",
+            details=[
+                {"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors(include_url=False)
+            ],
+        ) from None
 
 
-class WatchedYaml:
+class WatchedYaml(Generic[M]):
     """A YAML-backed config that is re-read when its file changes (no restart needed)."""
 
-    def __init__(self, path: Path, model: type[BaseModel]) -> None:
+    def __init__(self, path: Path, model: type[M]) -> None:
         self.path, self.model = Path(path), model
         self._stamp: tuple[int, int] | None = None
-        self._value: Any = None
+        self._value: M | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> Any:
+    def get(self) -> M:
         try:
             stat = self.path.stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
         except FileNotFoundError:
             stamp = (0, 0)
         with self._lock:
-            if stamp != self._stamp:
+            # The value is None only until the first load (after which the stamp is set too).
+            if stamp != self._stamp or self._value is None:
                 self._value = load_yaml_model(self.path, self.model)
                 self._stamp = stamp
             return self._value

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lifeos.errors import BadRequest, LifeOSError
+from pydantic import BaseModel
+
+from lifeos.errors import BadRequest, LifeOSError, ProviderError
 from lifeos.llm.config import ModelsConfig
-from lifeos.llm.providers.base import ProviderError
 from lifeos.llm.providers.local import EMBEDDING_MODELS
 from lifeos.llm.router import Router
 from lifeos.llm.toolkit import ToolConfigs, tool_classes
+
+if TYPE_CHECKING:
+    from lifeos.llm.providers.ollama import OllamaProvider
 
 TEST_PROMPT = [{"role": "user", "content": "In one short sentence: what is a board game?"}]
 
 
 def overview(router: Router) -> dict[str, Any]:
     config: ModelsConfig = router.config
-    aliases = [{"alias": name, "model": a.model, "fallbacks": a.fallbacks}
-               for name, a in config.aliases.items()]
+    aliases = [
+        {"alias": name, "model": a.model, "fallbacks": a.fallbacks}
+        for name, a in config.aliases.items()
+    ]
     models: list[dict[str, Any]] = []
     notes: list[str] = []
     for provider_name in ("local", "ollama"):
@@ -51,8 +57,11 @@ def status(router: Router) -> list[dict[str, Any]]:
         ok, detail = usable(alias.model)
         if not ok:
             spare = next((ref for ref in alias.fallbacks if usable(ref)[0]), None)
-            detail += (f"; falls back to {spare} ({usable(spare)[1]})" if spare
-                       else "; no fallback can serve it")
+            detail += (
+                f"; falls back to {spare} ({usable(spare)[1]})"
+                if spare
+                else "; no fallback can serve it"
+            )
             ok = spare is not None
         rows.append({"alias": name, "model": alias.model, "ok": ok, "detail": detail})
     return rows
@@ -67,24 +76,46 @@ def test_alias(router: Router, alias: str) -> dict[str, Any]:
     provider, _, model = router.config.alias(alias).model.partition("/")
     if alias == "embed" or (provider == "local" and model in EMBEDDING_MODELS):
         started = time.perf_counter()
-        result = router.embed(["a short test sentence"], alias, tool="models.test")
-        return {"alias": alias, "model": result.model, "load_s": 0.0, "tokens_in": 4,
-                "tokens_out": 0, "tokens_per_s": 0.0, "dim": result.dim,
-                "seconds": time.perf_counter() - started, "text": f"{result.dim} dimensions"}
-    if alias == "rerank" or (provider == "local" and model in getattr(
-            router.provider("local"), "rerankers", {})):
+        embedded = router.embed(["a short test sentence"], alias, tool="models.test")
+        return {
+            "alias": alias,
+            "model": embedded.model,
+            "load_s": 0.0,
+            "tokens_in": 4,
+            "tokens_out": 0,
+            "tokens_per_s": 0.0,
+            "dim": embedded.dim,
+            "seconds": time.perf_counter() - started,
+            "text": f"{embedded.dim} dimensions",
+        }
+    if alias == "rerank" or (
+        provider == "local" and model in getattr(router.provider("local"), "rerankers", {})
+    ):
         started = time.perf_counter()
         ranked = router.rerank("Who moves first?", RERANK_TEST, alias, tool="models.test")
         best = max(range(len(RERANK_TEST)), key=lambda i: ranked.scores[i])
-        return {"alias": alias, "model": ranked.model, "load_s": 0.0, "tokens_in": 0,
-                "tokens_out": 0, "tokens_per_s": 0.0, "seconds": time.perf_counter() - started,
-                "text": f"ranked first: {RERANK_TEST[best]!r}"}
+        return {
+            "alias": alias,
+            "model": ranked.model,
+            "load_s": 0.0,
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "tokens_per_s": 0.0,
+            "seconds": time.perf_counter() - started,
+            "text": f"ranked first: {RERANK_TEST[best]!r}",
+        }
     result = router.chat(TEST_PROMPT, alias, max_tokens=40, tool="models.test")
     gen_s = max(result.latency_s - result.load_s, 1e-6)
-    return {"alias": alias, "model": result.model, "load_s": result.load_s,
-            "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
-            "tokens_per_s": result.tokens_out / gen_s, "seconds": result.latency_s,
-            "text": result.text.strip()}
+    return {
+        "alias": alias,
+        "model": result.model,
+        "load_s": result.load_s,
+        "tokens_in": result.tokens_in,
+        "tokens_out": result.tokens_out,
+        "tokens_per_s": result.tokens_out / gen_s,
+        "seconds": result.latency_s,
+        "text": result.text.strip(),
+    }
 
 
 def _ollama_name(name: str) -> str:
@@ -92,20 +123,27 @@ def _ollama_name(name: str) -> str:
 
 
 def pull(router: Router, name: str) -> str:
-    return router.provider("ollama").pull(_ollama_name(name))
+    ollama: OllamaProvider = router.provider("ollama")
+    return ollama.pull(_ollama_name(name))
 
 
 def delete(router: Router, name: str) -> None:
-    router.provider("ollama").delete(_ollama_name(name))
+    ollama: OllamaProvider = router.provider("ollama")
+    ollama.delete(_ollama_name(name))
 
 
 def tools_overview() -> list[dict[str, Any]]:
     configs = ToolConfigs()  # LIFEOS_CONFIG_DIR/tools
     rows = []
     for name, cls in sorted(tool_classes().items()):
-        rows.append({"name": name, "description": cls.description,
-                     "model": configs.get(name).model,
-                     "config": str(configs.directory / f"{name}.yaml")})
+        rows.append(
+            {
+                "name": name,
+                "description": cls.description,
+                "model": configs.get(name).model,
+                "config": str(configs.directory / f"{name}.yaml"),
+            }
+        )
     return rows
 
 
@@ -114,4 +152,5 @@ def run_tool(router: Router, name: str, data: Any) -> dict[str, Any]:
     if name not in classes:
         raise BadRequest(f"unknown tool {name!r}", details={"tools": sorted(classes)})
     tool = classes[name](router)
-    return tool.run(data).model_dump(mode="json")
+    out: BaseModel = tool.run(data)
+    return out.model_dump(mode="json")

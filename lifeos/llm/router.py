@@ -20,14 +20,20 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from lifeos.errors import LifeOSError
+from lifeos.errors import (
+    AllModelsFailed,
+    BudgetExceeded,
+    CapabilityError,
+    InvalidModelOutput,
+    LifeOSError,
+    ProviderError,
+)
 from lifeos.ledger import CallRecord, Ledger, run_id_var, start_of_day
 from lifeos.llm.config import ModelsConfig, PricesConfig, WatchedYaml
 from lifeos.llm.providers.base import (
-    CapabilityError,
     ChatRequest,
     Messages,
-    ProviderError,
+    Provider,
     ProviderReply,
     TokenCallback,
     choice_probs,
@@ -38,27 +44,12 @@ log = get_logger(__name__)
 _R = TypeVar("_R")
 
 
-class InvalidModelOutput(LifeOSError):
-    code = "invalid_model_output"
-    http_status = 502
-
-
-class BudgetExceeded(LifeOSError):
-    code = "budget_exceeded"
-    http_status = 402
-
-
-class AllModelsFailed(LifeOSError):
-    code = "all_models_failed"
-    http_status = 503
-
-
 @dataclass
 class ChatResult:
     text: str
-    data: Any                 # the validated object when a schema was given
+    data: Any  # the validated object when a schema was given
     alias: str
-    model: str                # provider/model that answered
+    model: str  # provider/model that answered
     tokens_in: int
     tokens_out: int
     latency_s: float
@@ -70,9 +61,9 @@ class ChatResult:
 
 @dataclass
 class ChoiceResult:
-    probs: dict[str, float]   # choice -> probability, summing to 1 over the choices
-    choice: str               # the most likely one
-    exact: bool               # read from log-probabilities (False: only the token replied)
+    probs: dict[str, float]  # choice -> probability, summing to 1 over the choices
+    choice: str  # the most likely one
+    exact: bool  # read from log-probabilities (False: only the token replied)
     alias: str
     model: str
     tokens_in: int
@@ -91,7 +82,7 @@ class EmbedResult:
 
 @dataclass
 class RerankResult:
-    scores: list[float]   # one per document, in the documents' order: higher is more relevant
+    scores: list[float]  # one per document, in the documents' order: higher is more relevant
     model: str
 
 
@@ -120,14 +111,21 @@ def _validate(text: str, schema: type[BaseModel] | dict[str, Any]) -> Any:
     try:
         return schema.model_validate(value)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
-                             for e in exc.errors(include_url=False)[:5])
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}"
+            for e in exc.errors(include_url=False)[:5]
+        )
         raise ValueError(problems) from None
 
 
 class Router:
-    def __init__(self, *, database_url: str, config_dir: Path | None = None,
-                 providers: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        config_dir: Path | None = None,
+        providers: dict[str, Any] | None = None,
+    ) -> None:
         if config_dir is None:
             from lifeos.settings import get_settings
 
@@ -156,9 +154,12 @@ class Router:
         if name == "local":
             from lifeos.llm.providers.local import LocalProvider
 
-            return LocalProvider(n_ctx=cfg.local.n_ctx, n_threads=cfg.local.n_threads,
-                                 cache_dir=Path(cfg.local.cache_dir) if cfg.local.cache_dir
-                                 else None, rerankers=cfg.local.rerankers)
+            return LocalProvider(
+                n_ctx=cfg.local.n_ctx,
+                n_threads=cfg.local.n_threads,
+                cache_dir=Path(cfg.local.cache_dir) if cfg.local.cache_dir else None,
+                rerankers=cfg.local.rerankers,
+            )
         if name == "ollama":
             from lifeos.llm.providers.ollama import OllamaProvider
 
@@ -169,12 +170,20 @@ class Router:
 
     # ---- chat --------------------------------------------------------------------------------
 
-    def chat(self, messages: Messages, alias: str = "default", *,
-             schema: type[BaseModel] | dict[str, Any] | None = None,
-             images: list[bytes] | None = None, stream: bool = False,
-             on_token: TokenCallback | None = None, temperature: float = 0.2,
-             max_tokens: int = 512, tool: str = "chat",
-             decoding_schema: dict[str, Any] | None = None) -> ChatResult:
+    def chat(
+        self,
+        messages: Messages,
+        alias: str = "default",
+        *,
+        schema: type[BaseModel] | dict[str, Any] | None = None,
+        images: list[bytes] | None = None,
+        stream: bool = False,
+        on_token: TokenCallback | None = None,
+        temperature: float = 0.2,
+        max_tokens: int = 512,
+        tool: str = "chat",
+        decoding_schema: dict[str, Any] | None = None,
+    ) -> ChatResult:
         """Answer `messages` with the alias's model. With `schema` (a pydantic model or a JSON
         schema) the reply is constrained, validated and repaired once; `decoding_schema`
         overrides the schema sent to the provider (e.g. one with tighter length limits)."""
@@ -182,17 +191,35 @@ class Router:
 
         def request(model: str, options: dict[str, Any], timeout_s: float) -> ChatRequest:
             return ChatRequest(
-                model=model, messages=list(messages), schema=json_schema, images=images or [],
-                temperature=temperature, max_tokens=max_tokens, timeout_s=timeout_s,
-                options=options, on_token=on_token if stream else None)
+                model=model,
+                messages=list(messages),
+                schema=json_schema,
+                images=images or [],
+                temperature=temperature,
+                max_tokens=max_tokens,
+                timeout_s=timeout_s,
+                options=options,
+                on_token=on_token if stream else None,
+            )
 
-        return self._first_answer(alias, tool, request, lambda req, provider, fallback:
-                                  self._chat_one(req, provider, alias, tool, schema,
-                                                 fallback=fallback),
-                                  estimate_tokens=(messages, max_tokens))
+        return self._first_answer(
+            alias,
+            tool,
+            request,
+            lambda req, provider, fallback: self._chat_one(
+                req, provider, alias, tool, schema, fallback=fallback
+            ),
+            estimate_tokens=(messages, max_tokens),
+        )
 
-    def choose(self, messages: Messages, choices: list[str], alias: str = "default", *,
-               tool: str = "choose") -> ChoiceResult:
+    def choose(
+        self,
+        messages: Messages,
+        choices: list[str],
+        alias: str = "default",
+        *,
+        tool: str = "choose",
+    ) -> ChoiceResult:
         """How likely the model is to reply with each of `choices` (single tokens such as
         "0".."9" or "yes"/"no"), read from one forward pass instead of sampled: a decision
         with a probability that a tool can threshold. Providers that return no
@@ -200,47 +227,64 @@ class Router:
         reply that is none of the choices raises InvalidModelOutput."""
 
         def request(model: str, options: dict[str, Any], timeout_s: float) -> ChatRequest:
-            return ChatRequest(model=model, messages=list(messages), temperature=0.0,
-                               max_tokens=1, timeout_s=timeout_s, options=options,
-                               choices=list(choices))
+            return ChatRequest(
+                model=model,
+                messages=list(messages),
+                temperature=0.0,
+                max_tokens=1,
+                timeout_s=timeout_s,
+                options=options,
+                choices=list(choices),
+            )
 
         def one(req: ChatRequest, provider_name: str, fallback: bool) -> ChoiceResult:
             started = time.perf_counter()
             reply = self._call(req, provider_name, alias, tool)
-            probs = reply.extra.get("choice_probs") or choice_probs(req.choices, [],
-                                                                    reply.text)[0]
+            probs = reply.extra.get("choice_probs") or choice_probs(req.choices, [], reply.text)[0]
             ref = f"{provider_name}/{req.model}"
             if not any(probs.values()):
-                raise InvalidModelOutput(f"{ref} replied {reply.text[:80]!r}, not one of "
-                                         f"{', '.join(req.choices)}",
-                                         details={"reply": reply.text[:2000], "model": ref})
+                raise InvalidModelOutput(
+                    f"{ref} replied {reply.text[:80]!r}, not one of {', '.join(req.choices)}",
+                    details={"reply": reply.text[:2000], "model": ref},
+                )
             return ChoiceResult(
-                probs=probs, choice=max(probs, key=probs.__getitem__),
-                exact=bool(reply.extra.get("logprobs")), alias=alias, model=ref,
-                tokens_in=reply.tokens_in, latency_s=time.perf_counter() - started,
-                load_s=reply.load_s, fallback=fallback,
-                cost_usd=self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out))
+                probs=probs,
+                choice=max(probs, key=probs.__getitem__),
+                exact=bool(reply.extra.get("logprobs")),
+                alias=alias,
+                model=ref,
+                tokens_in=reply.tokens_in,
+                latency_s=time.perf_counter() - started,
+                load_s=reply.load_s,
+                fallback=fallback,
+                cost_usd=self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out),
+            )
 
         return self._first_answer(alias, tool, request, one, estimate_tokens=(messages, 1))
 
-    def _first_answer(self, alias: str, tool: str,
-                      request: Callable[[str, dict[str, Any], float], ChatRequest],
-                      attempt: Callable[[ChatRequest, str, bool], _R], *,
-                      estimate_tokens: tuple[Messages, int]) -> _R:
+    def _first_answer(
+        self,
+        alias: str,
+        tool: str,
+        request: Callable[[str, dict[str, Any], float], ChatRequest],
+        attempt: Callable[[ChatRequest, str, bool], _R],
+        *,
+        estimate_tokens: tuple[Messages, int],
+    ) -> _R:
         """Check the budgets, then try the alias's models in order until one answers."""
         config = self.config
         chain = config.alias(alias)
         self._check_budgets(tool, estimate_usd=self._estimate(chain.model, *estimate_tokens))
 
         def one(index: int, provider_name: str, model: str) -> _R:
-            req = request(model, dict(chain.options) if index == 0 else {},
-                          config.calls.timeout_s)
+            req = request(model, dict(chain.options) if index == 0 else {}, config.calls.timeout_s)
             return attempt(req, provider_name, index > 0)
 
         return self._down_the_chain(alias, one, failed="answered")
 
-    def _down_the_chain(self, alias: str, attempt: Callable[[int, str, str], _R], *,
-                        failed: str) -> _R:
+    def _down_the_chain(
+        self, alias: str, attempt: Callable[[int, str, str], _R], *, failed: str
+    ) -> _R:
         """`attempt(index, provider, model)` with the alias's models in order until one
         succeeds; a provider error moves on to the next."""
         errors: list[str] = []
@@ -250,14 +294,24 @@ class Router:
                 return attempt(index, provider_name, model)
             except ProviderError as exc:
                 errors.append(f"{ref}: {exc.message}")
-                log.warning("model failed, trying the next", alias=alias, model=ref,
-                            error=exc.message)
-        raise AllModelsFailed(f"no model for alias {alias!r} {failed}: " + " | ".join(errors),
-                              details={"errors": errors})
+                log.warning(
+                    "model failed, trying the next", alias=alias, model=ref, error=exc.message
+                )
+        raise AllModelsFailed(
+            f"no model for alias {alias!r} {failed}: " + " | ".join(errors),
+            details={"errors": errors},
+        )
 
-    def _chat_one(self, request: ChatRequest, provider_name: str, alias: str, tool: str,
-                  schema: type[BaseModel] | dict[str, Any] | None, *, fallback: bool
-                  ) -> ChatResult:
+    def _chat_one(
+        self,
+        request: ChatRequest,
+        provider_name: str,
+        alias: str,
+        tool: str,
+        schema: type[BaseModel] | dict[str, Any] | None,
+        *,
+        fallback: bool,
+    ) -> ChatResult:
         ref = f"{provider_name}/{request.model}"
         started = time.perf_counter()
         reply = self._call(request, provider_name, alias, tool)
@@ -269,11 +323,15 @@ class Router:
                 data = _validate(reply.text, schema)
             except ValueError as first:
                 repaired = True
-                request.messages = [*request.messages,
-                                    {"role": "assistant", "content": reply.text},
-                                    {"role": "user", "content":
-                                     f"That reply was invalid ({first}). Answer again with only "
-                                     "the corrected JSON."}]
+                request.messages = [
+                    *request.messages,
+                    {"role": "assistant", "content": reply.text},
+                    {
+                        "role": "user",
+                        "content": f"That reply was invalid ({first}). Answer again with only "
+                        "the corrected JSON.",
+                    },
+                ]
                 reply = self._call(request, provider_name, alias, tool)
                 tokens_in += reply.tokens_in
                 tokens_out += reply.tokens_out
@@ -282,28 +340,44 @@ class Router:
                 except ValueError as second:
                     raise InvalidModelOutput(
                         f"{ref} returned invalid output twice: {second}",
-                        details={"first_error": str(first), "second_error": str(second),
-                                 "reply": reply.text[:2000], "model": ref,
-                                 "tokens_in": tokens_in, "tokens_out": tokens_out,
-                                 "latency_s": round(time.perf_counter() - started, 3)}
+                        details={
+                            "first_error": str(first),
+                            "second_error": str(second),
+                            "reply": reply.text[:2000],
+                            "model": ref,
+                            "tokens_in": tokens_in,
+                            "tokens_out": tokens_out,
+                            "latency_s": round(time.perf_counter() - started, 3),
+                        },
                     ) from None
         cost = self._prices.get().cost(ref, tokens_in, tokens_out)
-        return ChatResult(text=reply.text, data=data, alias=alias, model=ref,
-                          tokens_in=tokens_in, tokens_out=tokens_out,
-                          latency_s=time.perf_counter() - started, load_s=load_s,
-                          cost_usd=cost, repaired=repaired, fallback=fallback)
+        return ChatResult(
+            text=reply.text,
+            data=data,
+            alias=alias,
+            model=ref,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_s=time.perf_counter() - started,
+            load_s=load_s,
+            cost_usd=cost,
+            repaired=repaired,
+            fallback=fallback,
+        )
 
-    def _call(self, request: ChatRequest, provider_name: str, alias: str, tool: str
-              ) -> ProviderReply:
+    def _call(
+        self, request: ChatRequest, provider_name: str, alias: str, tool: str
+    ) -> ProviderReply:
         """One provider call with retries on transient errors; each attempt is recorded."""
-        provider = self.provider(provider_name)
+        provider: Provider = self.provider(provider_name)
         ref = f"{provider_name}/{request.model}"
         kind = "choose" if request.choices else "chat"
         retrying = Retrying(
             stop=stop_after_attempt(self.config.calls.retries + 1),
             wait=wait_exponential(multiplier=0.5, max=8),
             retry=retry_if_exception(lambda e: isinstance(e, ProviderError) and e.transient),
-            reraise=True)
+            reraise=True,
+        )
         for attempt in retrying:
             with attempt:
                 started = time.perf_counter()
@@ -313,8 +387,17 @@ class Router:
                     self._record(tool, kind, alias, provider_name, ref, started, error=exc)
                     raise
                 cost = self._prices.get().cost(ref, reply.tokens_in, reply.tokens_out)
-                self._record(tool, kind, alias, provider_name, ref, started,
-                             tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, cost=cost)
+                self._record(
+                    tool,
+                    kind,
+                    alias,
+                    provider_name,
+                    ref,
+                    started,
+                    tokens_in=reply.tokens_in,
+                    tokens_out=reply.tokens_out,
+                    cost=cost,
+                )
                 return reply
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -324,6 +407,7 @@ class Router:
         chain that loads, as a call would fall back to it. Only providers that run models
         in-process have anything to load (`load`); for servers this is a no-op. Returns the
         seconds spent loading (0 when it was loaded already)."""
+
         def load(_index: int, provider_name: str, model: str) -> float:
             loader = getattr(self.provider(provider_name), "load", None)
             return float(loader(model)) if loader is not None else 0.0
@@ -332,22 +416,30 @@ class Router:
 
     # ---- embeddings --------------------------------------------------------------------------
 
-    def embed(self, texts: list[str], alias: str = "embed", *, tool: str = "embed",
-              batch_size: int = 64) -> EmbedResult:
+    def embed(
+        self, texts: list[str], alias: str = "embed", *, tool: str = "embed", batch_size: int = 64
+    ) -> EmbedResult:
         chain = self.config.alias(alias)
         provider_name, _, model = chain.model.partition("/")
-        provider = self.provider(provider_name)
+        provider: Provider = self.provider(provider_name)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), batch_size):
-            batch = texts[start:start + batch_size]
+            batch = texts[start : start + batch_size]
             started = time.perf_counter()
             try:
                 vectors += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
             except ProviderError as exc:
                 self._record(tool, "embed", alias, provider_name, chain.model, started, error=exc)
                 raise
-            self._record(tool, "embed", alias, provider_name, chain.model, started,
-                         tokens_in=sum(len(t.split()) for t in batch))
+            self._record(
+                tool,
+                "embed",
+                alias,
+                provider_name,
+                chain.model,
+                started,
+                tokens_in=sum(len(t.split()) for t in batch),
+            )
         dim = len(vectors[0]) if vectors else 0
         return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
 
@@ -358,12 +450,14 @@ class Router:
         provider_name, _, model = self.config.alias(alias).model.partition("/")
         known = getattr(self.provider(provider_name), "embedding_dim", None)
         return (known(model) if known else 0) or self.embed(
-            ["dimension probe"], alias, tool="embedding_dim").dim
+            ["dimension probe"], alias, tool="embedding_dim"
+        ).dim
 
     # ---- reranking ---------------------------------------------------------------------------
 
-    def rerank(self, query: str, documents: list[str], alias: str = "rerank", *,
-               tool: str = "rerank") -> RerankResult:
+    def rerank(
+        self, query: str, documents: list[str], alias: str = "rerank", *, tool: str = "rerank"
+    ) -> RerankResult:
         """How relevant each document is to the query, read by a cross-encoder (query and
         document together, unlike embeddings): a local one from a folder you have
         (`providers.local.rerankers`) or a server's `/rerank` (llama.cpp, vLLM, Infinity)."""
@@ -374,14 +468,23 @@ class Router:
         try:
             reranker = getattr(provider, "rerank", None)
             if reranker is None:
-                raise CapabilityError(f"{provider_name} models cannot rerank: point `{alias}` "
-                                      "at a local cross-encoder or an OpenAI-compatible server")
+                raise CapabilityError(
+                    f"{provider_name} models cannot rerank: point `{alias}` "
+                    "at a local cross-encoder or an OpenAI-compatible server"
+                )
             scores = reranker(model, query, documents, timeout_s=self.config.calls.timeout_s)
         except ProviderError as exc:
             self._record(tool, "rerank", alias, provider_name, chain.model, started, error=exc)
             raise
-        self._record(tool, "rerank", alias, provider_name, chain.model, started,
-                     tokens_in=sum(len(d.split()) for d in documents) + len(query.split()))
+        self._record(
+            tool,
+            "rerank",
+            alias,
+            provider_name,
+            chain.model,
+            started,
+            tokens_in=sum(len(d.split()) for d in documents) + len(query.split()),
+        )
         return RerankResult(scores=scores, model=chain.model)
 
     # ---- budgets and the ledger --------------------------------------------------------------
@@ -396,8 +499,11 @@ class Router:
         budgets = self.config.budgets
         checks: list[tuple[str, float | None, dict[str, Any]]] = [
             ("today", budgets.per_day_usd, {"since": start_of_day()}),
-            (f"tool {tool!r} today", budgets.per_tool_usd.get(tool),
-             {"since": start_of_day(), "tool": tool}),
+            (
+                f"tool {tool!r} today",
+                budgets.per_tool_usd.get(tool),
+                {"since": start_of_day(), "tool": tool},
+            ),
         ]
         if run_id_var.get():
             checks.append(("this run", budgets.per_run_usd, {"run_id": run_id_var.get()}))
@@ -409,17 +515,43 @@ class Router:
                 raise BudgetExceeded(
                     f"budget for {label} is ${limit:.2f}; ${spent:.4f} spent and this call may "
                     f"cost ${estimate_usd:.4f}",
-                    details={"budget": label, "limit_usd": limit, "spent_usd": spent,
-                             "estimate_usd": estimate_usd})
+                    details={
+                        "budget": label,
+                        "limit_usd": limit,
+                        "spent_usd": spent,
+                        "estimate_usd": estimate_usd,
+                    },
+                )
 
-    def _record(self, tool: str, kind: str, alias: str, provider: str, model: str,
-                started: float, *, tokens_in: int = 0, tokens_out: int = 0, cost: float = 0.0,
-                error: LifeOSError | None = None) -> None:
-        self.ledger.record(CallRecord(
-            tool=tool, kind=kind, alias=alias, provider=provider, model=model,
-            tokens_in=tokens_in, tokens_out=tokens_out,
-            latency_ms=(time.perf_counter() - started) * 1000, cost_usd=cost,
-            ok=error is None, error=error.message if error else None))
+    def _record(
+        self,
+        tool: str,
+        kind: str,
+        alias: str,
+        provider: str,
+        model: str,
+        started: float,
+        *,
+        tokens_in: int = 0,
+        tokens_out: int = 0,
+        cost: float = 0.0,
+        error: LifeOSError | None = None,
+    ) -> None:
+        self.ledger.record(
+            CallRecord(
+                tool=tool,
+                kind=kind,
+                alias=alias,
+                provider=provider,
+                model=model,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                cost_usd=cost,
+                ok=error is None,
+                error=error.message if error else None,
+            )
+        )
 
 
 _routers: dict[str, Router] = {}

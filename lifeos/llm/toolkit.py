@@ -13,13 +13,16 @@ from typing import Any, ClassVar, Generic, TypeVar
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from lifeos.errors import ValidationFailed
-
-from lifeos.llm.config import ConfigError, WatchedYaml, parse_yaml_model
+from lifeos.errors import ConfigError, ValidationFailed
+from lifeos.llm.config import WatchedYaml, parse_yaml_model
 from lifeos.llm.router import ChatResult, Router
 
-_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False,
-                            keep_trailing_newline=False)
+# Templates write prompts for a model, never HTML: escaping would garble them.
+_JINJA = jinja2.Environment(  # nosec B701 - prompts, not HTML
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,  # noqa: S701
+    keep_trailing_newline=False,
+)
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -44,9 +47,11 @@ class ToolConfig(BaseModel):
     system: str = Field("", description="Jinja2 template of the system prompt")
     user: str = Field(description="Jinja2 template of the user prompt")
     output_schema: dict[str, Any] | None = Field(
-        None, description="JSON schema for constrained decoding; default: the tool's output model")
-    params: dict[str, Any] = Field(default_factory=dict,
-                                   description="tool-specific settings (retrieval sizes, ...)")
+        None, description="JSON schema for constrained decoding; default: the tool's output model"
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="tool-specific settings (retrieval sizes, ...)"
+    )
 
     _compiles = field_validator("system", "user")(check_template)
 
@@ -60,14 +65,15 @@ class ToolConfigs:
 
             directory = get_settings().config_dir / "tools"
         self.directory = Path(directory)
-        self._watched: dict[str, WatchedYaml] = {}
+        self._watched: dict[str, WatchedYaml[BaseModel]] = {}
         self._lock = threading.Lock()
 
     def get(self, name: str) -> Any:
         """The tool's config (a `ToolConfig`, or the tool's own `config_model`)."""
         with self._lock:
             watched = self._watched.setdefault(
-                name, WatchedYaml(self.directory / f"{name}.yaml", config_model(name)))
+                name, WatchedYaml(self.directory / f"{name}.yaml", config_model(name))
+            )
         return watched.get()
 
     def names(self) -> list[str]:
@@ -75,8 +81,9 @@ class ToolConfigs:
 
     def validate_text(self, name: str, text: str) -> Any:
         """Validate YAML text before it is saved (the studio's editor uses this)."""
-        return parse_yaml_model(text, config_model(name),
-                                source=str(self.directory / f"{name}.yaml"))
+        return parse_yaml_model(
+            text, config_model(name), source=str(self.directory / f"{name}.yaml")
+        )
 
 
 # Config files that belong to a family of tools rather than one tool class: file-name prefix →
@@ -89,7 +96,8 @@ def config_model(name: str) -> type[BaseModel]:
     for prefix, target in CONFIG_FAMILIES.items():
         if name.startswith(prefix):
             module, _, attr = target.partition(":")
-            return getattr(importlib.import_module(module), attr)
+            model: type[BaseModel] = getattr(importlib.import_module(module), attr)
+            return model
     return getattr(tool_classes().get(name), "config_model", ToolConfig)
 
 
@@ -97,8 +105,10 @@ def render(template: str, variables: dict[str, Any], *, where: str) -> str:
     try:
         return _JINJA.from_string(template).render(**variables).strip()
     except jinja2.UndefinedError as exc:
-        raise ConfigError(f"{where}: the template uses a variable the tool does not give "
-                          f"({exc.message}); available: {', '.join(sorted(variables))}") from None
+        raise ConfigError(
+            f"{where}: the template uses a variable the tool does not give "
+            f"({exc.message}); available: {', '.join(sorted(variables))}"
+        ) from None
 
 
 class Tool(Generic[In, Out]):
@@ -127,17 +137,22 @@ class Tool(Generic[In, Out]):
         where = str(self.configs.directory / f"{self.name}.yaml")
         messages = []
         if cfg.system:
-            messages.append({"role": "system",
-                             "content": render(cfg.system, variables, where=f"{where}: system")})
-        messages.append({"role": "user",
-                         "content": render(cfg.user, variables, where=f"{where}: user")})
+            messages.append(
+                {
+                    "role": "system",
+                    "content": render(cfg.system, variables, where=f"{where}: system"),
+                }
+            )
+        messages.append(
+            {"role": "user", "content": render(cfg.user, variables, where=f"{where}: user")}
+        )
         return cfg, messages
 
     def parse_input(self, inp: In | dict[str, Any]) -> In:
         """The input as `Input`; invalid input is a `ValidationFailed` naming the field (a
         one-line error in the CLI, a 422 in the API), for tools that override `run` too."""
         if isinstance(inp, BaseModel):
-            return inp  # type: ignore[return-value]
+            return inp
         try:
             return self.Input.model_validate(inp)  # type: ignore[return-value]
         except ValidationError as exc:
@@ -147,11 +162,17 @@ class Tool(Generic[In, Out]):
         inp = self.parse_input(inp)
         cfg, messages = self.messages(inp)
         schema: Any = self.Output
-        result = self.router.chat(messages, cfg.model, schema=schema, tool=self.name,
-                                  temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                                  decoding_schema=cfg.output_schema)
+        result = self.router.chat(
+            messages,
+            cfg.model,
+            schema=schema,
+            tool=self.name,
+            temperature=cfg.temperature,
+            max_tokens=cfg.max_tokens,
+            decoding_schema=cfg.output_schema,
+        )
         self.last_result = result
-        return self.postprocess(inp, result.data)  # type: ignore[arg-type]
+        return self.postprocess(inp, result.data)
 
 
 _tools: dict[str, type[Tool[Any, Any]]] | None = None
@@ -163,7 +184,8 @@ def tool_classes() -> dict[str, type[Tool[Any, Any]]]:
         from lifeos.plugins import get_plugin_manager
 
         found: dict[str, type[Tool[Any, Any]]] = {}
-        get_plugin_manager().hook.register_tools(register=lambda cls: found.setdefault(
-            cls.name, cls))
+        get_plugin_manager().hook.register_tools(
+            register=lambda cls: found.setdefault(cls.name, cls)
+        )
         _tools = found
     return _tools

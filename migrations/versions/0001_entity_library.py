@@ -35,13 +35,18 @@ def upgrade() -> None:
     )
     for column in ("updated", "created", "name"):
         field = "name" if column == "name" else f"{column}_at"
-        op.create_index(f"ix_entities_list_{column}", "entities",
-                        ["kind", "deleted_at", field, "id"])
+        op.create_index(
+            f"ix_entities_list_{column}", "entities", ["kind", "deleted_at", field, "id"]
+        )
 
     op.create_table(
         "entity_tags",
-        sa.Column("entity_id", sa.String(36),
-                  sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "entity_id",
+            sa.String(36),
+            sa.ForeignKey("entities.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("tag", sa.String(64), primary_key=True),
     )
     op.create_index("ix_entity_tags_tag", "entity_tags", ["tag"])
@@ -49,11 +54,19 @@ def upgrade() -> None:
     op.create_table(
         "entity_links",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("src_id", sa.String(36),
-                  sa.ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "src_id",
+            sa.String(36),
+            sa.ForeignKey("entities.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("relation", sa.String(64), nullable=False),
-        sa.Column("dst_id", sa.String(36),
-                  sa.ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "dst_id",
+            sa.String(36),
+            sa.ForeignKey("entities.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.UniqueConstraint("src_id", "relation", "dst_id", name="uq_entity_links"),
     )
@@ -61,8 +74,12 @@ def upgrade() -> None:
 
     op.create_table(
         "entity_revisions",
-        sa.Column("entity_id", sa.String(36),
-                  sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "entity_id",
+            sa.String(36),
+            sa.ForeignKey("entities.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("revision", sa.Integer, primary_key=True),
         sa.Column("op", sa.String(16), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),

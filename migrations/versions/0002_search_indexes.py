@@ -19,8 +19,13 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # pg_trgm is a trusted extension: the database owner may create it.
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.create_index("ix_entities_search_trgm", "entities", ["search_text"],
-                        postgresql_using="gin", postgresql_ops={"search_text": "gin_trgm_ops"})
+        op.create_index(
+            "ix_entities_search_trgm",
+            "entities",
+            ["search_text"],
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        )
     else:
         op.create_index("ix_entities_search", "entities", ["kind", "deleted_at", "search_text"])
 

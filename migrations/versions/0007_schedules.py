@@ -22,8 +22,12 @@ def upgrade() -> None:
     op.create_table(
         "schedule_ticks",
         sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("schedule_id", sa.String(36),
-                  sa.ForeignKey("entities.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "schedule_id",
+            sa.String(36),
+            sa.ForeignKey("entities.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("tick_at", UTCDateTime, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
@@ -37,8 +41,7 @@ def upgrade() -> None:
         sa.Column("cost_usd", sa.Double, nullable=False),
         sa.Column("duration_s", sa.Double, nullable=False),
     )
-    op.create_index("ix_schedule_ticks_schedule_tick", "schedule_ticks",
-                    ["schedule_id", "tick_at"])
+    op.create_index("ix_schedule_ticks_schedule_tick", "schedule_ticks", ["schedule_id", "tick_at"])
     op.create_index("ix_schedule_ticks_status", "schedule_ticks", ["status"])
     op.create_table(
         "notifications",

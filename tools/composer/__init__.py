@@ -1,7 +1,21 @@
 """Image prompt composer: entities, styles and wildcards → prompts with a recipe."""
 
-from tools.composer.composer import (ComposeRequest, Composer, ComposerConfig, Composition,
-                                     Recipe, RecipePart, image_relation)
+from tools.composer.composer import (
+    Composer,
+    ComposerConfig,
+    ComposeRequest,
+    Composition,
+    Recipe,
+    RecipePart,
+    image_relation,
+)
 
-__all__ = ["ComposeRequest", "Composer", "ComposerConfig", "Composition", "Recipe",
-           "RecipePart", "image_relation"]
+__all__ = [
+    "ComposeRequest",
+    "Composer",
+    "ComposerConfig",
+    "Composition",
+    "Recipe",
+    "RecipePart",
+    "image_relation",
+]

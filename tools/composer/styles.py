@@ -15,7 +15,7 @@ from lifeos.errors import BadRequest, NotFound
 
 
 class Style(BaseModel):
-    model_config = ConfigDict(extra="allow")   # other keys of a pack are kept, not used
+    model_config = ConfigDict(extra="allow")  # other keys of a pack are kept, not used
 
     name: str = Field(min_length=1, max_length=200)
     prompt: str = Field("{prompt}", max_length=4000)
@@ -43,8 +43,10 @@ def parse_pack(text: str, *, source: str) -> list[Style]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise BadRequest(f"{source}: not a Fooocus style list ([{{name, prompt, "
-                         f"negative_prompt}}, ...]): {where}: {first['msg']}") from None
+        raise BadRequest(
+            f"{source}: not a Fooocus style list ([{{name, prompt, "
+            f"negative_prompt}}, ...]): {where}: {first['msg']}"
+        ) from None
     if not styles:
         raise BadRequest(f"{source}: the style list is empty")
     return styles
@@ -52,7 +54,7 @@ def parse_pack(text: str, *, source: str) -> list[Style]:
 
 @dataclass
 class StyleLibrary:
-    folders: list[Path]          # shipped packs first, the user's last (later names win)
+    folders: list[Path]  # shipped packs first, the user's last (later names win)
     user_folder: Path
 
     def packs(self) -> dict[str, list[Style]]:

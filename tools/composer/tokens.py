@@ -10,15 +10,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-VOCAB_GZ = Path(__file__).resolve().parents[2] / "resources" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
-CLIP_WINDOW = 77          # tokens the text encoder reads, start and end tokens included
+VOCAB_GZ = (
+    Path(__file__).resolve().parents[2] / "resources" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+)
+CLIP_WINDOW = 77  # tokens the text encoder reads, start and end tokens included
 _lock = threading.Lock()
 
 
 def _bytes_to_unicode() -> list[str]:
     """CLIP's byte → printable character table (the order its vocabulary is built in)."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-          *range(ord("®"), ord("ÿ") + 1)]
+    bs = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
     cs = bs[:]
     n = 0
     for b in range(256):
@@ -30,7 +35,8 @@ def _bytes_to_unicode() -> list[str]:
 
 
 def _write_tokenizer_files(target: Path) -> None:
-    merges = gzip.open(VOCAB_GZ).read().decode("utf-8").split("\n")[1:49152 - 256 - 2 + 1]
+    with gzip.open(VOCAB_GZ) as f:
+        merges = f.read().decode("utf-8").split("\n")[1 : 49152 - 256 - 2 + 1]
     chars = _bytes_to_unicode()
     vocab = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
     vocab += ["<|startoftext|>", "<|endoftext|>"]
@@ -48,8 +54,9 @@ def clip_tokenizer() -> Any:
         if not (target / "merges.txt").is_file():
             _write_tokenizer_files(target)
     # We count past the window ourselves; a larger limit keeps the tokenizer from warning.
-    return CLIPTokenizer(str(target / "vocab.json"), str(target / "merges.txt"),
-                         model_max_length=1_000_000)
+    return CLIPTokenizer(
+        str(target / "vocab.json"), str(target / "merges.txt"), model_max_length=1_000_000
+    )
 
 
 _WEIGHT = re.compile(r":\s*-?\d+(?:\.\d+)?\s*(?=\))")

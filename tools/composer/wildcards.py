@@ -11,7 +11,7 @@ from pathlib import Path
 from lifeos.errors import BadRequest
 
 WILDCARD = re.compile(r"__([A-Za-z0-9_\-/]+)__")
-ALTERNATIVES = re.compile(r"\{([^{}]*\|[^{}]*)\}")   # innermost braces holding a `|`
+ALTERNATIVES = re.compile(r"\{([^{}]*\|[^{}]*)\}")  # innermost braces holding a `|`
 MAX_DEPTH = 10
 
 
@@ -22,20 +22,31 @@ class Wildcards:
         self.folders = [Path(f) for f in folders]
 
     def names(self) -> list[str]:
-        return sorted({p.relative_to(f).with_suffix("").as_posix()
-                       for f in self.folders if f.is_dir() for p in f.rglob("*.txt")})
+        return sorted(
+            {
+                p.relative_to(f).with_suffix("").as_posix()
+                for f in self.folders
+                if f.is_dir()
+                for p in f.rglob("*.txt")
+            }
+        )
 
     def lines(self, name: str) -> list[str]:
         for folder in reversed(self.folders):  # the user's file wins
             path = folder / f"{name}.txt"
             if path.is_file():
-                lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()
-                         if ln.strip() and not ln.lstrip().startswith("#")]
+                lines = [
+                    ln.strip()
+                    for ln in path.read_text(encoding="utf-8").splitlines()
+                    if ln.strip() and not ln.lstrip().startswith("#")
+                ]
                 if not lines:
                     raise BadRequest(f"wildcard file {path} is empty")
                 return lines
-        raise BadRequest(f"no wildcard file for __{name}__ (looked for {name}.txt in "
-                         f"{', '.join(str(f) for f in self.folders)})")
+        raise BadRequest(
+            f"no wildcard file for __{name}__ (looked for {name}.txt in "
+            f"{', '.join(str(f) for f in self.folders)})"
+        )
 
     def expand(self, text: str, rng: random.Random) -> str:
         for _ in range(MAX_DEPTH):
@@ -44,5 +55,6 @@ class Wildcards:
             text = WILDCARD.sub(lambda m: rng.choice(self.lines(m.group(1))), text)
             if text == before:
                 return text
-        raise BadRequest(f"wildcards nest deeper than {MAX_DEPTH} levels (a file that includes "
-                         "itself?)")
+        raise BadRequest(
+            f"wildcards nest deeper than {MAX_DEPTH} levels (a file that includes itself?)"
+        )

@@ -18,15 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from lifeos.blobs import write_blob
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ImageBatch, utcnow
-from lifeos.errors import BadRequest, LifeOSError, NotFound, ValidationFailed
+from lifeos.errors import BadRequest, GenerationCancelled, LifeOSError, NotFound, ValidationFailed
 from lifeos.kinds import get_registry
 from lifeos.llm.router import Router
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import (TEST_MODEL_NOTE, GenerationCancelled, GenerationParams,
-                              ImageGenerator)
-from tools.composer import ComposeRequest, Composer, Composition, image_relation
+from resources.images import TEST_MODEL_NOTE, GenerationParams, ImageGenerator
+from tools.composer import Composer, ComposeRequest, Composition, image_relation
 from tools.images.png import ImageMeta, png_bytes, read_meta
 
 
@@ -47,7 +46,7 @@ class BatchRequest(BaseModel):
     max_cost_usd: float | None = Field(None, gt=0)
 
 
-ImageCallback = Callable[[int, EntityOut], None]     # (done so far, the new image)
+ImageCallback = Callable[[int, EntityOut], None]  # (done so far, the new image)
 
 
 class ImageBatches:
@@ -62,34 +61,56 @@ class ImageBatches:
 
     def params(self, req: BatchRequest, seed: int, prompt: str, negative: str) -> GenerationParams:
         try:
-            return GenerationParams(prompt=prompt, negative_prompt=negative, width=req.width,
-                                    height=req.height, steps=req.steps, guidance=req.guidance,
-                                    sampler=req.sampler, seed=seed, strength=req.strength)
+            return GenerationParams(
+                prompt=prompt,
+                negative_prompt=negative,
+                width=req.width,
+                height=req.height,
+                steps=req.steps,
+                guidance=req.guidance,
+                sampler=req.sampler,
+                seed=seed,
+                strength=req.strength,
+            )
         except ValidationError as exc:
             raise ValidationFailed.from_pydantic(exc) from None
 
-    def create(self, request: BatchRequest | dict[str, Any], *,
-               status: str = "queued") -> dict[str, Any]:
+    def create(
+        self, request: BatchRequest | dict[str, Any], *, status: str = "queued"
+    ) -> dict[str, Any]:
         """Check everything a run will need (entities, styles, wildcards, sizes), then store
         the batch. Nothing is generated here."""
         try:
-            req = request if isinstance(request, BatchRequest) else \
-                BatchRequest.model_validate(request)
+            req = (
+                request
+                if isinstance(request, BatchRequest)
+                else BatchRequest.model_validate(request)
+            )
         except ValidationError as exc:
             raise ValidationFailed.from_pydantic(exc) from None
         if req.count > self.settings.image_max_batch:
-            raise BadRequest(f"{req.count} images is more than one batch may hold "
-                             f"({self.settings.image_max_batch}, LIFEOS_IMAGE_MAX_BATCH)")
+            raise BadRequest(
+                f"{req.count} images is more than one batch may hold "
+                f"({self.settings.image_max_batch}, LIFEOS_IMAGE_MAX_BATCH)"
+            )
         first = self.compose(req, req.seed)
-        self.params(req, req.seed, first.positive, first.negative)   # sizes, steps, sampler
+        self.params(req, req.seed, first.positive, first.negative)  # sizes, steps, sampler
         if req.init_image_id:
             self._init_image(req.init_image_id)
         now = utcnow()
-        batch = ImageBatch(id=str(uuid.uuid4()), created_at=now, updated_at=now, status=status,
-                           request=req.model_dump(mode="json"),
-                           seeds=[req.seed + i for i in range(req.count)], images={},
-                           positive=first.positive, negative=first.negative,
-                           model=self.generator.model_name, seconds=0.0)
+        batch = ImageBatch(
+            id=str(uuid.uuid4()),
+            created_at=now,
+            updated_at=now,
+            status=status,
+            request=req.model_dump(mode="json"),
+            seeds=[req.seed + i for i in range(req.count)],
+            images={},
+            positive=first.positive,
+            negative=first.negative,
+            model=self.generator.model_name,
+            seconds=0.0,
+        )
         with session_scope(self.url) as session:
             session.add(batch)
             session.flush()
@@ -126,16 +147,23 @@ class ImageBatches:
                 setattr(batch, key, value)
             batch.updated_at = utcnow()
 
-    def run(self, batch_id: str, *, on_image: ImageCallback | None = None,
-            on_step: Callable[[int, int], None] | None = None,
-            cancel: threading.Event | None = None, run_id: str | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        batch_id: str,
+        *,
+        on_image: ImageCallback | None = None,
+        on_step: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
         """Generate the images the batch does not have yet. A cancelled or failed run keeps
         the images it finished; running again makes only the rest."""
         batch = self.get(batch_id)
         req = BatchRequest.model_validate(batch["request"])
         have = {int(k): v for k, v in batch["images"].items()}
-        self._update(batch_id, status="running", error=None, run_id=run_id,
-                     model=self.generator.model_name)
+        self._update(
+            batch_id, status="running", error=None, run_id=run_id, model=self.generator.model_name
+        )
         init = self._init_image(req.init_image_id) if req.init_image_id else None
         seconds = batch["seconds"]
         started = time.monotonic()
@@ -149,14 +177,21 @@ class ImageBatches:
                     break
                 composition = self.compose(req, seed)
                 params = self.params(req, seed, composition.positive, composition.negative)
-                made = self.generator.generate(params, init_image=init[1] if init else None,
-                                               on_step=on_step, cancel=cancel)
-                image = self._store(made.image, params, composition, batch_id, made.model,
-                                    made.is_test_model, init[0] if init else None)
+                made = self.generator.generate(
+                    params, init_image=init[1] if init else None, on_step=on_step, cancel=cancel
+                )
+                image = self._store(
+                    made.image,
+                    params,
+                    composition,
+                    batch_id,
+                    made.model,
+                    made.is_test_model,
+                    init[0] if init else None,
+                )
                 have[seed] = image.id
                 seconds += made.seconds
-                self._update(batch_id, images={str(k): v for k, v in have.items()},
-                             seconds=seconds)
+                self._update(batch_id, images={str(k): v for k, v in have.items()}, seconds=seconds)
                 if on_image:
                     on_image(len(have), image)
         except GenerationCancelled:
@@ -171,7 +206,7 @@ class ImageBatches:
         except Exception as exc:
             self._update(batch_id, status="failed", error=f"{type(exc).__name__}: {exc}")
             raise
-        if stopped:   # a budget ended the run: what was made is kept
+        if stopped:  # a budget ended the run: what was made is kept
             self._update(batch_id, status="partial", error=stopped)
         else:
             self._update(batch_id, status="done")
@@ -211,44 +246,78 @@ class ImageBatches:
     def image_path(self, sha256: str) -> Path:
         return self.settings.blob_path(sha256, ".png")
 
-    def _store(self, image: Image.Image, params: GenerationParams, composition: Composition,
-               batch_id: str | None, model: str, test_model: bool,
-               derived_from: str | None) -> EntityOut:
+    def _store(
+        self,
+        image: Image.Image,
+        params: GenerationParams,
+        composition: Composition,
+        batch_id: str | None,
+        model: str,
+        test_model: bool,
+        derived_from: str | None,
+    ) -> EntityOut:
         recipe = composition.recipe.model_dump(mode="json")
-        meta = ImageMeta(prompt=params.prompt, negative_prompt=params.negative_prompt,
-                         steps=params.steps, sampler=params.sampler, guidance=params.guidance,
-                         seed=params.seed, width=image.width, height=image.height, model=model,
-                         lifeos={"recipe": recipe, "batch_id": batch_id, "model": model,
-                                 "strength": params.strength if derived_from else None,
-                                 "derived_from": derived_from, "test_model": test_model,
-                                 "params": params.model_dump(mode="json")})
+        meta = ImageMeta(
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            steps=params.steps,
+            sampler=params.sampler,
+            guidance=params.guidance,
+            seed=params.seed,
+            width=image.width,
+            height=image.height,
+            model=model,
+            lifeos={
+                "recipe": recipe,
+                "batch_id": batch_id,
+                "model": model,
+                "strength": params.strength if derived_from else None,
+                "derived_from": derived_from,
+                "test_model": test_model,
+                "params": params.model_dump(mode="json"),
+            },
+        )
         sha = write_blob(self.settings, png_bytes(image, meta), ".png")
         entity_ids = [p["entity_id"] for p in recipe["parts"] if p.get("entity_id")]
         registry = get_registry()
         with session_scope(self.url) as session:
             store = EntityStore(session)
-            title = next((p["name"] for p in recipe["parts"] if p["kind"] == "character"),
-                         "image")
-            entity = store.create("image", {
-                "name": f"{title} · seed {params.seed}"[:200],
-                "tags": ["generated", *(["test-model"] if test_model else [])],
-                "data": {"sha256": sha, "mime_type": "image/png", "width": image.width,
-                         "height": image.height, "source": "generated",
-                         "caption": TEST_MODEL_NOTE if test_model else "",
-                         "prompt": params.prompt[:4000],
-                         "negative_prompt": params.negative_prompt[:4000], "seed": params.seed,
-                         "steps": params.steps, "guidance": params.guidance,
-                         "sampler": params.sampler, "model": model[:200],
-                         "parameters": meta.parameters_text()[:20_000], "recipe": recipe,
-                         "batch_id": batch_id or "", "test_model": test_model}})
+            title = next((p["name"] for p in recipe["parts"] if p["kind"] == "character"), "image")
+            entity = store.create(
+                "image",
+                {
+                    "name": f"{title} · seed {params.seed}"[:200],
+                    "tags": ["generated", *(["test-model"] if test_model else [])],
+                    "data": {
+                        "sha256": sha,
+                        "mime_type": "image/png",
+                        "width": image.width,
+                        "height": image.height,
+                        "source": "generated",
+                        "caption": TEST_MODEL_NOTE if test_model else "",
+                        "prompt": params.prompt[:4000],
+                        "negative_prompt": params.negative_prompt[:4000],
+                        "seed": params.seed,
+                        "steps": params.steps,
+                        "guidance": params.guidance,
+                        "sampler": params.sampler,
+                        "model": model[:200],
+                        "parameters": meta.parameters_text()[:20_000],
+                        "recipe": recipe,
+                        "batch_id": batch_id or "",
+                        "test_model": test_model,
+                    },
+                },
+            )
             spec = registry.get("image")
             for other in store.get_many(list(dict.fromkeys(entity_ids))):
                 relation = image_relation(other.kind)
                 if spec.allows_link(relation, other.kind):
                     store.link("image", entity.id, {"relation": relation, "target_id": other.id})
             if derived_from:
-                store.link("image", entity.id, {"relation": "derived_from",
-                                                "target_id": derived_from})
+                store.link(
+                    "image", entity.id, {"relation": "derived_from", "target_id": derived_from}
+                )
             return store.get("image", entity.id)
 
     def import_png(self, path: Path) -> EntityOut:
@@ -263,16 +332,30 @@ class ImageBatches:
             width, height = img.size
         recipe = (meta.lifeos or {}).get("recipe", {})
         with session_scope(self.url) as session:
-            return EntityStore(session).create("image", {
-                "name": (meta.prompt[:60] or path.stem)[:200],
-                "tags": ["imported", meta.source],
-                "data": {"sha256": sha, "mime_type": "image/png", "width": width,
-                         "height": height, "source": "imported", "title": path.name[:200],
-                         "prompt": meta.prompt[:4000],
-                         "negative_prompt": meta.negative_prompt[:4000], "seed": meta.seed,
-                         "steps": meta.steps, "guidance": meta.guidance,
-                         "sampler": meta.sampler[:200], "model": meta.model[:200],
-                         "parameters": meta.parameters_text()[:20_000], "recipe": recipe}})
+            return EntityStore(session).create(
+                "image",
+                {
+                    "name": (meta.prompt[:60] or path.stem)[:200],
+                    "tags": ["imported", meta.source],
+                    "data": {
+                        "sha256": sha,
+                        "mime_type": "image/png",
+                        "width": width,
+                        "height": height,
+                        "source": "imported",
+                        "title": path.name[:200],
+                        "prompt": meta.prompt[:4000],
+                        "negative_prompt": meta.negative_prompt[:4000],
+                        "seed": meta.seed,
+                        "steps": meta.steps,
+                        "guidance": meta.guidance,
+                        "sampler": meta.sampler[:200],
+                        "model": meta.model[:200],
+                        "parameters": meta.parameters_text()[:20_000],
+                        "recipe": recipe,
+                    },
+                },
+            )
 
     def rerun(self, path: Path) -> tuple[Image.Image, GenerationParams, bool]:
         """Make the image again from its metadata; True when the pixels are identical."""
@@ -284,14 +367,23 @@ class ImageBatches:
         if ours.get("params"):
             params = GenerationParams.model_validate(ours["params"])
         else:
-            params = self.params(BatchRequest(width=meta.width or 512, height=meta.height or 512,
-                                              steps=meta.steps or 20,
-                                              guidance=meta.guidance or 7.0,
-                                              sampler=meta.sampler or "Euler a"),
-                                 meta.seed or 0, meta.prompt, meta.negative_prompt)
+            params = self.params(
+                BatchRequest(
+                    width=meta.width or 512,
+                    height=meta.height or 512,
+                    steps=meta.steps or 20,
+                    guidance=meta.guidance or 7.0,
+                    sampler=meta.sampler or "Euler a",
+                ),
+                meta.seed or 0,
+                meta.prompt,
+                meta.negative_prompt,
+            )
         if ours.get("model") and ours["model"] != self.generator.model_name:
-            raise BadRequest(f"{path.name} was made with {ours['model']}; the configured model "
-                             f"is {self.generator.model_name}")
+            raise BadRequest(
+                f"{path.name} was made with {ours['model']}; the configured model "
+                f"is {self.generator.model_name}"
+            )
         init = self._init_image(ours["derived_from"]) if ours.get("derived_from") else None
         made = self.generator.generate(params, init_image=init[1] if init else None)
         with Image.open(path) as original:
@@ -300,12 +392,23 @@ class ImageBatches:
 
 
 def _describe(batch: ImageBatch) -> dict[str, Any]:
-    return {"id": batch.id, "status": batch.status, "request": batch.request,
-            "seeds": batch.seeds, "images": dict(batch.images), "done": len(batch.images),
-            "count": len(batch.seeds), "positive": batch.positive, "negative": batch.negative,
-            "model": batch.model, "seconds": round(batch.seconds, 3), "error": batch.error,
-            "run_id": batch.run_id, "created_at": batch.created_at.isoformat(),
-            "updated_at": batch.updated_at.isoformat()}
+    return {
+        "id": batch.id,
+        "status": batch.status,
+        "request": batch.request,
+        "seeds": batch.seeds,
+        "images": dict(batch.images),
+        "done": len(batch.images),
+        "count": len(batch.seeds),
+        "positive": batch.positive,
+        "negative": batch.negative,
+        "model": batch.model,
+        "seconds": round(batch.seconds, 3),
+        "error": batch.error,
+        "run_id": batch.run_id,
+        "created_at": batch.created_at.isoformat(),
+        "updated_at": batch.updated_at.isoformat(),
+    }
 
 
 def image_services(settings: Settings) -> ImageBatches:
@@ -313,5 +416,6 @@ def image_services(settings: Settings) -> ImageBatches:
     from lifeos.llm.router import get_router
     from resources.images import generator_from_settings
 
-    return ImageBatches(settings, get_router(settings.database_url),
-                        generator_from_settings(settings))
+    return ImageBatches(
+        settings, get_router(settings.database_url), generator_from_settings(settings)
+    )

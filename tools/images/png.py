@@ -9,6 +9,7 @@ the same shape.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -34,16 +35,21 @@ class ImageMeta:
     width: int | None = None
     height: int | None = None
     model: str = ""
-    source: str = ""                       # a1111 | fooocus | comfyui | lifeos
+    source: str = ""  # a1111 | fooocus | comfyui | lifeos
     extra: dict[str, str] = field(default_factory=dict)
-    lifeos: dict[str, Any] | None = None   # our recipe, when the image is ours
+    lifeos: dict[str, Any] | None = None  # our recipe, when the image is ours
 
     def parameters_text(self) -> str:
         """The A1111 `parameters` chunk."""
-        fields = [("Steps", self.steps), ("Sampler", self.sampler), ("CFG scale", self.guidance),
-                  ("Seed", self.seed),
-                  ("Size", f"{self.width}x{self.height}" if self.width else None),
-                  ("Model", self.model), *self.extra.items()]
+        fields = [
+            ("Steps", self.steps),
+            ("Sampler", self.sampler),
+            ("CFG scale", self.guidance),
+            ("Seed", self.seed),
+            ("Size", f"{self.width}x{self.height}" if self.width else None),
+            ("Model", self.model),
+            *self.extra.items(),
+        ]
         tail = ", ".join(f"{k}: {_quote(v)}" for k, v in fields if v not in (None, ""))
         lines = [self.prompt]
         if self.negative_prompt:
@@ -54,8 +60,7 @@ class ImageMeta:
 
 def _quote(value: Any) -> str:
     text = f"{value:g}" if isinstance(value, float) else str(value)
-    return json.dumps(text) if ("," in text or ":" in text) and not text.startswith('"') \
-        else text
+    return json.dumps(text) if ("," in text or ":" in text) and not text.startswith('"') else text
 
 
 _PAIR = re.compile(r'\s*([\w \-/+()]+):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
@@ -68,21 +73,24 @@ def parse_parameters(text: str) -> ImageMeta:
     pairs = _PAIR.findall(last) if len(_PAIR.findall(last)) >= 3 else []
     if pairs:
         lines = lines[:-1]
-    prompt_lines, negative_lines, in_negative = [], [], False
+    prompt_lines: list[str] = []
+    negative_lines: list[str] = []
+    in_negative = False
     for line in lines:
         if line.startswith("Negative prompt:"):
             in_negative = True
-            line = line[len("Negative prompt:"):].strip()
+            line = line[len("Negative prompt:") :].strip()
         (negative_lines if in_negative else prompt_lines).append(line)
-    meta = ImageMeta(prompt="\n".join(prompt_lines).strip(),
-                     negative_prompt="\n".join(negative_lines).strip(), source="a1111")
+    meta = ImageMeta(
+        prompt="\n".join(prompt_lines).strip(),
+        negative_prompt="\n".join(negative_lines).strip(),
+        source="a1111",
+    )
     for key, raw in pairs:
         value = raw.strip()
         if value.startswith('"'):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 value = json.loads(value)
-            except json.JSONDecodeError:
-                pass
         key = key.strip()
         try:
             if key == "Steps":
@@ -116,15 +124,19 @@ def _fooocus(raw: dict[str, Any]) -> ImageMeta:
 
     return ImageMeta(
         prompt=str(pick("full_prompt", "prompt", "Prompt") or ""),
-        negative_prompt=str(pick("full_negative_prompt", "negative_prompt",
-                                 "Negative Prompt") or ""),
+        negative_prompt=str(
+            pick("full_negative_prompt", "negative_prompt", "Negative Prompt") or ""
+        ),
         steps=int(pick("steps", "Steps") or 0) or None,
         sampler=str(pick("sampler", "Sampler") or ""),
         guidance=float(pick("guidance_scale", "Guidance Scale") or 0) or None,
         seed=int(pick("seed", "Seed")) if pick("seed", "Seed") is not None else None,
-        width=w, height=h, model=str(pick("base_model", "Base Model") or ""),
+        width=w,
+        height=h,
+        model=str(pick("base_model", "Base Model") or ""),
         source="fooocus",
-        extra={"styles": str(pick("styles", "Styles") or "")})
+        extra={"styles": str(pick("styles", "Styles") or "")},
+    )
 
 
 def _comfyui(graph: dict[str, Any]) -> ImageMeta:
@@ -142,20 +154,31 @@ def _comfyui(graph: dict[str, Any]) -> ImageMeta:
         node = nodes.get(str(link[0]), {})
         node_inputs = node.get("inputs", {})
         for key in ("text", "text_g", "prompt"):
-            if isinstance(node_inputs.get(key), str):
-                return node_inputs[key]
+            if isinstance(text := node_inputs.get(key), str):
+                return text
         return next((t for v in node_inputs.values() if (t := text_of(v, depth + 1))), "")
 
     latent = nodes.get(str(inputs.get("latent_image", [""])[0]), {}).get("inputs", {})
-    ckpt = next((n["inputs"].get("ckpt_name", "") for n in nodes.values()
-                 if n["class_type"].startswith("CheckpointLoader")), "")
-    return ImageMeta(prompt=text_of(inputs.get("positive")),
-                     negative_prompt=text_of(inputs.get("negative")),
-                     steps=inputs.get("steps"), sampler=str(inputs.get("sampler_name", "")),
-                     guidance=inputs.get("cfg"),
-                     seed=inputs.get("seed", inputs.get("noise_seed")),
-                     width=latent.get("width"), height=latent.get("height"), model=ckpt,
-                     source="comfyui")
+    ckpt = next(
+        (
+            n["inputs"].get("ckpt_name", "")
+            for n in nodes.values()
+            if n["class_type"].startswith("CheckpointLoader")
+        ),
+        "",
+    )
+    return ImageMeta(
+        prompt=text_of(inputs.get("positive")),
+        negative_prompt=text_of(inputs.get("negative")),
+        steps=inputs.get("steps"),
+        sampler=str(inputs.get("sampler_name", "")),
+        guidance=inputs.get("cfg"),
+        seed=inputs.get("seed", inputs.get("noise_seed")),
+        width=latent.get("width"),
+        height=latent.get("height"),
+        model=ckpt,
+        source="comfyui",
+    )
 
 
 def read_meta(data: bytes | Path, *, name: str = "image") -> ImageMeta:
@@ -171,8 +194,11 @@ def read_meta(data: bytes | Path, *, name: str = "image") -> ImageMeta:
     try:
         if LIFEOS_CHUNK in text:
             ours = json.loads(text[LIFEOS_CHUNK])
-            meta = parse_parameters(text.get("parameters", "")) if "parameters" in text \
+            meta = (
+                parse_parameters(text.get("parameters", ""))
+                if "parameters" in text
                 else ImageMeta()
+            )
             meta.lifeos, meta.source = ours, "lifeos"
         elif "parameters" in text and text["parameters"].lstrip().startswith("{"):
             meta = _fooocus(json.loads(text["parameters"]))
@@ -183,8 +209,9 @@ def read_meta(data: bytes | Path, *, name: str = "image") -> ImageMeta:
     except (json.JSONDecodeError, TypeError, AttributeError, ValueError) as exc:
         raise BadRequest(f"{name}: its generation metadata is corrupt ({exc})") from None
     if meta is None:
-        raise BadRequest(f"{name}: carries no generation metadata (AUTOMATIC1111, Fooocus, "
-                         "ComfyUI or Life-OS)")
+        raise BadRequest(
+            f"{name}: carries no generation metadata (AUTOMATIC1111, Fooocus, ComfyUI or Life-OS)"
+        )
     meta.width = meta.width or image.width
     meta.height = meta.height or image.height
     return meta
@@ -195,8 +222,7 @@ def png_bytes(image: Image.Image, meta: ImageMeta) -> bytes:
     info = PngImagePlugin.PngInfo()
     info.add_text("parameters", meta.parameters_text())
     if meta.lifeos is not None:
-        info.add_itxt(LIFEOS_CHUNK, json.dumps(meta.lifeos, sort_keys=True,
-                                               ensure_ascii=False))
+        info.add_itxt(LIFEOS_CHUNK, json.dumps(meta.lifeos, sort_keys=True, ensure_ascii=False))
     buf = io.BytesIO()
     image.save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()

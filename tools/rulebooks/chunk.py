@@ -24,25 +24,25 @@ SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
 @dataclass
 class Block:
     page: int
-    start: int          # character offsets in the page's markdown
+    start: int  # character offsets in the page's markdown
     end: int
     text: str
-    kind: str           # heading | text | list | table
+    kind: str  # heading | text | list | table
     level: int = 0
 
 
 @dataclass
 class Chunk:
     ordinal: int
-    text: str                       # what is embedded and searched (section path + content)
-    content: str                    # the chunk's own words, as on the page
+    text: str  # what is embedded and searched (section path + content)
+    content: str  # the chunk's own words, as on the page
     pages: list[int]
     section_path: list[str]
-    section_key: str                # chunks of one section share it (parent lookup)
-    char_start: int                 # offsets into the first page's markdown
+    section_key: str  # chunks of one section share it (parent lookup)
+    char_start: int  # offsets into the first page's markdown
     char_end: int
     tokens: int
-    kind: str = "text"              # text | table
+    kind: str = "text"  # text | table
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,27 +64,34 @@ def page_blocks(page: Page) -> list[Block]:
             continue
         heading = re.match(r"^(#{1,6}) (.*)$", stripped)
         if heading:
-            blocks.append(Block(page.number, start, end, heading.group(2), "heading",
-                                len(heading.group(1))))
+            blocks.append(
+                Block(page.number, start, end, heading.group(2), "heading", len(heading.group(1)))
+            )
             current = None
             continue
-        kind = "table" if stripped.startswith("|") else "list" if stripped.startswith("- ") \
-            else "text"
+        kind = (
+            "table" if stripped.startswith("|") else "list" if stripped.startswith("- ") else "text"
+        )
         continues = current is not None and (
             (kind == "table" and current.kind == "table")
-            or (kind == "text" and current.kind in ("text", "list")))
+            or (kind == "text" and current.kind in ("text", "list"))
+        )
         if continues and current is not None:
             current.end = end
-            current.text = f"{current.text}\n{stripped}" if kind == "table" \
+            current.text = (
+                f"{current.text}\n{stripped}"
+                if kind == "table"
                 else join_lines(current.text, stripped)
+            )
         else:
             current = Block(page.number, start, end, stripped, kind)
             blocks.append(current)
     return blocks
 
 
-def chunk_pages(pages: list[Page], count_tokens: TokenCounter, *, max_tokens: int = 200
-                ) -> list[Chunk]:
+def chunk_pages(
+    pages: list[Page], count_tokens: TokenCounter, *, max_tokens: int = 200
+) -> list[Chunk]:
     chunks: list[Chunk] = []
     path: list[tuple[int, str]] = []
     if pages:
@@ -109,8 +116,7 @@ def chunk_pages(pages: list[Page], count_tokens: TokenCounter, *, max_tokens: in
         for block in page_blocks(page):
             if block.kind == "heading":
                 flush()
-                path = [(lv, t) for lv, t in path if lv < block.level] + [(block.level,
-                                                                            block.text)]
+                path = [(lv, t) for lv, t in path if lv < block.level] + [(block.level, block.text)]
             else:
                 pending.append(block)
     flush()
@@ -123,8 +129,13 @@ def _prefix(section: list[str]) -> str:
     return f"[{' > '.join(section)}]\n" if section else ""
 
 
-def _pack(blocks: list[Block], section: list[str], count: TokenCounter, max_tokens: int,
-          first_ordinal: int) -> list[Chunk]:
+def _pack(
+    blocks: list[Block],
+    section: list[str],
+    count: TokenCounter,
+    max_tokens: int,
+    first_ordinal: int,
+) -> list[Chunk]:
     """Greedily pack a section's blocks into chunks of at most `max_tokens` (prefix included)."""
     prefix = _prefix(section)
     key = " > ".join(section) or "(untitled)"
@@ -137,8 +148,7 @@ def _pack(blocks: list[Block], section: list[str], count: TokenCounter, max_toke
     group_tokens = 0
     for (block, text), size in zip(pieces, sizes, strict=True):
         is_table = block.kind == "table"
-        if group and (group_tokens + size > max_tokens or is_table
-                      or group[-1][0].kind == "table"):
+        if group and (group_tokens + size > max_tokens or is_table or group[-1][0].kind == "table"):
             out.append(_make(group, prefix, key, count))
             group, group_tokens = [], 0
         group.append((block, text))
@@ -154,11 +164,18 @@ def _make(group: list[tuple[Block, str]], prefix: str, key: str, count: TokenCou
     first = group[0][0]
     last_on_first = [b for b, _ in group if b.page == first.page][-1]
     text = prefix + content
-    return Chunk(ordinal=0, text=text, content=content, pages=pages,
-                 section_path=[s for s in prefix.strip("[]\n").split(" > ") if s],
-                 section_key=key, char_start=first.start, char_end=last_on_first.end,
-                 tokens=count([text])[0],
-                 kind="table" if any(b.kind == "table" for b, _ in group) else "text")
+    return Chunk(
+        ordinal=0,
+        text=text,
+        content=content,
+        pages=pages,
+        section_path=[s for s in prefix.strip("[]\n").split(" > ") if s],
+        section_key=key,
+        char_start=first.start,
+        char_end=last_on_first.end,
+        tokens=count([text])[0],
+        kind="table" if any(b.kind == "table" for b, _ in group) else "text",
+    )
 
 
 def _split_block(block: Block, prefix: str, count: TokenCounter, max_tokens: int) -> list[str]:
@@ -187,9 +204,12 @@ def _split_block(block: Block, prefix: str, count: TokenCounter, max_tokens: int
     return parts
 
 
-def _split_words(text: str, lead: str, count: TokenCounter, max_tokens: int, head: str
-                 ) -> list[str]:
-    words, parts, current = text.split(), [], []
+def _split_words(
+    text: str, lead: str, count: TokenCounter, max_tokens: int, head: str
+) -> list[str]:
+    words = text.split()
+    parts: list[str] = []
+    current: list[str] = []
     for word in words:
         if current and count([lead + " ".join([*current, word])])[0] > max_tokens:
             parts.append(head + " ".join(current))

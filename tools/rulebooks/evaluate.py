@@ -26,9 +26,18 @@ from tools.rules_qa import RulesAnswer, RulesQA
 
 log = get_logger(__name__)
 
-METRICS = ("n_questions", "recall_at_1", "recall_at_5", "citation_page_accuracy",
-           "answer_correctness", "abstention_precision", "abstention_recall",
-           "false_abstention_rate", "latency_p50_s", "latency_p95_s")
+METRICS = (
+    "n_questions",
+    "recall_at_1",
+    "recall_at_5",
+    "citation_page_accuracy",
+    "answer_correctness",
+    "abstention_precision",
+    "abstention_recall",
+    "false_abstention_rate",
+    "latency_p50_s",
+    "latency_p95_s",
+)
 
 
 @dataclass
@@ -53,11 +62,18 @@ def load_questions(folder: Path) -> list[Question]:
             continue
         try:
             raw = json.loads(line)
-            out.append(Question(id=raw["id"], rulebook=raw["rulebook"], game=raw["game"],
-                                question=raw["question"], answer=raw.get("answer", ""),
-                                pages=list(raw.get("pages", [])),
-                                answerable=bool(raw.get("answerable", True)),
-                                kind=raw.get("kind", "")))
+            out.append(
+                Question(
+                    id=raw["id"],
+                    rulebook=raw["rulebook"],
+                    game=raw["game"],
+                    question=raw["question"],
+                    answer=raw.get("answer", ""),
+                    pages=list(raw.get("pages", [])),
+                    answerable=bool(raw.get("answerable", True)),
+                    kind=raw.get("kind", ""),
+                )
+            )
         except (json.JSONDecodeError, KeyError) as exc:
             raise BadRequest(f"{path}:{number}: not a question record ({exc})") from None
     return out
@@ -89,27 +105,45 @@ def score(questions: list[Question], answers: list[RulesAnswer]) -> dict[str, An
     latencies = sorted(a.latency_s for a in answers)
     return {
         "n_questions": len(questions),
-        "recall_at_1": ratio(sum(bool(a.retrieved_pages[:1] and a.retrieved_pages[0] in q.pages)
-                                 for q, a in answerable), len(answerable)),
-        "recall_at_5": ratio(sum(bool(set(a.retrieved_pages[:5]) & set(q.pages))
-                                 for q, a in answerable), len(answerable)),
-        "citation_page_accuracy": ratio(sum(bool({c.page for c in a.citations} & set(q.pages))
-                                            for q, a in answered), len(answered)),
-        "answer_correctness": ratio(sum(
-            bool({c.page for c in a.citations} & set(q.pages)) and supported(q.answer, a)
-            for q, a in answered), len(answerable)),
-        "abstention_precision": ratio(sum(not q.answerable for q, _ in abstained),
-                                      len(abstained)),
+        "recall_at_1": ratio(
+            sum(
+                bool(a.retrieved_pages[:1] and a.retrieved_pages[0] in q.pages)
+                for q, a in answerable
+            ),
+            len(answerable),
+        ),
+        "recall_at_5": ratio(
+            sum(bool(set(a.retrieved_pages[:5]) & set(q.pages)) for q, a in answerable),
+            len(answerable),
+        ),
+        "citation_page_accuracy": ratio(
+            sum(bool({c.page for c in a.citations} & set(q.pages)) for q, a in answered),
+            len(answered),
+        ),
+        "answer_correctness": ratio(
+            sum(
+                bool({c.page for c in a.citations} & set(q.pages)) and supported(q.answer, a)
+                for q, a in answered
+            ),
+            len(answerable),
+        ),
+        "abstention_precision": ratio(sum(not q.answerable for q, _ in abstained), len(abstained)),
         "abstention_recall": ratio(sum(a.abstained for _, a in unanswerable), len(unanswerable)),
         "false_abstention_rate": ratio(sum(a.abstained for _, a in answerable), len(answerable)),
         "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
-        "latency_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
-                               3) if latencies else None,
+        "latency_p95_s": round(latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))], 3)
+        if latencies
+        else None,
     }
 
 
-def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
-             progress: Callable[[str], None] | None = None) -> tuple[dict[str, Any], pl.DataFrame]:
+def evaluate(
+    folder: Path,
+    rulebooks: Rulebooks,
+    qa: RulesQA,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], pl.DataFrame]:
     """Ingest what is not ingested yet, ask every question, score. A rulebook that cannot be
     ingested, or a question whose answer fails, is that question's result (mode "error",
     not an abstention, so it counts against every metric), not the end of the run."""
@@ -146,19 +180,41 @@ def evaluate(folder: Path, rulebooks: Rulebooks, qa: RulesQA, *,
             answers.append(_ask(qa, q, game_of[q.rulebook]))
         except Exception as exc:  # noqa: BLE001 - likewise for one question
             log.warning("eval_question_failed", id=q.id, error=str(exc))
-            answers.append(RulesAnswer(question=q.question, answer=f"error: {exc}"[:600],
-                                       abstained=False, confidence=0.0, mode="error",
-                                       latency_s=round(time.perf_counter() - started, 3)))
+            answers.append(
+                RulesAnswer(
+                    question=q.question,
+                    answer=f"error: {exc}"[:600],
+                    abstained=False,
+                    confidence=0.0,
+                    mode="error",
+                    latency_s=round(time.perf_counter() - started, 3),
+                )
+            )
     metrics = score(questions, answers)
-    rows = pl.DataFrame([{
-        "id": q.id, "rulebook": q.rulebook, "kind": q.kind, "answerable": q.answerable,
-        "gold_pages": q.pages, "retrieved_pages": a.retrieved_pages,
-        "cited_pages": [c.page for c in a.citations], "abstained": a.abstained,
-        "mode": a.mode, "supported": supported(q.answer, a) if not a.abstained else False,
-        "confidence": a.confidence, "p_none": a.p_none, "evidence": a.evidence,
-        "latency_s": a.latency_s,
-        "question": q.question, "answer": a.answer, "gold_answer": q.answer,
-    } for q, a in zip(questions, answers, strict=True)])
+    rows = pl.DataFrame(
+        [
+            {
+                "id": q.id,
+                "rulebook": q.rulebook,
+                "kind": q.kind,
+                "answerable": q.answerable,
+                "gold_pages": q.pages,
+                "retrieved_pages": a.retrieved_pages,
+                "cited_pages": [c.page for c in a.citations],
+                "abstained": a.abstained,
+                "mode": a.mode,
+                "supported": supported(q.answer, a) if not a.abstained else False,
+                "confidence": a.confidence,
+                "p_none": a.p_none,
+                "evidence": a.evidence,
+                "latency_s": a.latency_s,
+                "question": q.question,
+                "answer": a.answer,
+                "gold_answer": q.answer,
+            }
+            for q, a in zip(questions, answers, strict=True)
+        ]
+    )
     return metrics, rows
 
 
@@ -173,37 +229,73 @@ def _ask(qa: RulesQA, q: Question, book_game: str) -> RulesAnswer:
         return qa.run({"question": q.question, "game": book_game})
 
 
-def save(url: str, metrics: dict[str, Any], rows: pl.DataFrame, out_dir: Path, name: str, *,
-         qa: RulesQA, run_id: str | None = None) -> tuple[str, Path]:
+def save(
+    url: str,
+    metrics: dict[str, Any],
+    rows: pl.DataFrame,
+    out_dir: Path,
+    name: str,
+    *,
+    qa: RulesQA,
+    run_id: str | None = None,
+) -> tuple[str, Path]:
     """Store the run in the library DB (`eval_runs`: metrics, config, every question's result)
     and as Parquet + JSON under out_dir/<set>-<stamp>/. Returns (eval run id, folder)."""
     cfg = qa.configs.get(qa.name)
-    run = EvalRun(id=str(uuid.uuid4()), created_at=utcnow(), tool=qa.name, question_set=name,
-                  model=cfg.model, metrics=metrics, run_id=run_id,
-                  config={"model": cfg.model, "params": cfg.params.model_dump()},
-                  results=json.loads(rows.write_json()))
+    run = EvalRun(
+        id=str(uuid.uuid4()),
+        created_at=utcnow(),
+        tool=qa.name,
+        question_set=name,
+        model=cfg.model,
+        metrics=metrics,
+        run_id=run_id,
+        config={"model": cfg.model, "params": cfg.params.model_dump()},
+        results=json.loads(rows.write_json()),
+    )
     with session_scope(url) as session:
         session.add(run)
     target = Path(out_dir) / f"{name}-{run.created_at.strftime('%Y%m%dT%H%M%SZ')}"
     target.mkdir(parents=True, exist_ok=True)
     rows.write_parquet(target / "answers.parquet")
-    (target / "metrics.json").write_text(json.dumps(
-        {**metrics, "set": name, "at": run.created_at.isoformat(), "eval_run": run.id}, indent=2))
+    (target / "metrics.json").write_text(
+        json.dumps(
+            {**metrics, "set": name, "at": run.created_at.isoformat(), "eval_run": run.id}, indent=2
+        )
+    )
     return run.id, target
 
 
 def eval_runs_frame(url: str, tool: str = "rules_qa") -> pl.DataFrame:
     """Every stored evaluation of a tool, oldest first: one row per run, one column per metric."""
-    stmt = (sa.select(EvalRun.id, EvalRun.created_at, EvalRun.question_set, EvalRun.model,
-                      EvalRun.metrics).where(EvalRun.tool == tool).order_by(EvalRun.created_at))
+    stmt = (
+        sa.select(
+            EvalRun.id, EvalRun.created_at, EvalRun.question_set, EvalRun.model, EvalRun.metrics
+        )
+        .where(EvalRun.tool == tool)
+        .order_by(EvalRun.created_at)
+    )
     with session_scope(url) as session:
         rows = session.execute(stmt).all()
     return pl.DataFrame(
-        [{"id": r.id, "at": r.created_at, "set": r.question_set, "model": r.model,
-          **{k: r.metrics.get(k) for k in METRICS}} for r in rows],
-        schema={"id": pl.String, "at": pl.Datetime("us", "UTC"), "set": pl.String,
-                "model": pl.String, **{k: (pl.Int64 if k == "n_questions" else pl.Float64)
-                                       for k in METRICS}})
+        [
+            {
+                "id": r.id,
+                "at": r.created_at,
+                "set": r.question_set,
+                "model": r.model,
+                **{k: r.metrics.get(k) for k in METRICS},
+            }
+            for r in rows
+        ],
+        schema={
+            "id": pl.String,
+            "at": pl.Datetime("us", "UTC"),
+            "set": pl.String,
+            "model": pl.String,
+            **{k: (pl.Int64 if k == "n_questions" else pl.Float64) for k in METRICS},
+        },
+    )
 
 
 def eval_results(url: str, eval_id: str) -> pl.DataFrame:

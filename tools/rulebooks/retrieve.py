@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lifeos.llm.providers.base import ProviderUnavailable
+from lifeos.errors import ProviderUnavailable
 from lifeos.llm.router import Router
 from lifeos.logging import get_logger
 from lifeos.vectors import VectorStore
@@ -42,14 +42,28 @@ class RetrievalConfig(BaseModel):
     rrf_k: int = Field(60, ge=1, description="reciprocal-rank fusion: weight / (rrf_k + rank)")
     vector_weight: float = Field(1.0, ge=0)
     text_weight: float = Field(1.0, ge=0)
-    section_support: float = Field(0.03, ge=0, le=1, description=(
-        "share of the score of another kept chunk from its section a kept chunk gains "
-        "(`supported_by_section`); 0 turns it off"))
-    reranker: str | None = Field(None, description=(
-        "model alias of a cross-encoder that reorders the best fused candidates (`rerank` in "
-        "models.yaml); none: fusion's order"))
-    rerank_candidates: int = Field(10, ge=1, le=100, description=(
-        "fused candidates the reranker reads, of which the best `top_k` are kept"))
+    section_support: float = Field(
+        0.03,
+        ge=0,
+        le=1,
+        description=(
+            "share of the score of another kept chunk from its section a kept chunk gains "
+            "(`supported_by_section`); 0 turns it off"
+        ),
+    )
+    reranker: str | None = Field(
+        None,
+        description=(
+            "model alias of a cross-encoder that reorders the best fused candidates (`rerank` in "
+            "models.yaml); none: fusion's order"
+        ),
+    )
+    rerank_candidates: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description=("fused candidates the reranker reads, of which the best `top_k` are kept"),
+    )
 
 
 @dataclass
@@ -58,9 +72,9 @@ class Hit:
     score: float
     vector_rank: int | None
     text_rank: int | None
-    similarity: float = 0.0           # cosine similarity of question and chunk embeddings
+    similarity: float = 0.0  # cosine similarity of question and chunk embeddings
     sentence_similarity: float = 0.0  # ... and the question and the chunk's closest sentence
-                                      # (0 for rows indexed before sentences were)
+    # (0 for rows indexed before sentences were)
     rerank_score: float | None = None  # the reranker's, where one is configured
 
     @property
@@ -73,12 +87,19 @@ class Hit:
         return max(self.similarity, self.sentence_similarity)
 
 
-def retrieve(question: str, *, router: Router, store: VectorStore, documents: list[str],
-             config: RetrievalConfig) -> list[Hit]:
+def retrieve(
+    question: str,
+    *,
+    router: Router,
+    store: VectorStore,
+    documents: list[str],
+    config: RetrievalConfig,
+) -> list[Hit]:
     vector = router.embed([question], EMBED_ALIAS, tool="rules_qa.retrieve").vectors[0]
     by_vector = store.vector_search(CORPUS, vector, documents=documents, limit=config.candidates)
-    by_text = store.text_search(CORPUS, full_text_query(question), documents=documents,
-                                limit=config.candidates)
+    by_text = store.text_search(
+        CORPUS, full_text_query(question), documents=documents, limit=config.candidates
+    )
     fused: dict[str, Hit] = {}
     for rank, row in enumerate(by_vector, start=1):
         hit = fused.setdefault(row["id"], Hit(row, 0.0, None, None))
@@ -91,25 +112,34 @@ def retrieve(question: str, *, router: Router, store: VectorStore, documents: li
     ranked = sorted(fused.values(), key=lambda h: -h.score)
     hits = None
     if config.reranker:
-        hits = reranked(question, ranked[:max(config.top_k, config.rerank_candidates)],
-                        router=router, alias=config.reranker, keep=config.top_k)
+        hits = reranked(
+            question,
+            ranked[: max(config.top_k, config.rerank_candidates)],
+            router=router,
+            alias=config.reranker,
+            keep=config.top_k,
+        )
     if hits is None:
-        hits = supported_by_section(ranked[:config.top_k], config.section_support)
+        hits = supported_by_section(ranked[: config.top_k], config.section_support)
     for hit in hits:
         hit.similarity = _cosine(vector, hit.row["vector"])
-        hit.sentence_similarity = max((_cosine(vector, v) for v in
-                                       hit.row.get("sentence_vectors") or ()), default=0.0)
+        hit.sentence_similarity = max(
+            (_cosine(vector, v) for v in hit.row.get("sentence_vectors") or ()), default=0.0
+        )
     return hits
 
 
-def reranked(question: str, hits: list[Hit], *, router: Router, alias: str,
-             keep: int) -> list[Hit] | None:
+def reranked(
+    question: str, hits: list[Hit], *, router: Router, alias: str, keep: int
+) -> list[Hit] | None:
     """The best `keep` of `hits` by a cross-encoder's reading of the question with each
     passage (its section path, then its text). None when the reranker's server cannot be
     reached: fusion's order then stands, with a warning, rather than no answer. A reranker
     that is misconfigured (an unknown alias, a folder that is not a model) is an error."""
-    texts = [f"{h.row['section']}: {h.row['content']}" if h.row.get("section")
-             else str(h.row["content"]) for h in hits]
+    texts = [
+        f"{h.row['section']}: {h.row['content']}" if h.row.get("section") else str(h.row["content"])
+        for h in hits
+    ]
     try:
         scores = router.rerank(question, texts, alias, tool="rules_qa.rerank").scores
     except ProviderUnavailable as exc:
@@ -127,12 +157,21 @@ def supported_by_section(hits: list[Hit], weight: float) -> list[Hit]:
     chunks (the rule and its table, a rule and its exception). RRF scores of neighbouring ranks
     differ by ~1/3600, so the default (0.03 of a ~1/30 score, ~1/1000) breaks near-ties, about
     two ranks in one list, and never overturns a clear lead or brings in a chunk that was not
-    kept. Measured: docs/benchmarks.md."""
+    kept. Measured: docs/journal/2026-11-27-1915-rules-qa-night.md."""
     if weight <= 0:
         return hits
-    bonus = [weight * max((o.score for o in hits if o is not h
-                           and o.row.get("section_key") == h.row.get("section_key")), default=0.0)
-             for h in hits]
+    bonus = [
+        weight
+        * max(
+            (
+                o.score
+                for o in hits
+                if o is not h and o.row.get("section_key") == h.row.get("section_key")
+            ),
+            default=0.0,
+        )
+        for h in hits
+    ]
     for hit, extra in zip(hits, bonus, strict=True):
         hit.score += extra
     return sorted(hits, key=lambda h: -h.score)
@@ -142,8 +181,7 @@ def evidence_sentences(heading: str, content: str) -> list[str]:
     """A chunk's sentences of three words or more, each read with the chunk's own heading
     (the last of its section path): what `sentence_similarity` compares the question with
     (embedded when the chunk is)."""
-    return [f"{heading}: {s}" if heading else s for s in sentences(content)
-            if len(s.split()) >= 3]
+    return [f"{heading}: {s}" if heading else s for s in sentences(content) if len(s.split()) >= 3]
 
 
 def _cosine(a: list[float], b: Any) -> float:

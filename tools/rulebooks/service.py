@@ -8,6 +8,7 @@ a failing file fails only itself, with a clear message, and can be retried.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import re
@@ -17,21 +18,23 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import Document, Entity, utcnow
-from lifeos.errors import BadRequest, Conflict, NotFound
+from lifeos.errors import BadRequest, Conflict, NotFound, RulebookError
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from lifeos.vectors import VectorStore
-from tools.rulebooks.chunk import Chunk, chunk_pages
-from tools.rulebooks.extract import Page, RulebookError, check_pdf, extract
+from tools.rulebooks.chunk import Chunk, TokenCounter, chunk_pages
+from tools.rulebooks.extract import Page, check_pdf, extract
 from tools.rulebooks.index import index_chunks
 from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
+
+T = TypeVar("T")
 
 
 def file_sha256(path: Path) -> str:
@@ -65,8 +68,7 @@ def _since(moment: datetime) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (),
-                    **fields: Any) -> bool:
+def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (), **fields: Any) -> bool:
     """Set a rulebook's fields (its game's `rulebook_status` follows its status); with
     `only_if`, only while its status is one of those. Whether it changed."""
     with session_scope(url) as session:
@@ -79,8 +81,9 @@ def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (),
             setattr(doc, key, value)
         doc.updated_at = utcnow()
         if doc.entity_id and "status" in fields:
-            EntityStore(session).update("board_game", doc.entity_id, {
-                "data": {"rulebook_status": fields["status"]}})
+            EntityStore(session).update(
+                "board_game", doc.entity_id, {"data": {"rulebook_status": fields["status"]}}
+            )
         return True
 
 
@@ -104,14 +107,36 @@ def ingest_progress(doc: dict[str, Any]) -> tuple[int, str]:
 
 
 # Words a rulebook's file name carries that are not part of the game's name.
-_FILENAME_NOISE = {"rules", "rule", "rulebook", "rulebooks", "book", "manual", "instructions",
-                   "reference", "guide", "en", "eng", "english", "final", "print", "web", "pdf",
-                   "the", "of", "and", "a"}
+_FILENAME_NOISE = {
+    "rules",
+    "rule",
+    "rulebook",
+    "rulebooks",
+    "book",
+    "manual",
+    "instructions",
+    "reference",
+    "guide",
+    "en",
+    "eng",
+    "english",
+    "final",
+    "print",
+    "web",
+    "pdf",
+    "the",
+    "of",
+    "and",
+    "a",
+}
 
 
 def _name_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower())
-            if w not in _FILENAME_NOISE and not re.fullmatch(r"v?\d+(?:\.\d+)*", w)}
+    return {
+        w
+        for w in re.findall(r"[a-z0-9]+", text.lower())
+        if w not in _FILENAME_NOISE and not re.fullmatch(r"v?\d+(?:\.\d+)*", w)
+    }
 
 
 def _game_from_filename(session: Any, stem: str) -> str | None:
@@ -122,8 +147,11 @@ def _game_from_filename(session: Any, stem: str) -> str | None:
     wanted = _name_words(stem)
     if not wanted:
         return None
-    rows = session.execute(sa.select(Entity.id, Entity.name).where(
-        Entity.kind == "board_game", Entity.deleted_at.is_(None))).all()
+    rows = session.execute(
+        sa.select(Entity.id, Entity.name).where(
+            Entity.kind == "board_game", Entity.deleted_at.is_(None)
+        )
+    ).all()
     fits = []
     for gid, name in rows:
         words = _name_words(name)
@@ -162,12 +190,17 @@ class Rulebooks:
         """Store the PDF by hash and register it (queued). Checks it is a readable PDF first."""
         path = Path(path)
         if path.is_dir():
-            raise BadRequest(f"{path} is a folder: add its PDFs one at a time, or copy them "
-                             f"into {self.settings.inbox_dir} for the sensor to ingest")
+            raise BadRequest(
+                f"{path} is a folder: add its PDFs one at a time, or copy them "
+                f"into {self.settings.inbox_dir} for the sensor to ingest"
+            )
         if not path.is_file():
             raise NotFound(f"{path}: no such file")
-        check_pdf(path, max_bytes=self.settings.rulebook_max_bytes,
-                  max_pages=self.settings.rulebook_max_pages)
+        check_pdf(
+            path,
+            max_bytes=self.settings.rulebook_max_bytes,
+            max_pages=self.settings.rulebook_max_pages,
+        )
         sha = file_sha256(path)
         target = self.pdf_path(sha)
         if not target.exists():
@@ -176,15 +209,27 @@ class Rulebooks:
             target.with_suffix(".tmp").replace(target)
         with session_scope(self.url) as session:
             doc = session.get(Document, sha)
-            game_id = (self._game_id(session, game) if game else
-                       _game_from_filename(session, path.stem)
-                       or self._game_id(session, re.sub(r"[_-]+", " ", path.stem).title()))
+            game_id = (
+                self._game_id(session, game)
+                if game
+                else _game_from_filename(session, path.stem)
+                or self._game_id(session, re.sub(r"[_-]+", " ", path.stem).title())
+            )
             if doc is None:
                 now = utcnow()
-                doc = Document(sha256=sha, kind="rulebook", filename=path.name[:255],
-                               size_bytes=path.stat().st_size, status="queued", pages=0,
-                               chunks=0, entity_id=game_id, stats={}, created_at=now,
-                               updated_at=now)
+                doc = Document(
+                    sha256=sha,
+                    kind="rulebook",
+                    filename=path.name[:255],
+                    size_bytes=path.stat().st_size,
+                    status="queued",
+                    pages=0,
+                    chunks=0,
+                    entity_id=game_id,
+                    stats={},
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(doc)
             elif game:
                 doc.entity_id = game_id
@@ -193,13 +238,22 @@ class Rulebooks:
 
     def _game_id(self, session: Any, game: str) -> str:
         store = EntityStore(session)
-        return find_game(store, game) or store.create(
-            "board_game", {"name": game[:200], "tags": ["rulebook"]}).id
+        return (
+            find_game(store, game)
+            or store.create("board_game", {"name": game[:200], "tags": ["rulebook"]}).id
+        )
 
     def _describe(self, doc: Document) -> dict[str, Any]:
-        return {"sha256": doc.sha256, "filename": doc.filename, "status": doc.status,
-                "error": doc.error, "pages": doc.pages, "chunks": doc.chunks,
-                "board_game_id": doc.entity_id, "stats": doc.stats}
+        return {
+            "sha256": doc.sha256,
+            "filename": doc.filename,
+            "status": doc.status,
+            "error": doc.error,
+            "pages": doc.pages,
+            "chunks": doc.chunks,
+            "board_game_id": doc.entity_id,
+            "stats": doc.stats,
+        }
 
     def get(self, sha: str) -> dict[str, Any]:
         with session_scope(self.url) as session:
@@ -210,19 +264,23 @@ class Rulebooks:
 
     def list(self) -> list[dict[str, Any]]:
         with session_scope(self.url) as session:
-            docs = session.scalars(sa.select(Document).where(Document.kind == "rulebook")
-                                   .order_by(Document.created_at))
+            docs = session.scalars(
+                sa.select(Document).where(Document.kind == "rulebook").order_by(Document.created_at)
+            )
             return [self._describe(d) for d in docs]
 
-    def documents_for_game(self, game: str) -> tuple[str, list[str]]:
+    def documents_for_game(self, game: str) -> tuple[str, builtins.list[str]]:
         """(board game id, its ready rulebooks). A game with none ready is an error that says
         why: none added, one still being ingested (ask again soon), or one that failed."""
         with session_scope(self.url) as session:
             game_id = find_game(EntityStore(session), game)
             if game_id is None:
                 raise NotFound(f"no board game {game!r}")
-            docs = session.scalars(sa.select(Document).where(
-                Document.entity_id == game_id, Document.kind == "rulebook")).all()
+            docs = session.scalars(
+                sa.select(Document).where(
+                    Document.entity_id == game_id, Document.kind == "rulebook"
+                )
+            ).all()
             if any(d.status == "ready" for d in docs):
                 return game_id, [d.sha256 for d in docs if d.status == "ready"]
             busy = [d for d in docs if d.status in ("queued", "processing")]
@@ -230,17 +288,23 @@ class Rulebooks:
                 # A run killed outright (power cut, kill -9) cannot say it stopped: how long
                 # since the rulebook last moved lets the player tell a slow run from a dead one.
                 doc = busy[0]
-                raise Conflict(f"the rulebook of {game!r} ({doc.filename}) is still being "
-                               f"ingested ({doc.status}, last progress "
-                               f"{_since(doc.updated_at)} ago): ask again in a minute. If its "
-                               "run has stopped (the Dagster UI shows it), `lifeos rulebook "
-                               f"reindex {doc.sha256[:12]}` starts it again")
+                raise Conflict(
+                    f"the rulebook of {game!r} ({doc.filename}) is still being "
+                    f"ingested ({doc.status}, last progress "
+                    f"{_since(doc.updated_at)} ago): ask again in a minute. If its "
+                    "run has stopped (the Dagster UI shows it), `lifeos rulebook "
+                    f"reindex {doc.sha256[:12]}` starts it again"
+                )
             if docs:
-                raise NotFound(f"the rulebook of {game!r} ({docs[0].filename}) could not be "
-                               f"ingested: {docs[0].error} (`lifeos rulebook reindex "
-                               f"{docs[0].sha256[:12]}` retries it)")
-        raise NotFound(f"{game!r} has no rulebook yet (`lifeos rulebook add PATH --game NAME`, "
-                       "or upload one in the studio)")
+                raise NotFound(
+                    f"the rulebook of {game!r} ({docs[0].filename}) could not be "
+                    f"ingested: {docs[0].error} (`lifeos rulebook reindex "
+                    f"{docs[0].sha256[:12]}` retries it)"
+                )
+        raise NotFound(
+            f"{game!r} has no rulebook yet (`lifeos rulebook add PATH --game NAME`, "
+            "or upload one in the studio)"
+        )
 
     def _set(self, sha: str, **fields: Any) -> None:
         update_document(self.url, sha, **fields)
@@ -264,46 +328,58 @@ class Rulebooks:
             self._set(sha, status="failed", error=INTERRUPTED)
             raise
 
-    def extract_pages(self, sha: str) -> list[Page]:
+    def extract_pages(self, sha: str) -> builtins.list[Page]:
         # pages and chunks are counted again: they tell how far this ingestion has got
         self._set(sha, status="processing", error=None, pages=0, chunks=0)
         with self._step(sha):
-            result = extract(self.pdf_path(sha), max_bytes=self.settings.rulebook_max_bytes,
-                             max_pages=self.settings.rulebook_max_pages,
-                             layout_artifacts=self.settings.rulebook_layout_artifacts)
+            result = extract(
+                self.pdf_path(sha),
+                max_bytes=self.settings.rulebook_max_bytes,
+                max_pages=self.settings.rulebook_max_pages,
+                layout_artifacts=self.settings.rulebook_layout_artifacts,
+            )
             work = self.work_dir(sha)
             work.mkdir(parents=True, exist_ok=True)
             (work / "pages.json").write_text(json.dumps([asdict(p) for p in result.pages]))
         extractors: dict[str, int] = {}
         for page in result.pages:
             extractors[page.extractor] = extractors.get(page.extractor, 0) + 1
-        self._set(sha, pages=len(result.pages), stats={
-            "tables": result.tables, "extract_s": round(result.seconds, 3),
-            "s_per_page": round(result.seconds / max(len(result.pages), 1), 4),
-            "extractors": extractors})
+        self._set(
+            sha,
+            pages=len(result.pages),
+            stats={
+                "tables": result.tables,
+                "extract_s": round(result.seconds, 3),
+                "s_per_page": round(result.seconds / max(len(result.pages), 1), 4),
+                "extractors": extractors,
+            },
+        )
         return result.pages
 
-    def pages(self, sha: str) -> list[Page]:
-        return self._read(sha, "pages.json", "extracted pages", lambda raw: [
-            Page(**{**p, "headings": [tuple(h) for h in p["headings"]]}) for p in raw])
+    def pages(self, sha: str) -> builtins.list[Page]:
+        return self._read(
+            sha,
+            "pages.json",
+            "extracted pages",
+            lambda raw: [Page(**{**p, "headings": [tuple(h) for h in p["headings"]]}) for p in raw],
+        )
 
-    def chunk(self, sha: str) -> list[Chunk]:
+    def chunk(self, sha: str) -> builtins.list[Chunk]:
         with self._step(sha):
             chunks = chunk_pages(self.pages(sha), self._token_counter())
-            (self.work_dir(sha) / "chunks.json").write_text(
-                json.dumps([asdict(c) for c in chunks]))
+            (self.work_dir(sha) / "chunks.json").write_text(json.dumps([asdict(c) for c in chunks]))
         self._set(sha, chunks=len(chunks))
         return chunks
 
-    def chunks(self, sha: str) -> list[Chunk]:
+    def chunks(self, sha: str) -> builtins.list[Chunk]:
         return self._read(sha, "chunks.json", "chunks", lambda raw: [Chunk(**c) for c in raw])
 
-    def section(self, sha: str, section_key: str) -> list[Chunk]:
+    def section(self, sha: str, section_key: str) -> builtins.list[Chunk]:
         """The chunks of one section of a rulebook, in reading order: the parent of a
         retrieved chunk, handed to the model as its context."""
         return [c for c in self.chunks(sha) if c.section_key == section_key]
 
-    def _read(self, sha: str, name: str, what: str, parse: Callable[[Any], Any]) -> Any:
+    def _read(self, sha: str, name: str, what: str, parse: Callable[[Any], T]) -> T:
         """A step's output file, parsed once per version of the file: answering a question
         reads the same rulebook's pages and chunks many times. Callers must not mutate it."""
         path = self.work_dir(sha) / name
@@ -315,7 +391,8 @@ class Rulebooks:
         cached = self._files.get(key)
         if cached is None or cached[0] != stamp:
             cached = self._files[key] = (stamp, parse(json.loads(path.read_text())))
-        return cached[1]
+        parsed: T = cached[1]  # what `parse` made of this file: each name has one parser
+        return parsed
 
     def index(self, sha: str) -> dict[str, int]:
         with self._step(sha):
@@ -341,7 +418,7 @@ class Rulebooks:
                 raise NotFound(f"rulebook {sha} not found")
             session.delete(doc)
 
-    def _token_counter(self) -> Any:
+    def _token_counter(self) -> TokenCounter:
         alias = self.router.config.alias(EMBED_ALIAS)
         provider, _, model = alias.model.partition("/")
         local = self.router.provider("local")

@@ -7,17 +7,82 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-STOP = set("a an the of to in on at is are be can do does i my me you your it its and or if "
-           "what when how which who whom why with for from as by that this there their they "
-           "we our may must will would should could not no yes".split())
+STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "is",
+        "are",
+        "be",
+        "can",
+        "do",
+        "does",
+        "i",
+        "my",
+        "me",
+        "you",
+        "your",
+        "it",
+        "its",
+        "and",
+        "or",
+        "if",
+        "what",
+        "when",
+        "how",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "with",
+        "for",
+        "from",
+        "as",
+        "by",
+        "that",
+        "this",
+        "there",
+        "their",
+        "they",
+        "we",
+        "our",
+        "may",
+        "must",
+        "will",
+        "would",
+        "should",
+        "could",
+        "not",
+        "no",
+        "yes",
+    ]
+)
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 
 
 # Typography a player does not type: ligature glyphs, the Unicode hyphens some typesetters
 # break words with, no-break spaces.
-TYPOGRAPHY = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi",
-                            "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st", "\u2010": "-",
-                            "\u2011": "-", "\u00a0": " ", "\u202f": " "})
+TYPOGRAPHY = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
 # A word broken at a line end: "oppo-" then "nent". A capital after the break keeps the
 # hyphen ("Anti-" "Clockwise"), as it is more likely a compound than a syllable.
 BROKEN_WORD = re.compile(r"(\w)-[ \t]*\n\s*(?=[a-zß-öø-ÿ])")
@@ -45,8 +110,9 @@ def clean_line(text: str) -> str:
 def unwrap(text: str) -> str:
     """The lines of one paragraph (or table cell) as one line, words broken over two lines
     whole again."""
-    return " ".join(line.strip() for line in BROKEN_WORD.sub(_rejoined, text).split("\n")
-                    if line.strip())
+    return " ".join(
+        line.strip() for line in BROKEN_WORD.sub(_rejoined, text).split("\n") if line.strip()
+    )
 
 
 # A glyph the PDF gives no letters for (a ligature without a Unicode mapping): Docling reads it
@@ -54,22 +120,25 @@ def unwrap(text: str) -> str:
 LOST = "\ufffd\x00-\x08\x0b\x0c\x0e-\x1f"
 LOST_GLYPH = re.compile(f"[{LOST}]")
 LOST_WORD = re.compile(rf"[\w{LOST}]*[{LOST}][\w{LOST}]*")
-LIGATURE_LETTERS = ("fi", "ff", "fl", "ffi", "ffl")   # the usual ones, most frequent first
+LIGATURE_LETTERS = ("fi", "ff", "fl", "ffi", "ffl")  # the usual ones, most frequent first
 SUFFIXES = ("s", "es", "d", "ed", "ing", "ly", "er", "ers")
 
 
 def restore_lost_glyphs(text: str, known: set[str]) -> str:
     """Words with a lost glyph ("�rst", "shu�es") spelt with the ligature that makes a known
     word ("first", "shuffles", by the word or its stem), else with "fi"."""
+
     def restore(match: re.Match[str]) -> str:
         word = match.group(0)
         for letters in LIGATURE_LETTERS:
             candidate = LOST_GLYPH.sub(letters, word)
             lower = candidate.lower()
-            if lower in known or any(lower.endswith(end) and lower[:-len(end)] in known
-                                     for end in SUFFIXES):
+            if lower in known or any(
+                lower.endswith(end) and lower[: -len(end)] in known for end in SUFFIXES
+            ):
                 return candidate
         return LOST_GLYPH.sub(LIGATURE_LETTERS[0], word)
+
     return LOST_WORD.sub(restore, text)
 
 
@@ -87,9 +156,34 @@ def normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
 
 
 DIGIT_WORDS = {digit: word for word, digit in NUMBER_WORDS.items()}
@@ -117,8 +211,11 @@ def full_text_query(text: str) -> str:
     rulebook prints as a noun ("set up" → "setup", "pick up" → "pickup", "run out" →
     "runout"): a player asks "when we set up", the book says "After setup"."""
     found = re.findall(r"[A-Za-z]+", text)
-    compounds = [a + b for a, b in zip(found, found[1:], strict=False)
-                 if b.lower() in PARTICLES and len(a) > 2]
+    compounds = [
+        a + b
+        for a, b in zip(found, found[1:], strict=False)
+        if b.lower() in PARTICLES and len(a) > 2
+    ]
     return " ".join([with_number_forms(text), *compounds])
 
 
@@ -192,7 +289,8 @@ def _key_holds(cell: str, n: int) -> bool:
         return n >= int(m.group(1))
     if m := KEY_AT_MOST.match(cell):
         return n <= int(m.group(1))
-    return bool(m := KEY_ONE.match(cell)) and int(m.group(1)) == n
+    m = KEY_ONE.match(cell)
+    return m is not None and int(m.group(1)) == n
 
 
 def table_row_for(text: str, question: str) -> str | None:
@@ -208,8 +306,13 @@ def table_row_for(text: str, question: str) -> str | None:
             continue
         cells = _cells(line)
         if any(_key_holds(cells[0], n) for n in asked):
-            found.append("; ".join(f"{name}: {cell}" if name else cell for name, cell
-                                   in zip(_cells(header), cells, strict=False) if cell))
+            found.append(
+                "; ".join(
+                    f"{name}: {cell}" if name else cell
+                    for name, cell in zip(_cells(header), cells, strict=False)
+                    if cell
+                )
+            )
     return found[0] if len(found) == 1 else None
 
 

@@ -8,37 +8,37 @@ from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
 from apps.api.deps import uploaded
-from lifeos.errors import BadRequest
-from tools.analyzers.service import MAX_FILE_BYTES
+from tools.analyzers.service import MAX_FILE_BYTES, AnalysisService
+from tools.analyzers.suggestions import parse_backend
 
 router = APIRouter(tags=["analyze"])
 
 
 class AcceptBody(BaseModel):
     indices: list[int] | None = None
-    suggestions: list[dict[str, Any]] | None = None   # edited suggestions
+    suggestions: list[dict[str, Any]] | None = None  # edited suggestions
 
 
-def _service(request: Request):  # noqa: ANN202
+def _service(request: Request) -> AnalysisService:
     from tools.analyzers.service import analysis_services
 
     return analysis_services(request.app.state.settings)
 
 
 @router.post("/analyze", status_code=201)
-async def analyze(file: UploadFile, request: Request, kinds: str = "",
-                  backend: str | None = None) -> dict[str, Any]:
+async def analyze(
+    file: UploadFile, request: Request, kinds: str = "", backend: str | None = None
+) -> dict[str, Any]:
     """Upload a picture; `kinds` is a comma-separated list of analyzers (default: all)."""
-    if backend not in (None, "vision", "metadata", "pixels"):
-        raise BadRequest(f"unknown backend {backend!r}: vision, metadata or pixels")
+    chosen = parse_backend(backend)
     async with uploaded(file, max_bytes=MAX_FILE_BYTES, what="pictures") as path:
         analysis_id, analysis = _service(request).analyze_file(
-            path, kinds=[k for k in kinds.split(",") if k] or None, backend=backend)  # type: ignore[arg-type]
+            path, kinds=[k for k in kinds.split(",") if k] or None, backend=chosen
+        )
     return {"id": analysis_id, **analysis.model_dump(mode="json")}
 
 
 @router.post("/analyses/{analysis_id}/accept")
 def accept(analysis_id: str, body: AcceptBody, request: Request) -> dict[str, Any]:
-    ids = _service(request).accept(analysis_id, suggestions=body.suggestions,
-                                   indices=body.indices)
+    ids = _service(request).accept(analysis_id, suggestions=body.suggestions, indices=body.indices)
     return {"entity_ids": ids}

@@ -32,5 +32,8 @@ def export(character_id: str, lib: LibraryDep, request: Request, format: str = "
     card = entity_to_card(character)
     if format == "json":
         return card
-    return Response(card_png(card, picture), media_type="image/png", headers={
-        "Content-Disposition": f'attachment; filename="{character.name[:60]}.png"'})
+    return Response(
+        card_png(card, picture),
+        media_type="image/png",
+        headers={"Content-Disposition": f'attachment; filename="{character.name[:60]}.png"'},
+    )

@@ -11,9 +11,7 @@ from apps.api.deps import LibraryDep
 from lifeos.errors import BadRequest
 from lifeos.kinds import get_registry
 from lifeos.schemas import (
-    EntityCreate,
     EntityOut,
-    EntityUpdate,
     LinkOut,
     ListQuery,
     Page,
@@ -26,8 +24,8 @@ router = APIRouter(tags=["entities"])
 def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """Serialize with pydantic-core straight to bytes. `response_model` still documents the
     shape; skipping FastAPI's validate-then-`json.dumps` path makes a 50-item page ~5× cheaper."""
-    return Response(model.model_dump_json(), status_code=status_code,
-                    media_type="application/json")
+    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+
 
 _LIST_PARAMS = set(ListQuery.model_fields) - {"tags", "where"} | {"tag"}
 DATA_PREFIX = "data."
@@ -37,12 +35,14 @@ def list_query_from_request(request: Request) -> dict[str, Any]:
     """Read list parameters from the query string: `tag` repeats, `data.FIELD=value` filters."""
     params = request.query_params
     query: dict[str, Any] = {"tags": params.getlist("tag"), "where": {}}
-    for key in params.keys():
+    for key in params:
         if key.startswith(DATA_PREFIX):
-            query["where"][key[len(DATA_PREFIX):]] = params[key]
+            query["where"][key[len(DATA_PREFIX) :]] = params[key]
         elif key not in _LIST_PARAMS:
-            raise BadRequest(f"unknown query parameter {key!r}",
-                             details={"allowed": sorted(_LIST_PARAMS) + ["data.<field>"]})
+            raise BadRequest(
+                f"unknown query parameter {key!r}",
+                details={"allowed": sorted(_LIST_PARAMS) + ["data.<field>"]},
+            )
         elif key != "tag":
             query[key] = params[key]
     return query
@@ -63,9 +63,16 @@ class RevertBody(BaseModel):
 
 @router.get("/kinds", response_model=list[KindOut], response_model_by_alias=True)
 def list_kinds() -> list[KindOut]:
-    return [KindOut(name=s.name, label=s.label, description=s.description,
-                    links={k: list(v) for k, v in s.links.items()}, json_schema=s.json_schema())
-            for s in get_registry()]
+    return [
+        KindOut(
+            name=s.name,
+            label=s.label,
+            description=s.description,
+            links={k: list(v) for k, v in s.links.items()},
+            json_schema=s.json_schema(),
+        )
+        for s in get_registry()
+    ]
 
 
 _LIST_DOC = (
@@ -90,9 +97,14 @@ def list_entities(kind: str, request: Request, lib: LibraryDep) -> Response:
 
 
 @router.post("/entities/{kind}", response_model=EntityOut, status_code=status.HTTP_201_CREATED)
-def create_entity(kind: str, body: Annotated[dict[str, Any], Body(
-        examples=[{"name": "Aria", "tags": ["hero"], "data": {"description": "a ranger"}}])],
-        lib: LibraryDep) -> Response:
+def create_entity(
+    kind: str,
+    body: Annotated[
+        dict[str, Any],
+        Body(examples=[{"name": "Aria", "tags": ["hero"], "data": {"description": "a ranger"}}]),
+    ],
+    lib: LibraryDep,
+) -> Response:
     # The body is validated by the store (EntityCreate + the kind's model), so errors name
     # the kind's fields the same way for the API, the CLI and the studio.
     with lib.store() as store:
@@ -100,29 +112,39 @@ def create_entity(kind: str, body: Annotated[dict[str, Any], Body(
 
 
 @router.get("/entities/{kind}/{entity_id}", response_model=EntityOut)
-def get_entity(kind: str, entity_id: str, lib: LibraryDep,
-               include_deleted: bool = False) -> Response:
+def get_entity(
+    kind: str, entity_id: str, lib: LibraryDep, include_deleted: bool = False
+) -> Response:
     with lib.store() as store:
         return json_response(store.get(kind, entity_id, include_deleted=include_deleted))
 
 
 @router.patch("/entities/{kind}/{entity_id}", response_model=EntityOut)
-def update_entity(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
-        examples=[{"data": {"age": "28"}, "expected_revision": 1}])], lib: LibraryDep
-        ) -> Response:
+def update_entity(
+    kind: str,
+    entity_id: str,
+    body: Annotated[
+        dict[str, Any], Body(examples=[{"data": {"age": "28"}, "expected_revision": 1}])
+    ],
+    lib: LibraryDep,
+) -> Response:
     with lib.store() as store:
         return json_response(store.update(kind, entity_id, body))
 
 
 @router.delete("/entities/{kind}/{entity_id}", response_model=EntityOut | None)
-def delete_entity(kind: str, entity_id: str, lib: LibraryDep, response: Response,
-                  expected_revision: Annotated[int | None, Query(ge=1)] = None,
-                  purge: bool = False) -> Response:
+def delete_entity(
+    kind: str,
+    entity_id: str,
+    lib: LibraryDep,
+    response: Response,
+    expected_revision: Annotated[int | None, Query(ge=1)] = None,
+    purge: bool = False,
+) -> Response | None:
     """Soft delete (restorable); `purge=true` removes the entity, its history and links."""
     with lib.store() as store:
         if not purge:
-            return json_response(store.delete(kind, entity_id,
-                                              expected_revision=expected_revision))
+            return json_response(store.delete(kind, entity_id, expected_revision=expected_revision))
         store.purge(kind, entity_id)
     response.status_code = status.HTTP_204_NO_CONTENT
     return None
@@ -143,30 +165,42 @@ def entity_history(kind: str, entity_id: str, lib: LibraryDep) -> list[RevisionO
 @router.post("/entities/{kind}/{entity_id}/revert", response_model=EntityOut)
 def revert_entity(kind: str, entity_id: str, body: RevertBody, lib: LibraryDep) -> Response:
     with lib.store() as store:
-        return json_response(store.revert(kind, entity_id, body.revision,
-                                          expected_revision=body.expected_revision))
+        return json_response(
+            store.revert(kind, entity_id, body.revision, expected_revision=body.expected_revision)
+        )
 
 
 @router.get("/entities/{kind}/{entity_id}/links", response_model=list[LinkOut])
-def entity_links(kind: str, entity_id: str, lib: LibraryDep,
-                 direction: Literal["both", "out", "in"] = "both") -> list[LinkOut]:
+def entity_links(
+    kind: str, entity_id: str, lib: LibraryDep, direction: Literal["both", "out", "in"] = "both"
+) -> list[LinkOut]:
     with lib.store() as store:
         links = store.links(kind, entity_id)
     return links if direction == "both" else [x for x in links if x.direction == direction]
 
 
-@router.post("/entities/{kind}/{entity_id}/links", response_model=LinkOut,
-             status_code=status.HTTP_201_CREATED)
-def add_link(kind: str, entity_id: str, body: Annotated[dict[str, Any], Body(
-        examples=[{"relation": "wears", "target_id": "…"}])], lib: LibraryDep) -> LinkOut:
+@router.post(
+    "/entities/{kind}/{entity_id}/links",
+    response_model=LinkOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def add_link(
+    kind: str,
+    entity_id: str,
+    body: Annotated[dict[str, Any], Body(examples=[{"relation": "wears", "target_id": "…"}])],
+    lib: LibraryDep,
+) -> LinkOut:
     with lib.store() as store:
         return store.link(kind, entity_id, body)
 
 
-@router.delete("/entities/{kind}/{entity_id}/links/{relation}/{target_id}",
-               status_code=status.HTTP_204_NO_CONTENT)
-def remove_link(kind: str, entity_id: str, relation: str, target_id: str,
-                lib: LibraryDep) -> Response:
+@router.delete(
+    "/entities/{kind}/{entity_id}/links/{relation}/{target_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def remove_link(
+    kind: str, entity_id: str, relation: str, target_id: str, lib: LibraryDep
+) -> Response:
     with lib.store() as store:
         store.unlink(kind, entity_id, relation, target_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -23,5 +23,7 @@ def readyz(settings: SettingsDep) -> dict[str, str]:
         with get_engine(settings.database_url).connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        raise ServiceUnavailable(f"library database is not reachable: {type(exc).__name__}") from None
+        raise ServiceUnavailable(
+            f"library database is not reachable: {type(exc).__name__}"
+        ) from None
     return {"status": "ready", "database": "ok"}

@@ -29,9 +29,10 @@ def compose(body: ComposeRequest, request: Request) -> dict[str, Any]:
 
 @router.get("/styles")
 def styles(request: Request) -> list[dict[str, Any]]:
-    return [{"name": s.name, "pack": pack, "prompt": s.prompt,
-             "negative_prompt": s.negative_prompt}
-            for pack, s in _service(request).composer.styles.all().values()]
+    return [
+        {"name": s.name, "pack": pack, "prompt": s.prompt, "negative_prompt": s.negative_prompt}
+        for pack, s in _service(request).composer.styles.all().values()
+    ]
 
 
 @router.post("/batches", status_code=201)

@@ -6,7 +6,6 @@ import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-
 from starlette.concurrency import run_in_threadpool
 
 from apps.api.deps import Library, LibraryDep
@@ -24,15 +23,17 @@ def export(lib: LibraryDep, kind: str | None = None) -> dict[str, Any]:
 
 
 @router.post("/import")
-async def import_(request: Request, lib: LibraryDep,
-                  on_conflict: Literal["fail", "skip"] = "fail") -> dict[str, int]:
+async def import_(
+    request: Request, lib: LibraryDep, on_conflict: Literal["fail", "skip"] = "fail"
+) -> dict[str, int]:
     """Import an export document; all or nothing."""
     doc = parse_export(await _json(request), source="request body")
     return await run_in_threadpool(_import, lib, doc, on_conflict)
 
 
-def _import(lib: Library, doc: LibraryExport, on_conflict: Literal["fail", "skip"]
-            ) -> dict[str, int]:
+def _import(
+    lib: Library, doc: LibraryExport, on_conflict: Literal["fail", "skip"]
+) -> dict[str, int]:
     with lib.store() as store:
         return import_library(store.session, doc, on_conflict=on_conflict)
 

@@ -36,9 +36,16 @@ def ask(body: AskBody, request: Request) -> dict[str, Any]:
     return qa.ask(body.question, body.game).model_dump(mode="json")
 
 
-@router.post("/rules/ask/stream", response_class=StreamingResponse, responses={200: {
-    "content": {"text/event-stream": {}},
-    "description": "Server-Sent Events: `passages`, then `token`s, then `answer`"}})
+@router.post(
+    "/rules/ask/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "Server-Sent Events: `passages`, then `token`s, then `answer`",
+        }
+    },
+)
 def ask_stream(body: AskBody, request: Request) -> StreamingResponse:
     """The same answer as Server-Sent Events, for a screen to follow: `passages` (the best
     verified passages, as soon as retrieval has them, before the model is asked), `token` (the
@@ -57,12 +64,13 @@ def ask_stream(body: AskBody, request: Request) -> StreamingResponse:
         except LifeOSError as exc:
             yield _event("error", {"error": exc.to_dict()})  # the shape of JSON errors
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 def _event(what: str, value: Any) -> str:
-    data = ({"text": value} if what == "token" else jsonable_encoder(value))
+    data = {"text": value} if what == "token" else jsonable_encoder(value)
     return f"event: {what}\ndata: {json.dumps(data)}\n\n"
 
 

