@@ -1,7 +1,7 @@
 """The studio: one Gradio Blocks app with a tab per page, mounted into the API app at /studio.
 
-Adding a page: write `apps/studio/pages/<name>.py` exposing `page = StudioPage(...)`, and add
-it to `PAGES` below.
+Adding a page: write `apps/studio/pages/<name>.py` with a `Page` subclass (its `id`, `title`,
+`layout` and `wire`; see `apps/studio/base.py`), and add the class to `PAGES` below.
 """
 
 from __future__ import annotations
@@ -9,24 +9,27 @@ from __future__ import annotations
 import gradio as gr
 from fastapi import FastAPI
 
-from apps.studio.base import Studio, StudioPage
-from apps.studio.pages import (activity, analyze, ask, generate, library, models, schedules,
-                               stories)
-from lifeos.errors import LifeOSError
+from apps.studio.base import Page, Studio
+from apps.studio.pages import activity, analyze, ask, generate, library, models, schedules, stories
+from lifeos.errors import StudioAuthMissing
 from lifeos.settings import Settings, is_loopback
 
-PAGES: tuple[StudioPage, ...] = (library.page, ask.page, generate.page, analyze.page,
-                                  stories.page, schedules.page, models.page, activity.page)
+PAGES: tuple[type[Page], ...] = (
+    library.LibraryPage,
+    ask.AskPage,
+    generate.GeneratePage,
+    analyze.AnalyzePage,
+    stories.StoriesPage,
+    schedules.SchedulesPage,
+    models.ModelsPage,
+    activity.ActivityPage,
+)
 STUDIO_PATH = "/studio"
 
 CSS = """
 .field-error p { color: var(--error-text-color, #b91c1c); margin: -6px 0 6px 0; }
 .field-invalid { border-color: var(--error-border-color, #ef4444) !important; }
 """
-
-
-class StudioAuthMissing(LifeOSError):
-    code = "studio_auth_missing"
 
 
 def studio_auth(settings: Settings) -> tuple[str, str] | None:
@@ -36,7 +39,8 @@ def studio_auth(settings: Settings) -> tuple[str, str] | None:
     if not settings.studio_password:
         raise StudioAuthMissing(
             f"the studio is bound to {settings.api_host}, reachable from other machines: set "
-            "LIFEOS_STUDIO_PASSWORD (and optionally LIFEOS_STUDIO_USER) or bind to 127.0.0.1")
+            "LIFEOS_STUDIO_PASSWORD (and optionally LIFEOS_STUDIO_USER) or bind to 127.0.0.1"
+        )
     return settings.studio_user, settings.studio_password.get_secret_value()
 
 
@@ -45,12 +49,13 @@ def build_studio(settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="Life-OS Workbench", analytics_enabled=False) as blocks:
         with gr.Row():
             gr.Markdown("## Life-OS Workbench")
-            gr.Markdown(f"[API docs](/docs) · [Dagster]({settings.dagster_ui_url})",
-                        elem_id="studio-links")
+            gr.Markdown(
+                f"[API docs](/docs) · [Dagster]({settings.dagster_ui_url})", elem_id="studio-links"
+            )
         with gr.Tabs():
             for page in PAGES:
                 with gr.Tab(page.title, id=page.id, elem_id=f"tab-{page.id}"):
-                    page.build(studio)
+                    page(studio).build()  # its layout, then its wiring
     # Long work (model calls, ingestion) queues instead of piling up; each event's own
     # concurrency limit is set where it is declared.
     blocks.queue(default_concurrency_limit=settings.studio_concurrency, max_size=64)
@@ -60,7 +65,15 @@ def build_studio(settings: Settings) -> gr.Blocks:
 def mount_studio(app: FastAPI, settings: Settings) -> FastAPI:
     auth = studio_auth(settings)
     return gr.mount_gradio_app(
-        app, build_studio(settings), path=STUDIO_PATH, auth=auth,
+        app,
+        build_studio(settings),
+        path=STUDIO_PATH,
+        auth=auth,
         auth_message="Life-OS Workbench: sign in with the studio password." if auth else None,
-        footer_links=[], ssr_mode=False, show_error=True, css=CSS,
-        max_file_size=settings.rulebook_max_bytes, mcp_server=False)
+        footer_links=[],
+        ssr_mode=False,
+        show_error=True,
+        css=CSS,
+        max_file_size=settings.rulebook_max_bytes,
+        mcp_server=False,
+    )

@@ -1,14 +1,21 @@
-"""What every studio page shares: the `Studio` services handle, the page interface, and the
-guard that turns errors into messages on screen (never a stack trace)."""
+"""What every studio page shares: the `Studio` services handle, the `Page` base class that
+`app.py` drives, the guard that turns errors into messages on screen (never a stack trace), and
+the small helpers more than one page needs."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
+import json
+import tempfile
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, cast
 
 import gradio as gr
 import structlog
@@ -24,6 +31,12 @@ if TYPE_CHECKING:
     from tools.rules_qa import RulesQA
 
 log = structlog.get_logger("lifeos.studio")
+
+T = TypeVar("T")
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+# Model calls, generation and ingestion: one at a time across the whole studio.
+HEAVY: Final[dict[str, Any]] = {"concurrency_limit": 1, "concurrency_id": "heavy"}
 
 
 @dataclass
@@ -48,14 +61,31 @@ class Studio:
     def dagster_run_url(self, run_id: str) -> str:
         return f"{self.settings.dagster_ui_url}/runs/{run_id}"
 
+    def run_link(self, run_id: str | None) -> str:
+        """` · [Dagster run](…)` after a progress line; nothing without a run."""
+        return f" · [Dagster run]({self.dagster_run_url(run_id)})" if run_id else ""
 
-@dataclass(frozen=True)
-class StudioPage:
-    """A tab of the studio. `build` creates its components inside the tab."""
 
-    id: str
-    title: str
-    build: Callable[[Studio], None]
+class Page(ABC):
+    """A tab of the studio. `app.py` makes one per tab, inside the tab, and calls `layout`
+    (which creates the components and keeps them as attributes), then `wire` (which connects
+    their events to the page's handler methods)."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+
+    @abstractmethod
+    def layout(self) -> None: ...
+
+    @abstractmethod
+    def wire(self) -> None: ...
+
+    def build(self) -> None:
+        self.layout()
+        self.wire()
 
 
 def message(exc: BaseException) -> str:
@@ -67,7 +97,7 @@ def message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+def guarded(fn: Handler) -> Handler:
     """Event handler wrapper: expected errors become a readable `gr.Error`; anything else is
     logged with its traceback and shown as one line."""
 
@@ -79,13 +109,15 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         return gr.Error(message(exc), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
             try:
                 yield from fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged above
                 raise fail(exc) from None
-        return gen
+
+        return cast(Handler, gen)
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -93,4 +125,60 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user, logged above
             raise fail(exc) from None
-    return call
+
+    return cast(Handler, call)
+
+
+# ---- helpers more than one page uses -------------------------------------------------------
+
+
+def selected(items: Sequence[T], evt: gr.SelectData) -> T | None:
+    """The item on the row a table's (or a gallery's) select event names, if it is on screen
+    (a table cell's index is [row, column])."""
+    row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+    if row is None or row >= len(items):
+        return None
+    return items[row]
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    """`WIDTHxHEIGHT` → (width, height), or a message on screen."""
+    try:
+        w, h = (int(x) for x in (value or "").lower().split("x"))
+    except ValueError:
+        raise gr.Error(f"{value!r}: give the size as WIDTHxHEIGHT") from None
+    return w, h
+
+
+def not_json(exc: json.JSONDecodeError) -> str:
+    return f"not valid JSON ({exc.msg}, line {exc.lineno})"
+
+
+def temp_folder(prefix: str) -> Path:
+    """A fresh folder for a file the browser downloads."""
+    return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+class Background(Generic[T]):
+    """A long call (a Dagster run) on a daemon thread, watched by a streaming handler that
+    reports progress while it runs."""
+
+    def __init__(self, target: Callable[[], T]) -> None:
+        self.result: T | None = None
+        self._thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+        self.started = time.monotonic()
+        self._thread.start()
+
+    def _run(self, target: Callable[[], T]) -> None:
+        self.result = target()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def wait(self, seconds: float) -> None:
+        self._thread.join(timeout=seconds)

@@ -13,7 +13,7 @@ import gradio as gr
 @dataclass(frozen=True)
 class Field:
     name: str
-    schema: dict[str, Any]   # the property's schema, `null` alternative removed
+    schema: dict[str, Any]  # the property's schema, `null` alternative removed
     nullable: bool
     required: bool
 
@@ -28,8 +28,11 @@ class Field:
             return t
         if t == "string":
             return "longtext" if s.get("maxLength", 10_000) > 200 else "text"
-        if t == "array" and s.get("items", {}).get("type") == "string" \
-                and "enum" not in s.get("items", {}):
+        if (
+            t == "array"
+            and s.get("items", {}).get("type") == "string"
+            and "enum" not in s.get("items", {})
+        ):
             return "lines"
         return "json"
 
@@ -58,35 +61,50 @@ def fields_of(schema: dict[str, Any]) -> list[Field]:
 
 def widget(field: Field, value: Any, error: str | None) -> gr.components.Component:
     """The input for one field, showing `value`; `error` is shown with it."""
-    common: dict[str, Any] = {"label": field.label, "info": field.schema.get("description", ""),
-                              "elem_id": f"field-{field.name}",
-                              "elem_classes": ["field-invalid"] if error else None,
-                              "interactive": True}
+    common: dict[str, Any] = {
+        "label": field.label,
+        "info": field.schema.get("description", ""),
+        "elem_id": f"field-{field.name}",
+        "elem_classes": ["field-invalid"] if error else None,
+        "interactive": True,
+    }
     kind = field.kind
     if kind == "enum":
         choices = field.schema.get("enum") or [field.schema["const"]]
-        return gr.Dropdown(choices=[*(["(none)"] if field.nullable else []), *choices],
-                           value=value if value is not None else
-                           ("(none)" if field.nullable else None), **common)
+        return gr.Dropdown(
+            choices=[*(["(none)"] if field.nullable else []), *choices],
+            value=value if value is not None else ("(none)" if field.nullable else None),
+            **common,
+        )
     if kind == "boolean":
         return gr.Checkbox(value=bool(value), **common)
     if kind in ("integer", "number") and field.nullable:
         # Gradio's Number cannot be empty (it sends 0): optional numbers are typed as text.
-        return gr.Textbox(value="" if value is None else str(value), placeholder="empty: none",
-                          **common)
+        return gr.Textbox(
+            value="" if value is None else str(value), placeholder="empty: none", **common
+        )
     if kind in ("integer", "number"):
         # Bounds are checked by the kind's schema on save (errors shown by the field), not
         # by the widget, which would reject the value with a message of its own.
         return gr.Number(value=value, precision=0 if kind == "integer" else None, **common)
     if kind in ("text", "longtext"):
-        return gr.Textbox(value=value or "", lines=4 if kind == "longtext" else 1,
-                          max_lines=20, **common)
+        return gr.Textbox(
+            value=value or "", lines=4 if kind == "longtext" else 1, max_lines=20, **common
+        )
     if kind == "lines":
-        return gr.Textbox(value="\n".join(value or []), lines=3, max_lines=20,
-                          placeholder="one per line", **common)
+        return gr.Textbox(
+            value="\n".join(value or []),
+            lines=3,
+            max_lines=20,
+            placeholder="one per line",
+            **common,
+        )
     common.pop("info")  # Code has no info line
-    return gr.Code(value=json.dumps(value, indent=2, ensure_ascii=False)
-                   if value is not None else "", language="json", **common)
+    return gr.Code(
+        value=json.dumps(value, indent=2, ensure_ascii=False) if value is not None else "",
+        language="json",
+        **common,
+    )
 
 
 class FieldErrors(Exception):
@@ -140,7 +158,7 @@ def errors_by_field(details: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in details or []:
         loc = [p for p in item.get("loc", []) if p != "data"]
-        key = str(loc[0]) if loc else "_form"   # a rule across fields (min ≤ max, ...)
+        key = str(loc[0]) if loc else "_form"  # a rule across fields (min ≤ max, ...)
         rest = ".".join(str(p) for p in loc[1:])
         out.setdefault(key, f"{rest + ': ' if rest else ''}{item.get('msg', 'invalid')}")
     return out
