@@ -188,3 +188,18 @@ class BGGTokenMissing(LifeOSError):
 
 class StudioAuthMissing(LifeOSError):
     code = "studio_auth_missing"
+
+
+# Plugins
+
+
+class PluginError(LifeOSError):
+    """A plugin that cannot be read, loaded, unloaded or reloaded; the message says why. The
+    plugin is quarantined, the rest of the app goes on."""
+
+    code = "plugin_error"
+    http_status = 409
+
+
+class PluginNotFound(NotFound):
+    code = "plugin_not_found"

@@ -1,5 +1,13 @@
-"""Plugin hooks. Built-ins in `lifeos.default_plugins` use the same hooks as third parties,
-which register under the `lifeos` entry-point group."""
+"""The hooks a plugin implements (each optional), marked with `hookimpl`. The built-ins use the
+same hooks as anyone's plugin. Each `register_*` hook gets one `register` function; everything
+registered through it is taken back, exactly, when the plugin unloads.
+
+    from lifeos.hookspecs import hookimpl
+
+    @hookimpl
+    def register_entity_kinds(register):
+        register(KindSpec(name="recipe", model=Recipe, label="Recipe"))
+"""
 
 from __future__ import annotations
 
@@ -14,9 +22,41 @@ hookimpl = pluggy.HookimplMarker("lifeos")
 
 @hookspec
 def register_entity_kinds(register: Callable[..., Any]) -> None:
-    """Register entity kinds: call `register(KindSpec(...))` once per kind."""
+    """Entity kinds: `register(KindSpec(...))` once per kind."""
 
 
 @hookspec
 def register_tools(register: Callable[..., Any]) -> None:
-    """Register AI tools: call `register(ToolClass)` once per tool."""
+    """AI tools: `register(ToolClass)` once per `lifeos.llm.toolkit.Tool` subclass."""
+
+
+@hookspec
+def register_routers(register: Callable[..., Any]) -> None:
+    """API routes: `register(fastapi.APIRouter(prefix="/recipes"))`, served under /api/v1."""
+
+
+@hookspec
+def register_pages(register: Callable[..., Any]) -> None:
+    """Studio pages: `register(PageClass)`, an `apps.studio.base.Page` subclass."""
+
+
+@hookspec
+def register_definitions(register: Callable[..., Any]) -> None:
+    """Dagster definitions: `register(dagster.Definitions(assets=[...], sensors=[...]))`,
+    merged with everyone's into the code location (`pipelines/definitions.py`)."""
+
+
+@hookspec
+def plugin_load(settings: Any) -> None:
+    """Called after the registrations, with the product's `Settings`: open what the plugin
+    needs. Raising here quarantines the plugin (its registrations are taken back)."""
+
+
+@hookspec
+def plugin_unload() -> None:
+    """Called before the registrations are taken back: close what `plugin_load` opened."""
+
+
+@hookspec
+def plugin_health() -> str | None:
+    """None when the plugin is well, else what is wrong (shown in the CLI, API and studio)."""

@@ -6,8 +6,7 @@ kind is one `KindSpec` in a plugin, with no new table and no new CRUD code.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -62,20 +61,27 @@ class KindSpec:
 
 
 class KindRegistry:
-    def __init__(self) -> None:
+    def __init__(self, explain: Callable[[str], str | None] | None = None) -> None:
         self._kinds: dict[str, KindSpec] = {}
+        # Why a kind is missing, when someone knows (the plugin host: "its plugin is off").
+        self.explain = explain
 
     def register(self, spec: KindSpec) -> None:
         if spec.name in self._kinds:
             raise BadRequest(f"entity kind {spec.name!r} is registered twice")
         self._kinds[spec.name] = spec
 
+    def unregister(self, name: str) -> None:
+        self._kinds.pop(name, None)
+
     def get(self, name: str) -> KindSpec:
         try:
             return self._kinds[name]
         except KeyError:
+            why = self.explain(name) if self.explain else None
             raise UnknownKind(
-                f"unknown entity kind {name!r}", details={"known_kinds": sorted(self._kinds)}
+                f"unknown entity kind {name!r}" + (f": {why}" if why else ""),
+                details={"known_kinds": sorted(self._kinds)},
             ) from None
 
     def __contains__(self, name: object) -> bool:
@@ -88,20 +94,8 @@ class KindRegistry:
         return list(self._kinds)
 
 
-_registry: KindRegistry | None = None
-_registry_lock = threading.Lock()
-
-
 def get_registry() -> KindRegistry:
-    """The process-wide registry, built once (under a lock: plugin discovery reads every
-    installed package's metadata, and concurrent first requests must not all do it)."""
-    global _registry
-    if _registry is None:
-        with _registry_lock:
-            if _registry is None:
-                from lifeos.plugins import get_plugin_manager
+    """The process's registry: the kinds of the plugins loaded now (`lifeos.plugins`)."""
+    from lifeos.plugins import get_plugins  # the host imports this module
 
-                registry = KindRegistry()
-                get_plugin_manager().hook.register_entity_kinds(register=registry.register)
-                _registry = registry
-    return _registry
+    return get_plugins().kinds

@@ -74,6 +74,16 @@ class Settings(BaseSettings):
     bgg_url: str = "https://boardgamegeek.com/xmlapi2"
     bgg_min_interval_s: float = Field(1.0, ge=0, description="seconds between BGG requests")
 
+    load_plugins: bool = Field(
+        True, description="load installed and folder plugins; false: the built-ins only"
+    )
+    strict_plugins: bool = Field(
+        False, description="any plugin failure stops the app (for plugin development)"
+    )
+    reload_plugins: bool = Field(
+        False, description="reload a folder plugin when its files change (development)"
+    )
+
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")
 
@@ -114,6 +124,11 @@ class Settings(BaseSettings):
     def blob_path(self, sha256: str, suffix: str) -> Path:
         """Where a stored file lives: by content hash, fanned out by its first two digits."""
         return self.blobs_dir / sha256[:2] / f"{sha256}{suffix}"
+
+    @property
+    def plugins_dir(self) -> Path:
+        """Folder plugins, one folder each, and what the user chose for them (state.json)."""
+        return self.home.resolve() / "plugins"
 
     @property
     def logs_dir(self) -> Path:

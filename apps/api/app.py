@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from apps.api.deps import Library
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import ApiAuthMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware
+from apps.api.plugin_routes import PluginRoutes
 from apps.api.routes import (
     analyze,
     cards,
@@ -25,16 +26,23 @@ from apps.api.routes import (
     schedules,
     stories,
 )
+from apps.api.routes import (
+    plugins as plugin_api,
+)
 from lifeos import __version__
 from lifeos.db.engine import get_engine
-from lifeos.kinds import get_registry
+from lifeos.plugins import PluginHost, get_plugins
+from lifeos.plugins.watch import watching
 from lifeos.settings import Settings, get_settings, is_loopback
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, studio: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, studio: bool = True, plugins: PluginHost | None = None
+) -> FastAPI:
     settings = settings or get_settings()
+    host = plugins or get_plugins()  # found and loaded now, not in the first requests
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +57,8 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
                 daemon=True,
             )
             _app.state.preloading.start()
-        yield
+        with watching(host, settings):
+            yield
 
     app = FastAPI(
         lifespan=lifespan,
@@ -60,8 +69,8 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
         openapi_url=f"{API_PREFIX}/openapi.json",
     )
     app.state.settings = settings
-    app.state.library = Library(settings)
-    get_registry()  # discover plugins now, not in the first requests
+    app.state.library = Library(settings, host.kinds)
+    app.state.plugins = host
     app.include_router(health.router)
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)
@@ -73,6 +82,8 @@ def create_app(settings: Settings | None = None, *, studio: bool = True) -> Fast
     app.include_router(cards.router, prefix=API_PREFIX)
     app.include_router(stories.router, prefix=API_PREFIX)
     app.include_router(analyze.router, prefix=API_PREFIX)
+    app.include_router(plugin_api.router, prefix=API_PREFIX)
+    app.state.plugin_routes = PluginRoutes(app, host, API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.
     app.add_middleware(

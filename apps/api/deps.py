@@ -12,6 +12,7 @@ from fastapi import Depends, Request, UploadFile
 
 from lifeos.db.engine import session_scope
 from lifeos.errors import PayloadTooLarge
+from lifeos.kinds import KindRegistry
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
@@ -25,14 +26,17 @@ class Library:
     ends up waiting for a connection that only a teardown could return.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, registry: KindRegistry | None = None) -> None:
         self.settings = settings
         self.database_url = settings.database_url  # computed once: it resolves a path
+        self.registry = registry  # the app's plugins' kinds (None: the process's)
 
     @contextmanager
     def store(self) -> Iterator[EntityStore]:
         with session_scope(self.database_url) as session:
-            yield EntityStore(session, max_entity_bytes=self.settings.max_entity_bytes)
+            yield EntityStore(
+                session, registry=self.registry, max_entity_bytes=self.settings.max_entity_bytes
+            )
 
 
 def get_settings_dep(request: Request) -> Settings:

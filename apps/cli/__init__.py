@@ -22,6 +22,7 @@ from apps.cli import (
     images,
     library,
     models,
+    plugins,
     rulebooks,
     schedules,
     stories,
@@ -44,6 +45,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(entity.app, name="entity")
 app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
+app.add_typer(plugins.app, name="plugins")
 library.register(app)
 rulebooks.register(app)
 images.register(app)

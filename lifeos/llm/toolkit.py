@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lifeos.errors import ConfigError, ValidationFailed
 from lifeos.llm.config import WatchedYaml, parse_yaml_model
 from lifeos.llm.router import ChatResult, Router
+from lifeos.plugins import get_plugins
 
 # Templates write prompts for a model, never HTML: escaping would garble them.
 _JINJA = jinja2.Environment(  # nosec B701 - prompts, not HTML
@@ -175,17 +176,6 @@ class Tool(Generic[In, Out]):
         return self.postprocess(inp, result.data)
 
 
-_tools: dict[str, type[Tool[Any, Any]]] | None = None
-
-
 def tool_classes() -> dict[str, type[Tool[Any, Any]]]:
-    global _tools
-    if _tools is None:
-        from lifeos.plugins import get_plugin_manager
-
-        found: dict[str, type[Tool[Any, Any]]] = {}
-        get_plugin_manager().hook.register_tools(
-            register=lambda cls: found.setdefault(cls.name, cls)
-        )
-        _tools = found
-    return _tools
+    """The tools of the plugins loaded now, by name."""
+    return get_plugins().tools

@@ -1,0 +1,89 @@
+"""`lifeos plugins ...`: what is installed, its health, and turning plugins off and on.
+
+A choice made here is kept in the library's plugin folder (`state.json`); a running server sees
+the file change and applies it within a couple of seconds, without a restart."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from apps.cli.common import console, emit_json, settings, want_json
+from lifeos.plugins import PluginHost, host_for
+
+app = typer.Typer(help="Plugins: list, inspect, enable, disable, reload.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+Name = Annotated[str, typer.Argument(help="the plugin's name (`lifeos plugins list`)")]
+
+
+def _host() -> PluginHost:
+    return host_for(settings()).load_all()
+
+
+def _show(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit_json(info)
+        return
+    console.print(f"{info['name']} {info['version'] or ''} · {info['status']}", style="bold")
+    if info["description"]:
+        console.print(info["description"])
+    for label, key in (("from", "origin"), ("core", "core"), ("health", "health")):
+        if info.get(key):
+            console.print(f"{label}: {info[key]}")
+    if info["requires"]:
+        console.print("requires: " + ", ".join(info["requires"]))
+    for what, names in (info["registered"] or info["provides"]).items():
+        if names:
+            console.print(f"{what}: " + ", ".join(names))
+
+
+@app.command("list")
+def list_(as_json: JsonFlag = False) -> None:
+    """Every plugin found (installed packages and the plugin folder), loaded or not."""
+    want_json(as_json)
+    plugins = _host().overview()
+    if as_json:
+        emit_json(plugins)
+        return
+    table = Table("plugin", "version", "status", "provides", "why not loaded")
+    for p in plugins:
+        provided = p["registered"] or {k: v for k, v in p["provides"].items() if v}
+        table.add_row(
+            p["name"] + (" (built-in)" if p["builtin"] else ""),
+            p["version"] or "",
+            p["status"],
+            "; ".join(f"{len(v)} {k}" for k, v in provided.items()),
+            p["reason"] or "",
+        )
+    console.print(table)
+
+
+@app.command()
+def info(name: Name, as_json: JsonFlag = False) -> None:
+    """One plugin: its manifest, what it registered, its health."""
+    want_json(as_json)
+    _show(_host().info(name), as_json)
+
+
+@app.command()
+def enable(name: Name, as_json: JsonFlag = False) -> None:
+    """Turn a plugin on (a quarantined one is tried again)."""
+    want_json(as_json)
+    _show(_host().enable(name), as_json)
+
+
+@app.command()
+def disable(name: Name, as_json: JsonFlag = False) -> None:
+    """Turn a plugin off; its entities stay in the library and come back when it is enabled."""
+    want_json(as_json)
+    _show(_host().disable(name), as_json)
+
+
+@app.command()
+def reload(name: Name, as_json: JsonFlag = False) -> None:
+    """Load a plugin's code again, here and in a running server; if the new code fails, the
+    running version stays."""
+    want_json(as_json)
+    _show(_host().reload(name), as_json)

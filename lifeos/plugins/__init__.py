@@ -1,0 +1,52 @@
+"""Plugins: every domain, the built-ins too, comes in as a plugin with a manifest through the same
+hooks (`lifeos.hookspecs`), and can be turned off, on and reloaded while the app runs.
+
+`get_plugins()` is the process's host, loaded once on first use from the settings; the kind
+and tool registries, the API's routes and the studio's pages read it."""
+
+from __future__ import annotations
+
+import threading
+
+from lifeos.plugins.host import GROUP, SAFE_MODE_AFTER, Plugin, PluginHost, Registries, Status
+from lifeos.plugins.manifest import PluginManifest, Provides, read_manifest
+from lifeos.settings import Settings, get_settings
+
+__all__ = [
+    "GROUP",
+    "SAFE_MODE_AFTER",
+    "Plugin",
+    "PluginHost",
+    "PluginManifest",
+    "Provides",
+    "Registries",
+    "Status",
+    "get_plugins",
+    "host_for",
+    "read_manifest",
+]
+
+_host: PluginHost | None = None
+_lock = threading.Lock()
+
+
+def host_for(settings: Settings) -> PluginHost:
+    """A new host over `settings`' plugin folder and choices; nothing loaded yet."""
+    return PluginHost(
+        [settings.plugins_dir],
+        settings.plugins_dir,
+        third_party=settings.load_plugins,
+        strict=settings.strict_plugins,
+        settings=settings,
+    )
+
+
+def get_plugins() -> PluginHost:
+    """The process-wide host, loaded on first use (under a lock: discovery reads every installed
+    package's metadata, and concurrent first requests must not all do it)."""
+    global _host
+    if _host is None:
+        with _lock:
+            if _host is None:
+                _host = host_for(get_settings()).load_all()
+    return _host
