@@ -69,12 +69,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         "LIFEOS_BGG_TOKEN": "t0ken",
         "LIFEOS_BGG_MIN_INTERVAL_S": "0",
         "LIFEOS_API_PORT": str(port),
-        "LIFEOS_LOAD_PLUGINS": "0",
+        "LIFEOS_LOAD_PLUGINS": "1",  # the plugin folder's: the example below
         "HF_HUB_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "LIFEOS_LOG_JSON": "true",
     }
     env.pop("LIFEOS_DATABASE_URL", None)
+    shutil.copytree(ROOT / "examples" / "recipes", home / "plugins" / "recipes")
     url = f"sqlite:///{home / 'lifeos.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
@@ -436,6 +437,52 @@ def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: 
     page.click("#activity-refresh")
     page.wait_for_selector("#activity-summary:has-text('latest calls')")
     shot(page, "activity")
+
+
+def test_a_plugin_off_and_on_while_the_studio_runs(page, server) -> None:  # noqa: ANN001
+    """The example plugin (examples/recipes) in the server's plugin folder: its page, route and
+    kind while loaded; turned off from the Plugins page, they go and its recipes stay."""
+    from playwright.sync_api import expect
+
+    made = httpx.post(
+        f"{server['api']}/entities/recipe",
+        json={"name": "Pancakes", "data": {"ingredients": ["Flour", "eggs", "milk"]}},
+        timeout=30,
+    )
+    assert made.status_code == 201, made.text
+    page.get_by_role("tab", name="Recipes").click()
+    page.click("#recipes-refresh")
+    page.wait_for_selector("#recipes-list:has-text('flour')")
+    assert http_get(f"{server['api']}/recipes/shopping-list").json()[0]["recipes"] == 1
+
+    page.get_by_role("tab", name="Plugins").click()
+    page.locator("#plugins-table [role=gridcell]", has_text="recipes").first.click()
+    page.wait_for_selector("#plugins-details:has-text('recipes 0.1.0')")
+    assert "health: ok" in page.inner_text("#plugins-details")
+    page.click("#plugins-disable")
+    page.wait_for_selector("#plugins-status:has-text('recipes turned off')")
+    page.wait_for_selector("#plugins-table [role=gridcell]:has-text('disabled')")
+    shot(page, "plugins")
+    assert http_get(f"{server['api']}/recipes/shopping-list").status_code == 404
+    gone = http_get(f"{server['api']}/entities/recipe/{made.json()['id']}")
+    assert "plugin 'recipes', which is disabled" in gone.json()["error"]["message"]
+    page.reload()
+    page.wait_for_selector("#library-table")
+    page.get_by_role("tab", name="Recipes").click()  # a new session: the page says why not
+    page.wait_for_selector("#plugin-off-recipes:has-text('which is disabled')")
+    expect(page.locator("#recipes-refresh")).to_be_hidden()
+
+    page.get_by_role("tab", name="Plugins").click()
+    page.locator("#plugins-table [role=gridcell]", has_text="recipes").first.click()
+    page.click("#plugins-enable")
+    page.wait_for_selector("#plugins-status:has-text('recipes enabled')")
+    kept = http_get(f"{server['api']}/entities/recipe/{made.json()['id']}")
+    assert kept.json()["data"]["ingredients"] == ["Flour", "eggs", "milk"]
+    page.reload()
+    page.wait_for_selector("#library-table")
+    page.get_by_role("tab", name="Recipes").click()
+    page.click("#recipes-refresh")
+    page.wait_for_selector("#recipes-list:has-text('flour')")
 
 
 def test_studio_needs_a_password_off_loopback(tmp_path: Path) -> None:

@@ -1,17 +1,33 @@
 """The studio: one Gradio Blocks app with a tab per page, mounted into the API app at /studio.
 
 Adding a page: write `apps/studio/pages/<name>.py` with a `Page` subclass (its `id`, `title`,
-`layout` and `wire`; see `apps/studio/base.py`), and add the class to `PAGES` below.
+`layout` and `wire`; see `apps/studio/base.py`), and add the class to `PAGES` below; a plugin
+registers its pages with its `register_pages` hook instead. A plugin's tabs are shown to each new
+session only while the plugin is loaded.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
 
 from apps.studio.base import Page, Studio
-from apps.studio.pages import activity, analyze, ask, generate, library, models, schedules, stories
+from apps.studio.pages import (
+    activity,
+    analyze,
+    ask,
+    generate,
+    library,
+    models,
+    plugins,
+    schedules,
+    stories,
+)
 from lifeos.errors import StudioAuthMissing
+from lifeos.plugins import PluginHost, Status, get_plugins
 from lifeos.settings import Settings, is_loopback
 
 PAGES: tuple[type[Page], ...] = (
@@ -23,6 +39,7 @@ PAGES: tuple[type[Page], ...] = (
     schedules.SchedulesPage,
     models.ModelsPage,
     activity.ActivityPage,
+    plugins.PluginsPage,
 )
 STUDIO_PATH = "/studio"
 
@@ -44,8 +61,8 @@ def studio_auth(settings: Settings) -> tuple[str, str] | None:
     return settings.studio_user, settings.studio_password.get_secret_value()
 
 
-def build_studio(settings: Settings) -> gr.Blocks:
-    studio = Studio(settings)
+def build_studio(settings: Settings, host: PluginHost | None = None) -> gr.Blocks:
+    studio = Studio(settings, host or get_plugins())
     with gr.Blocks(title="Life-OS Workbench", analytics_enabled=False) as blocks:
         with gr.Row():
             gr.Markdown("## Life-OS Workbench")
@@ -56,17 +73,46 @@ def build_studio(settings: Settings) -> gr.Blocks:
             for page in PAGES:
                 with gr.Tab(page.title, id=page.id, elem_id=f"tab-{page.id}"):
                     page(studio).build()  # its layout, then its wiring
+            plugin_tabs = _plugin_tabs(studio)
+        # Each session sees the pages of the plugins loaded when it opens.
+        for owner, parts in plugin_tabs.items():
+            blocks.load(functools.partial(_shown, studio, owner, len(parts) // 2), None, parts)
     # Long work (model calls, ingestion) queues instead of piling up; each event's own
     # concurrency limit is set where it is declared.
     blocks.queue(default_concurrency_limit=settings.studio_concurrency, max_size=64)
     return blocks
 
 
+def _shown(studio: Studio, plugin: str, pages: int) -> tuple[Any, ...]:
+    """A plugin page's parts for a new session: its content while the plugin is loaded, else
+    a note saying why not (Gradio 6 does not hide a tab's label from an event)."""
+    info = studio.plugins.get(plugin)
+    loaded = info.status is Status.LOADED
+    note = "" if loaded else f"⚠ This page belongs to the plugin **{plugin}**, which is "
+    if not loaded:
+        note += f"{info.status.value} ({info.reason}). Turn it on in the Plugins tab."
+    return (gr.Markdown(note, visible=not loaded), gr.Column(visible=loaded)) * pages
+
+
+def _plugin_tabs(studio: Studio) -> dict[str, list[Any]]:
+    """A tab per page the plugins registered: for each plugin, its pages' note and content."""
+    parts: dict[str, list[Any]] = {}
+    registries = studio.plugins.registries
+    for page_id, page in registries.pages.items():
+        owner = registries.owners[("pages", page_id)]
+        with gr.Tab(page.title, id=page_id, elem_id=f"tab-{page_id}"):
+            note = gr.Markdown(visible=False, elem_id=f"plugin-off-{page_id}")
+            with gr.Column() as body:
+                page(studio).build()
+        parts.setdefault(owner, []).extend([note, body])
+    return parts
+
+
 def mount_studio(app: FastAPI, settings: Settings) -> FastAPI:
     auth = studio_auth(settings)
     return gr.mount_gradio_app(
         app,
-        build_studio(settings),
+        build_studio(settings, app.state.plugins),
         path=STUDIO_PATH,
         auth=auth,
         auth_message="Life-OS Workbench: sign in with the studio password." if auth else None,

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from lifeos.db.engine import session_scope
 from lifeos.errors import LifeOSError
+from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
@@ -44,12 +45,17 @@ class Studio:
     """The services pages call: the same ones the API and the CLI use."""
 
     settings: Settings
+    plugins: PluginHost = field(default_factory=get_plugins)
     _rules: tuple[Rulebooks, RulesQA] | None = field(default=None, repr=False)
 
     @contextmanager
     def store(self) -> Iterator[EntityStore]:
         with session_scope(self.settings.database_url) as session:
-            yield EntityStore(session, max_entity_bytes=self.settings.max_entity_bytes)
+            yield EntityStore(
+                session,
+                registry=self.plugins.kinds,
+                max_entity_bytes=self.settings.max_entity_bytes,
+            )
 
     def rules(self) -> tuple[Rulebooks, RulesQA]:
         if self._rules is None:  # heavy imports (models, LanceDB): on first use only

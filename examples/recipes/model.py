@@ -1,0 +1,34 @@
+"""The recipe kind and the one function the API and the page share."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import Field
+
+from lifeos.kinds import EntityData, KindSpec, ShortText, Text
+
+
+class Recipe(EntityData):
+    servings: int = Field(2, ge=1, le=100)
+    ingredients: list[ShortText] = Field(default_factory=list, max_length=100)
+    steps: Text = ""
+
+
+RECIPE = KindSpec(
+    name="recipe",
+    model=Recipe,
+    label="Recipe",
+    description="a dish: its ingredients (one per line) and how to cook it",
+    links={"serves": ("character",)},
+)
+
+
+def shopping_list(recipes: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
+    """Every ingredient of the recipes' data, with how many recipes need it, commonest first."""
+    counts = Counter(
+        item.strip().lower() for data in recipes for item in data.get("ingredients", [])
+    )
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
