@@ -22,9 +22,9 @@ status=0
 echo "coverage by layer (goal >= 85 % for lifeos, tools, resources):"
 for layer in lifeos tools resources apps assets pipelines; do
   printf '  %-10s %s %%\n' "$layer" \
-    "$(.venv/bin/coverage report --format=total --include="$layer/*" 2>/dev/null || echo '?')"
+    "$(.venv/bin/coverage report --format=total --fail-under=0 --include="$layer/*" 2>/dev/null || echo "?")"
 done
-total=$(.venv/bin/coverage report --format=total)
+total=$(.venv/bin/coverage report --format=total --fail-under=0)
 echo "  total      $total % (floor $COVERAGE_FLOOR %)"
 if [ "$status" -eq 0 ] && ! .venv/bin/coverage report --fail-under="$COVERAGE_FLOOR" >/dev/null; then
   echo "coverage $total % is under the floor of $COVERAGE_FLOOR % (pyproject.toml)" >&2
