@@ -1,7 +1,9 @@
-"""The one Dagster entry point (`workspace.yaml`): per-area definitions merged, resources
-picked once from settings."""
+"""The one Dagster entry point (`workspace.yaml`): per-area definitions merged with those of the
+loaded plugins (their `register_definitions` hook), resources picked once from settings."""
 
 from __future__ import annotations
+
+import threading
 
 import dagster as dg
 
@@ -12,6 +14,7 @@ from assets import library as library_assets
 from assets import rulebooks as rulebook_assets
 from assets import schedules as schedule_assets
 from assets import stories as story_assets
+from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import get_settings
 from resources.bgg import bgg_from_settings
 from resources.images import generator_from_settings
@@ -20,7 +23,28 @@ from resources.llm import LLMResource
 from resources.workbench import WorkbenchResource
 
 
-def build_definitions() -> dg.Definitions:
+def build_definitions(plugins: PluginHost | None = None) -> dg.Definitions:
+    """The built-in definitions and every loaded plugin's, in one `Definitions`."""
+    host = plugins or get_plugins()
+    return dg.Definitions.merge(core_definitions(), *host.registries.definitions.values())
+
+
+_built: tuple[int, dg.Definitions] | None = None
+_lock = threading.Lock()
+
+
+def current_definitions() -> dg.Definitions:
+    """The definitions, built once per process and again only after a plugin loads or
+    unloads: what the code that launches runs uses."""
+    global _built
+    host = get_plugins()
+    with _lock:
+        if _built is None or _built[0] != host.generation:
+            _built = (host.generation, build_definitions(host))
+        return _built[1]
+
+
+def core_definitions() -> dg.Definitions:
     settings = get_settings()
     library = LibraryResource(
         database_url=settings.database_url, exports_dir=str(settings.exports_dir)

@@ -8,8 +8,10 @@ import os
 from typing import Any
 
 import dagster as dg
+import httpx
 
 from lifeos.dagster_home import write_dagster_yaml
+from lifeos.logging import get_logger
 from lifeos.settings import Settings
 
 
@@ -17,7 +19,7 @@ def run_partition(
     settings: Settings, job_name: str, partitions: str, key: str, *, source: str, **execute: Any
 ) -> dg.ExecuteInProcessResult:
     """One partition of a partitioned job, as a run of the product's Dagster instance."""
-    from pipelines.definitions import build_definitions
+    from pipelines.definitions import current_definitions
 
     # Every event is in the run's log in the Dagster UI: echoing each at DEBUG here would bury
     # the CLI's progress bar and fill the API's log. Warnings and errors still show.
@@ -28,7 +30,7 @@ def run_partition(
     config = write_dagster_yaml(settings, in_process=True)
     with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
         instance.add_dynamic_partitions(partitions, [key])
-        job = build_definitions().resolve_job_def(job_name)
+        job = current_definitions().resolve_job_def(job_name)
         return job.execute_in_process(
             partition_key=key,
             instance=instance,
@@ -129,3 +131,24 @@ def run_story(
         op_selection=list(steps),
         run_config={"ops": {s: {"config": config} for s in steps if s != "story_plan"}},
     )
+
+
+log = get_logger(__name__)
+RELOAD_WORKSPACE = "mutation { reloadWorkspace { __typename ... on PythonError { message } } }"
+
+
+def reload_code_location(settings: Settings) -> bool:
+    """Ask the Dagster webserver to load its code locations again (after a plugin came or
+    went), so their assets, jobs and schedules show in the UI and reach the daemon. False when
+    the webserver is not there or refuses; said in the log, never raised."""
+    url = f"http://{settings.dagster_host}:{settings.dagster_port}/graphql"
+    try:
+        reply = httpx.post(url, json={"query": RELOAD_WORKSPACE}, timeout=60).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("dagster_reload_failed", error=str(exc)[:300])
+        return False
+    result = (reply.get("data") or {}).get("reloadWorkspace") or {}
+    if result.get("__typename") != "Workspace":
+        log.warning("dagster_reload_failed", error=str(result or reply)[:300])
+        return False
+    return True

@@ -384,3 +384,33 @@ def test_plugins_list_prints_every_plugin(
     assert listed["broken"]["status"] == "quarantined"
     assert "No module named 'no_such_module_xyz'" in listed["broken"]["reason"]
     assert textwrap.dedent(listed["kinds"]["origin"]).startswith("entry point kinds")
+
+
+def test_a_plugins_dagster_assets_join_the_definitions(plugin_settings: Settings) -> None:
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+    from tests.test_up import PANTRY
+
+    write_plugin(
+        plugin_settings.plugins_dir,
+        "pantry",
+        code=PANTRY,
+        manifest='name = "pantry"\nversion = "1"\n',
+    )
+    host = new_host(plugin_settings)
+    defs = build_definitions(host)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"pantry_inventory", "library_snapshot"} <= keys
+    assert (
+        dg.materialize([defs.get_assets_def("pantry_inventory")]).output_for_node(
+            "pantry_inventory"
+        )
+        == 3
+    )
+    host.disable("pantry")
+    keys = {
+        k.to_user_string()
+        for k in build_definitions(host).resolve_asset_graph().get_all_asset_keys()
+    }
+    assert "pantry_inventory" not in keys and "library_snapshot" in keys

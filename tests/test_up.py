@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.services import answers, free_port, stop, wait_until
@@ -17,9 +18,36 @@ from tests.services import answers, free_port, stop, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 
 
+PANTRY = """
+import dagster as dg
+
+from lifeos.hookspecs import hookimpl
+
+
+@dg.asset
+def pantry_inventory() -> int:
+    return 3
+
+
+@hookimpl
+def register_definitions(register):
+    register(dg.Definitions(assets=[pantry_inventory]))
+"""
+
+
+def _dagster_assets(port: int) -> set[str]:
+    query = {"query": "{ assetNodes { assetKey { path } } }"}
+    nodes = httpx.post(f"http://127.0.0.1:{port}/graphql", json=query, timeout=30).json()
+    return {"/".join(n["assetKey"]["path"]) for n in nodes["data"]["assetNodes"]}
+
+
 @pytest.mark.slow
 def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    # A folder plugin with a Dagster asset: it shows in the Dagster UI while it is loaded.
+    (home / "plugins" / "pantry").mkdir(parents=True)
+    (home / "plugins" / "pantry" / "plugin.toml").write_text('name = "pantry"\nversion = "1.0"\n')
+    (home / "plugins" / "pantry" / "__init__.py").write_text(PANTRY)
     api, dagster = free_port(), free_port()
     env = {
         **os.environ,
@@ -27,7 +55,7 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
         "LIFEOS_API_PORT": str(api),
         "LIFEOS_DAGSTER_PORT": str(dagster),
         "LIFEOS_PRELOAD_MODELS": "[]",
-        "LIFEOS_LOAD_PLUGINS": "0",
+        "LIFEOS_LOAD_PLUGINS": "1",  # the pantry plugin above
     }
     env.pop("LIFEOS_DATABASE_URL", None)  # the embedded default: SQLite in LIFEOS_HOME
     terminal = tmp_path / "terminal.txt"
@@ -70,6 +98,26 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
         assert f"Dagster UI http://127.0.0.1:{dagster}" in printed
         assert f"logs       {home / 'logs'}" in printed
         assert "SensorDaemon" not in printed  # the daemon's ticks are in its log file only
+        # Turned off through the API, the plugin's asset leaves the Dagster UI (the code
+        # location is reloaded); turned on, it comes back.
+        assert "pantry_inventory" in _dagster_assets(dagster)
+        plugins = f"http://127.0.0.1:{api}/api/v1/plugins/pantry"
+        assert httpx.post(f"{plugins}/disable", timeout=30).json()["status"] == "disabled"
+        wait_until(
+            lambda: "pantry_inventory" not in _dagster_assets(dagster),
+            proc,
+            terminal,
+            what="the Dagster code location without the plugin",
+            timeout=90,
+        )
+        assert httpx.post(f"{plugins}/enable", timeout=30).json()["status"] == "loaded"
+        wait_until(
+            lambda: "pantry_inventory" in _dagster_assets(dagster),
+            proc,
+            terminal,
+            what="the Dagster code location with the plugin",
+            timeout=90,
+        )
         # What a process manager sends: it reaches `lifeos up` alone, which stops the rest.
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0

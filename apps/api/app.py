@@ -34,6 +34,7 @@ from lifeos.db.engine import get_engine
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.plugins.watch import watching
 from lifeos.settings import Settings, get_settings, is_loopback
+from pipelines.runs import reload_code_location
 
 API_PREFIX = "/api/v1"
 
@@ -57,6 +58,12 @@ def create_app(
                 daemon=True,
             )
             _app.state.preloading.start()
+        # A plugin that comes or goes changes the Dagster code location: the UI reloads it.
+        host.on_change(
+            lambda _name: threading.Thread(
+                target=reload_code_location, args=(settings,), daemon=True
+            ).start()
+        )
         with watching(host, settings):
             yield
 

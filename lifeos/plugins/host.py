@@ -145,6 +145,7 @@ class PluginHost:
         self._lock = threading.RLock()
         self._listeners: list[Callable[[str], None]] = []
         self._reloads_seen: dict[str, int] = {}
+        self.generation = 0  # counts the changes: caches of what plugins provide compare it
         self.registries.kinds.explain = self._explain_kind
 
     # ---- reading ----------------------------------------------------------------------------
@@ -496,6 +497,7 @@ class PluginHost:
         ]
 
     def _changed(self, name: str) -> None:
+        self.generation += 1
         for listener in self._listeners:
             try:
                 listener(name)
