@@ -414,3 +414,37 @@ def test_a_plugins_dagster_assets_join_the_definitions(plugin_settings: Settings
         for k in build_definitions(host).resolve_asset_graph().get_all_asset_keys()
     }
     assert "pantry_inventory" not in keys and "library_snapshot" in keys
+
+
+def test_plugins_new_writes_a_plugin_that_loads_and_passes_its_test(
+    plugin_settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+
+    from apps.cli import main
+
+    monkeypatch.setenv("LIFEOS_LOAD_PLUGINS", "1")
+    reset_settings_cache()
+    assert main(["plugins", "new", "book_club"]) == 0
+    folder = plugin_settings.plugins_dir / "book_club"
+    assert (folder / "tests" / "test_book_club.py").is_file()
+    host = new_host(plugin_settings)
+    assert host.get("book_club").registered == {
+        "kinds": ["book_club_note"],
+        "tools": ["book_club_summary"],
+        "pages": ["book_club"],
+    }
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "tests")],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout[-2000:]
+    capsys.readouterr()
+    assert main(["plugins", "new", "book_club"]) == 1  # never over an existing folder
+    assert "already exists" in capsys.readouterr().err
+    assert main(["plugins", "new", "Book-Club"]) == 1
+    assert "is not a plugin name" in capsys.readouterr().err

@@ -5,6 +5,7 @@ the file change and applies it within a couple of seconds, without a restart."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,8 +13,11 @@ from rich.table import Table
 
 from apps.cli.common import console, emit_json, settings, want_json
 from lifeos.plugins import PluginHost, host_for
+from lifeos.plugins.scaffold import scaffold
 
-app = typer.Typer(help="Plugins: list, inspect, enable, disable, reload.", no_args_is_help=True)
+app = typer.Typer(
+    help="Plugins: list, inspect, enable, disable, reload, new.", no_args_is_help=True
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 Name = Annotated[str, typer.Argument(help="the plugin's name (`lifeos plugins list`)")]
 
@@ -87,3 +91,18 @@ def reload(name: Name, as_json: JsonFlag = False) -> None:
     running version stays."""
     want_json(as_json)
     _show(_host().reload(name), as_json)
+
+
+@app.command()
+def new(
+    name: Name,
+    folder: Annotated[
+        Path | None, typer.Option(help="where to write it (default: the library's plugin folder)")
+    ] = None,
+) -> None:
+    """Write a working plugin to start from: a kind, a tool on the local model, a studio page
+    and a test."""
+    target = scaffold(folder or settings().plugins_dir, name)
+    console.print(f"wrote {target}")
+    console.print(f"test it:   .venv/bin/python -m pytest {target / 'tests'}")
+    console.print(f"load it:   lifeos plugins enable {name}  (a running server loads it by itself)")

@@ -69,13 +69,20 @@ class ToolConfigs:
         self._watched: dict[str, WatchedYaml[BaseModel]] = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str) -> Any:
-        """The tool's config (a `ToolConfig`, or the tool's own `config_model`)."""
+    def get(self, name: str, shipped: Path | None = None) -> Any:
+        """The tool's config (a `ToolConfig`, or the tool's own `config_model`): the file in
+        the config folder, else the one a plugin's tool ships (`shipped`, by default its
+        class's `default_config`)."""
         with self._lock:
             watched = self._watched.setdefault(
-                name, WatchedYaml(self.directory / f"{name}.yaml", config_model(name))
+                name, WatchedYaml(self.path(name, shipped), config_model(name))
             )
         return watched.get()
+
+    def path(self, name: str, shipped: Path | None = None) -> Path:
+        own = self.directory / f"{name}.yaml"
+        shipped = shipped or getattr(tool_classes().get(name), "default_config", None)
+        return own if own.is_file() or shipped is None else Path(shipped)
 
     def names(self) -> list[str]:
         return sorted(p.stem for p in self.directory.glob("*.yaml"))
@@ -118,6 +125,9 @@ class Tool(Generic[In, Out]):
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # The YAML config a plugin's tool ships beside its code; a file of the same name in the
+    # config folder (configs/tools/) takes its place.
+    default_config: ClassVar[Path | None] = None
     Input: ClassVar[type[BaseModel]]
     Output: ClassVar[type[BaseModel]]
 
@@ -133,7 +143,7 @@ class Tool(Generic[In, Out]):
         return out
 
     def messages(self, inp: In) -> tuple[ToolConfig, list[dict[str, str]]]:
-        cfg = self.configs.get(self.name)
+        cfg = self.configs.get(self.name, self.default_config)
         variables = self.variables(inp)
         where = str(self.configs.directory / f"{self.name}.yaml")
         messages = []
