@@ -15,7 +15,7 @@ from assets import rulebooks as rulebook_assets
 from assets import schedules as schedule_assets
 from assets import stories as story_assets
 from lifeos.plugins import PluginHost, get_plugins
-from lifeos.settings import get_settings
+from lifeos.settings import Settings, get_settings
 from resources.bgg import bgg_from_settings
 from resources.images import generator_from_settings
 from resources.library import LibraryResource
@@ -23,29 +23,35 @@ from resources.llm import LLMResource
 from resources.workbench import WorkbenchResource
 
 
-def build_definitions(plugins: PluginHost | None = None) -> dg.Definitions:
+def build_definitions(
+    plugins: PluginHost | None = None, settings: Settings | None = None
+) -> dg.Definitions:
     """The built-in definitions and every loaded plugin's, in one `Definitions`."""
     host = plugins or get_plugins()
-    return dg.Definitions.merge(core_definitions(), *host.registries.definitions.values())
+    return dg.Definitions.merge(
+        core_definitions(settings), *host.registries.definitions.values()
+    )
 
 
-_built: tuple[int, dg.Definitions] | None = None
+_built: tuple[tuple[int, str], dg.Definitions] | None = None
 _lock = threading.Lock()
 
 
-def current_definitions() -> dg.Definitions:
-    """The definitions, built once per process and again only after a plugin loads or
-    unloads: what the code that launches runs uses."""
+def current_definitions(settings: Settings) -> dg.Definitions:
+    """The definitions for `settings`, built once and again only after a plugin loads or
+    unloads or the settings change (their resources are picked from them): what the code
+    that launches runs uses."""
     global _built
     host = get_plugins()
+    key = (host.generation, settings.model_dump_json())
     with _lock:
-        if _built is None or _built[0] != host.generation:
-            _built = (host.generation, build_definitions(host))
+        if _built is None or _built[0] != key:
+            _built = (key, build_definitions(host, settings))
         return _built[1]
 
 
-def core_definitions() -> dg.Definitions:
-    settings = get_settings()
+def core_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or get_settings()
     library = LibraryResource(
         database_url=settings.database_url, exports_dir=str(settings.exports_dir)
     )

@@ -30,7 +30,7 @@ def run_partition(
     config = write_dagster_yaml(settings, in_process=True)
     with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
         instance.add_dynamic_partitions(partitions, [key])
-        job = current_definitions().resolve_job_def(job_name)
+        job = current_definitions(settings).resolve_job_def(job_name)
         return job.execute_in_process(
             partition_key=key,
             instance=instance,
