@@ -28,9 +28,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """The built-in definitions and every loaded plugin's, in one `Definitions`."""
     host = plugins or get_plugins()
-    return dg.Definitions.merge(
-        core_definitions(settings), *host.registries.definitions.values()
-    )
+    return dg.Definitions.merge(core_definitions(settings), *host.registries.definitions.values())
 
 
 _built: tuple[tuple[int, str], dg.Definitions] | None = None
