@@ -15,6 +15,7 @@ from PIL import Image, PngImagePlugin
 
 from lifeos.db.engine import session_scope
 from lifeos.errors import BadRequest
+from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from tools.cards import entity_to_card, import_card, read_card_file, read_png_card
 
@@ -73,20 +74,61 @@ def png_with(chunks: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def test_a_real_v2_png_card_round_trips_with_its_lorebook(db_url: str, tmp_path: Path) -> None:
+def test_a_real_v2_png_card_round_trips_with_its_lorebook_and_picture(
+    settings: Settings,
+) -> None:
+    from tools.cards import card_png, character_picture
+
     original = read_card_file(SERAPHINA)
     assert original["data"]["character_book"]["entries"]
-    with session_scope(db_url) as session:
-        character = import_card(EntityStore(session), SERAPHINA)
+    with session_scope(settings.database_url) as session:
+        store = EntityStore(session)
+        character = import_card(store, SERAPHINA, settings)
+        picture = character_picture(store, character.id, settings)
+        images = [ln.entity for ln in store.links("character", character.id)]
     assert character.name == "Seraphina" and character.data["greeting"]
     assert entity_to_card(character) == original
-    from tools.cards import card_png
+    # the avatar is kept as an image that depicts the character, the file as it came
+    assert [i.kind for i in images] == ["image"] and images[0].data["source"] == "imported"
+    assert picture is not None and picture.read_bytes() == SERAPHINA.read_bytes()
+    with Image.open(SERAPHINA) as img:
+        assert (images[0].data["width"], images[0].data["height"]) == img.size
+    # exported unedited, the card PNG is the very file imported
+    assert card_png(entity_to_card(character), picture) == SERAPHINA.read_bytes()
 
-    again = read_png_card(card_png(entity_to_card(character), SERAPHINA), source="export")
-    assert again == original
+
+def test_an_edited_card_exports_the_same_picture_with_the_new_card(settings: Settings) -> None:
+    from tools.cards import card_png, character_picture
+
+    with session_scope(settings.database_url) as session:
+        store = EntityStore(session)
+        character = import_card(store, SERAPHINA, settings)
+        edited = store.update("character", character.id, {"data": {"greeting": "Welcome back."}})
+        picture = character_picture(store, character.id, settings)
+    exported = card_png(entity_to_card(edited), picture)
+    again = read_png_card(exported, source="export")
+    assert again["data"]["first_mes"] == "Welcome back."
+    assert again["data"]["character_book"] == read_card_file(SERAPHINA)["data"]["character_book"]
+    with Image.open(io.BytesIO(exported)) as out, Image.open(SERAPHINA) as src:
+        assert out.size == src.size
+        assert out.convert("RGBA").tobytes() == src.convert("RGBA").tobytes()
 
 
-def test_unknown_fields_survive_and_edits_win(db_url: str, tmp_path: Path) -> None:
+def test_a_json_card_has_no_picture(settings: Settings, tmp_path: Path) -> None:
+    from tools.cards import card_png, character_picture
+
+    path = tmp_path / "ilse.json"
+    path.write_text(json.dumps(V3))
+    with session_scope(settings.database_url) as session:
+        store = EntityStore(session)
+        character = import_card(store, path, settings)
+        assert store.links("character", character.id) == []
+        assert character_picture(store, character.id, settings) is None
+    plate = card_png(entity_to_card(character), None)
+    assert read_png_card(plate, source="plate") == V3
+
+
+def test_unknown_fields_survive_and_edits_win(settings: Settings, tmp_path: Path) -> None:
     card = copy.deepcopy(V3) | {
         "spec": "chara_card_v2",
         "spec_version": "2.0",
@@ -97,9 +139,9 @@ def test_unknown_fields_survive_and_edits_win(db_url: str, tmp_path: Path) -> No
     card["data"]["name"] = "  Spaced Name "
     path = tmp_path / "card.json"
     path.write_text(json.dumps(card))
-    with session_scope(db_url) as session:
+    with session_scope(settings.database_url) as session:
         store = EntityStore(session)
-        character = import_card(store, path)
+        character = import_card(store, path, settings)
         assert character.name == "Spaced Name" and character.tags == ["fantasy", "oc"]
         assert entity_to_card(character) == card
         edited = store.update("character", character.id, {"data": {"greeting": "New hello"}})
@@ -108,11 +150,11 @@ def test_unknown_fields_survive_and_edits_win(db_url: str, tmp_path: Path) -> No
     assert out["data"]["x_unknown"] == [1, 2, 3] and out["x_top_level"] == {"kept": True}
 
 
-def test_v3_cards_import_from_json_and_png(db_url: str, tmp_path: Path) -> None:
+def test_v3_cards_import_from_json_and_png(settings: Settings, tmp_path: Path) -> None:
     path = tmp_path / "ilse.png"
     path.write_bytes(png_with({"ccv3": base64.b64encode(json.dumps(V3).encode()).decode()}))
-    with session_scope(db_url) as session:
-        character = import_card(EntityStore(session), path)
+    with session_scope(settings.database_url) as session:
+        character = import_card(EntityStore(session), path, settings)
     assert character.data["alternate_greetings"] == ["Ah, a visitor."]
     assert entity_to_card(character) == V3
 
@@ -163,7 +205,7 @@ def test_cli_and_api(sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixt
     cid = json.loads(capsys.readouterr().out)["id"]
     out = tmp_path / "out.png"
     assert main(["cards", "export", cid, str(out), "--png"]) == 0
-    assert read_card_file(out) == read_card_file(SERAPHINA)
+    assert out.read_bytes() == SERAPHINA.read_bytes()
     assert main(["cards", "import", str(tmp_path / "missing.json")]) == 1
     with TestClient(create_app(get_settings(), studio=False)) as api:
         r = api.post(

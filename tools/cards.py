@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from PIL import Image, ImageDraw, PngImagePlugin, UnidentifiedImageError
 from pydantic import TypeAdapter, ValidationError
 
+from lifeos.blobs import write_blob
 from lifeos.errors import BadRequest
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
@@ -42,6 +43,7 @@ FIELDS = {
 }
 SPECS = {"chara_card_v2": "chara", "chara_card_v3": "ccv3"}
 MAX_CARD_BYTES = 20_000_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TAG = re.compile(r"[^a-z0-9_\-]+")
 
 
@@ -74,7 +76,7 @@ def read_card_file(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_CARD_BYTES:
         raise BadRequest(f"{path.name}: larger than {MAX_CARD_BYTES // 1_000_000} MB")
     data = path.read_bytes()
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
+    if data[:8] == PNG_SIGNATURE:
         return read_png_card(data, source=path.name)
     try:
         raw = json.loads(data.decode("utf-8-sig"))
@@ -201,9 +203,13 @@ def entity_to_card(character: EntityOut) -> dict[str, Any]:
 
 def card_png(card: dict[str, Any], picture: Path | None) -> bytes:
     """The card in a PNG: the character's picture (or a plain name plate) with the card in
-    `chara` (V2) or `ccv3` (V3), base64 JSON."""
+    `chara` (V2) or `ccv3` (V3), base64 JSON. A picture that already carries this very card
+    (an imported card exported unedited) comes back byte for byte."""
     if picture is not None and picture.is_file():
-        image = Image.open(picture).convert("RGBA")
+        original = picture.read_bytes()
+        if _carries(original, card):
+            return original
+        image = Image.open(io.BytesIO(original)).convert("RGBA")
     else:
         image = Image.new("RGBA", (400, 600), (46, 52, 64, 255))
         ImageDraw.Draw(image).text((24, 280), card["data"]["name"][:40], fill=(236, 239, 244, 255))
@@ -215,8 +221,43 @@ def card_png(card: dict[str, Any], picture: Path | None) -> bytes:
     return buf.getvalue()
 
 
-def import_card(store: EntityStore, path: Path) -> EntityOut:
-    return store.create("character", card_to_entity(read_card_file(path)))
+def _carries(png: bytes, card: dict[str, Any]) -> bool:
+    try:
+        return read_png_card(png, source="picture") == card
+    except BadRequest:
+        return False
+
+
+def import_card(store: EntityStore, path: Path, settings: Settings) -> EntityOut:
+    """The card as a character; a PNG card's picture (the file as it came, card chunk and
+    all) is kept as an image that depicts it, so the character has its avatar and exports
+    it again."""
+    path = Path(path)
+    card = read_card_file(path)
+    character = store.create("character", card_to_entity(card))
+    raw = path.read_bytes()
+    if raw[:8] != PNG_SIGNATURE:
+        return character
+    with Image.open(io.BytesIO(raw)) as img:
+        width, height = img.size
+    sha = write_blob(settings, raw, ".png")
+    image = store.create(
+        "image",
+        {
+            "name": f"{character.name} (card picture)"[:200],
+            "tags": ["card"],
+            "data": {
+                "sha256": sha,
+                "mime_type": "image/png",
+                "width": width,
+                "height": height,
+                "source": "imported",
+                "title": path.name[:200],
+            },
+        },
+    )
+    store.link("image", image.id, {"relation": "depicts", "target_id": character.id})
+    return store.get("character", character.id)
 
 
 def character_picture(store: EntityStore, character_id: str, settings: Settings) -> Path | None:

@@ -21,7 +21,7 @@ def import_(path: Path, as_json: JsonFlag = False) -> None:
 
     want_json(as_json)
     with store() as s:
-        character = import_card(s, path)
+        character = import_card(s, path, settings())
     if as_json:
         emit_json(character)
     else:

@@ -15,10 +15,11 @@ router = APIRouter(prefix="/cards", tags=["cards"])
 
 
 @router.post("", status_code=201)
-async def import_(file: UploadFile, lib: LibraryDep) -> dict[str, Any]:
+async def import_(file: UploadFile, lib: LibraryDep, request: Request) -> dict[str, Any]:
     async with uploaded(file, max_bytes=MAX_CARD_BYTES, what="cards") as path:
         with lib.store() as store:
-            return import_card(store, path).model_dump(mode="json")
+            character = import_card(store, path, request.app.state.settings)
+            return character.model_dump(mode="json")
 
 
 @router.get("/{character_id}")

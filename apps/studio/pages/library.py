@@ -507,7 +507,7 @@ class LibraryPage(Page):
         if not path:
             raise gr.Error("Choose a card file first.")
         with self.studio.store() as store:
-            character = import_card(store, Path(path))
+            character = import_card(store, Path(path), self.studio.settings)
         return _sel("character", character.id), f"✅ Imported {character.name} from its card."
 
     @guarded
