@@ -21,11 +21,11 @@ from typing import Annotated, Any
 from PIL import Image, ImageDraw, PngImagePlugin, UnidentifiedImageError
 from pydantic import TypeAdapter, ValidationError
 
-from lifeos.blobs import write_blob
 from lifeos.errors import BadRequest
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
+from tools.images.png import keep_png
 
 KEPT = "chara_card"  # the key under data.extensions holding what is not mapped
 # card field -> character entity field
@@ -70,19 +70,27 @@ def parse_card(raw: Any, *, source: str) -> dict[str, Any]:
 
 def read_card_file(path: Path) -> dict[str, Any]:
     """A card from a .json file or a PNG's `ccv3` (preferred) or `chara` chunk."""
+    return read_card_bytes(_card_file(path), source=Path(path).name)
+
+
+def _card_file(path: Path) -> bytes:
     path = Path(path)
     if not path.is_file():
         raise BadRequest(f"{path}: no such file")
     if path.stat().st_size > MAX_CARD_BYTES:
         raise BadRequest(f"{path.name}: larger than {MAX_CARD_BYTES // 1_000_000} MB")
-    data = path.read_bytes()
+    return path.read_bytes()
+
+
+def read_card_bytes(data: bytes, *, source: str) -> dict[str, Any]:
+    """A card from a file's bytes: a PNG's card chunk, or JSON."""
     if data[:8] == PNG_SIGNATURE:
-        return read_png_card(data, source=path.name)
+        return read_png_card(data, source=source)
     try:
         raw = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadRequest(f"{path.name}: neither a PNG nor JSON ({exc})") from None
-    return parse_card(raw, source=path.name)
+        raise BadRequest(f"{source}: neither a PNG nor JSON ({exc})") from None
+    return parse_card(raw, source=source)
 
 
 def read_png_card(data: bytes, *, source: str) -> dict[str, Any]:
@@ -233,27 +241,17 @@ def import_card(store: EntityStore, path: Path, settings: Settings) -> EntityOut
     all) is kept as an image that depicts it, so the character has its avatar and exports
     it again."""
     path = Path(path)
-    card = read_card_file(path)
+    raw = _card_file(path)
+    card = read_card_bytes(raw, source=path.name)
     character = store.create("character", card_to_entity(card))
-    raw = path.read_bytes()
     if raw[:8] != PNG_SIGNATURE:
         return character
-    with Image.open(io.BytesIO(raw)) as img:
-        width, height = img.size
-    sha = write_blob(settings, raw, ".png")
     image = store.create(
         "image",
         {
             "name": f"{character.name} (card picture)"[:200],
             "tags": ["card"],
-            "data": {
-                "sha256": sha,
-                "mime_type": "image/png",
-                "width": width,
-                "height": height,
-                "source": "imported",
-                "title": path.name[:200],
-            },
+            "data": keep_png(settings, raw, title=path.name),
         },
     )
     store.link("image", image.id, {"relation": "depicts", "target_id": character.id})

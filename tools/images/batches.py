@@ -26,7 +26,7 @@ from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from resources.images import TEST_MODEL_NOTE, GenerationParams, ImageGenerator
 from tools.composer import Composer, ComposeRequest, Composition, image_relation
-from tools.images.png import ImageMeta, png_bytes, read_meta
+from tools.images.png import ImageMeta, keep_png, png_bytes, read_meta
 
 
 class BatchRequest(BaseModel):
@@ -327,9 +327,7 @@ class ImageBatches:
             raise NotFound(f"{path}: no such file")
         data = path.read_bytes()
         meta = read_meta(data, name=path.name)
-        sha = write_blob(self.settings, data, ".png")
-        with Image.open(self.image_path(sha)) as img:
-            width, height = img.size
+        kept = keep_png(self.settings, data, title=path.name)
         recipe = (meta.lifeos or {}).get("recipe", {})
         with session_scope(self.url) as session:
             return EntityStore(session).create(
@@ -338,12 +336,7 @@ class ImageBatches:
                     "name": (meta.prompt[:60] or path.stem)[:200],
                     "tags": ["imported", meta.source],
                     "data": {
-                        "sha256": sha,
-                        "mime_type": "image/png",
-                        "width": width,
-                        "height": height,
-                        "source": "imported",
-                        "title": path.name[:200],
+                        **kept,
                         "prompt": meta.prompt[:4000],
                         "negative_prompt": meta.negative_prompt[:4000],
                         "seed": meta.seed,

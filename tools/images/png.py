@@ -19,7 +19,9 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from lifeos.blobs import write_blob
 from lifeos.errors import BadRequest
+from lifeos.settings import Settings
 
 LIFEOS_CHUNK = "lifeos"
 
@@ -226,3 +228,21 @@ def png_bytes(image: Image.Image, meta: ImageMeta) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG", pnginfo=info)
     return buf.getvalue()
+
+
+def keep_png(settings: Settings, data: bytes, *, title: str) -> dict[str, Any]:
+    """Keep a PNG file as it came (by content hash, under LIFEOS_HOME/blobs) and return the
+    `image` entity data that points at it: an imported picture, whoever made it."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            width, height = img.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise BadRequest(f"{title}: not a readable PNG ({exc})") from None
+    return {
+        "sha256": write_blob(settings, data, ".png"),
+        "mime_type": "image/png",
+        "width": width,
+        "height": height,
+        "source": "imported",
+        "title": title[:200],
+    }
