@@ -189,3 +189,21 @@ def test_the_daemon_and_the_runs_it_starts_yield_the_cpu_to_the_api(tmp_path: Pa
     )
     assert os.getpriority(os.PRIO_PROCESS, api.pid) == base
     assert api.wait(timeout=30) == 0
+
+
+def test_reload_plugins_reaches_the_services_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lifeos up --reload-plugins`: the services it starts read `reload_plugins` on (the API's
+    watcher then reloads a folder plugin as its files change); without the flag, off."""
+    from apps.cli.up import service_env
+    from lifeos.settings import Settings
+
+    monkeypatch.delenv("LIFEOS_RELOAD_PLUGINS", raising=False)
+    for flag, expected in ((True, True), (False, False)):
+        env = service_env(Settings(home=tmp_path), reload_plugins=flag)
+        with monkeypatch.context() as mp:
+            for key, value in env.items():
+                if key.startswith("LIFEOS_"):
+                    mp.setenv(key, value)
+            assert Settings().reload_plugins is expected

@@ -25,7 +25,8 @@ from lifeos.settings import Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def service_env(s: Settings) -> dict[str, str]:
+def service_env(s: Settings, *, reload_plugins: bool = False) -> dict[str, str]:
+    """The services' environment: this one, with the library's places and no telemetry."""
     env = dict(os.environ)
     env.update(
         {
@@ -38,6 +39,8 @@ def service_env(s: Settings) -> dict[str, str]:
     )
     if s.database_url_override:
         env["LIFEOS_DATABASE_URL"] = s.database_url_override
+    if reload_plugins:  # the API's plugin watcher reloads a folder plugin as its files change
+        env["LIFEOS_RELOAD_PLUGINS"] = "1"
     return env
 
 
@@ -151,6 +154,14 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
 def up(
     demo: Annotated[bool, typer.Option(help="load the demo library when empty")] = True,
+    reload_plugins: Annotated[
+        bool,
+        typer.Option(
+            "--reload-plugins",
+            help="development: reload a plugin in the plugin folder when one of its files "
+            "changes (LIFEOS_RELOAD_PLUGINS=1)",
+        ),
+    ] = False,
     ready_timeout: float = 120.0,
 ) -> int:
     """Start Life-OS Workbench: API + Dagster UI + Dagster daemon, on embedded defaults."""
@@ -172,7 +183,7 @@ def up(
     from pipelines.runs import fail_orphaned_runs
 
     orphans = fail_orphaned_runs(s)  # left "started" by a stop that killed their process
-    env = service_env(s)
+    env = service_env(s, reload_plugins=reload_plugins)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     # `kill`, a closed terminal or a process manager stops the services as Ctrl-C does, rather
     # than leaving them running without us.
