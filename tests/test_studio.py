@@ -69,13 +69,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
         "LIFEOS_BGG_TOKEN": "t0ken",
         "LIFEOS_BGG_MIN_INTERVAL_S": "0",
         "LIFEOS_API_PORT": str(port),
-        "LIFEOS_LOAD_PLUGINS": "1",  # the plugin folder's: the example below
+        "LIFEOS_LOAD_PLUGINS": "1",  # third-party plugins too: the example below
         "HF_HUB_OFFLINE": "1",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "LIFEOS_LOG_JSON": "true",
     }
     env.pop("LIFEOS_DATABASE_URL", None)
-    shutil.copytree(ROOT / "examples" / "recipes", home / "plugins" / "recipes")
+    # The example plugin, installed with pip as anyone's plugin is (on the server's path only).
+    from tests.test_example_plugin import pip_install
+
+    env["PYTHONPATH"] = str(pip_install(home / "site"))
+    (configs / "tools" / "recipes_pick.yaml").write_text(
+        "model: tiny\nmax_tokens: 120\nsystem: You choose one recipe from a list.\n"
+        "user: \"I feel like {{ wish }}. Pick one of: {{ recipes | join('; ') }}\"\n"
+    )
     url = f"sqlite:///{home / 'lifeos.db'}"
     migrate.upgrade(url)
     with session_scope(url) as session:
@@ -440,8 +447,8 @@ def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: 
 
 
 def test_a_plugin_off_and_on_while_the_studio_runs(page, server) -> None:  # noqa: ANN001
-    """The example plugin (examples/recipes) in the server's plugin folder: its page, route and
-    kind while loaded; turned off from the Plugins page, they go and its recipes stay."""
+    """The example plugin (examples/recipes), pip-installed for the server: its page, route, tool
+    and kind while loaded; turned off from the Plugins page, they go and its recipes stay."""
     from playwright.sync_api import expect
 
     made = httpx.post(
@@ -454,6 +461,9 @@ def test_a_plugin_off_and_on_while_the_studio_runs(page, server) -> None:  # noq
     page.click("#recipes-refresh")
     page.wait_for_selector("#recipes-list:has-text('flour')")
     assert http_get(f"{server['api']}/recipes/shopping-list").json()[0]["recipes"] == 1
+    page.locator("#recipes-wish textarea, #recipes-wish input").first.fill("pancakes")
+    page.click("#recipes-pick")
+    page.wait_for_selector("#recipes-picked:has-text('Tonight:')", timeout=120_000)
 
     page.get_by_role("tab", name="Plugins").click()
     page.locator("#plugins-table [role=gridcell]", has_text="recipes").first.click()

@@ -1,5 +1,6 @@
-"""The recipes plugin: a `recipe` kind, `GET /api/v1/recipes/shopping-list` and a Recipes page
-in the studio, both over one function (`shopping_list`)."""
+"""The recipes plugin: a `recipe` kind, the `recipes_pick` tool (tonight's recipe, on the local
+model), `/api/v1/recipes/...`, a Recipes page in the studio and the `recipes_shopping_list`
+Dagster asset, all over the functions in `model.py` and `tool.py`."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from typing import Any
 
 from lifeos.hookspecs import hookimpl
 
-from .api import router
 from .model import RECIPE
-from .page import RecipesPage
+from .tool import RecipePicker
 
 
 @hookimpl
@@ -18,10 +18,26 @@ def register_entity_kinds(register: Any) -> None:
 
 
 @hookimpl
+def register_tools(register: Any) -> None:
+    register(RecipePicker)
+
+
+@hookimpl
 def register_routers(register: Any) -> None:
+    from .api import router
+
     register(router)
 
 
 @hookimpl
 def register_pages(register: Any) -> None:
+    from .page import RecipesPage
+
     register(RecipesPage)
+
+
+@hookimpl
+def register_definitions(register: Any) -> None:
+    from .assets import definitions
+
+    register(definitions)

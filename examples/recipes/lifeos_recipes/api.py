@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
-from .model import shopping_list
+from lifeos.llm.router import get_router
+
+from .model import pick, shopping_list
 
 router = APIRouter(prefix="/recipes", tags=["recipes"])
 
@@ -16,3 +19,15 @@ def get_shopping_list(request: Request) -> list[dict[str, Any]]:
     with request.app.state.library.store() as store:
         recipes = store.list("recipe", {"limit": 200}).items
     return [{"item": item, "recipes": n} for item, n in shopping_list(r.data for r in recipes)]
+
+
+class Wish(BaseModel):
+    wish: str = Field(min_length=1, max_length=500)
+
+
+@router.post("/pick")
+def post_pick(body: Wish, request: Request) -> dict[str, Any]:
+    """Tonight's recipe for a wish, picked on the local model by `recipes_pick`."""
+    router_ = get_router(request.app.state.settings.database_url)
+    with request.app.state.library.store() as store:
+        return pick(router_, store, body.wish)

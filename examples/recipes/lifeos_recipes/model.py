@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
+from lifeos.errors import NotFound
 from lifeos.kinds import EntityData, KindSpec, ShortText, Text
 
 
@@ -32,3 +33,15 @@ def shopping_list(recipes: Iterable[dict[str, Any]]) -> list[tuple[str, int]]:
         item.strip().lower() for data in recipes for item in data.get("ingredients", [])
     )
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def pick(router: Any, store: Any, wish: str) -> dict[str, Any]:
+    """Tonight's recipe for `wish`, picked by `recipes_pick` among the library's recipes."""
+    from .tool import RecipePicker
+
+    recipes = store.list_all("recipe")
+    if not recipes:
+        raise NotFound("no recipes in the library yet: add one (kind `recipe`)")
+    listed = [f"{r.name}: {', '.join(r.data.get('ingredients', []))}" for r in recipes[:50]]
+    out = RecipePicker(router).run({"wish": wish, "recipes": listed})
+    return out.model_dump()

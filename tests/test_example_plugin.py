@@ -1,0 +1,125 @@
+"""The example third-party plugin (examples/recipes), installed with pip as anyone would install
+a plugin, found through its entry point, used through each of its parts (kind, route, tool on
+the local model, Dagster asset), turned off and on. The studio side is in test_studio.py."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from apps.api.app import create_app
+from lifeos.plugins import PluginHost, Status, host_for
+from lifeos.settings import Settings
+from pipelines.definitions import build_definitions
+from tests.llm_helpers import copy_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "recipes"
+
+
+def pip_install(target: Path) -> Path:
+    """`pip install` the example into `target` (offline: no index, the venv's setuptools)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+        + ["--no-build-isolation", "--target", str(target), str(EXAMPLE)],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The installed distribution on sys.path for this module's tests only (the rest of the
+    suite must not find a third-party plugin it did not ask for)."""
+    site = pip_install(tmp_path_factory.mktemp("site"))
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    yield site
+    sys.path.remove(str(site))
+    for name in [
+        m for m in sys.modules if m == "lifeos_recipes" or m.startswith("lifeos_recipes.")
+    ]:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+@pytest.fixture
+def settings(lifeos_home: Path, sqlite_url: str) -> Settings:
+    configs = copy_configs(lifeos_home / "configs")
+    # The smallest local model picks: the flow is under test, not the model's taste.
+    (configs / "tools" / "recipes_pick.yaml").write_text(
+        yaml.safe_dump(
+            {
+                **yaml.safe_load((EXAMPLE / "lifeos_recipes" / "pick.yaml").read_text()),
+                "model": "tiny",
+            }
+        ),
+        encoding="utf-8",
+    )
+    return Settings(
+        home=lifeos_home, database_url_override=sqlite_url, load_plugins=True, config_dir=configs
+    )
+
+
+def _assets(host: PluginHost, settings: Settings) -> set[str]:
+    graph = build_definitions(host, settings).resolve_asset_graph()
+    return {k.to_user_string() for k in graph.get_all_asset_keys()}
+
+
+@pytest.mark.slow  # the tool runs on the local model
+def test_the_installed_example_plugin_works_goes_and_comes_back(
+    installed: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = host_for(settings).load_all()
+    # This process's host, as in a server with the plugin installed: the Dagster resources
+    # read the kinds from it.
+    monkeypatch.setattr("lifeos.plugins._host", host)
+    plugin = host.get("recipes")
+    assert plugin.status is Status.LOADED, plugin.reason
+    assert not plugin.builtin and "lifeos-recipes 0.1.0" in plugin.origin
+    assert plugin.manifest is not None
+    declared = {k: v for k, v in plugin.manifest.provides.model_dump().items() if v}
+    # Definitions are declared by their asset keys, registered as one `Definitions` each.
+    assert declared.pop("definitions") == ["recipes_shopping_list"]
+    assert plugin.registered.pop("definitions") == ["recipes:0"]
+    assert declared == plugin.registered
+
+    client = TestClient(create_app(settings, studio=False, plugins=host))
+    for name, ingredients in [("Omelette", ["eggs", "butter"]), ("Pancakes", ["flour", "eggs"])]:
+        made = client.post(
+            "/api/v1/entities/recipe", json={"name": name, "data": {"ingredients": ingredients}}
+        )
+        assert made.status_code == 201, made.text
+    shopping = client.get("/api/v1/recipes/shopping-list").json()
+    assert shopping[0] == {"item": "eggs", "recipes": 2}
+
+    picked = client.post("/api/v1/recipes/pick", json={"wish": "something with flour"})
+    assert picked.status_code == 200, picked.text
+    assert picked.json()["recipe"] and picked.json()["why"]
+    assert client.post("/api/v1/recipes/pick", json={"wish": ""}).status_code == 422
+
+    defs = build_definitions(host, settings)
+    result = dg.materialize(
+        [defs.get_assets_def("recipes_shopping_list")],
+        resources={"library": dict(defs.resources or {})["library"]},
+    )
+    assert result.success
+    listed = (settings.exports_dir / "shopping-list.md").read_text(encoding="utf-8")
+    assert listed.splitlines()[0] == "- eggs ×2"
+
+    host.disable("recipes")
+    assert client.get("/api/v1/recipes/shopping-list").status_code == 404
+    assert "recipes_pick" not in host.tools and "recipes" not in host.registries.pages
+    assert "recipes_shopping_list" not in _assets(host, settings)
+    host.enable("recipes")
+    assert client.get("/api/v1/recipes/shopping-list").json()[0]["recipes"] == 2
+    assert "recipes_shopping_list" in _assets(host, settings)
