@@ -31,9 +31,9 @@ from benchmarks.report import write_section  # noqa: E402
 from lifeos.db import migrate  # noqa: E402
 from lifeos.llm.router import Router  # noqa: E402
 from lifeos.settings import Settings  # noqa: E402
-from tools.rulebooks.retrieve import CORPUS, RetrievalConfig, retrieve  # noqa: E402
-from tools.rulebooks.service import Rulebooks  # noqa: E402
-from tools.rules_qa import RulesQA  # noqa: E402
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS, RetrievalConfig, retrieve  # noqa: E402
+from plugins.board_games.tools.rulebooks.service import Rulebooks  # noqa: E402
+from plugins.board_games.tools.rules_qa import RulesQA  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "rulebooks"
 BOOKS = {

@@ -608,20 +608,24 @@ _LINKS = [
 
 
 def load_demo(session: Session) -> dict[str, int]:
-    """Create the demo library unless it is already there. Returns what was created."""
+    """Create the demo library unless it is already there. Returns what was created. The demo
+    entities of a plugin that is off (their kind unknown here) are left out."""
     store = EntityStore(session)
     if store.list(None, ListQuery(tags=[DEMO_TAG], limit=1, include_deleted=True)).total:
         return {"entities": 0, "links": 0}
     ids: dict[str, tuple[str, str]] = {}
     for key, kind, name, data, tags, favorite in _ENTITIES:
+        if kind not in store.registry:
+            continue
         out = store.create(
             kind, {"name": name, "data": data, "tags": [DEMO_TAG, *tags], "favorite": favorite}
         )
         ids[key] = (kind, out.id)
-    for src, relation, dst in _LINKS:
+    links = [(src, rel, dst) for src, rel, dst in _LINKS if src in ids and dst in ids]
+    for src, relation, dst in links:
         kind, src_id = ids[src]
         store.link(kind, src_id, {"relation": relation, "target_id": ids[dst][1]})
-    return {"entities": len(_ENTITIES), "links": len(_LINKS)}
+    return {"entities": len(ids), "links": len(links)}
 
 
 def queue_demo_rulebooks(inbox: Path) -> list[Path]:

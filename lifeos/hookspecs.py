@@ -42,8 +42,20 @@ def register_pages(register: Callable[..., Any]) -> None:
 
 @hookspec
 def register_definitions(register: Callable[..., Any]) -> None:
-    """Dagster definitions: `register(dagster.Definitions(assets=[...], sensors=[...]))`,
-    merged with everyone's into the code location (`pipelines/definitions.py`)."""
+    """Dagster definitions: `register(dagster.Definitions(assets=[...], sensors=[...]))`, or a
+    function of the `Settings` that returns them (to pick resources from the settings), merged
+    with everyone's into the code location (`pipelines/definitions.py`)."""
+
+
+@hookspec
+def register_commands(register: Callable[..., Any]) -> None:
+    """CLI commands: `register(typer.Typer())`, its commands and groups merged into `lifeos`."""
+
+
+@hookspec
+def run_interrupted(settings: Any, job_name: str, partition: str | None, run_id: str) -> None:
+    """A Dagster run of `job_name` was found stopped before it finished (its process gone):
+    mend what it left half done (a rulebook shown as being ingested)."""
 
 
 @hookspec

@@ -18,7 +18,7 @@ def _():
     import polars as pl
 
     from lifeos.settings import get_settings
-    from tools.rulebooks.evaluate import eval_results, eval_runs_frame
+    from plugins.board_games.tools.rulebooks.evaluate import eval_results, eval_runs_frame
 
     url = get_settings().database_url
     history = eval_runs_frame(url).with_columns(

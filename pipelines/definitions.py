@@ -8,15 +8,12 @@ import threading
 import dagster as dg
 
 from assets import analyses as analysis_assets
-from assets import games as game_assets
 from assets import images as image_assets
 from assets import library as library_assets
-from assets import rulebooks as rulebook_assets
 from assets import schedules as schedule_assets
 from assets import stories as story_assets
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings, get_settings
-from resources.bgg import bgg_from_settings
 from resources.images import generator_from_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
@@ -26,9 +23,14 @@ from resources.workbench import WorkbenchResource
 def build_definitions(
     plugins: PluginHost | None = None, settings: Settings | None = None
 ) -> dg.Definitions:
-    """The built-in definitions and every loaded plugin's, in one `Definitions`."""
+    """The core's definitions and every loaded plugin's, in one `Definitions`; a plugin that
+    registered a function of the settings gets them here."""
     host = plugins or get_plugins()
-    return dg.Definitions.merge(core_definitions(settings), *host.registries.definitions.values())
+    settings = settings or get_settings()
+    return dg.Definitions.merge(
+        core_definitions(settings),
+        *(d(settings) if callable(d) else d for d in host.registries.definitions.values()),
+    )
 
 
 _built: tuple[tuple[int, str], dg.Definitions] | None = None
@@ -57,12 +59,7 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             library_assets.library_snapshot,
-            rulebook_assets.rulebook_pages,
-            rulebook_assets.rulebook_chunks,
-            rulebook_assets.rulebook_index,
-            rulebook_assets.rules_qa_eval,
             image_assets.image_batches,
-            game_assets.bgg_catalogue,
             story_assets.story_plan,
             story_assets.story_scenes,
             story_assets.story_illustrations,
@@ -70,13 +67,10 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
         ],
         asset_checks=[
             library_assets.library_snapshot_matches_library,
-            rulebook_assets.rulebook_index_complete,
         ],
         jobs=[
             snapshot_job,
-            rulebook_assets.rulebook_ingest_job,
             image_assets.image_batch_job,
-            game_assets.bgg_catalogue_job,
             story_assets.story_job,
         ],
         schedules=[
@@ -85,10 +79,8 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
                 cron_schedule="0 3 * * *",
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
-            game_assets.bgg_catalogue_schedule,
         ],
         sensors=[
-            rulebook_assets.rulebook_inbox_sensor,
             image_assets.image_batch_sensor,
             schedule_assets.schedules_sensor,
         ],
@@ -104,7 +96,6 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
                 home=str(settings.home.resolve()), database_url=settings.database_url
             ),
             "images": generator_from_settings(settings),
-            "bgg": bgg_from_settings(settings),
         },
     )
 

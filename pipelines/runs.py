@@ -44,10 +44,10 @@ def run_partition(
 def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
     """Runs shown as started whose process is gone: `lifeos up`, the studio or a CLI command
     killed outright, or the machine restarted. Dagster's default run launcher cannot check on
-    its run workers, so such a run would show as running for ever (and its rulebook as being
-    ingested). Each is marked failed, with its rulebook. A run whose process is alive (one
-    still finishing after `lifeos up` stopped) is left alone. `lifeos up` calls this as it
-    starts."""
+    its run workers, so such a run would show as running for ever (and, say, its rulebook as
+    being ingested). Each is marked failed, and the plugins told (`run_interrupted`). A run
+    whose process is alive (one still finishing after `lifeos up` stopped) is left alone.
+    `lifeos up` calls this as it starts."""
     write_dagster_yaml(settings)
     orphans = []
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
@@ -64,18 +64,16 @@ def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
                 message=(f"its process ({pid}) is gone: it was stopped before the run finished"),
             )
             orphans.append(run)
-    for run in orphans:
-        sha = run.tags.get("dagster/partition")
-        if run.job_name == "rulebook_ingest" and sha:
-            from tools.rulebooks.service import INTERRUPTED, update_document
+    # What a run left half done is its plugin's to mend (a rulebook shown as being ingested).
+    from lifeos.plugins import get_plugins
 
-            update_document(
-                settings.database_url,
-                sha,
-                only_if=("queued", "processing"),
-                status="failed",
-                error=f"{INTERRUPTED} (its Dagster run {run.run_id[:8]} was stopped)",
-            )
+    for run in orphans:
+        get_plugins().pm.hook.run_interrupted(
+            settings=settings,
+            job_name=run.job_name,
+            partition=run.tags.get("dagster/partition"),
+            run_id=run.run_id,
+        )
     return orphans
 
 
@@ -98,11 +96,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteInProcessResult:
-    """A rulebook's pages → chunks → index."""
-    return run_partition(settings, "rulebook_ingest", "rulebooks", sha, source=source)
 
 
 def generate_batch(settings: Settings, batch_id: str, *, source: str) -> dg.ExecuteInProcessResult:

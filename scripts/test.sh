@@ -20,7 +20,7 @@ rm -f .coverage .coverage.*
 status=0
 .venv/bin/python -m pytest --cov --cov-report= || status=$?
 echo "coverage by layer (goal >= 85 % for lifeos, tools, resources):"
-for layer in lifeos tools resources apps assets pipelines; do
+for layer in lifeos tools resources apps assets pipelines plugins; do
   printf '  %-10s %s %%\n' "$layer" \
     "$(.venv/bin/coverage report --format=total --fail-under=0 --include="$layer/*" 2>/dev/null || echo "?")"
 done

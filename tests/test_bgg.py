@@ -22,8 +22,8 @@ from lifeos.db.engine import session_scope
 from lifeos.errors import BGGError, BGGTokenMissing, NotFound, ServiceUnavailable
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.bgg import BGGClient, cache_size
-from tools.games import Games
+from plugins.board_games.resources import BGGClient, cache_size
+from plugins.board_games.tools.games import Games
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bgg"
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def test_errors_are_clear_and_never_cached(client: BGGClient, settings: Settings
 
 RATE_CLIENT = """
 import sys, time
-from resources.bgg import BGGClient
+from plugins.board_games.resources import BGGClient
 c = BGGClient(base_url=sys.argv[1], token="t", database_url=sys.argv[2], state_dir=sys.argv[3],
               min_interval_s=0.4)
 for i in range(3):
@@ -213,7 +213,7 @@ def test_the_rate_limit_holds_across_processes(server: str, settings: Settings) 
 
 
 def test_the_catalogue_refreshes_stale_games(client: BGGClient, settings: Settings) -> None:
-    from assets.games import bgg_catalogue
+    from plugins.board_games.assets.games import bgg_catalogue
     from resources.workbench import WorkbenchResource
 
     games = Games(settings, client)

@@ -90,8 +90,8 @@ def test_qa_quality_notebook_reads_eval_runs(lifeos_home: Path, sqlite_url: str)
 
     from lifeos.settings import get_settings
     from notebooks.qa_quality import app as qa_app
-    from tools.rulebooks.evaluate import METRICS, eval_runs_frame, save
-    from tools.rules_qa import RulesQA
+    from plugins.board_games.tools.rulebooks.evaluate import METRICS, eval_runs_frame, save
+    from plugins.board_games.tools.rules_qa import RulesQA
 
     metrics = dict.fromkeys(METRICS, 0.5) | {"n_questions": 2}
     rows = pl.DataFrame(

@@ -313,7 +313,12 @@ def test_the_api_mounts_and_unmounts_a_plugins_routes(
     client = TestClient(create_app(settings, studio=False, plugins=host))
 
     names = {p["name"]: p["status"] for p in client.get("/api/v1/plugins").json()}
-    assert names == {"kinds": "loaded", "tools": "loaded", "recipes": "loaded"}
+    assert names == {
+        "kinds": "loaded",
+        "tools": "loaded",
+        "board_games": "loaded",
+        "recipes": "loaded",
+    }
     assert client.get("/api/v1/recipes/version").json() == {"version": "1.0.0"}
     made = client.post("/api/v1/entities/recipe", json={"name": "Soup", "data": {"servings": 4}})
     assert made.status_code == 201, made.text

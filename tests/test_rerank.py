@@ -21,9 +21,9 @@ from lifeos.errors import CapabilityError, ModelNotAvailable
 from lifeos.llm import models
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
+from plugins.board_games.tools.rulebooks.retrieve import RetrievalConfig, retrieve
+from plugins.board_games.tools.rulebooks.service import Rulebooks
 from tests.llm_helpers import copy_configs
-from tools.rulebooks.retrieve import RetrievalConfig, retrieve
-from tools.rulebooks.service import Rulebooks
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 DOCS = [

@@ -10,7 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.rulebooks import (
+from lifeos.settings import Settings
+from plugins.board_games.assets.rulebooks import (
     rulebook_chunks,
     rulebook_inbox_sensor,
     rulebook_index,
@@ -18,10 +19,9 @@ from assets.rulebooks import (
     rulebook_pages,
     rulebook_partitions,
 )
-from lifeos.settings import Settings
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS
+from plugins.board_games.tools.rulebooks.service import Rulebooks, file_sha256
 from resources.workbench import WorkbenchResource
-from tools.rulebooks.retrieve import CORPUS
-from tools.rulebooks.service import Rulebooks, file_sha256
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 ASSETS = [rulebook_pages, rulebook_chunks, rulebook_index, rulebook_index_complete]
@@ -189,7 +189,7 @@ def test_the_demo_rulebooks_are_queued_for_the_demo_games(
 
 @pytest.mark.slow
 def test_rules_qa_eval_asset_on_a_small_set(workbench: WorkbenchResource, tmp_path: Path) -> None:
-    from assets.rulebooks import question_sets, rules_qa_eval
+    from plugins.board_games.assets.rulebooks import question_sets, rules_qa_eval
 
     folder = tmp_path / "mini"
     folder.mkdir()
@@ -283,8 +283,8 @@ def test_a_run_in_this_process_leaves_its_output_alone(
 import os, threading
 from lifeos.settings import Settings
 from lifeos.llm.router import get_router
-from pipelines.runs import ingest_rulebook
-from tools.rulebooks.service import Rulebooks
+from plugins.board_games.pipelines import ingest_rulebook
+from plugins.board_games.tools.rulebooks.service import Rulebooks
 settings = Settings(home={str(settings.home)!r}, LIFEOS_DATABASE_URL={settings.database_url!r})
 sha = Rulebooks(settings, get_router(settings.database_url)).add(
     {str(DATA / "dev_morris.pdf")!r}, game="Mill")["sha256"]

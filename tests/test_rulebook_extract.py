@@ -11,12 +11,12 @@ import pypdf
 import pytest
 
 from lifeos.errors import RulebookError
+from plugins.board_games.tools.rulebooks.extract import Extraction, check_pdf, extract
 from tests.rulebook_pdfs import (
     make_messy_rulebook,
     with_unreadable_text_layer,
     without_ligature_mappings,
 )
-from tools.rulebooks.extract import Extraction, check_pdf, extract
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"
@@ -101,7 +101,7 @@ def test_the_ocr_page_gets_headings_at_the_level_of_its_peers(
 
 
 def test_two_column_ocr_lines_are_read_column_by_column() -> None:
-    from tools.rulebooks.extract import Line, reading_order
+    from plugins.board_games.tools.rulebooks.extract import Line, reading_order
 
     def line(text: str, left: float, top: float, width: float = 200) -> Line:
         return Line(1, text, left, top, top + 10, left + width)
@@ -134,7 +134,7 @@ def test_a_scanned_table_is_rebuilt_from_its_alignment() -> None:
 
 
 def test_aligned_tables_beside_body_text_and_not_in_it() -> None:
-    from tools.rulebooks.extract import Line, aligned_tables
+    from plugins.board_games.tools.rulebooks.extract import Line, aligned_tables
 
     def line(text: str, left: float, top: float, width: float = 40) -> Line:
         return Line(1, text, left, top, top + 10, left + width)
@@ -376,7 +376,7 @@ def test_display_type_reads_as_the_words_it_shows(tmp_path: Path) -> None:
     ],
 )
 def test_icon_fonts_are_told_by_the_words_of_their_names(fontname: str, icons: bool) -> None:
-    from tools.rulebooks.extract.repair import _is_pictogram_font
+    from plugins.board_games.tools.rulebooks.extract.repair import _is_pictogram_font
 
     assert _is_pictogram_font(fontname) is icons
 
@@ -483,7 +483,7 @@ def test_a_two_column_table_in_a_text_column_with_a_bold_header() -> None:
     """Within one column of the page two cells side by side make a table row; a cell may be
     longer where its row keeps the table's columns; the bold line right above is the header,
     cut between its words at the columns (its cells a word space apart, read as one line)."""
-    from tools.rulebooks.extract import Line, aligned_tables
+    from plugins.board_games.tools.rulebooks.extract import Line, aligned_tables
 
     def line(
         text: str,
@@ -526,7 +526,7 @@ def test_a_two_column_table_in_a_text_column_with_a_bold_header() -> None:
 def test_rows_flattened_into_lines_of_numbers_become_a_table() -> None:
     """A table whose text layer reads as "Cards each 17 13 10 8" lines, one under the other,
     is a table again; prose that ends in numbers is not."""
-    from tools.rulebooks.extract import Line, number_rows
+    from plugins.board_games.tools.rulebooks.extract import Line, number_rows
 
     def line(text: str, top: float, left: float = 50) -> Line:
         return Line(1, text, left, top, top + 10, left + 6 * len(text))
@@ -555,7 +555,7 @@ def test_rows_flattened_into_lines_of_numbers_become_a_table() -> None:
 
 
 def test_running_lines_count_pages_not_lines() -> None:
-    from tools.rulebooks.extract import Line, running_lines
+    from plugins.board_games.tools.rulebooks.extract import Line, running_lines
 
     footers = [Line(n, f"Page {n}", 300, 770, 780, 340) for n in range(1, 5)]
     numbers = [
@@ -637,7 +637,7 @@ def test_docling_layout_models_missing_is_a_clear_error(tmp_path: Path) -> None:
     """The full Docling pipeline is used only when its layout models are configured; a folder
     without them fails that rulebook with a message saying what to do."""
     from lifeos.errors import RulebookError
-    from tools.rulebooks.extract import extract
+    from plugins.board_games.tools.rulebooks.extract import extract
 
     empty = tmp_path / "docling-models"
     empty.mkdir()
@@ -654,7 +654,7 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> Extraction:
 
 
 def test_ligatures_and_soft_hyphens_read_as_plain_words(messy: Extraction) -> None:
-    from tools.rulebooks.chunk import page_blocks
+    from plugins.board_games.tools.rulebooks.chunk import page_blocks
 
     page = messy.pages[0]
     assert not re.search("[\ufb00-\ufb06\u00ad]", page.markdown)
@@ -671,8 +671,8 @@ def test_ligatures_and_soft_hyphens_read_as_plain_words(messy: Extraction) -> No
 def test_a_quote_across_a_broken_word_verifies_on_its_page(messy: Extraction) -> None:
     """Chunks join a word broken at a line end ("oppo-" "nent"); quote verification folds the
     page's line breaks the same way, so the quote is still found."""
-    from tools.rulebooks.chunk import page_blocks
-    from tools.rules_qa import verify
+    from plugins.board_games.tools.rulebooks.chunk import page_blocks
+    from plugins.board_games.tools.rules_qa import verify
 
     page = messy.pages[0]
     sentence = next(
@@ -709,7 +709,7 @@ def test_joined_lines_and_normalised_pages_agree(lines: list[str], joined: str) 
     """What a chunk says (lines joined) normalises to what the page says (lines kept), so a
     quote taken from a chunk is found on its page. A word broken at a line end is whole again;
     a number keeps its hyphen."""
-    from tools.rulebooks.text import clean_line, join_lines, normalize
+    from plugins.board_games.tools.rulebooks.text import clean_line, join_lines, normalize
 
     assert join_lines(*lines) == joined
     assert normalize(joined) == normalize("\n".join(lines))
@@ -737,7 +737,7 @@ def test_ligatures_the_pdf_gives_no_letters_for_are_restored(tmp_path: Path) -> 
     lost = without_ligature_mappings(
         make_messy_rulebook(tmp_path / "book.pdf"), tmp_path / "lost.pdf"
     )
-    from tools.rulebooks.extract import docling_lines
+    from plugins.board_games.tools.rulebooks.extract import docling_lines
 
     assert any("\ufffd" in ln.text for ln in docling_lines(lost)[0])  # as the parser reads it
     text = extract(lost).pages[0].markdown
@@ -749,7 +749,7 @@ def test_a_text_layer_that_reads_as_no_language_is_read_by_ocr(tmp_path: Path) -
     """Pages whose fonts map every letter wrongly ("Gur cynlre" for "The player") look right
     but read as nonsense: OCR reads them instead, tables included; other pages are untouched."""
     book = with_unreadable_text_layer(DATA / "dev_hearts.pdf", tmp_path / "book.pdf", {3})
-    from tools.rulebooks.extract import docling_lines
+    from plugins.board_games.tools.rulebooks.extract import docling_lines
 
     assert any("Cynlref naq gur Qrpx" in ln.text for ln in docling_lines(book)[0])
     pages = extract(book).pages
@@ -767,8 +767,8 @@ def test_a_book_in_a_language_the_word_list_lacks_keeps_its_text_layer(
     and the text layer stands for the whole book (no OCR page by page)."""
     from reportlab.pdfgen import canvas
 
-    from tools.rulebooks.extract import Line, pipeline
-    from tools.rulebooks.extract import ocr as ocr_module
+    from plugins.board_games.tools.rulebooks.extract import Line, pipeline
+    from plugins.board_games.tools.rulebooks.extract import ocr as ocr_module
 
     text = (
         "Pelaajat siirtävät nappuloitaan vuorotellen. Nappula liikkuu viistosti eteenpäin "
@@ -803,8 +803,8 @@ def norm_spaces(text: str) -> str:
 
 
 def test_lost_glyphs_take_the_ligature_that_makes_a_known_word() -> None:
-    from tools.rulebooks.extract import known_words
-    from tools.rulebooks.text import restore_lost_glyphs
+    from plugins.board_games.tools.rulebooks.extract import known_words
+    from plugins.board_games.tools.rulebooks.text import restore_lost_glyphs
 
     lost = "The \ufffdrst to \ufffdip shu\ufffdes; o\ufffdce, e\ufffdect, O\ufffder, zq\ufffdx."
     assert (
@@ -921,7 +921,7 @@ def test_a_pdf_docling_cannot_parse_is_read_by_pdfplumber(
     """The file opens (pdfium), but Docling's parser fails on it: pdfplumber's lines, in
     column order, go through the same structure recovery, and the book reads with the same
     headings and tables."""
-    import tools.rulebooks.extract.pipeline as extraction
+    import plugins.board_games.tools.rulebooks.extract.pipeline as extraction
 
     def fails(path: Path) -> None:
         raise RulebookError(f"{path.name} could not be parsed (a parser bug)")

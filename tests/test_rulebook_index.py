@@ -14,10 +14,10 @@ from lifeos.errors import BadRequest
 from lifeos.llm.providers.local import LocalProvider
 from lifeos.llm.router import Router
 from lifeos.vectors import VectorStore
-from tools.rulebooks.chunk import Chunk, chunk_pages
-from tools.rulebooks.extract import Page, extract
-from tools.rulebooks.index import index_chunks
-from tools.rulebooks.retrieve import (
+from plugins.board_games.tools.rulebooks.chunk import Chunk, chunk_pages
+from plugins.board_games.tools.rulebooks.extract import Page, extract
+from plugins.board_games.tools.rulebooks.index import index_chunks
+from plugins.board_games.tools.rulebooks.retrieve import (
     CORPUS,
     Hit,
     RetrievalConfig,
@@ -25,8 +25,8 @@ from tools.rulebooks.retrieve import (
     retrieve,
     supported_by_section,
 )
-from tools.rulebooks.service import file_sha256
-from tools.rulebooks.text import full_text_query, with_number_forms
+from plugins.board_games.tools.rulebooks.service import file_sha256
+from plugins.board_games.tools.rulebooks.text import full_text_query, with_number_forms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 OWN = Path(__file__).resolve().parents[1] / "benchmarks" / "rulebook_sets" / "own"

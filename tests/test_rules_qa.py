@@ -20,12 +20,12 @@ from lifeos.llm.router import Router
 from lifeos.llm.toolkit import ToolConfigs
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
+from plugins.board_games.tools.rulebooks.evaluate import METRICS, evaluate, score, supported
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS, Hit
+from plugins.board_games.tools.rulebooks.service import Rulebooks, file_sha256
+from plugins.board_games.tools.rulebooks.text import sentences
+from plugins.board_games.tools.rules_qa import ABSTAIN, RulesAnswer, RulesQA, RulesQuestion, verify
 from tests.llm_helpers import copy_configs
-from tools.rulebooks.evaluate import METRICS, evaluate, score, supported
-from tools.rulebooks.retrieve import CORPUS, Hit
-from tools.rulebooks.service import Rulebooks, file_sha256
-from tools.rulebooks.text import sentences
-from tools.rules_qa import ABSTAIN, RulesAnswer, RulesQA, RulesQuestion, verify
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rulebooks"
 MILL = "Mill (Nine Men's Morris)"
@@ -79,7 +79,7 @@ def env(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def test_a_file_name_finds_the_game_it_spells(tmp_path: Path) -> None:
-    from tools.rulebooks.service import _game_from_filename
+    from plugins.board_games.tools.rulebooks.service import _game_from_filename
 
     url = f"sqlite:///{tmp_path / 'lib.db'}"
     migrate.upgrade(url)
@@ -351,7 +351,7 @@ def test_an_answer_with_a_number_no_passage_holds_is_extractive(env) -> None:  #
 def test_plain_replies_are_read(text: str, answer: str | None, passages: list[int] | None) -> None:
     """The answer is plain text (no JSON grammar to pay for), labelled or not, without a lead-in
     that names a passage number the player never saw."""
-    from tools.rules_qa import parse_reply
+    from plugins.board_games.tools.rules_qa import parse_reply
 
     reply = parse_reply(text)
     if answer:
@@ -375,7 +375,7 @@ def test_the_answer_is_cited_where_it_is_stated(env) -> None:  # noqa: ANN001
 
 
 def test_numbers_match_whether_spelled_or_printed() -> None:
-    from tools.rulebooks.text import numbers, words
+    from plugins.board_games.tools.rulebooks.text import numbers, words
 
     assert words("We are five players") & words("| 5 | 2 of clubs | 10 |") == {"5"}
     assert numbers("Four seeds in each of the twelve pits, 48 in all") == {"4", "12", "48"}
@@ -385,7 +385,7 @@ def test_numbers_match_whether_spelled_or_printed() -> None:
 def test_a_table_row_is_quoted_with_its_header() -> None:
     """A row of numbers alone says nothing and a header alone answers nothing: each data row
     is quoted after its header, both parts verbatim and each verified on the page."""
-    from tools.rulebooks.text import quotable
+    from plugins.board_games.tools.rulebooks.text import quotable
 
     page = (
         "## Scoring\nThe target depends on the players.\n| Players | Target score |\n"
@@ -406,7 +406,7 @@ def test_a_table_row_is_quoted_with_its_header() -> None:
 def test_a_count_in_the_question_picks_out_its_table_row() -> None:
     """A small model misreads grids of numbers row for row; the row that the question's count
     picks out (a number, a range, an open end), with its column names, it reads right."""
-    from tools.rulebooks.text import table_row_for
+    from plugins.board_games.tools.rulebooks.text import table_row_for
 
     table = (
         "Deal as follows:\n| Players | Packs | Cards each |\n|---|---|---|\n"
@@ -430,7 +430,7 @@ def test_a_count_in_the_question_picks_out_its_table_row() -> None:
 
 
 def test_the_answer_step_gets_the_table_row_the_question_picks_out(env) -> None:  # noqa: ANN001
-    from tools.rulebooks.retrieve import retrieve
+    from plugins.board_games.tools.rulebooks.retrieve import retrieve
 
     _, _, qa, provider = env
     question = "We are five players. How many cards does each of us get?"
@@ -536,8 +536,8 @@ def test_bad_files_are_refused_before_anything_is_stored(env, tmp_path: Path) ->
 
 
 def test_score_counts_what_the_issue_asks_for() -> None:
-    from tools.rulebooks.evaluate import Question
-    from tools.rules_qa import Citation
+    from plugins.board_games.tools.rulebooks.evaluate import Question
+    from plugins.board_games.tools.rules_qa import Citation
 
     def q(i: str, pages: list[int], answer: str = "Three men") -> Question:
         return Question(i, "b.pdf", "G", "?", answer, pages, bool(pages), "fact")
@@ -736,7 +736,7 @@ def test_a_table_quote_is_highlighted_part_by_part() -> None:
     (header and row) that stand apart on the page, and each is found and marked."""
     from PIL import ImageChops
 
-    from apps.studio.pages.ask import render_page
+    from plugins.board_games.studio.ask import render_page
 
     pdf = DATA / "dev_hearts.pdf"
     plain = render_page(pdf, 6, "no such words on this page at all")
@@ -755,7 +755,7 @@ def test_a_quote_with_a_word_broken_on_the_page_is_highlighted(tmp_path: Path) -
     still finds them."""
     from PIL import ImageChops
 
-    from apps.studio.pages.ask import render_page
+    from plugins.board_games.studio.ask import render_page
     from tests.rulebook_pdfs import make_messy_rulebook
 
     pdf = make_messy_rulebook(tmp_path / "book.pdf")
@@ -772,7 +772,7 @@ def test_a_quote_on_a_print_pdf_is_highlighted_where_it_stands(tmp_path: Path) -
     from PIL import ImageChops
     from pypdf.generic import RectangleObject
 
-    from apps.studio.pages.ask import render_page
+    from plugins.board_games.studio.ask import render_page
 
     writer = pypdf.PdfWriter(clone_from=DATA / "dev_hearts.pdf")
     for page in writer.pages:

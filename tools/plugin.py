@@ -10,9 +10,7 @@ from lifeos.hookspecs import hookimpl
 @hookimpl
 def register_tools(register: Any) -> None:
     from tools.composer import Composer
-    from tools.rules_qa import RulesQA
     from tools.tagger import TagSuggester
 
     register(TagSuggester)
     register(Composer)
-    register(RulesQA)

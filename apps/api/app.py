@@ -17,12 +17,10 @@ from apps.api.routes import (
     analyze,
     cards,
     entities,
-    games,
     health,
     images,
     library,
     models,
-    rules,
     schedules,
     stories,
 )
@@ -82,10 +80,8 @@ def create_app(
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
-    app.include_router(rules.router, prefix=API_PREFIX)
     app.include_router(images.router, prefix=API_PREFIX)
     app.include_router(schedules.router, prefix=API_PREFIX)
-    app.include_router(games.router, prefix=API_PREFIX)
     app.include_router(cards.router, prefix=API_PREFIX)
     app.include_router(stories.router, prefix=API_PREFIX)
     app.include_router(analyze.router, prefix=API_PREFIX)

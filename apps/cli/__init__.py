@@ -18,12 +18,10 @@ from apps.cli import (
     cards,
     db,
     entity,
-    games,
     images,
     library,
     models,
     plugins,
-    rulebooks,
     schedules,
     stories,
     up,
@@ -32,6 +30,7 @@ from apps.cli.common import print_error, want_json
 from lifeos.dagster_home import keep_sigterm
 from lifeos.db import migrate
 from lifeos.errors import LifeOSError
+from lifeos.plugins import get_plugins, serve_only
 from lifeos.settings import get_settings
 
 app = typer.Typer(
@@ -47,14 +46,25 @@ app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
 library.register(app)
-rulebooks.register(app)
 images.register(app)
 schedules.register(app)
-games.register(app)
 cards.register(app)
 stories.register(app)
 analyze.register(app)
 up.register(app)
+CLI_PARTS = ("kinds", "tools", "commands", "definitions")  # no pages, no routes
+_joined: set[int] = set()
+
+
+def cli() -> typer.Typer:
+    """The `lifeos` command with the loaded plugins' commands (`lifeos rulebook ...` comes from
+    board_games): each group joins once."""
+    serve_only(*CLI_PARTS)
+    for group in get_plugins().registries.commands.values():
+        if id(group) not in _joined:
+            _joined.add(id(group))
+            app.add_typer(group)
+    return app
 
 
 def _library_needs_upgrade() -> LifeOSError | None:
@@ -77,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_sigterm()
     want_json(False)  # a command with --json turns JSON errors on for itself
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = cli()(args=argv, standalone_mode=False)
     except LifeOSError as exc:
         print_error(exc)
         return 1

@@ -18,7 +18,6 @@ from apps.studio.base import Page, Studio
 from apps.studio.pages import (
     activity,
     analyze,
-    ask,
     generate,
     library,
     models,
@@ -32,7 +31,6 @@ from lifeos.settings import Settings, is_loopback
 
 PAGES: tuple[type[Page], ...] = (
     library.LibraryPage,
-    ask.AskPage,
     generate.GeneratePage,
     analyze.AnalyzePage,
     stories.StoriesPage,

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, cast
+from typing import Any, ClassVar, Final, Generic, TypeVar, cast
 
 import gradio as gr
 import structlog
@@ -26,10 +26,6 @@ from lifeos.errors import LifeOSError
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-
-if TYPE_CHECKING:
-    from tools.rulebooks.service import Rulebooks
-    from tools.rules_qa import RulesQA
 
 log = structlog.get_logger("lifeos.studio")
 
@@ -46,7 +42,6 @@ class Studio:
 
     settings: Settings
     plugins: PluginHost = field(default_factory=get_plugins)
-    _rules: tuple[Rulebooks, RulesQA] | None = field(default=None, repr=False)
 
     @contextmanager
     def store(self) -> Iterator[EntityStore]:
@@ -56,13 +51,6 @@ class Studio:
                 registry=self.plugins.kinds,
                 max_entity_bytes=self.settings.max_entity_bytes,
             )
-
-    def rules(self) -> tuple[Rulebooks, RulesQA]:
-        if self._rules is None:  # heavy imports (models, LanceDB): on first use only
-            from tools.rules_qa import rules_services
-
-            self._rules = rules_services(self.settings)
-        return self._rules
 
     def dagster_run_url(self, run_id: str) -> str:
         return f"{self.settings.dagster_ui_url}/runs/{run_id}"

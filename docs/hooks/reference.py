@@ -1,7 +1,7 @@
 """MkDocs hook: the reference pages, generated from the code at every build (never committed).
 
-- `reference/cli.md` from the typer app (`apps.cli:app`): every command, its help, arguments
-  and options, walked through the click command tree typer builds.
+- `reference/cli.md` from the typer app (`apps.cli:cli()`, with the plugins' commands): every
+  command, its help, arguments and options, walked through the click command tree typer builds.
 - `reference/api.md` from the FastAPI app's OpenAPI document (`apps.api.app:create_app`, the
   studio left out): every path and method with its summary, grouped by tag.
 - `reference/kinds.md` from the entity kind registry: every kind, its fields and links.
@@ -114,9 +114,9 @@ def _walk(cmd: Any, path: list[str], parent: Any, out: list[str]) -> None:
 def cli_reference() -> str:
     import typer
 
-    from apps.cli import app
+    from apps.cli import cli
 
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(cli())
     out = [
         "# CLI reference",
         "",

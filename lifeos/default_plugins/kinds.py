@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from croniter import croniter
-from pydantic import EmailStr, Field, field_validator, model_validator
+from pydantic import EmailStr, Field, field_validator
 
 from lifeos.hookspecs import hookimpl
 from lifeos.kinds import ANY_KIND, EntityData, HexColor, KindSpec, Prompt, ShortText, Text
@@ -225,53 +225,6 @@ class StoryScene(EntityData):
     )
 
 
-# ---- board games and answers ---------------------------------------------------------------
-
-
-class BoardGame(EntityData):
-    bgg_id: int | None = Field(None, ge=1)
-    year_published: int | None = Field(None, ge=-5000, le=2200)
-    min_players: int | None = Field(None, ge=1, le=100)
-    max_players: int | None = Field(None, ge=1, le=100)
-    playing_time: int | None = Field(None, ge=0, le=100_000, description="minutes")
-    min_age: int | None = Field(None, ge=0, le=99)
-    weight: float | None = Field(None, ge=0, le=5, description="BGG complexity 1–5")
-    designers: list[ShortText] = Field(default_factory=list, max_length=50)
-    publishers: list[ShortText] = Field(default_factory=list, max_length=50)
-    mechanics: list[ShortText] = Field(default_factory=list, max_length=100)
-    categories: list[ShortText] = Field(default_factory=list, max_length=100)
-    description: Text = ""
-    image_url: ShortText = ""
-    rulebook_status: Literal["none", "queued", "processing", "ready", "failed"] = "none"
-    bgg_refreshed_at: ShortText = Field("", description="when BGG metadata was last fetched")
-
-    @model_validator(mode="after")
-    def _players_in_order(self) -> BoardGame:
-        if self.min_players and self.max_players and self.min_players > self.max_players:
-            raise ValueError("min_players is greater than max_players")
-        return self
-
-
-class Citation(EntityData):
-    page: int = Field(ge=1)
-    section: ShortText = ""
-    quote: Text = ""
-    document_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
-
-
-class QA(EntityData):
-    question: Text
-    answer: Text = ""
-    context_type: Literal["rulebook", "general", "document"] = "general"
-    citations: list[Citation] = Field(default_factory=list, max_length=50)
-    abstained: bool = False
-    confidence: float | None = Field(None, ge=0, le=1)
-    model: ShortText = ""
-    latency_s: float | None = Field(None, ge=0)
-    feedback: Literal["", "helpful", "not_helpful"] = ""
-    feedback_notes: Text = ""
-
-
 # ---- operating the workbench ---------------------------------------------------------------
 
 
@@ -467,14 +420,6 @@ BUILTIN_KINDS: tuple[KindSpec, ...] = (
         "Story scene",
         "one scene of a story",
         links={"features": ("character",), "illustrated_by": ("image",)},
-    ),
-    KindSpec("board_game", BoardGame, "Board game", "a game, with BoardGameGeek metadata"),
-    KindSpec(
-        "qa",
-        QA,
-        "Q&A",
-        "a question with its answer and citations",
-        links={"about": ("board_game", "character", "story")},
     ),
     KindSpec(
         "visualization_config",

@@ -7,6 +7,7 @@ and tool registries, the API's routes and the studio's pages read it."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 
 from lifeos.plugins.host import GROUP, SAFE_MODE_AFTER, Plugin, PluginHost, Registries, Status
 from lifeos.plugins.manifest import PluginManifest, Provides, read_manifest
@@ -24,13 +25,24 @@ __all__ = [
     "get_plugins",
     "host_for",
     "read_manifest",
+    "serve_only",
 ]
 
 _host: PluginHost | None = None
+_parts: tuple[str, ...] | None = None  # None: every part
 _lock = threading.Lock()
 
 
-def host_for(settings: Settings) -> PluginHost:
+def serve_only(*parts: str) -> None:
+    """Before the first `get_plugins()`: this process uses only these registries (`kinds`,
+    `tools`, `commands`, ...), so the plugins' other parts are never imported. Too late once
+    the host is loaded: it already has everything."""
+    global _parts
+    if _host is None:
+        _parts = parts
+
+
+def host_for(settings: Settings, parts: Iterable[str] | None = None) -> PluginHost:
     """A new host over `settings`' plugin folder and choices; nothing loaded yet."""
     return PluginHost(
         [settings.plugins_dir],
@@ -38,6 +50,7 @@ def host_for(settings: Settings) -> PluginHost:
         third_party=settings.load_plugins,
         strict=settings.strict_plugins,
         settings=settings,
+        parts=parts,
     )
 
 
@@ -48,5 +61,5 @@ def get_plugins() -> PluginHost:
     if _host is None:
         with _lock:
             if _host is None:
-                _host = host_for(get_settings()).load_all()
+                _host = host_for(get_settings(), _parts).load_all()
     return _host

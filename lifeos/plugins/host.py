@@ -23,7 +23,7 @@ import importlib.util
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,6 +53,7 @@ REGISTER_HOOKS = {
     "routers": "register_routers",
     "pages": "register_pages",
     "definitions": "register_definitions",
+    "commands": "register_commands",
 }
 
 
@@ -104,7 +105,8 @@ class Registries:
     tools: dict[str, type[Any]] = field(default_factory=dict)
     routers: dict[str, Any] = field(default_factory=dict)
     pages: dict[str, type[Any]] = field(default_factory=dict)
-    definitions: dict[str, Any] = field(default_factory=dict)
+    definitions: dict[str, Any] = field(default_factory=dict)  # Definitions, or f(settings)
+    commands: dict[str, Any] = field(default_factory=dict)  # typer.Typer groups
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> plugin
 
     def snapshot(self) -> dict[str, Any]:
@@ -115,6 +117,7 @@ class Registries:
             "routers": dict(self.routers),
             "pages": dict(self.pages),
             "definitions": dict(self.definitions),
+            "commands": dict(self.commands),
             "owners": dict(self.owners),
         }
 
@@ -132,12 +135,18 @@ class PluginHost:
         third_party: bool = True,
         strict: bool = False,
         settings: Any = None,
+        parts: Iterable[str] | None = None,
     ) -> None:
         self.folders = folders
         self.state_folder = state_folder
         self.third_party = third_party
         self.strict = strict
         self.settings = settings
+        # What this process serves: the CLI asks for no pages or routes (they import Gradio
+        # and FastAPI, seconds before `lifeos --help` could answer).
+        self.parts = frozenset(REGISTER_HOOKS if parts is None else parts)
+        if unknown := self.parts - set(REGISTER_HOOKS):
+            raise ValueError(f"no such plugin parts: {sorted(unknown)}")
         self.registries = Registries()
         self.plugins: dict[str, Plugin] = {}
         self.pm = pluggy.PluginManager("lifeos")
@@ -456,6 +465,8 @@ class PluginHost:
         plugin.module, plugin.registered, plugin.teardown = module, {}, []
         try:
             for what, hook in REGISTER_HOOKS.items():
+                if what not in self.parts:
+                    continue
                 self._call(plugin.name, hook, register=self._registrar(plugin, what))
             self._call(plugin.name, "plugin_load", settings=self.settings)
         except Exception as exc:  # noqa: BLE001 - whatever a plugin raises quarantines it
@@ -536,8 +547,9 @@ class PluginHost:
                 plugin.teardown.append(lambda: reg.kinds.unregister(item.name))
             elif what == "routers":
                 keep(reg.routers, f"{plugin.name}:{getattr(item, 'prefix', '') or '/'}", item)
-            elif what == "definitions":
-                keep(reg.definitions, f"{plugin.name}:{len(plugin.registered.get(what, []))}", item)
+            elif what in ("definitions", "commands"):
+                table = reg.definitions if what == "definitions" else reg.commands
+                keep(table, f"{plugin.name}:{len(plugin.registered.get(what, []))}", item)
             else:  # tools and pages: classes with a `name` (tools) or `id` (pages)
                 key = getattr(item, "name" if what == "tools" else "id", None)
                 if not isinstance(key, str) or not key:

@@ -47,6 +47,7 @@ class Provides(BaseModel):
     pages: list[str] = Field(default_factory=list)
     routers: list[str] = Field(default_factory=list)
     definitions: list[str] = Field(default_factory=list, description="Dagster asset keys, jobs")
+    commands: list[str] = Field(default_factory=list, description="CLI commands and groups")
     models: list[str] = Field(default_factory=list, description="model aliases")
     configs: list[str] = Field(default_factory=list, description="tool config files")
 

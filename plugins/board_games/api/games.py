@@ -18,7 +18,7 @@ class AddBody(BaseModel):
 
 
 def _games(request: Request):  # noqa: ANN202
-    from tools.games import games_service
+    from plugins.board_games.tools.games import games_service
 
     return games_service(request.app.state.settings)
 
@@ -41,10 +41,10 @@ async def attach_rulebook(game: str, file: UploadFile, request: Request) -> dict
     async with uploaded(file, max_bytes=settings.rulebook_max_bytes, what="rulebooks") as path:
         doc = _games(request).attach_rulebook(game, path)
     if doc["status"] != "ready":
-        from pipelines.runs import ingest_rulebook
+        from plugins.board_games.pipelines import ingest_rulebook
 
         ingest_rulebook(settings, doc["sha256"], source="api")
-        from tools.rules_qa import rules_services
+        from plugins.board_games.tools.rules_qa import rules_services
 
         doc = rules_services(settings)[0].get(doc["sha256"])
     return doc

@@ -23,7 +23,7 @@ class AskBody(BaseModel):
 
 
 def _services(request: Request):  # noqa: ANN202
-    from tools.rules_qa import rules_services
+    from plugins.board_games.tools.rules_qa import rules_services
 
     return rules_services(request.app.state.settings)
 

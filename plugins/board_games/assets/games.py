@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import dagster as dg
 
-from resources.bgg import BGGClient
+from plugins.board_games.resources import BGGClient
+from plugins.board_games.tools.games import Games
 from resources.workbench import WorkbenchResource
-from tools.games import Games
 
 
 @dg.asset(

@@ -9,9 +9,9 @@ from pathlib import Path
 import dagster as dg
 
 from lifeos.errors import RulebookError
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
+from plugins.board_games.tools.rulebooks.service import Rulebooks
 from resources.workbench import WorkbenchResource
-from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
-from tools.rulebooks.service import Rulebooks
 
 RULEBOOK_PARTITIONS = "rulebooks"  # the dynamic partitions' name: one partition per PDF
 rulebook_partitions = dg.DynamicPartitionsDefinition(name=RULEBOOK_PARTITIONS)
@@ -220,8 +220,8 @@ class EvalConfig(dg.Config):
 def rules_qa_eval(
     context: dg.AssetExecutionContext, config: EvalConfig, workbench: WorkbenchResource
 ) -> dg.MaterializeResult:
-    from tools.rulebooks.evaluate import METRICS, evaluate, save
-    from tools.rules_qa import RulesQA
+    from plugins.board_games.tools.rulebooks.evaluate import METRICS, evaluate, save
+    from plugins.board_games.tools.rules_qa import RulesQA
 
     name = context.partition_key
     settings = workbench.settings()

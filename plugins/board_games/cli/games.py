@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from apps.cli.common import console, emit_json, settings, want_json
-from apps.cli.rulebooks import ingest_with_progress
+from plugins.board_games.cli.rulebooks import ingest_with_progress
 
 app = typer.Typer(
     help="Board games from BoardGameGeek (cached for 7 days, offline-first).", no_args_is_help=True
@@ -18,7 +18,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _games():  # noqa: ANN202
-    from tools.games import games_service
+    from plugins.board_games.tools.games import games_service
 
     return games_service(settings())
 
@@ -64,7 +64,7 @@ def attach_rulebook(
     want_json(as_json)
     doc = _games().attach_rulebook(game, path)
     if wait and doc["status"] != "ready":
-        from tools.rules_qa import rules_services
+        from plugins.board_games.tools.rules_qa import rules_services
 
         rulebooks, _ = rules_services(settings())
         ingest_with_progress(rulebooks, doc["sha256"], path.name)
@@ -76,7 +76,3 @@ def attach_rulebook(
             f"{path.name}: {doc['status']}, {doc['pages']} pages, {doc['chunks']} "
             f"chunks {doc['error'] or ''}"
         )
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="games")

@@ -29,7 +29,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _services():  # noqa: ANN202 - tools import heavy libraries: only when a command runs
-    from tools.rules_qa import rules_services
+    from plugins.board_games.tools.rules_qa import rules_services
 
     return rules_services(settings())
 
@@ -39,8 +39,8 @@ def ingest_with_progress(rulebooks: Any, sha: str, label: str) -> Any:
     stderr that follows its steps (read from the rulebook's row as the run writes it). The run
     stays in the main thread, so Ctrl-C interrupts it and marks the rulebook failed."""
 
-    from pipelines.runs import ingest_rulebook
-    from tools.rulebooks.service import INGEST_STEPS, ingest_progress
+    from plugins.board_games.pipelines import ingest_rulebook
+    from plugins.board_games.tools.rulebooks.service import INGEST_STEPS, ingest_progress
 
     with Progress(
         TextColumn("{task.description}", markup=False),
@@ -240,7 +240,7 @@ def _ask_live(qa: Any, question: str, game: str) -> Any:
 @eval_app.command("rules")
 def eval_rules(folder: Path, as_json: JsonFlag = False) -> None:
     """Ingest the folder's PDFs, ask its questions.jsonl, print the metrics."""
-    from tools.rulebooks.evaluate import METRICS, evaluate, save
+    from plugins.board_games.tools.rulebooks.evaluate import METRICS, evaluate, save
 
     want_json(as_json)
     rulebooks, qa = _services()
@@ -263,9 +263,3 @@ def eval_rules(folder: Path, as_json: JsonFlag = False) -> None:
     for key in METRICS:
         table.add_row(key, str(metrics[key]))
     console.print(table)
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="rulebook")
-    root.add_typer(eval_app, name="eval")
-    root.command()(ask)

@@ -13,11 +13,13 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from apps.studio.base import HEAVY, Background, Page, guarded
-from tools.rulebooks.text import ELLIPSIS
-from tools.rules_qa import Citation, RulesAnswer
+from plugins.board_games.tools.rulebooks.text import ELLIPSIS
+from plugins.board_games.tools.rules_qa import Citation, RulesAnswer
 
 if TYPE_CHECKING:
-    from tools.games import Games
+    from plugins.board_games.tools.games import Games
+    from plugins.board_games.tools.rulebooks.service import Rulebooks
+    from plugins.board_games.tools.rules_qa import RulesQA
 
 PAST_COLUMNS = ["★", "asked", "question", "answer", "feedback", "id"]
 ChatHistory = list[dict[str, Any]]  # the chatbot's messages: {"role", "content"}
@@ -82,6 +84,15 @@ def _cite_md(citations: list[Citation], title: str) -> str:
 class AskPage(Page):
     id = "ask"
     title = "Ask the rules"
+    _rules: tuple[Rulebooks, RulesQA] | None = None
+
+    def rules(self) -> tuple[Rulebooks, RulesQA]:
+        """The rulebooks and the rules Q&A, the same services the API and the CLI use."""
+        if self._rules is None:  # heavy imports (models, LanceDB): on first use only
+            from plugins.board_games.tools.rules_qa import rules_services
+
+            self._rules = rules_services(self.studio.settings)
+        return self._rules
 
     def layout(self) -> None:
         self.answer_state = gr.State(None)  # the last RulesAnswer, as a dict
@@ -193,7 +204,7 @@ class AskPage(Page):
     # ---- games and past questions ------------------------------------------------------------
     @guarded
     def games(self, current: str | None = None) -> Any:
-        rulebooks, _ = self.studio.rules()
+        rulebooks, _ = self.rules()
         ready = {d["board_game_id"]: d for d in rulebooks.list() if d["status"] == "ready"}
         with self.studio.store() as store:
             items = store.list("board_game", {"limit": 200, "sort": "name"}).items
@@ -228,7 +239,7 @@ class AskPage(Page):
 
     # ---- BoardGameGeek -----------------------------------------------------------------------
     def _bgg(self) -> Games:
-        from tools.games import games_service
+        from plugins.board_games.tools.games import games_service
 
         return games_service(self.studio.settings)
 
@@ -256,12 +267,12 @@ class AskPage(Page):
     # ---- upload + ingestion as a Dagster run -------------------------------------------------
     @guarded
     def add_rulebook(self, path: str | None, name: str) -> Iterator[Any]:
-        from pipelines.runs import ingest_rulebook
-        from tools.rulebooks.service import INGEST_STEPS, ingest_progress
+        from plugins.board_games.pipelines import ingest_rulebook
+        from plugins.board_games.tools.rulebooks.service import INGEST_STEPS, ingest_progress
 
         if not path:
             raise gr.Error("Choose a PDF first.")
-        rulebooks, _ = self.studio.rules()
+        rulebooks, _ = self.rules()
         src = Path(path)
         doc = rulebooks.add(src, game=name.strip() or None)
         sha = doc["sha256"]
@@ -299,7 +310,7 @@ class AskPage(Page):
             raise gr.Error("Pick a board game with a rulebook first.")
         if not q or len(q.strip()) < 3:
             raise gr.Error("Type a question (at least 3 characters).")
-        _, qa = self.studio.rules()
+        _, qa = self.rules()
         history = [*history, {"role": "user", "content": q}]
         yield history, gr.skip(), gr.skip(), ""
         passages_md, written = "", ""
@@ -329,7 +340,7 @@ class AskPage(Page):
             return gr.skip()
         cites = answer["citations"] or answer["passages"]
         c = cites[int(index)]
-        rulebooks, _ = self.studio.rules()
+        rulebooks, _ = self.rules()
         return render_page(rulebooks.pdf_path(c["document_sha256"]), c["page"], c["quote"])
 
     # ---- feedback ----------------------------------------------------------------------------

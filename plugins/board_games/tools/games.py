@@ -13,8 +13,8 @@ from lifeos.errors import NotFound
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.bgg import BGGClient, GameInfo, SearchHit
-from tools.rulebooks.service import find_game
+from plugins.board_games.resources import BGGClient, GameInfo, SearchHit
+from plugins.board_games.tools.rulebooks.service import find_game
 
 REFRESHED_TAG = "bgg"
 
@@ -74,7 +74,7 @@ class Games:
 
     def attach_rulebook(self, game: str, path: Path) -> dict[str, Any]:
         """Register the PDF for the game (by id or name); ingestion is a Dagster run."""
-        from tools.rules_qa import rules_services
+        from plugins.board_games.tools.rules_qa import rules_services
 
         rulebooks, _ = rules_services(self.settings)
         with session_scope(self.url) as session:
@@ -85,6 +85,6 @@ class Games:
 
 
 def games_service(settings: Settings) -> Games:
-    from resources.bgg import bgg_from_settings
+    from plugins.board_games.resources import bgg_from_settings
 
     return Games(settings, bgg_from_settings(settings))

@@ -1,7 +1,7 @@
 """Rules Q&A: answers with page citations whose quotes are verified against the page, or an
 honest "I don't see this in the rulebook".
 
-1. Hybrid retrieval over the game's rulebook chunks (tools/rulebooks/retrieve.py).
+1. Hybrid retrieval over the game's rulebook chunks (`tools/rulebooks/retrieve.py`).
 2. The model sees the best passages (trimmed to their most relevant sentences) and is asked
    which one answers, "0" for none. Its probabilities for the replies 0..N are read from one
    forward pass (`Router.choose`), not sampled: the tool abstains when P(none) minus the best
@@ -38,9 +38,9 @@ from pydantic import BaseModel, Field, field_validator
 from lifeos.errors import InvalidModelOutput
 from lifeos.llm.router import Router
 from lifeos.llm.toolkit import Tool, ToolConfig, ToolConfigs, check_template, render
-from tools.rulebooks.retrieve import EMBED_ALIAS, Hit, RetrievalConfig, retrieve
-from tools.rulebooks.service import Rulebooks
-from tools.rulebooks.text import (
+from plugins.board_games.tools.rulebooks.retrieve import EMBED_ALIAS, Hit, RetrievalConfig, retrieve
+from plugins.board_games.tools.rulebooks.service import Rulebooks
+from plugins.board_games.tools.rulebooks.text import (
     ELLIPSIS,
     best_sentences,
     normalize,

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tools.rulebooks.extract import Page
-from tools.rulebooks.text import join_lines
+from plugins.board_games.tools.rulebooks.extract import Page
+from plugins.board_games.tools.rulebooks.text import join_lines
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 SENTENCE = re.compile(r"(?<=[.!?;:])\s+")

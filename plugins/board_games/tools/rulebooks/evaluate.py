@@ -20,9 +20,9 @@ from lifeos.db.engine import session_scope
 from lifeos.db.models import EvalRun, utcnow
 from lifeos.errors import BadRequest, LifeOSError, NotFound
 from lifeos.logging import get_logger
-from tools.rulebooks.service import Rulebooks, file_sha256
-from tools.rulebooks.text import normalize, words
-from tools.rules_qa import RulesAnswer, RulesQA
+from plugins.board_games.tools.rulebooks.service import Rulebooks, file_sha256
+from plugins.board_games.tools.rulebooks.text import normalize, words
+from plugins.board_games.tools.rules_qa import RulesAnswer, RulesQA
 
 log = get_logger(__name__)
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 
 from lifeos.llm.router import Router
 from lifeos.vectors import VectorStore
-from tools.rulebooks.chunk import Chunk
-from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS, evidence_sentences
+from plugins.board_games.tools.rulebooks.chunk import Chunk
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS, evidence_sentences
 
 
 def index_chunks(

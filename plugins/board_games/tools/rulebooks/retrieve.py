@@ -23,7 +23,7 @@ from lifeos.errors import ProviderUnavailable
 from lifeos.llm.router import Router
 from lifeos.logging import get_logger
 from lifeos.vectors import VectorStore
-from tools.rulebooks.text import full_text_query, sentences
+from plugins.board_games.tools.rulebooks.text import full_text_query, sentences
 
 log = get_logger(__name__)
 

@@ -29,10 +29,10 @@ from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from lifeos.vectors import VectorStore
-from tools.rulebooks.chunk import Chunk, TokenCounter, chunk_pages
-from tools.rulebooks.extract import Page, check_pdf, extract
-from tools.rulebooks.index import index_chunks
-from tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
+from plugins.board_games.tools.rulebooks.chunk import Chunk, TokenCounter, chunk_pages
+from plugins.board_games.tools.rulebooks.extract import Page, check_pdf, extract
+from plugins.board_games.tools.rulebooks.index import index_chunks
+from plugins.board_games.tools.rulebooks.retrieve import CORPUS, EMBED_ALIAS
 
 T = TypeVar("T")
 
@@ -88,6 +88,18 @@ def update_document(url: str, sha: str, *, only_if: tuple[str, ...] = (), **fiel
 
 
 INTERRUPTED = "interrupted before it finished"  # a rulebook's error when its run was stopped
+
+
+def mark_interrupted(url: str, sha: str, run_id: str) -> bool:
+    """A rulebook whose ingestion run was stopped (its process gone) is failed, saying so."""
+    return update_document(
+        url,
+        sha,
+        only_if=("queued", "processing"),
+        status="failed",
+        error=f"{INTERRUPTED} (its Dagster run {run_id[:8]} was stopped)",
+    )
+
 
 INGEST_STEPS = ("extracting pages", "chunking", "indexing")
 

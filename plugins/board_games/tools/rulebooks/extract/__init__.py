@@ -29,13 +29,13 @@ Docling's layout models), and `pipeline`, whose `extract()` runs them as named s
 holds the types they share.
 """
 
-from tools.rulebooks.extract.layout import reading_order
-from tools.rulebooks.extract.model import Extraction, Line, Page, Table
-from tools.rulebooks.extract.pdf import check_pdf, docling_lines
-from tools.rulebooks.extract.pipeline import extract
-from tools.rulebooks.extract.repair import known_words
-from tools.rulebooks.extract.running import running_lines
-from tools.rulebooks.extract.tables import aligned_tables, number_rows
+from plugins.board_games.tools.rulebooks.extract.layout import reading_order
+from plugins.board_games.tools.rulebooks.extract.model import Extraction, Line, Page, Table
+from plugins.board_games.tools.rulebooks.extract.pdf import check_pdf, docling_lines
+from plugins.board_games.tools.rulebooks.extract.pipeline import extract
+from plugins.board_games.tools.rulebooks.extract.repair import known_words
+from plugins.board_games.tools.rulebooks.extract.running import running_lines
+from plugins.board_games.tools.rulebooks.extract.tables import aligned_tables, number_rows
 
 __all__ = [
     "Extraction",

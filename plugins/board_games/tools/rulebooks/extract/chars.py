@@ -12,15 +12,22 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from tools.rulebooks.extract.model import Box, Char, Line, Rule, Table, lines_by_page
-from tools.rulebooks.extract.repair import (
+from plugins.board_games.tools.rulebooks.extract.model import (
+    Box,
+    Char,
+    Line,
+    Rule,
+    Table,
+    lines_by_page,
+)
+from plugins.board_games.tools.rulebooks.extract.repair import (
     CELL_GAP,
     WORD_GAP,
     respelt,
     type_size,
     without_pictograms,
 )
-from tools.rulebooks.text import clean_line
+from plugins.board_games.tools.rulebooks.text import clean_line
 
 BOLD = re.compile(r"bold|black|heavy|demi|semibold", re.IGNORECASE)
 

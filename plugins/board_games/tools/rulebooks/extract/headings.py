@@ -9,7 +9,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tools.rulebooks.extract.model import Line
+from plugins.board_games.tools.rulebooks.extract.model import Line
 
 WORDLIKE = re.compile(r"[^\W\d_]{2}")  # two letters in a row: words, not a row of marks
 HEADING_RATIO = 1.15  # a heading's type is this much bigger than the body text's,

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lifeos.errors import RulebookError
-from tools.rulebooks.extract.headings import SectionPath
-from tools.rulebooks.extract.model import Line, Page
-from tools.rulebooks.extract.repair import restore_ligatures
-from tools.rulebooks.text import clean_line
+from plugins.board_games.tools.rulebooks.extract.headings import SectionPath
+from plugins.board_games.tools.rulebooks.extract.model import Line, Page
+from plugins.board_games.tools.rulebooks.extract.repair import restore_ligatures
+from plugins.board_games.tools.rulebooks.text import clean_line
 
 if TYPE_CHECKING:
     from docling.datamodel.document import DoclingDocument

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.rulebooks.text import unwrap
+from plugins.board_games.tools.rulebooks.text import unwrap
 
 # One character as pdfplumber reads it (its keys: "text", "x0", "x1", "top", "bottom",
 # "size", "fontname", "upright", ...); pdfplumber ships no types for it.

@@ -8,10 +8,10 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tools.rulebooks.extract.headings import HEADING_RATIO
-from tools.rulebooks.extract.layout import reading_order
-from tools.rulebooks.extract.model import Line
-from tools.rulebooks.text import clean_line
+from plugins.board_games.tools.rulebooks.extract.headings import HEADING_RATIO
+from plugins.board_games.tools.rulebooks.extract.layout import reading_order
+from plugins.board_games.tools.rulebooks.extract.model import Line
+from plugins.board_games.tools.rulebooks.text import clean_line
 
 if TYPE_CHECKING:
     from rapidocr import RapidOCR

@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 from lifeos.errors import RulebookError
-from tools.rulebooks.extract.layout import reading_order
-from tools.rulebooks.extract.model import Line, PageSizes
-from tools.rulebooks.text import clean_line
+from plugins.board_games.tools.rulebooks.extract.layout import reading_order
+from plugins.board_games.tools.rulebooks.extract.model import Line, PageSizes
+from plugins.board_games.tools.rulebooks.text import clean_line
 
 
 def check_pdf(path: Path, *, max_bytes: int, max_pages: int) -> int:

@@ -11,10 +11,15 @@ from pathlib import Path
 
 from lifeos.errors import RulebookError
 from lifeos.logging import get_logger
-from tools.rulebooks.extract.chars import pdfplumber_pass
-from tools.rulebooks.extract.headings import HeadingLevels, SectionPath, body_size, is_heading_like
-from tools.rulebooks.extract.layout import docling_layout
-from tools.rulebooks.extract.model import (
+from plugins.board_games.tools.rulebooks.extract.chars import pdfplumber_pass
+from plugins.board_games.tools.rulebooks.extract.headings import (
+    HeadingLevels,
+    SectionPath,
+    body_size,
+    is_heading_like,
+)
+from plugins.board_games.tools.rulebooks.extract.layout import docling_layout
+from plugins.board_games.tools.rulebooks.extract.model import (
     Extraction,
     Line,
     Page,
@@ -23,11 +28,25 @@ from tools.rulebooks.extract.model import (
     Table,
     lines_by_page,
 )
-from tools.rulebooks.extract.ocr import SPARSE_PAGE_CHARS, ocr_page, overlaps, scaled_to
-from tools.rulebooks.extract.pdf import check_pdf, docling_lines, pdfplumber_lines
-from tools.rulebooks.extract.repair import LEGIBLE, legibility, restore_ligatures, without_shadows
-from tools.rulebooks.extract.running import is_running, running_lines
-from tools.rulebooks.extract.tables import inside, page_tables
+from plugins.board_games.tools.rulebooks.extract.ocr import (
+    SPARSE_PAGE_CHARS,
+    ocr_page,
+    overlaps,
+    scaled_to,
+)
+from plugins.board_games.tools.rulebooks.extract.pdf import (
+    check_pdf,
+    docling_lines,
+    pdfplumber_lines,
+)
+from plugins.board_games.tools.rulebooks.extract.repair import (
+    LEGIBLE,
+    legibility,
+    restore_ligatures,
+    without_shadows,
+)
+from plugins.board_games.tools.rulebooks.extract.running import is_running, running_lines
+from plugins.board_games.tools.rulebooks.extract.tables import inside, page_tables
 
 log = get_logger(__name__)
 

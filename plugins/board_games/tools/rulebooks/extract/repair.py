@@ -11,8 +11,8 @@ import statistics
 from itertools import pairwise
 from pathlib import Path
 
-from tools.rulebooks.extract.model import Char, Line
-from tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs
+from plugins.board_games.tools.rulebooks.extract.model import Char, Line
+from plugins.board_games.tools.rulebooks.text import LOST_GLYPH, clean_line, restore_lost_glyphs
 
 CELL_GAP = 1.2  # ems between two characters of one line that make them two cells
 WORD_GAP = 0.2  # ... and that make them two words

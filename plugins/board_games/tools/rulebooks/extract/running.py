@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tools.rulebooks.extract.model import Line
+from plugins.board_games.tools.rulebooks.extract.model import Line
 
 Running = set[tuple[str, int]]  # (a line's text without its numbers, its height band)
 

@@ -11,9 +11,9 @@ from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 
-from tools.rulebooks.extract.headings import HEADING_RATIO
-from tools.rulebooks.extract.model import Line, Rule, Table
-from tools.rulebooks.text import clean_line
+from plugins.board_games.tools.rulebooks.extract.headings import HEADING_RATIO
+from plugins.board_games.tools.rulebooks.extract.model import Line, Rule, Table
+from plugins.board_games.tools.rulebooks.text import clean_line
 
 STACK_GAP = 200  # points between two rules of one table at most (a band of data rows)
 CELL_CHARS = 32  # a table cell is short; body text lines are longer

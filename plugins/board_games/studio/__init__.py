@@ -1,0 +1,1 @@
+"""The board-game studio page: ask the rules, add and follow rulebooks."""

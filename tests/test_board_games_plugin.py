@@ -1,0 +1,80 @@
+"""Board games is a plugin like anyone's: turning it off takes away its pages, routes, commands,
+tools and Dagster assets, and turning it on brings them back with the games and answers the
+library kept. Real host, real API app, real Definitions; nothing mocked."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from apps.api.app import create_app
+from lifeos.plugins import PluginHost, Status, host_for
+from lifeos.settings import Settings
+from pipelines.definitions import build_definitions
+
+ASSETS = {"rulebook_pages", "rulebook_chunks", "rulebook_index", "rules_qa_eval", "bgg_catalogue"}
+
+
+@pytest.fixture
+def settings(lifeos_home, sqlite_url: str) -> Settings:  # noqa: ANN001
+    return Settings(home=lifeos_home, database_url_override=sqlite_url)
+
+
+def _asset_keys(host: PluginHost, settings: Settings) -> set[str]:
+    defs = build_definitions(host, settings)
+    return {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_board_games_goes_and_comes_back_whole(settings: Settings) -> None:
+    host = host_for(settings).load_all()
+    plugin = host.get("board_games")
+    assert plugin.builtin and plugin.status is Status.LOADED, plugin.reason
+    client = TestClient(create_app(settings, studio=False, plugins=host))
+    game = client.post(
+        "/api/v1/entities/board_game", json={"name": "Azul", "data": {"min_players": 2}}
+    )
+    assert game.status_code == 201, game.text
+    game_id = game.json()["id"]
+    assert client.get("/api/v1/rulebooks").status_code == 200
+    assert {"rules_qa"} <= set(host.tools) and "ask" in host.registries.pages
+    assert len(host.registries.commands) == 1
+    assert _asset_keys(host, settings) >= ASSETS
+    assert build_definitions(host, settings).resolve_job_def("rulebook_ingest")
+
+    host.disable("board_games")
+    assert client.get("/api/v1/rulebooks").status_code == 404
+    assert client.post("/api/v1/rules/ask", json={"game": "Azul", "question": "?"}).status_code == (
+        404
+    )
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert not [p for p in paths if p.startswith(("/api/v1/games", "/api/v1/rules"))]
+    assert "rules_qa" not in host.tools and "ask" not in host.registries.pages
+    assert not host.registries.commands
+    keys = _asset_keys(host, settings)
+    assert not ASSETS & keys and "library_snapshot" in keys
+    kept = client.get(f"/api/v1/entities/board_game/{game_id}")
+    assert kept.status_code == 404
+    assert "plugin 'board_games', which is disabled" in kept.json()["error"]["message"]
+    # The rest of the workbench goes on: other kinds, other routes.
+    assert client.post("/api/v1/entities/character", json={"name": "Ada"}).status_code == 201
+
+    host.enable("board_games")
+    back = client.get(f"/api/v1/entities/board_game/{game_id}")
+    assert back.status_code == 200 and back.json()["data"]["min_players"] == 2
+    assert client.get("/api/v1/rulebooks").status_code == 200
+    assert _asset_keys(host, settings) >= ASSETS
+    assert "rules_qa" in host.tools and "ask" in host.registries.pages
+
+
+def test_a_process_that_serves_no_pages_never_imports_them(settings: Settings) -> None:
+    """The CLI loads kinds, tools, commands and definitions only: `lifeos --help` stays quick."""
+    host = host_for(settings, parts=("kinds", "tools", "commands", "definitions")).load_all()
+    assert host.get("board_games").registered.keys() == {
+        "kinds",
+        "tools",
+        "commands",
+        "definitions",
+    }
+    assert not host.registries.pages and not host.registries.routers
+    with pytest.raises(ValueError, match="no such plugin parts"):
+        host_for(settings, parts=("kinds", "widgets"))
