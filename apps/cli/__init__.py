@@ -14,19 +14,14 @@ import sqlalchemy as sa
 import typer
 
 from apps.cli import (
-    analyze,
-    cards,
     db,
     entity,
-    images,
     library,
     models,
     plugins,
-    schedules,
-    stories,
     up,
 )
-from apps.cli.common import print_error, want_json
+from apps.cli.common import print_error, settings, want_json
 from lifeos.dagster_home import keep_sigterm
 from lifeos.db import migrate
 from lifeos.errors import LifeOSError
@@ -46,11 +41,6 @@ app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
 library.register(app)
-images.register(app)
-schedules.register(app)
-cards.register(app)
-stories.register(app)
-analyze.register(app)
 up.register(app)
 CLI_PARTS = ("kinds", "tools", "commands", "definitions")  # no pages, no routes
 _joined: set[int] = set()
@@ -59,6 +49,7 @@ _joined: set[int] = set()
 def cli() -> typer.Typer:
     """The `lifeos` command with the loaded plugins' commands (`lifeos rulebook ...` comes from
     board_games): each group joins once."""
+    settings()  # logging on stderr at the configured level before the plugins load and log
     serve_only(*CLI_PARTS)
     for group in get_plugins().registries.commands.values():
         if id(group) not in _joined:
