@@ -27,9 +27,9 @@ from lifeos.demo import load_demo  # noqa: E402
 from lifeos.llm.router import get_router  # noqa: E402
 from lifeos.settings import Settings  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
-from tools.analyzers.pixels import COLOURS  # noqa: E402
-from tools.analyzers.service import AnalysisService  # noqa: E402
-from tools.images.batches import image_services  # noqa: E402
+from plugins.images.tools.analyze.pixels import COLOURS  # noqa: E402
+from plugins.images.tools.analyze.service import AnalysisService  # noqa: E402
+from plugins.images.tools.batches import image_services  # noqa: E402
 
 HAIR = ["red", "blonde", "black", "white", "brown", "pink"]
 CLOTHES = ["green", "blue", "yellow", "purple", "orange", "grey"]

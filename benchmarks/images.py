@@ -29,8 +29,8 @@ from lifeos.demo import load_demo  # noqa: E402
 from lifeos.llm.router import Router  # noqa: E402
 from lifeos.settings import Settings  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
-from resources.images import GenerationParams, ImageGenerator  # noqa: E402
-from tools.images.batches import ImageBatches  # noqa: E402
+from plugins.images.resources.generators import GenerationParams, ImageGenerator  # noqa: E402
+from plugins.images.tools.batches import ImageBatches  # noqa: E402
 
 KINDS = (
     "character",
@@ -111,7 +111,7 @@ def main() -> None:
             directs.append(time.perf_counter() - t0)
         bare, direct = min(bares), min(directs)
 
-        from assets.images import image_batch_partitions, image_batches
+        from plugins.images.assets.batches import image_batch_partitions, image_batches
         from resources.workbench import WorkbenchResource
 
         workbench = WorkbenchResource(home=str(home), database_url=settings.database_url)

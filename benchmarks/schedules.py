@@ -24,13 +24,13 @@ from benchmarks.report import write_section  # noqa: E402
 from lifeos.db import migrate  # noqa: E402
 from lifeos.db.engine import session_scope  # noqa: E402
 from lifeos.db.models import ScheduleTick  # noqa: E402
-from lifeos.default_plugins.kinds import ImageBatchSpace  # noqa: E402
 from lifeos.llm.router import Router  # noqa: E402
 from lifeos.settings import Settings  # noqa: E402
 from lifeos.store import EntityStore  # noqa: E402
-from resources.images import ImageGenerator  # noqa: E402
-from tools.images.batches import ImageBatches  # noqa: E402
-from tools.schedules.service import Schedules  # noqa: E402
+from plugins.images.kinds import ImageBatchSpace  # noqa: E402
+from plugins.images.resources.generators import ImageGenerator  # noqa: E402
+from plugins.images.tools.batches import ImageBatches  # noqa: E402
+from plugins.images.tools.schedules import Schedules  # noqa: E402
 
 N_SCHEDULES = 1_000
 DRAW_POOL = "1,000 + 200 candidates of 2,000 characters"

@@ -39,7 +39,7 @@ def main() -> None:
                 e.id
                 for e in EntityStore(session).list("character", {"limit": 2, "sort": "name"}).items
             ]
-        from tools.stories import story_services
+        from plugins.stories.tools.stories import story_services
 
         service = story_services(settings)
         service.router.chat([{"role": "user", "content": "hi"}], "default", max_tokens=4)

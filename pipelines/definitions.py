@@ -7,14 +7,9 @@ import threading
 
 import dagster as dg
 
-from assets import analyses as analysis_assets
-from assets import images as image_assets
 from assets import library as library_assets
-from assets import schedules as schedule_assets
-from assets import stories as story_assets
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings, get_settings
-from resources.images import generator_from_settings
 from resources.library import LibraryResource
 from resources.llm import LLMResource
 from resources.workbench import WorkbenchResource
@@ -59,19 +54,12 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             library_assets.library_snapshot,
-            image_assets.image_batches,
-            story_assets.story_plan,
-            story_assets.story_scenes,
-            story_assets.story_illustrations,
-            analysis_assets.image_analyses,
         ],
         asset_checks=[
             library_assets.library_snapshot_matches_library,
         ],
         jobs=[
             snapshot_job,
-            image_assets.image_batch_job,
-            story_assets.story_job,
         ],
         schedules=[
             dg.ScheduleDefinition(
@@ -80,10 +68,7 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
         ],
-        sensors=[
-            image_assets.image_batch_sensor,
-            schedule_assets.schedules_sensor,
-        ],
+        sensors=[],
         # One process per run, not one per step: each job's steps run one after another, and
         # a step in a process of its own loads its models again (a rulebook's chunker, index
         # and check each loaded the embedder; a story's plan and scenes the chat model). Runs
@@ -95,7 +80,6 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
             "workbench": WorkbenchResource(
                 home=str(settings.home.resolve()), database_url=settings.database_url
             ),
-            "images": generator_from_settings(settings),
         },
     )
 

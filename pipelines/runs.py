@@ -98,34 +98,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def generate_batch(settings: Settings, batch_id: str, *, source: str) -> dg.ExecuteInProcessResult:
-    """An image batch (makes the images it does not have yet)."""
-    return run_partition(settings, "image_batch", "image_batches", batch_id, source=source)
-
-
-def run_story(
-    settings: Settings,
-    story_id: str,
-    *,
-    source: str,
-    steps: tuple[str, ...] = ("story_plan", "story_scenes", "story_illustrations"),
-    redo: list[int] | None = None,
-    image_steps: int = 20,
-    size: tuple[int, int] = (512, 512),
-) -> dg.ExecuteInProcessResult:
-    """A story's steps (all three, or the ones named); `redo` names scenes to do again."""
-    config = {"redo": redo or [], "steps": image_steps, "width": size[0], "height": size[1]}
-    return run_partition(
-        settings,
-        "story",
-        "stories",
-        story_id,
-        source=source,
-        op_selection=list(steps),
-        run_config={"ops": {s: {"config": config} for s in steps if s != "story_plan"}},
-    )
-
-
 log = get_logger(__name__)
 RELOAD_WORKSPACE = "mutation { reloadWorkspace { __typename ... on PythonError { message } } }"
 

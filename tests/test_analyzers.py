@@ -27,10 +27,10 @@ from lifeos.errors import BadRequest, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import ImageGenerator
+from plugins.images.resources.generators import ImageGenerator
+from plugins.images.tools.analyze.service import AnalysisService
+from plugins.images.tools.batches import ImageBatches
 from tests.llm_helpers import ScriptedProvider, copy_configs
-from tools.analyzers.service import AnalysisService
-from tools.images.batches import ImageBatches
 
 
 def figure(path: Path, *, close_up: bool = False) -> Path:
@@ -303,7 +303,7 @@ def test_dagster_asset_cli_and_api(
 
     from apps.api.app import create_app
     from apps.cli import main
-    from assets.analyses import image_analyses, image_analysis_partitions
+    from plugins.images.assets.analyze import image_analyses, image_analysis_partitions
     from resources.workbench import WorkbenchResource
 
     service, _ = env

@@ -37,7 +37,7 @@ def test_board_games_goes_and_comes_back_whole(settings: Settings) -> None:
     game_id = game.json()["id"]
     assert client.get("/api/v1/rulebooks").status_code == 200
     assert {"rules_qa"} <= set(host.tools) and "ask" in host.registries.pages
-    assert len(host.registries.commands) == 1
+    assert set(host.registries.commands) >= {"ask", "games", "rulebook", "eval"}
     assert _asset_keys(host, settings) >= ASSETS
     assert build_definitions(host, settings).resolve_job_def("rulebook_ingest")
 
@@ -49,7 +49,8 @@ def test_board_games_goes_and_comes_back_whole(settings: Settings) -> None:
     paths = client.get("/api/v1/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith(("/api/v1/games", "/api/v1/rules"))]
     assert "rules_qa" not in host.tools and "ask" not in host.registries.pages
-    assert not host.registries.commands
+    assert not {"ask", "games", "rulebook", "eval"} & set(host.registries.commands)
+    assert "story" in host.registries.commands  # the other plugins' commands stay
     keys = _asset_keys(host, settings)
     assert not ASSETS & keys and "library_snapshot" in keys
     kept = client.get(f"/api/v1/entities/board_game/{game_id}")
@@ -78,3 +79,19 @@ def test_a_process_that_serves_no_pages_never_imports_them(settings: Settings) -
     assert not host.registries.pages and not host.registries.routers
     with pytest.raises(ValueError, match="no such plugin parts"):
         host_for(settings, parts=("kinds", "widgets"))
+
+
+def test_stories_wait_for_images_and_come_back_with_them(settings: Settings) -> None:
+    """A plugin that builds on another (`depends`) goes when it goes and comes back with it."""
+    host = host_for(settings).load_all()
+    assert host.get("stories").status is Status.LOADED
+    host.disable("images")
+    stories = host.get("stories")
+    assert stories.status is Status.WAITING and "'images'" in (stories.reason or "")
+    assert "story" not in host.kinds and "stories" not in host.registries.pages
+    assert "character" in host.kinds  # core stays
+    # A new process starts with images off: stories waits there too, and loads with it.
+    again = host_for(settings).load_all()
+    assert again.get("stories").status is Status.WAITING
+    again.enable("images")
+    assert again.get("stories").status is Status.LOADED and "story" in again.kinds

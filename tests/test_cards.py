@@ -17,7 +17,7 @@ from lifeos.db.engine import session_scope
 from lifeos.errors import BadRequest
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.cards import entity_to_card, import_card, read_card_file, read_png_card
+from plugins.stories.tools.cards import entity_to_card, import_card, read_card_file, read_png_card
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "cards"
 SERAPHINA = FIXTURES / "seraphina_v2.png"
@@ -77,7 +77,7 @@ def png_with(chunks: dict[str, str]) -> bytes:
 def test_a_real_v2_png_card_round_trips_with_its_lorebook_and_picture(
     settings: Settings,
 ) -> None:
-    from tools.cards import card_png, character_picture
+    from plugins.stories.tools.cards import card_png, character_picture
 
     original = read_card_file(SERAPHINA)
     assert original["data"]["character_book"]["entries"]
@@ -98,7 +98,7 @@ def test_a_real_v2_png_card_round_trips_with_its_lorebook_and_picture(
 
 
 def test_an_edited_card_exports_the_same_picture_with_the_new_card(settings: Settings) -> None:
-    from tools.cards import card_png, character_picture
+    from plugins.stories.tools.cards import card_png, character_picture
 
     with session_scope(settings.database_url) as session:
         store = EntityStore(session)
@@ -115,7 +115,7 @@ def test_an_edited_card_exports_the_same_picture_with_the_new_card(settings: Set
 
 
 def test_a_json_card_has_no_picture(settings: Settings, tmp_path: Path) -> None:
-    from tools.cards import card_png, character_picture
+    from plugins.stories.tools.cards import card_png, character_picture
 
     path = tmp_path / "ilse.json"
     path.write_text(json.dumps(V3))

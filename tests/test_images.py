@@ -23,11 +23,11 @@ from lifeos.errors import BadRequest, ImageModelError, NotFound, ValidationFaile
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import GenerationParams, ImageGenerator
+from plugins.images.resources.generators import GenerationParams, ImageGenerator
+from plugins.images.tools.batches import ImageBatches
+from plugins.images.tools.composer.tokens import count_tokens
+from plugins.images.tools.png import ImageMeta, parse_parameters, png_bytes, read_meta
 from tests.llm_helpers import copy_configs
-from tools.composer.tokens import count_tokens
-from tools.images.batches import ImageBatches
-from tools.images.png import ImageMeta, parse_parameters, png_bytes, read_meta
 
 SMALL = {"width": 64, "height": 64, "steps": 4}
 
@@ -400,7 +400,11 @@ def test_a_disk_error_leaves_no_image_entity(lib, monkeypatch) -> None:  # noqa:
 
 
 def test_batches_are_dagster_partitions_with_a_sensor(settings: Settings, tmp_path: Path) -> None:
-    from assets.images import image_batch_partitions, image_batch_sensor, image_batches
+    from plugins.images.assets.batches import (
+        image_batch_partitions,
+        image_batch_sensor,
+        image_batches,
+    )
     from resources.workbench import WorkbenchResource
 
     workbench = WorkbenchResource(home=str(settings.home), database_url=settings.database_url)

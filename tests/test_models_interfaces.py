@@ -55,7 +55,13 @@ def test_models_cli_errors(
 
 def test_tools_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "tools", "list", "--json")
-    assert code == 0 and {t["name"] for t in json.loads(out)} == {"composer", "rules_qa", "tagger"}
+    assert code == 0 and {t["name"] for t in json.loads(out)} == {
+        "composer",
+        "rules_qa",
+        "tagger",
+        "story_planner",
+        "story_writer",
+    }
     code, out, _ = run(
         capsys,
         "tools",

@@ -124,13 +124,20 @@ def new_host(settings: Settings, *, strict: bool = False) -> PluginHost:
 def test_the_built_ins_are_plugins_with_manifests(plugin_settings: Settings) -> None:
     host = new_host(plugin_settings)
     info = {p["name"]: p for p in host.overview()}
-    assert info["kinds"]["builtin"] and info["kinds"]["status"] == "loaded"
+    assert set(info) >= {"core", "images", "stories", "board_games"}
+    assert all(info[n]["builtin"] and info[n]["status"] == "loaded" for n in ("core", "images"))
     assert "character" in host.kinds and "tagger" in host.tools
-    # What each declares is what it registers.
-    for name in ("kinds", "tools"):
-        declared = {k: v for k, v in info[name]["provides"].items() if v}
-        assert declared == info[name]["registered"]
-    assert host.health("kinds") == "ok"
+    # What each declares is what it registers (definitions are declared by their asset keys,
+    # registered as one `Definitions` each).
+    for name in ("core", "images", "stories", "board_games"):
+        declared = {
+            k: sorted(v) for k, v in info[name]["provides"].items() if v and k != "definitions"
+        }
+        registered = {
+            k: sorted(v) for k, v in info[name]["registered"].items() if k != "definitions"
+        }
+        assert declared == registered, name
+        assert host.health(name) == "ok"
 
 
 def test_a_folder_plugin_loads_and_unloads_exactly(plugin_settings: Settings) -> None:
@@ -236,7 +243,7 @@ def test_two_plugins_cannot_hold_the_same_name(plugin_settings: Settings) -> Non
     assert copy.status is Status.QUARANTINED
     assert "'recipe', which plugin 'recipes' already provides" in (copy.reason or "")
     thief = host.get("thief")
-    assert "'character', which plugin 'kinds' already provides" in (thief.reason or "")
+    assert "'character', which plugin 'core' already provides" in (thief.reason or "")
     assert host.kinds.get("character").label == "Character"
 
 
@@ -314,8 +321,9 @@ def test_the_api_mounts_and_unmounts_a_plugins_routes(
 
     names = {p["name"]: p["status"] for p in client.get("/api/v1/plugins").json()}
     assert names == {
-        "kinds": "loaded",
-        "tools": "loaded",
+        "core": "loaded",
+        "images": "loaded",
+        "stories": "loaded",
         "board_games": "loaded",
         "recipes": "loaded",
     }
@@ -388,7 +396,7 @@ def test_plugins_list_prints_every_plugin(
     listed = {p["name"]: p for p in json.loads(capsys.readouterr().out)}
     assert listed["broken"]["status"] == "quarantined"
     assert "No module named 'no_such_module_xyz'" in listed["broken"]["reason"]
-    assert textwrap.dedent(listed["kinds"]["origin"]).startswith("entry point kinds")
+    assert textwrap.dedent(listed["core"]["origin"]).startswith("entry point core")
 
 
 def test_a_plugins_dagster_assets_join_the_definitions(plugin_settings: Settings) -> None:

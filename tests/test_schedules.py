@@ -17,14 +17,14 @@ import sqlalchemy as sa
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ScheduleTick, utcnow
-from lifeos.default_plugins.kinds import ImageBatchSpace
 from lifeos.errors import BadRequest, NotFound, ValidationFailed
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import ImageGenerator
-from tools.images.batches import ImageBatches
-from tools.schedules.service import Schedules, next_runs
+from plugins.images.kinds import ImageBatchSpace
+from plugins.images.resources.generators import ImageGenerator
+from plugins.images.tools.batches import ImageBatches
+from plugins.images.tools.schedules import Schedules, next_runs
 
 SMALL = {"width": 64, "height": 64, "steps": 2}
 DAY = datetime(2030, 3, 4, tzinfo=UTC)  # far enough ahead of every entity's updated_at
@@ -221,7 +221,7 @@ def test_a_run_killed_with_the_daemon_fails_its_tick_and_the_next_proceeds(env) 
 
 
 def test_the_sensor_requests_runs_with_tick_tags(env, settings: Settings) -> None:  # noqa: ANN001
-    from assets.schedules import schedules_sensor
+    from plugins.images.assets.schedules import schedules_sensor
     from resources.workbench import WorkbenchResource
 
     service, _ = env

@@ -15,10 +15,10 @@ from lifeos.errors import BadRequest, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import ImageGenerator
+from plugins.images.resources.generators import ImageGenerator
+from plugins.images.tools.batches import ImageBatches
+from plugins.stories.tools.stories import Stories
 from tests.llm_helpers import ScriptedProvider, copy_configs
-from tools.images.batches import ImageBatches
-from tools.stories import Stories
 
 PLAN = json.dumps(
     {
@@ -143,7 +143,7 @@ def test_a_scene_cut_off_by_the_token_limit_keeps_its_sentences(env) -> None:  #
     ],
 )
 def test_complete_sentences_of_a_cut_off_reply(reply: str, kept: str | None) -> None:
-    from tools.stories import complete_sentences
+    from plugins.stories.tools.stories import complete_sentences
 
     assert complete_sentences(reply) == kept
 

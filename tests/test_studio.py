@@ -242,21 +242,23 @@ def test_create_search_delete_undo_and_trash(page, server) -> None:  # noqa: ANN
 
 
 def test_import_and_export_a_character_card(page, server) -> None:  # noqa: ANN001
-    page.locator("#cards-box").click()
+    page.get_by_role("tab", name="Cards").click()
     card = Path(__file__).resolve().parent / "fixtures" / "cards" / "seraphina_v2.png"
     page.locator("#card-file input[type=file]").set_input_files(str(card))
     page.wait_for_timeout(500)
     page.click("#card-import")
-    page.wait_for_selector("#entity-status:has-text('Imported Seraphina')")
-    page.wait_for_selector("#entity-title:has-text('Seraphina')")
+    page.wait_for_selector("#card-status:has-text('Imported Seraphina')")
+    from playwright.sync_api import expect
+
+    expect(page.locator("#card-character input")).to_have_value("Seraphina")
     page.click("#card-export-png")
     page.wait_for_selector("#card-download a")
     link = page.locator("#card-download a").first.get_attribute("href")
-    from tools.cards import read_card_file, read_png_card
+    from plugins.stories.tools.cards import read_card_file, read_png_card
 
     exported = http_get(link if link.startswith("http") else server["base"] + link)
     assert read_png_card(exported.content, source="studio") == read_card_file(card)
-    shot(page, "library-card")
+    shot(page, "cards")
 
 
 def test_upload_a_rulebook_ask_and_give_feedback(page, server) -> None:  # noqa: ANN001

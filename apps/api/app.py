@@ -14,15 +14,10 @@ from apps.api.errors import install_error_handlers
 from apps.api.middleware import ApiAuthMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware
 from apps.api.plugin_routes import PluginRoutes
 from apps.api.routes import (
-    analyze,
-    cards,
     entities,
     health,
-    images,
     library,
     models,
-    schedules,
-    stories,
 )
 from apps.api.routes import (
     plugins as plugin_api,
@@ -80,11 +75,6 @@ def create_app(
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
-    app.include_router(images.router, prefix=API_PREFIX)
-    app.include_router(schedules.router, prefix=API_PREFIX)
-    app.include_router(cards.router, prefix=API_PREFIX)
-    app.include_router(stories.router, prefix=API_PREFIX)
-    app.include_router(analyze.router, prefix=API_PREFIX)
     app.include_router(plugin_api.router, prefix=API_PREFIX)
     app.state.plugin_routes = PluginRoutes(app, host, API_PREFIX)
     install_error_handlers(app)
@@ -94,7 +84,7 @@ def create_app(
         max_bytes=settings.max_request_bytes,
         overrides={
             f"{API_PREFIX}/import": settings.max_import_bytes,
-            f"{API_PREFIX}/images/import": images.MAX_PNG_BYTES,
+            f"{API_PREFIX}/images/import": 50_000_000,  # the images plugin's MAX_PNG_BYTES
             f"{API_PREFIX}/games/*/rulebook": settings.rulebook_max_bytes,
             f"{API_PREFIX}/cards": 20_000_000,
             f"{API_PREFIX}/analyze": 61_000_000,

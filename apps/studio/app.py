@@ -1,9 +1,9 @@
 """The studio: one Gradio Blocks app with a tab per page, mounted into the API app at /studio.
 
-Adding a page: write `apps/studio/pages/<name>.py` with a `Page` subclass (its `id`, `title`,
-`layout` and `wire`; see `apps/studio/base.py`), and add the class to `PAGES` below; a plugin
-registers its pages with its `register_pages` hook instead. A plugin's tabs are shown to each new
-session only while the plugin is loaded.
+A domain's pages come from its plugin's `register_pages` hook (`plugins/<domain>/studio/`): a
+`Page` subclass with its `id`, `title`, `layout` and `wire` (see `apps/studio/base.py`). The
+skeleton's own pages (Library, Models, Activity, Plugins) are in `apps/studio/pages/`. A
+plugin's tabs are shown to each new session only while the plugin is loaded.
 """
 
 from __future__ import annotations
@@ -17,28 +17,18 @@ from fastapi import FastAPI
 from apps.studio.base import Page, Studio
 from apps.studio.pages import (
     activity,
-    analyze,
-    generate,
     library,
     models,
     plugins,
-    schedules,
-    stories,
 )
 from lifeos.errors import StudioAuthMissing
 from lifeos.plugins import PluginHost, Status, get_plugins
 from lifeos.settings import Settings, is_loopback
 
-PAGES: tuple[type[Page], ...] = (
-    library.LibraryPage,
-    generate.GeneratePage,
-    analyze.AnalyzePage,
-    stories.StoriesPage,
-    schedules.SchedulesPage,
-    models.ModelsPage,
-    activity.ActivityPage,
-    plugins.PluginsPage,
-)
+# The skeleton's own pages: the Library first, the domains' pages (the plugins') after it, then
+# these.
+LIBRARY: tuple[type[Page], ...] = (library.LibraryPage,)
+PAGES: tuple[type[Page], ...] = (models.ModelsPage, activity.ActivityPage, plugins.PluginsPage)
 STUDIO_PATH = "/studio"
 
 CSS = """
@@ -68,10 +58,9 @@ def build_studio(settings: Settings, host: PluginHost | None = None) -> gr.Block
                 f"[API docs](/docs) · [Dagster]({settings.dagster_ui_url})", elem_id="studio-links"
             )
         with gr.Tabs():
-            for page in PAGES:
-                with gr.Tab(page.title, id=page.id, elem_id=f"tab-{page.id}"):
-                    page(studio).build()  # its layout, then its wiring
+            _tabs(studio, LIBRARY)
             plugin_tabs = _plugin_tabs(studio)
+            _tabs(studio, PAGES)
         # Each session sees the pages of the plugins loaded when it opens.
         for owner, parts in plugin_tabs.items():
             blocks.load(functools.partial(_shown, studio, owner, len(parts) // 2), None, parts)
@@ -79,6 +68,12 @@ def build_studio(settings: Settings, host: PluginHost | None = None) -> gr.Block
     # concurrency limit is set where it is declared.
     blocks.queue(default_concurrency_limit=settings.studio_concurrency, max_size=64)
     return blocks
+
+
+def _tabs(studio: Studio, pages: tuple[type[Page], ...]) -> None:
+    for page in pages:
+        with gr.Tab(page.title, id=page.id, elem_id=f"tab-{page.id}"):
+            page(studio).build()  # its layout, then its wiring
 
 
 def _shown(studio: Studio, plugin: str, pages: int) -> tuple[Any, ...]:

@@ -96,7 +96,7 @@ class ToolConfigs:
 
 # Config files that belong to a family of tools rather than one tool class: file-name prefix →
 # "module:Model", imported when such a file is first read.
-CONFIG_FAMILIES = {"analyzer_": "tools.analyzers.core:AnalyzerConfig"}
+CONFIG_FAMILIES = {"analyzer_": "plugins.images.tools.analyze.core:AnalyzerConfig"}
 
 
 def config_model(name: str) -> type[BaseModel]:

@@ -61,6 +61,7 @@ class Status(StrEnum):
     LOADED = "loaded"
     DISABLED = "disabled"  # turned off by the user, or by safe mode
     QUARANTINED = "quarantined"  # could not load; `reason` says why
+    WAITING = "waiting"  # a plugin it builds on (`depends`) is not loaded; loads when it is
 
 
 @dataclass
@@ -295,6 +296,7 @@ class PluginHost:
                     plugin.status, plugin.reason = Status.DISABLED, choices.disabled[plugin.name]
                 else:
                     self._try_load(plugin, choices)
+            self._wake_waiting(choices)
             if not any(p.builtin for p in self.plugins.values()):
                 raise ConfigError(
                     f"no built-in plugins: the `{GROUP}` entry points of {DISTRIBUTION} are "
@@ -311,6 +313,7 @@ class PluginHost:
             choices.failures.pop(name, None)
             if plugin.status is not Status.LOADED:
                 self._try_load(plugin, choices)
+                self._wake_waiting(choices)
             choices.write(self.state_folder)
             return self.info(name)
 
@@ -319,6 +322,7 @@ class PluginHost:
         with self._lock:
             plugin = self.get(name)
             if plugin.status is Status.LOADED:
+                self._unload_dependents(plugin)
                 self._unload(plugin)
             plugin.status, plugin.reason = Status.DISABLED, reason
             choices = PluginChoices.read(self.state_folder)
@@ -377,6 +381,7 @@ class PluginHost:
             for plugin in self.plugins.values():
                 off = plugin.name in choices.disabled
                 if off and plugin.status is Status.LOADED:
+                    changed += self._unload_dependents(plugin)
                     self._unload(plugin)
                     plugin.status, plugin.reason = Status.DISABLED, choices.disabled[plugin.name]
                     changed.append(plugin.name)
@@ -392,7 +397,8 @@ class PluginHost:
                     except PluginError as exc:
                         log.error("plugin_reload_failed", plugin=plugin.name, error=exc.message)
                     changed.append(plugin.name)
-            return changed
+            woken = self._wake_waiting(choices)
+            return changed + woken
 
     def unload_all(self) -> None:
         with self._lock:
@@ -421,8 +427,49 @@ class PluginHost:
             )
         return plugin.manifest  # type: ignore[return-value]  # None only when quiet
 
+    def _missing(self, manifest: PluginManifest | None) -> list[str]:
+        """The plugins `manifest` builds on (`depends`) that are not loaded now."""
+        needs = manifest.depends if manifest else []
+        plugins = self.plugins
+        return [n for n in needs if n not in plugins or plugins[n].status is not Status.LOADED]
+
+    def _wait(self, plugin: Plugin, missing: list[str]) -> None:
+        plugin.status = Status.WAITING
+        plugin.reason = "needs the plugin " + ", ".join(
+            f"{n!r} ({self.plugins[n].status.value})" if n in self.plugins else f"{n!r} (not found)"
+            for n in missing
+        )
+
+    def _wake_waiting(self, choices: PluginChoices) -> list[str]:
+        """Load the waiting plugins whose dependencies are loaded now, until none changes."""
+        woken: list[str] = []
+        while waiting := [
+            p
+            for p in self.plugins.values()
+            if p.status is Status.WAITING and not self._missing(p.manifest)
+        ]:
+            for plugin in waiting:
+                self._try_load(plugin, choices)
+                woken.append(plugin.name)
+        return woken
+
+    def _unload_dependents(self, plugin: Plugin) -> list[str]:
+        """Before `plugin` unloads: unload, dependents first, the loaded plugins that build on it
+        (they wait for it to come back)."""
+        gone: list[str] = []
+        for other in list(self.plugins.values()):
+            needs = other.manifest.depends if other.manifest else []
+            if other.status is Status.LOADED and plugin.name in needs:
+                gone += self._unload_dependents(other)
+                self._unload(other)
+                other.status = Status.WAITING
+                other.reason = f"needs the plugin {plugin.name!r} (turned off)"
+                gone.append(other.name)
+        return gone
+
     def _try_load(self, plugin: Plugin, choices: PluginChoices) -> None:
-        """Load it, or quarantine it with the reason (safe mode after repeated failures)."""
+        """Load it, or quarantine it with the reason (safe mode after repeated failures); one
+        whose dependencies are not loaded waits for them."""
         try:
             manifest = self._read_manifest(plugin)
             problems = manifest.problems()
@@ -431,6 +478,9 @@ class PluginHost:
                     f"plugin {plugin.name!r} cannot load here: " + "; ".join(problems),
                     code="plugin_unsupported",
                 )
+            if missing := self._missing(manifest):
+                self._wait(plugin, missing)
+                return
             try:
                 module = plugin.importer(False)
             except Exception as exc:  # noqa: BLE001 - any error on import is the plugin's
@@ -545,11 +595,22 @@ class PluginHost:
                 claim(item.name)
                 reg.kinds.register(item)
                 plugin.teardown.append(lambda: reg.kinds.unregister(item.name))
-            elif what == "routers":
-                keep(reg.routers, f"{plugin.name}:{getattr(item, 'prefix', '') or '/'}", item)
-            elif what in ("definitions", "commands"):
-                table = reg.definitions if what == "definitions" else reg.commands
-                keep(table, f"{plugin.name}:{len(plugin.registered.get(what, []))}", item)
+            elif what == "routers":  # by prefix; a second router without one is `/#2`
+                prefix = f"{plugin.name}:{getattr(item, 'prefix', '') or '/'}"
+                taken = plugin.registered.get(what, [])
+                n = sum(1 for k in taken if k == prefix or k.startswith(prefix + "#"))
+                keep(reg.routers, prefix if n == 0 else f"{prefix}#{n + 1}", item)
+            elif what == "definitions":
+                keep(reg.definitions, f"{plugin.name}:{len(plugin.registered.get(what, []))}", item)
+            elif what == "commands":  # a typer.Typer: each command and group by its name
+                names = [
+                    c.name or getattr(c.callback, "__name__", "").replace("_", "-")
+                    for c in getattr(item, "registered_commands", [])
+                ] + [g.name or "" for g in getattr(item, "registered_groups", [])]
+                if not names or not all(names):
+                    raise PluginError(f"plugin {plugin.name!r}: {item!r} has no named commands")
+                for name in names:  # the same name from two plugins is a conflict
+                    keep(reg.commands, name, item)
             else:  # tools and pages: classes with a `name` (tools) or `id` (pages)
                 key = getattr(item, "name" if what == "tools" else "id", None)
                 if not isinstance(key, str) or not key:

@@ -5,6 +5,7 @@ version = "0.2.0"
 description = "Recipes and what to cook tonight"
 core = ">=0.1,<1"                 # the Life-OS versions it works with (PEP 440)
 requires = ["rapidfuzz>=3"]       # Python distributions it imports
+depends = ["core"]                # plugins it builds on: loaded first, or it waits for them
 [provides]                        # what it registers: shown before it loads, checked after
 kinds = ["recipe"]
 tools = ["menu_planner"]
@@ -60,6 +61,9 @@ class PluginManifest(BaseModel):
     description: str = Field("", max_length=500)
     core: str = Field(">=0", description="the Life-OS versions it supports (PEP 440)")
     requires: list[str] = Field(default_factory=list, description="Python requirements")
+    depends: list[PluginName] = Field(
+        default_factory=list, description="plugins it builds on: it loads after them, and waits"
+    )
     provides: Provides = Field(default_factory=Provides)
 
     @field_validator("version")

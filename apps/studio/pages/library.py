@@ -58,7 +58,7 @@ NO_FORM: dict[str, Any] = {"draft": None, "errors": {}}
 
 class LibraryPage(Page):
     """The library tab: the filtered table of every kind, the editor generated from the
-    selected entity's schema (with its links and history), import and export, character cards.
+    selected entity's schema (with its links and history), import and export.
 
     The editor is a `gr.render` block: it is laid out again for each selection, so its buttons
     are wired as it renders (`_render_editor`), to handlers bound to the entity shown."""
@@ -141,22 +141,6 @@ class LibraryPage(Page):
                     "Export (the kind shown, or everything)", elem_id="export-run"
                 )
                 self.download = gr.File(label="export", interactive=False, elem_id="export-file")
-        with gr.Accordion("Character cards (V2 / V3)", open=False, elem_id="cards-box"):
-            with gr.Row():
-                self.card_upload = gr.File(
-                    label="card (.json or .png)",
-                    file_types=[".json", ".png"],
-                    elem_id="card-file",
-                )
-                self.card_import_btn = gr.Button("Import card", elem_id="card-import")
-            with gr.Row():
-                self.card_png_btn = gr.Button(
-                    "Export the selected character as PNG", elem_id="card-export-png"
-                )
-                self.card_json_btn = gr.Button("… as JSON", elem_id="card-export-json")
-                self.card_download = gr.File(
-                    label="card", interactive=False, elem_id="card-download"
-                )
 
     # ---- wiring -----------------------------------------------------------------------------
 
@@ -203,13 +187,6 @@ class LibraryPage(Page):
             self.import_btn.click(self.do_import, [self.upload, self.on_conflict], self.status)
         )
         self.export_btn.click(self.do_export, self.kind, self.download)
-        self.relist(
-            self.card_import_btn.click(
-                self.card_import, self.card_upload, [self.selection, self.status]
-            )
-        )
-        self.card_png_btn.click(self.card_png, self.selection, self.card_download)
-        self.card_json_btn.click(self.card_json, self.selection, self.card_download)
 
     # ---- the table --------------------------------------------------------------------------
 
@@ -498,41 +475,6 @@ class LibraryPage(Page):
         name = f"lifeos-{'library' if kind_v == ALL else kind_v}-export.json"
         path = temp_folder("lifeos-export-") / name
         path.write_text(dumps_export(doc), encoding="utf-8")
-        return str(path)
-
-    @guarded
-    def card_import(self, path: str | None) -> tuple[Any, str]:
-        from tools.cards import import_card
-
-        if not path:
-            raise gr.Error("Choose a card file first.")
-        with self.studio.store() as store:
-            character = import_card(store, Path(path), self.studio.settings)
-        return _sel("character", character.id), f"✅ Imported {character.name} from its card."
-
-    @guarded
-    def card_png(self, sel: dict[str, Any] | None) -> str:
-        return self._card_export(sel, as_png=True)
-
-    @guarded
-    def card_json(self, sel: dict[str, Any] | None) -> str:
-        return self._card_export(sel, as_png=False)
-
-    def _card_export(self, sel: dict[str, Any] | None, *, as_png: bool) -> str:
-        from tools.cards import card_png, character_picture, entity_to_card
-
-        if not sel or sel.get("kind") != "character" or not sel.get("id"):
-            raise gr.Error("Select a character first.")
-        with self.studio.store() as store:
-            character = store.get("character", sel["id"])
-            picture = character_picture(store, sel["id"], self.studio.settings) if as_png else None
-        card = entity_to_card(character)
-        safe = "".join(c if c.isalnum() else "_" for c in character.name)[:60] or "card"
-        path = temp_folder("lifeos-card-") / (f"{safe}.png" if as_png else f"{safe}.json")
-        if as_png:
-            path.write_bytes(card_png(card, picture))
-        else:
-            path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
         return str(path)
 
 

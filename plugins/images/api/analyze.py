@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
 from apps.api.deps import uploaded
-from tools.analyzers.service import MAX_FILE_BYTES, AnalysisService
-from tools.analyzers.suggestions import parse_backend
+from plugins.images.tools.analyze.service import MAX_FILE_BYTES, AnalysisService
+from plugins.images.tools.analyze.suggestions import parse_backend
 
 router = APIRouter(tags=["analyze"])
 
@@ -20,7 +20,7 @@ class AcceptBody(BaseModel):
 
 
 def _service(request: Request) -> AnalysisService:
-    from tools.analyzers.service import analysis_services
+    from plugins.images.tools.analyze.service import analysis_services
 
     return analysis_services(request.app.state.settings)
 

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import FileResponse
 
 from apps.api.deps import uploaded
-from tools.composer import ComposeRequest
-from tools.images.batches import BatchRequest
+from plugins.images.tools.batches import BatchRequest
+from plugins.images.tools.composer import ComposeRequest
 
 router = APIRouter(prefix="/images", tags=["images"])
 MAX_PNG_BYTES = 50_000_000
 
 
 def _service(request: Request):  # noqa: ANN202 - heavy imports only when used
-    from tools.images.batches import image_services
+    from plugins.images.tools.batches import image_services
 
     return image_services(request.app.state.settings)
 
@@ -42,7 +42,7 @@ def create_batch(body: BatchRequest, request: Request, wait: bool = False) -> di
     service = _service(request)
     batch = service.create(body, status="running" if wait else "queued")
     if wait:
-        from pipelines.runs import generate_batch
+        from plugins.images.pipelines import generate_batch
 
         generate_batch(service.settings, batch["id"], source="api")
         batch = service.get(batch["id"])

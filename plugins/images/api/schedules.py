@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from apps.api.deps import LibraryDep
-from lifeos.default_plugins.kinds import ImageBatchSpace, Schedule
+from plugins.images.kinds import ImageBatchSpace, Schedule
 
 router = APIRouter(tags=["schedules"])
 
@@ -21,7 +21,7 @@ class ScheduleBody(BaseModel):
 
 
 def _service(request: Request):  # noqa: ANN202
-    from tools.schedules.service import schedule_services
+    from plugins.images.tools.schedules import schedule_services
 
     return schedule_services(request.app.state.settings)
 
@@ -36,7 +36,7 @@ def _checked(request: Request, lib: Any, body: ScheduleBody) -> dict[str, Any]:
 
 @router.get("/schedules")
 def list_schedules(lib: LibraryDep) -> list[dict[str, Any]]:
-    from tools.schedules.service import next_runs
+    from plugins.images.tools.schedules import next_runs
 
     with lib.store() as store:
         items = store.list("schedule", {"limit": 200, "sort": "name"}).items

@@ -3,9 +3,9 @@ backfill; each result is kept for the person to accept (image_analyses table).""
 
 import dagster as dg
 
+from plugins.images.tools.analyze.service import AnalysisService
+from plugins.images.tools.analyze.suggestions import parse_backend
 from resources.workbench import WorkbenchResource
-from tools.analyzers.service import AnalysisService
-from tools.analyzers.suggestions import parse_backend
 
 image_analysis_partitions = dg.DynamicPartitionsDefinition(name="image_analyses")
 

@@ -8,9 +8,9 @@ import time
 
 import dagster as dg
 
-from resources.images import TEST_MODEL_NOTE, ImageGenerator
+from plugins.images.resources.generators import TEST_MODEL_NOTE, ImageGenerator
+from plugins.images.tools.batches import ImageBatches
 from resources.workbench import WorkbenchResource
-from tools.images.batches import ImageBatches
 
 image_batch_partitions = dg.DynamicPartitionsDefinition(name="image_batches")
 GROUP = "images"

@@ -4,11 +4,11 @@ Adding or editing a schedule is a library edit; no Dagster code changes."""
 
 import dagster as dg
 
-from assets.images import image_batch_job, image_batch_partitions
-from resources.images import ImageGenerator
+from plugins.images.assets.batches import image_batch_job, image_batch_partitions
+from plugins.images.resources.generators import ImageGenerator
+from plugins.images.tools.batches import ImageBatches
+from plugins.images.tools.schedules import Schedules
 from resources.workbench import WorkbenchResource
-from tools.images.batches import ImageBatches
-from tools.schedules.service import Schedules
 
 FINISHED = {dg.DagsterRunStatus.FAILURE: "FAILURE", dg.DagsterRunStatus.CANCELED: "CANCELED"}
 

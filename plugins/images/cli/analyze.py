@@ -29,8 +29,8 @@ def analyze(
 ) -> None:
     """Analyze a picture (or every picture in a folder) into suggested entities."""
     from lifeos.errors import BadRequest
-    from tools.analyzers.service import analysis_services
-    from tools.analyzers.suggestions import parse_backend
+    from plugins.images.tools.analyze.service import analysis_services
+    from plugins.images.tools.analyze.suggestions import parse_backend
 
     want_json(as_json)
     try:
@@ -75,7 +75,3 @@ def analyze(
             console.print(f"  {note}", style="dim")
         if r["accepted"]:
             console.print(f"  accepted: {len(r['accepted'])} entities")
-
-
-def register(root: typer.Typer) -> None:
-    root.command()(analyze)

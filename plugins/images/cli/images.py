@@ -24,7 +24,7 @@ Styles = Annotated[list[str] | None, typer.Option("--style", "-s", help="a style
 
 
 def _services():  # noqa: ANN202 - heavy imports only when a command runs
-    from tools.images.batches import image_services
+    from plugins.images.tools.batches import image_services
 
     return image_services(settings())
 
@@ -147,7 +147,7 @@ def generate(
 
 
 def _run_with_progress(service, batch: dict, *, quiet: bool) -> dict:  # noqa: ANN001
-    from pipelines.runs import generate_batch
+    from plugins.images.pipelines import generate_batch
 
     result: dict = {}
     worker = threading.Thread(
@@ -180,7 +180,7 @@ def _print_batch(batch: dict, as_json: bool, note: str = "") -> None:
     if as_json:
         emit_json(batch)
         return
-    from resources.images import TEST_MODEL, TEST_MODEL_NOTE
+    from plugins.images.resources.generators import TEST_MODEL, TEST_MODEL_NOTE
 
     console.print(
         f"batch {batch['id']}: {batch['status']}, {batch['done']}/{batch['count']} "
@@ -279,7 +279,7 @@ def show(image_id: str, as_json: JsonFlag = False) -> None:
     for ln in links:
         console.print(f"  {ln.relation} {ln.entity.kind} {ln.entity.name} ({ln.entity.id})")
     if d.get("test_model"):
-        from resources.images import TEST_MODEL_NOTE
+        from plugins.images.resources.generators import TEST_MODEL_NOTE
 
         console.print(TEST_MODEL_NOTE, style="yellow")
 
@@ -304,9 +304,3 @@ def import_styles(path: Path) -> None:
     """Add a Fooocus/SDXL style file (a JSON list of {name, prompt, negative_prompt})."""
     pack, count = _services().composer.styles.import_pack(path)
     console.print(f"style pack {pack!r}: {count} styles")
-
-
-def register(root: typer.Typer) -> None:
-    root.command()(compose)
-    root.command()(generate)
-    root.add_typer(app, name="images")

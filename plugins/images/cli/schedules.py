@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from apps.cli.common import console, emit_json, read_json_arg, settings, store, want_json
-from lifeos.default_plugins.kinds import ImageBatchSpace
 from lifeos.kinds import get_registry
+from plugins.images.kinds import ImageBatchSpace
 
 app = typer.Typer(
     help="Scheduled generations: cron schedules run by the Dagster daemon.", no_args_is_help=True
@@ -18,7 +18,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _services():  # noqa: ANN202
-    from tools.schedules.service import schedule_services
+    from plugins.images.tools.schedules import schedule_services
 
     return schedule_services(settings())
 
@@ -46,7 +46,7 @@ def _save(name: str | None, schedule_id: str | None, fields: dict[str, Any]) -> 
 @app.command("list")
 def list_(as_json: JsonFlag = False) -> None:
     """Schedules with their next run times."""
-    from tools.schedules.service import next_runs
+    from plugins.images.tools.schedules import next_runs
 
     want_json(as_json)
     with store() as s:
@@ -161,7 +161,7 @@ def run_now(
     service = _services()
     due = service.run_now(schedule_id, queue=not wait)
     if due and wait:
-        from pipelines.runs import generate_batch
+        from plugins.images.pipelines import generate_batch
 
         generate_batch(service.images.settings, due.batch_id, source="schedule")
         service.reconcile()
@@ -204,7 +204,3 @@ def _print(entity: Any, as_json: bool) -> None:
             f"schedule {entity.id}: {entity.name} · {entity.data['cron']} "
             f"({entity.data['timezone']}) · {state} · revision {entity.revision}"
         )
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="schedules")

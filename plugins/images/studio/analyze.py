@@ -12,8 +12,8 @@ import gradio as gr
 import pandas as pd
 
 from apps.studio.base import HEAVY, Page, Studio, guarded, not_json
-from tools.analyzers.core import ALL_ANALYZERS
-from tools.analyzers.suggestions import Analysis, Backend
+from plugins.images.tools.analyze.core import ALL_ANALYZERS
+from plugins.images.tools.analyze.suggestions import Analysis, Backend
 
 COLUMNS = ["#", "kind", "name", "confidence", "backend", "evidence", "in library"]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
@@ -31,7 +31,7 @@ class AnalyzePage(Page):
     title = "Analyze"
 
     def __init__(self, studio: Studio) -> None:
-        from tools.analyzers.service import analysis_services
+        from plugins.images.tools.analyze.service import analysis_services
 
         super().__init__(studio)
         self.service = analysis_services(studio.settings)

@@ -19,7 +19,7 @@ from apps.studio.base import (
     parse_size,
     selected,
 )
-from resources.images import SCHEDULERS, TEST_MODEL_NOTE
+from plugins.images.resources.generators import SCHEDULERS, TEST_MODEL_NOTE
 
 PICKABLE = (
     "character",
@@ -43,7 +43,7 @@ class GeneratePage(Page):
     title = "Generate"
 
     def __init__(self, studio: Studio) -> None:
-        from tools.images.batches import image_services
+        from plugins.images.tools.batches import image_services
 
         super().__init__(studio)
         self.service = image_services(studio.settings)
@@ -244,7 +244,7 @@ class GeneratePage(Page):
 
     @guarded
     def generate(self, *values: Any) -> Iterator[Any]:
-        from pipelines.runs import generate_batch
+        from plugins.images.pipelines import generate_batch
 
         batch = self.service.create(self.request(*values), status="running")
         worker = Background(

@@ -38,7 +38,7 @@ class SchedulesPage(Page):
     title = "Schedules"
 
     def __init__(self, studio: Studio) -> None:
-        from tools.schedules.service import schedule_services
+        from plugins.images.tools.schedules import schedule_services
 
         super().__init__(studio)
         self.service = schedule_services(studio.settings)
@@ -95,7 +95,7 @@ class SchedulesPage(Page):
             )
 
     def _layout_results(self) -> None:
-        from resources.images import TEST_MODEL_NOTE
+        from plugins.images.resources.generators import TEST_MODEL_NOTE
 
         self.history = gr.Dataframe(
             headers=TICK_COLUMNS, interactive=False, label="history", elem_id="schedule-history"
@@ -142,7 +142,7 @@ class SchedulesPage(Page):
     # ---- the list and the notifications --------------------------------------------------------
     @guarded
     def cron_help(self, expr: str, tz: str) -> str:
-        from tools.schedules.service import next_runs
+        from plugins.images.tools.schedules import next_runs
 
         try:
             times = next_runs((expr or "").strip(), (tz or "UTC").strip(), n=5)
@@ -170,7 +170,7 @@ class SchedulesPage(Page):
         )
 
     def _row(self, e: EntityOut) -> list[Any]:
-        from tools.schedules.service import next_runs
+        from plugins.images.tools.schedules import next_runs
 
         try:
             nxt = f"{next_runs(e.data['cron'], e.data['timezone'], n=1)[0]:%Y-%m-%d %H:%M %Z}"
@@ -255,8 +255,8 @@ class SchedulesPage(Page):
         run_v: str,
         day_v: str,
     ) -> tuple[Any, ...]:
-        from lifeos.default_plugins.kinds import ImageBatchSpace
         from lifeos.kinds import get_registry
+        from plugins.images.kinds import ImageBatchSpace
 
         if not (name_v or "").strip():
             raise gr.Error("Give the schedule a name.")
@@ -293,7 +293,7 @@ class SchedulesPage(Page):
 
     @guarded
     def run_now(self, schedule_id: str | None) -> tuple[Any, ...]:
-        from pipelines.runs import generate_batch
+        from plugins.images.pipelines import generate_batch
 
         if not schedule_id:
             raise gr.Error("Select a schedule first.")

@@ -24,9 +24,9 @@ from lifeos.llm.router import Router
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from resources.images import TEST_MODEL_NOTE, GenerationParams, ImageGenerator
-from tools.composer import Composer, ComposeRequest, Composition, image_relation
-from tools.images.png import ImageMeta, keep_png, png_bytes, read_meta
+from plugins.images.resources.generators import TEST_MODEL_NOTE, GenerationParams, ImageGenerator
+from plugins.images.tools.composer import Composer, ComposeRequest, Composition, image_relation
+from plugins.images.tools.png import ImageMeta, keep_png, png_bytes, read_meta
 
 
 class BatchRequest(BaseModel):
@@ -407,7 +407,7 @@ def _describe(batch: ImageBatch) -> dict[str, Any]:
 def image_services(settings: Settings) -> ImageBatches:
     """The batch service over one library (CLI, API, studio)."""
     from lifeos.llm.router import get_router
-    from resources.images import generator_from_settings
+    from plugins.images.resources.generators import generator_from_settings
 
     return ImageBatches(
         settings, get_router(settings.database_url), generator_from_settings(settings)

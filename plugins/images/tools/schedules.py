@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from lifeos.db.engine import session_scope
 from lifeos.db.models import Entity, EntityLink, Notification, ScheduleTick, utcnow
-from lifeos.default_plugins.kinds import ImageBatchSpace
 from lifeos.errors import BadRequest, LifeOSError, NotFound
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.images.batches import ImageBatches
+from plugins.images.kinds import ImageBatchSpace
+from plugins.images.tools.batches import ImageBatches
 
 MAX_MISSED = 10_000  # cron times looked at when catching up
 MAX_CANDIDATES = 5_000  # entities a random slot draws from
@@ -533,6 +533,6 @@ class Schedules:
 
 
 def schedule_services(settings: Settings) -> Schedules:
-    from tools.images.batches import image_services
+    from plugins.images.tools.batches import image_services
 
     return Schedules(image_services(settings))

@@ -9,7 +9,13 @@ from fastapi.responses import Response
 
 from apps.api.deps import LibraryDep, uploaded
 from lifeos.errors import BadRequest
-from tools.cards import MAX_CARD_BYTES, card_png, character_picture, entity_to_card, import_card
+from plugins.stories.tools.cards import (
+    MAX_CARD_BYTES,
+    card_png,
+    character_picture,
+    entity_to_card,
+    import_card,
+)
 
 router = APIRouter(prefix="/cards", tags=["cards"])
 

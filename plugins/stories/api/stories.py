@@ -29,7 +29,7 @@ class Rerun(BaseModel):
 
 
 def _service(request: Request):  # noqa: ANN202
-    from tools.stories import story_services
+    from plugins.stories.tools.stories import story_services
 
     return story_services(request.app.state.settings)
 
@@ -52,7 +52,7 @@ def create(body: NewStory, request: Request, wait: bool = False) -> dict[str, An
         body.character_ids, tone=body.tone, setting=body.setting, scenes=body.scenes
     )
     if wait:
-        from pipelines.runs import run_story
+        from plugins.stories.pipelines import run_story
 
         run_story(
             service.settings,
@@ -71,7 +71,7 @@ def get(story_id: str, request: Request) -> dict[str, Any]:
 
 @router.post("/{story_id}/rerun")
 def rerun(story_id: str, body: Rerun, request: Request) -> dict[str, Any]:
-    from pipelines.runs import run_story
+    from plugins.stories.pipelines import run_story
 
     service = _service(request)
     steps = (

@@ -4,10 +4,10 @@ re-materializing a step (with `redo` naming scenes) does not redo the rest."""
 
 import dagster as dg
 
-from resources.images import TEST_MODEL_NOTE, ImageGenerator
+from plugins.images.resources.generators import TEST_MODEL_NOTE, ImageGenerator
+from plugins.images.tools.batches import ImageBatches
+from plugins.stories.tools.stories import Stories
 from resources.workbench import WorkbenchResource
-from tools.images.batches import ImageBatches
-from tools.stories import Stories
 
 story_partitions = dg.DynamicPartitionsDefinition(name="stories")
 GROUP = "stories"

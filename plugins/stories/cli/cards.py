@@ -17,7 +17,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 @app.command("import")
 def import_(path: Path, as_json: JsonFlag = False) -> None:
     """A card (JSON, or a PNG with a `chara`/`ccv3` chunk) becomes a character."""
-    from tools.cards import import_card
+    from plugins.stories.tools.cards import import_card
 
     want_json(as_json)
     with store() as s:
@@ -37,7 +37,7 @@ def export(
     ] = False,
 ) -> None:
     """Write a character as a card; what the card had beyond our fields comes back unchanged."""
-    from tools.cards import card_png, character_picture, entity_to_card
+    from plugins.stories.tools.cards import card_png, character_picture, entity_to_card
 
     with store() as s:
         character = s.get("character", character_id)
@@ -48,7 +48,3 @@ def export(
     else:
         path.write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"{card['spec']} card of {character.name} written to {path}")
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="cards")

@@ -19,7 +19,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output"
 
 
 def _stories():  # noqa: ANN202
-    from tools.stories import story_services
+    from plugins.stories.tools.stories import story_services
 
     return story_services(settings())
 
@@ -45,7 +45,7 @@ def _describe(service, story_id: str) -> dict:  # noqa: ANN001
 
 
 def _run(service, story_id: str, quiet: bool, **kw) -> None:  # noqa: ANN001, ANN003
-    from pipelines.runs import run_story
+    from plugins.stories.pipelines import run_story
 
     worker = threading.Thread(
         target=lambda: run_story(service.settings, story_id, source="cli", **kw), daemon=True
@@ -163,7 +163,3 @@ def _print(service, story_id: str, as_json: bool) -> None:  # noqa: ANN001
     for s in info["scenes"]:
         picture = f" · image {s['image_id']}" if s["image_id"] else ""
         console.print(f"  {s['number']}. {s['title']} [{s['status']}]{picture} {s['error']}")
-
-
-def register(root: typer.Typer) -> None:
-    root.add_typer(app, name="story")

@@ -22,7 +22,7 @@ from apps.studio.base import (
     temp_folder,
 )
 from lifeos.schemas import EntityOut
-from resources.images import TEST_MODEL_NOTE
+from plugins.images.resources.generators import TEST_MODEL_NOTE
 
 COLUMNS = ["created", "title", "status", "scenes", "id"]
 
@@ -32,7 +32,7 @@ class StoriesPage(Page):
     title = "Stories"
 
     def __init__(self, studio: Studio) -> None:
-        from tools.stories import story_services
+        from plugins.stories.tools.stories import story_services
 
         super().__init__(studio)
         self.service = story_services(studio.settings)
@@ -175,7 +175,7 @@ class StoriesPage(Page):
 
     # ---- writing (a Dagster run) ---------------------------------------------------------------
     def _run(self, story_id: str, **kw: Any) -> Iterator[str]:
-        from pipelines.runs import run_story
+        from plugins.stories.pipelines import run_story
 
         worker = Background(
             lambda: run_story(self.studio.settings, story_id, source="studio", **kw)

@@ -25,7 +25,7 @@ from lifeos.errors import BadRequest
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.images.png import keep_png
+from plugins.images.tools.png import keep_png
 
 KEPT = "chara_card"  # the key under data.extensions holding what is not mapped
 # card field -> character entity field
@@ -114,7 +114,7 @@ def read_png_card(data: bytes, *, source: str) -> dict[str, Any]:
 
 @cache
 def _field_adapter(name: str) -> TypeAdapter[Any]:
-    from lifeos.default_plugins.kinds import Character
+    from plugins.core.kinds import Character
 
     info = Character.model_fields[name]
     # The field's type with its constraints, built at run time: a value, not a static type.

@@ -27,7 +27,7 @@ from lifeos.llm.toolkit import Tool, ToolConfigs
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.images.batches import ImageBatches
+from plugins.images.tools.batches import ImageBatches
 
 MAX_SCENES = 12
 
@@ -512,7 +512,7 @@ class Stories:
 
 
 def story_services(settings: Settings) -> Stories:
-    from tools.images.batches import image_services
+    from plugins.images.tools.batches import image_services
 
     images = image_services(settings)
     return Stories(settings, images.router, images)

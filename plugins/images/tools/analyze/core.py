@@ -27,9 +27,9 @@ from lifeos.kinds import get_registry
 from lifeos.llm.config import load_yaml_model
 from lifeos.llm.router import Router
 from lifeos.store import EntityStore
-from tools.analyzers import pixels
-from tools.analyzers.suggestions import Analysis, Backend, Suggestion
-from tools.images.png import ImageMeta, read_meta
+from plugins.images.tools.analyze import pixels
+from plugins.images.tools.analyze.suggestions import Analysis, Backend, Suggestion
+from plugins.images.tools.png import ImageMeta, read_meta
 
 TARGET_KINDS = (
     "outfit",

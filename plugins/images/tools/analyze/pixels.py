@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from tools.analyzers.suggestions import Suggestion
+from plugins.images.tools.analyze.suggestions import Suggestion
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "black": (20, 20, 20),

@@ -16,8 +16,13 @@ from lifeos.errors import BadRequest, NotFound
 from lifeos.llm.router import Router
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from tools.analyzers.core import MAX_PIXELS, Analyzers, open_image, validate_suggestions
-from tools.analyzers.suggestions import Analysis, Backend
+from plugins.images.tools.analyze.core import (
+    MAX_PIXELS,
+    Analyzers,
+    open_image,
+    validate_suggestions,
+)
+from plugins.images.tools.analyze.suggestions import Analysis, Backend
 
 MAX_FILE_BYTES = 60_000_000
 SUFFIXES = {"PNG": ".png", "JPEG": ".jpeg", "WEBP": ".webp"}

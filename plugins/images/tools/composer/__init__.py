@@ -1,6 +1,6 @@
 """Image prompt composer: entities, styles and wildcards → prompts with a recipe."""
 
-from tools.composer.composer import (
+from plugins.images.tools.composer.composer import (
     Composer,
     ComposerConfig,
     ComposeRequest,

@@ -15,9 +15,9 @@ from lifeos.llm.router import Router
 from lifeos.llm.toolkit import Tool, ToolConfigs, render
 from lifeos.schemas import EntityOut
 from lifeos.store import EntityStore
-from tools.composer.styles import StyleLibrary
-from tools.composer.tokens import CLIP_WINDOW, count_tokens
-from tools.composer.wildcards import Wildcards
+from plugins.images.tools.composer.styles import StyleLibrary
+from plugins.images.tools.composer.tokens import CLIP_WINDOW, count_tokens
+from plugins.images.tools.composer.wildcards import Wildcards
 
 # ---- configuration (configs/tools/composer.yaml) ---------------------------------------------
 

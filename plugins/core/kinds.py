@@ -1,0 +1,67 @@
+"""The core kinds: characters (SillyTavern / Character Card V2 fields), the people using the
+workbench, and the configs of its AI tools. Relations between entities are links, not ids in
+the data, so every kind's links are shown and edited the same way."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import EmailStr, Field
+
+from lifeos.kinds import EntityData, KindSpec, ShortText, Text
+
+
+class Character(EntityData):
+    description: Text = ""
+    personality: Text = ""
+    scenario: Text = ""
+    greeting: Text = Field("", description="first message (Character Card `first_mes`)")
+    example_dialogue: Text = Field("", description="Character Card `mes_example`")
+    alternate_greetings: list[Text] = Field(default_factory=list, max_length=50)
+    appearance: Text = Field("", description="physical description used when composing images")
+    age: ShortText = ""
+    gender: ShortText = ""
+    pronouns: ShortText = ""
+    species: ShortText = ""
+    backstory: Text = ""
+    system_prompt: Text = ""
+    creator: ShortText = ""
+    creator_notes: Text = ""
+    character_version: ShortText = ""
+    extensions: dict[str, Any] = Field(
+        default_factory=dict, description="card extensions, kept as-is for round trips"
+    )
+
+
+class ToolConfig(EntityData):
+    tool: ShortText
+    model_alias: ShortText = "default"
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1, le=32_768)
+    system_prompt: Text = ""
+    user_prompt: Text = ""
+    output_schema: dict[str, Any] | None = None
+
+
+class User(EntityData):
+    display_name: ShortText = ""
+    email: EmailStr | None = None
+    role: Literal["owner", "member", "guest"] = "member"
+    preferences: dict[str, Any] = Field(default_factory=dict)
+
+
+KINDS: tuple[KindSpec, ...] = (
+    KindSpec(
+        "character",
+        Character,
+        "Character",
+        "a person or creature, with a card and looks",
+        links={
+            "wears": ("outfit", "clothing_item", "accessory"),
+            "has_look": ("hair_style", "hair_color", "makeup", "expression"),
+            "drawn_in": ("art_style", "visual_style"),
+        },
+    ),
+    KindSpec("tool_config", ToolConfig, "Tool config", "model and prompts of an AI tool"),
+    KindSpec("user", User, "User", "a person using this workbench"),
+)
