@@ -48,6 +48,12 @@ def register_definitions(register: Callable[..., Any]) -> None:
 
 
 @hookspec
+def register_models(register: Callable[..., Any]) -> None:
+    """Model aliases its tools name: `register("recipes_chef", {"model": "local/...",
+    "fallbacks": [...]})`. An alias of the same name in the library's models.yaml wins."""
+
+
+@hookspec
 def register_commands(register: Callable[..., Any]) -> None:
     """CLI commands: `register(typer.Typer())`, its commands and groups merged into `lifeos`."""
 

@@ -69,7 +69,9 @@ def test_board_games_goes_and_comes_back_whole(settings: Settings) -> None:
 
 def test_a_process_that_serves_no_pages_never_imports_them(settings: Settings) -> None:
     """The CLI loads kinds, tools, commands and definitions only: `lifeos --help` stays quick."""
-    host = host_for(settings, parts=("kinds", "tools", "commands", "definitions")).load_all()
+    host = host_for(
+        settings, parts=("kinds", "tools", "models", "commands", "definitions")
+    ).load_all()
     assert host.get("board_games").registered.keys() == {
         "kinds",
         "tools",

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from apps.api.app import create_app
 from lifeos.plugins import PluginHost, Status, host_for
-from lifeos.settings import Settings
+from lifeos.settings import Settings, reset_settings_cache
 from pipelines.definitions import build_definitions
 from tests.llm_helpers import copy_configs
 
@@ -53,18 +53,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture
-def settings(lifeos_home: Path, sqlite_url: str) -> Settings:
+def settings(lifeos_home: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     configs = copy_configs(lifeos_home / "configs")
-    # The smallest local model picks: the flow is under test, not the model's taste.
-    (configs / "tools" / "recipes_pick.yaml").write_text(
-        yaml.safe_dump(
-            {
-                **yaml.safe_load((EXAMPLE / "lifeos_recipes" / "pick.yaml").read_text()),
-                "model": "tiny",
-            }
-        ),
-        encoding="utf-8",
-    )
+    # The smallest local model picks: the flow is under test, not the model's taste. The
+    # library's models.yaml points the plugin's own alias at it (the file wins).
+    models = yaml.safe_load((configs / "models.yaml").read_text())
+    models["aliases"]["recipes_chef"] = {"model": "local/smollm2-135m"}
+    (configs / "models.yaml").write_text(yaml.safe_dump(models), encoding="utf-8")
+    monkeypatch.setenv("LIFEOS_CONFIG_DIR", str(configs))  # what the routes' router reads
+    reset_settings_cache()
     return Settings(
         home=lifeos_home, database_url_override=sqlite_url, load_plugins=True, config_dir=configs
     )
@@ -93,7 +90,15 @@ def test_the_installed_example_plugin_works_goes_and_comes_back(
     assert plugin.registered.pop("definitions") == ["recipes:0"]
     assert declared == plugin.registered
 
+    assert host.registries.models["recipes_chef"].model == "local/qwen2.5-coder-0.5b"
+    from lifeos.llm.router import Router
+
+    router = Router(database_url=settings.database_url, config_dir=settings.config_dir)
+    assert router.config.alias("recipes_chef").model == "local/smollm2-135m"  # the file's
+
     client = TestClient(create_app(settings, studio=False, plugins=host))
+    listed = {a["alias"] for a in client.get("/api/v1/models").json()["aliases"]}
+    assert "recipes_chef" in listed
     for name, ingredients in [("Omelette", ["eggs", "butter"]), ("Pancakes", ["flour", "eggs"])]:
         made = client.post(
             "/api/v1/entities/recipe", json={"name": name, "data": {"ingredients": ingredients}}
@@ -119,6 +124,7 @@ def test_the_installed_example_plugin_works_goes_and_comes_back(
     host.disable("recipes")
     assert client.get("/api/v1/recipes/shopping-list").status_code == 404
     assert "recipes_pick" not in host.tools and "recipes" not in host.registries.pages
+    assert "recipes_chef" not in host.registries.models
     assert "recipes_shopping_list" not in _assets(host, settings)
     host.enable("recipes")
     assert client.get("/api/v1/recipes/shopping-list").json()[0]["recipes"] == 2

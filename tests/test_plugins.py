@@ -192,6 +192,12 @@ def _comparable(snapshot: dict[str, dict[str, object]]) -> dict[str, set[str]]:
             "    raise RuntimeError('no database for me')\n",
             "no database for me",
         ),
+        (
+            'name = "broken"\nversion = "1.0"\n',
+            "from lifeos.hookspecs import hookimpl\n\n@hookimpl\ndef register_models(register):\n"
+            "    register('chef', {'model': 'no provider here'})\n",
+            "model alias 'chef' is invalid",
+        ),
     ],
     ids=[
         "bad-version",
@@ -203,6 +209,7 @@ def _comparable(snapshot: dict[str, dict[str, object]]) -> dict[str, set[str]]:
         "import",
         "syntax",
         "load-raises",
+        "bad-model-alias",
     ],
 )
 def test_a_broken_plugin_is_quarantined_and_the_rest_loads(

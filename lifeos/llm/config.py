@@ -101,13 +101,22 @@ class ModelsConfig(_Strict):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     calls: CallsConfig = Field(default_factory=CallsConfig)
 
+    def all_aliases(self) -> dict[str, AliasConfig]:
+        """This file's aliases and the loaded plugins' (`register_models`); the file's win, so
+        a library can point a plugin's alias at another model."""
+        from lifeos.plugins import get_plugins  # the plugins import the router
+
+        return {**get_plugins().registries.models, **self.aliases}
+
     def alias(self, name: str) -> AliasConfig:
         if name in self.aliases:
             return self.aliases[name]
+        if (plugin_alias := self.all_aliases().get(name)) is not None:
+            return plugin_alias
         if "/" in name:  # a direct `provider/model` reference works too
             return AliasConfig(model=name)
         raise UnknownModel(
-            f"unknown model alias {name!r}", details={"aliases": sorted(self.aliases)}
+            f"unknown model alias {name!r}", details={"aliases": sorted(self.all_aliases())}
         )
 
 

@@ -23,7 +23,7 @@ def overview(router: Router) -> dict[str, Any]:
     config: ModelsConfig = router.config
     aliases = [
         {"alias": name, "model": a.model, "fallbacks": a.fallbacks}
-        for name, a in config.aliases.items()
+        for name, a in config.all_aliases().items()
     ]
     models: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -53,7 +53,7 @@ def status(router: Router) -> list[dict[str, Any]]:
         return known[ref]
 
     rows = []
-    for name, alias in router.config.aliases.items():
+    for name, alias in router.config.all_aliases().items():
         ok, detail = usable(alias.model)
         if not ok:
             spare = next((ref for ref in alias.fallbacks if usable(ref)[0]), None)

@@ -33,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+from pydantic import ValidationError
 
 from lifeos import hookspecs
 from lifeos.errors import ConfigError, LifeOSError, PluginError, PluginNotFound
@@ -54,6 +55,7 @@ REGISTER_HOOKS = {
     "pages": "register_pages",
     "definitions": "register_definitions",
     "commands": "register_commands",
+    "models": "register_models",
 }
 
 
@@ -108,6 +110,7 @@ class Registries:
     pages: dict[str, type[Any]] = field(default_factory=dict)
     definitions: dict[str, Any] = field(default_factory=dict)  # Definitions, or f(settings)
     commands: dict[str, Any] = field(default_factory=dict)  # typer.Typer groups
+    models: dict[str, Any] = field(default_factory=dict)  # model aliases: AliasConfig
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> plugin
 
     def snapshot(self) -> dict[str, Any]:
@@ -119,6 +122,7 @@ class Registries:
             "pages": dict(self.pages),
             "definitions": dict(self.definitions),
             "commands": dict(self.commands),
+            "models": dict(self.models),
             "owners": dict(self.owners),
         }
 
@@ -588,8 +592,19 @@ class PluginHost:
             table[name] = value
             plugin.teardown.append(functools.partial(_drop, table, name))
 
-        def register(item: Any) -> None:
-            if what == "kinds":
+        def register(item: Any, *more: Any) -> None:
+            if what == "models":  # register(alias, {"model": ..., "fallbacks": [...]})
+                from lifeos.llm.config import AliasConfig
+
+                try:
+                    alias = AliasConfig.model_validate(more[0] if more else None)
+                except ValidationError as exc:
+                    raise PluginError(
+                        f"plugin {plugin.name!r}: model alias {item!r} is invalid: "
+                        + "; ".join(e["msg"] for e in exc.errors())
+                    ) from None
+                keep(reg.models, str(item), alias)
+            elif what == "kinds":
                 if not isinstance(item, KindSpec):
                     raise PluginError(f"plugin {plugin.name!r}: {item!r} is not a KindSpec")
                 claim(item.name)

@@ -1,6 +1,6 @@
 """The recipes plugin: a `recipe` kind, the `recipes_pick` tool (tonight's recipe, on the local
-model), `/api/v1/recipes/...`, a Recipes page in the studio and the `recipes_shopping_list`
-Dagster asset, all over the functions in `model.py` and `tool.py`."""
+model its `recipes_chef` alias names), `/api/v1/recipes/...`, a Recipes page in the studio and
+the `recipes_shopping_list` Dagster asset, all over the functions in `model.py` and `tool.py`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ def register_entity_kinds(register: Any) -> None:
 @hookimpl
 def register_tools(register: Any) -> None:
     register(RecipePicker)
+
+
+@hookimpl
+def register_models(register: Any) -> None:
+    # The alias its tool names; a `recipes_chef` alias in the library's models.yaml wins.
+    register(
+        "recipes_chef", {"model": "local/qwen2.5-coder-0.5b", "fallbacks": ["local/smollm2-135m"]}
+    )
 
 
 @hookimpl
