@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from fastapi.testclient import TestClient
 
@@ -106,6 +107,14 @@ def test_the_installed_example_plugin_works_goes_and_comes_back(
         assert made.status_code == 201, made.text
     shopping = client.get("/api/v1/recipes/shopping-list").json()
     assert shopping[0] == {"item": "eggs", "recipes": 2}
+    # Its own table, made by its own migration as it loaded (a version table of its own).
+    omelette = client.get("/api/v1/search", params={"q": "Omelette"}).json()["items"][0]["id"]
+    assert client.post(f"/api/v1/recipes/{omelette}/cooked").json() == {omelette: 1}
+    assert client.post(f"/api/v1/recipes/{omelette}/cooked").json() == {omelette: 2}
+    assert client.post("/api/v1/recipes/nope/cooked").status_code == 404
+    with sa.create_engine(settings.database_url).connect() as conn:
+        version = "SELECT version_num FROM lifeos_alembic_version_recipes"
+        assert conn.execute(sa.text(version)).scalar_one() == "recipes_0001"
 
     picked = client.post("/api/v1/recipes/pick", json={"wish": "something with flour"})
     assert picked.status_code == 200, picked.text
@@ -118,8 +127,8 @@ def test_the_installed_example_plugin_works_goes_and_comes_back(
         resources={"library": dict(defs.resources or {})["library"]},
     )
     assert result.success
-    listed = (settings.exports_dir / "shopping-list.md").read_text(encoding="utf-8")
-    assert listed.splitlines()[0] == "- eggs ×2"
+    shopping_md = (settings.exports_dir / "shopping-list.md").read_text(encoding="utf-8")
+    assert shopping_md.splitlines()[0] == "- eggs ×2"
 
     host.disable("recipes")
     assert client.get("/api/v1/recipes/shopping-list").status_code == 404

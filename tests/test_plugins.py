@@ -468,3 +468,35 @@ def test_plugins_new_writes_a_plugin_that_loads_and_passes_its_test(
     assert "already exists" in capsys.readouterr().err
     assert main(["plugins", "new", "Book-Club"]) == 1
     assert "is not a plugin name" in capsys.readouterr().err
+
+
+def test_a_plugin_whose_migration_fails_is_quarantined(
+    plugin_settings: Settings, db_url: str
+) -> None:
+    """A plugin's own migration (its `migrations/versions/`) runs as it loads; one that fails
+    quarantines the plugin with the reason and the rest loads. On PostgreSQL the failed
+    revision leaves nothing behind (SQLite's driver commits DDL as it goes)."""
+    settings = plugin_settings.model_copy(update={"database_url_override": db_url})
+    folder = write_plugin(settings.plugins_dir, "pantry")
+    versions = folder / "migrations" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "0001_shelves.py").write_text(
+        'revision = "p1"\ndown_revision = None\n\nfrom alembic import op\n\n\n'
+        "def upgrade():\n    op.execute('CREATE TABLE pantry_shelves (id INTEGER)')\n"
+        "    op.execute('INSERT INTO no_such_table VALUES (1)')\n",
+        encoding="utf-8",
+    )
+    host = new_host(settings)
+    pantry = host.get("pantry")
+    assert pantry.status is Status.QUARANTINED
+    reason = pantry.reason or ""
+    assert "its migration failed" in reason and "no_such_table" in reason
+    assert host.get("core").status is Status.LOADED and "character" in host.kinds
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    engine.dispose()
+    if db_url.startswith("postgresql"):
+        assert "pantry_shelves" not in tables  # rolled back with the failed revision

@@ -36,6 +36,7 @@ import pluggy
 from pydantic import ValidationError
 
 from lifeos import hookspecs
+from lifeos.db.plugin_migrations import migrations_of, upgrade_plugin
 from lifeos.errors import ConfigError, LifeOSError, PluginError, PluginNotFound
 from lifeos.kinds import KindRegistry, KindSpec
 from lifeos.logging import get_logger
@@ -511,7 +512,8 @@ class PluginHost:
 
     def _load(self, plugin: Plugin, module: ModuleType) -> None:
         """Register the module's hooks, call them, then `plugin_load`; on any error take back
-        what it registered and raise a `PluginError`."""
+        what it registered and raise a `PluginError`. Its own tables come first."""
+        self._migrate(plugin, module)
         try:
             self.pm.register(module, name=plugin.name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -535,6 +537,22 @@ class PluginHost:
         plugin.status, plugin.reason = Status.LOADED, None
         log.debug("plugin_loaded", plugin=plugin.name, registered=plugin.registered)
         self._changed(plugin.name)
+
+    def _migrate(self, plugin: Plugin, module: ModuleType) -> None:
+        """Its `migrations/versions/` revisions, on the library this host serves."""
+        url = getattr(self.settings, "database_url", None)
+        if not url or not hasattr(module, "__path__") or not getattr(module, "__file__", None):
+            return  # no library here (a bare host), or a single-module plugin
+        folder = migrations_of(Path(str(module.__file__)).parent)
+        if folder is None:
+            return
+        try:
+            upgrade_plugin(url, plugin.name, folder)
+        except Exception as exc:  # noqa: BLE001 - whatever its revision raises quarantines it
+            raise PluginError(
+                f"plugin {plugin.name!r}: its migration failed: {_describe(exc)}",
+                code="plugin_migration_failed",
+            ) from exc
 
     def _unload(self, plugin: Plugin) -> None:
         try:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from lifeos.llm.router import get_router
 
-from .model import pick, shopping_list
+from .model import cooked, pick, shopping_list
 
 router = APIRouter(prefix="/recipes", tags=["recipes"])
 
@@ -31,3 +31,11 @@ def post_pick(body: Wish, request: Request) -> dict[str, Any]:
     router_ = get_router(request.app.state.settings.database_url)
     with request.app.state.library.store() as store:
         return pick(router_, store, body.wish)
+
+
+@router.post("/{recipe_id}/cooked")
+def post_cooked(recipe_id: str, request: Request) -> dict[str, int]:
+    """Cooked it tonight: how often each recipe was cooked, this one included."""
+    with request.app.state.library.store() as store:
+        store.get("recipe", recipe_id)  # a clear 404 for a recipe that is not there
+        return cooked(store.session, recipe_id)

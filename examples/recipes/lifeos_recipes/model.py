@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import Field
 
 from lifeos.errors import NotFound
@@ -45,3 +47,17 @@ def pick(router: Any, store: Any, wish: str) -> dict[str, Any]:
     listed = [f"{r.name}: {', '.join(r.data.get('ingredients', []))}" for r in recipes[:50]]
     out = RecipePicker(router).run({"wish": wish, "recipes": listed})
     return out.model_dump()
+
+
+def cooked(session: Any, recipe_id: str | None = None) -> dict[str, int]:
+    """Record that `recipe_id` was cooked now (when given); how often each recipe was cooked,
+    from the plugin's own table (`migrations/`)."""
+    if recipe_id is not None:
+        session.execute(
+            sa.text("INSERT INTO recipes_cooked (recipe_id, cooked_at) VALUES (:r, :t)"),
+            {"r": recipe_id, "t": datetime.now(UTC)},
+        )
+    rows = session.execute(
+        sa.text("SELECT recipe_id, count(*) FROM recipes_cooked GROUP BY recipe_id")
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
