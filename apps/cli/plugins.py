@@ -38,6 +38,8 @@ def _show(info: dict[str, Any], as_json: bool) -> None:
             console.print(f"{label}: {info[key]}")
     if info["requires"]:
         console.print("requires: " + ", ".join(info["requires"]))
+    if info["depends"]:
+        console.print("builds on: " + ", ".join(info["depends"]))
     for what, names in (info["registered"] or info["provides"]).items():
         if names:
             console.print(f"{what}: " + ", ".join(names))

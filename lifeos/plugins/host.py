@@ -95,6 +95,7 @@ class Plugin:
             "origin": self.origin,
             "core": m.core if m else None,
             "requires": m.requires if m else [],
+            "depends": m.depends if m else [],
             "provides": m.provides.model_dump() if m else {},
             "registered": {k: list(v) for k, v in self.registered.items() if v},
         }

@@ -26,6 +26,7 @@ def _details(info: dict[str, Any]) -> str:
         f"- **from**: {info['origin']}",
         f"- **supports Life-OS** {info['core']}" if info["core"] else "",
         f"- **requires**: {', '.join(info['requires'])}" if info["requires"] else "",
+        f"- **builds on**: {', '.join(info['depends'])}" if info["depends"] else "",
     ]
     for what, names in (info["registered"] or info["provides"]).items():
         if names:
