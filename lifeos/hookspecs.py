@@ -54,6 +54,14 @@ def register_models(register: Callable[..., Any]) -> None:
 
 
 @hookspec
+def register_settings(register: Callable[..., Any]) -> None:
+    """Its settings: `register(SettingsModel)`, a Pydantic model whose every field has a
+    default. People change them on the Plugins page, `PUT /api/v1/plugins/{name}/settings` or
+    `lifeos plugins settings NAME KEY=VALUE`; the plugin reads them with
+    `lifeos.plugins.plugin_settings(name)`."""
+
+
+@hookspec
 def register_commands(register: Callable[..., Any]) -> None:
     """CLI commands: `register(typer.Typer())`, its commands and groups merged into `lifeos`."""
 

@@ -5,6 +5,7 @@ the local model, Dagster asset), turned off and on. The studio side is in test_s
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -121,20 +122,55 @@ def test_the_installed_example_plugin_works_goes_and_comes_back(
     assert picked.json()["recipe"] and picked.json()["why"]
     assert client.post("/api/v1/recipes/pick", json={"wish": ""}).status_code == 422
 
+    # Its settings: through the API (validated by its model), used by its asset.
+    shown = client.get("/api/v1/plugins/recipes/settings").json()
+    assert shown["values"] == {"max_recipes": 50, "shopping_list_file": "shopping-list.md"}
+    assert "max_recipes" in shown["schema"]["properties"]
+    bad = client.put("/api/v1/plugins/recipes/settings", json={"max_recipes": 0})
+    assert bad.status_code == 422 and "max_recipes" in bad.text
+    unknown = client.put("/api/v1/plugins/recipes/settings", json={"colour": "red"})
+    assert unknown.status_code == 400 and "no setting 'colour'" in unknown.text
+    assert client.get("/api/v1/plugins/core/settings").status_code == 404  # none of its own
+    put = client.put("/api/v1/plugins/recipes/settings", json={"shopping_list_file": "list.md"})
+    assert put.json()["values"]["shopping_list_file"] == "list.md"
+
     defs = build_definitions(host, settings)
     result = dg.materialize(
         [defs.get_assets_def("recipes_shopping_list")],
         resources={"library": dict(defs.resources or {})["library"]},
     )
     assert result.success
-    shopping_md = (settings.exports_dir / "shopping-list.md").read_text(encoding="utf-8")
+    shopping_md = (settings.exports_dir / "list.md").read_text(encoding="utf-8")
     assert shopping_md.splitlines()[0] == "- eggs ×2"
 
     host.disable("recipes")
     assert client.get("/api/v1/recipes/shopping-list").status_code == 404
     assert "recipes_pick" not in host.tools and "recipes" not in host.registries.pages
     assert "recipes_chef" not in host.registries.models
+    assert client.get("/api/v1/plugins/recipes/settings").status_code == 404
     assert "recipes_shopping_list" not in _assets(host, settings)
     host.enable("recipes")
     assert client.get("/api/v1/recipes/shopping-list").json()[0]["recipes"] == 2
     assert "recipes_shopping_list" in _assets(host, settings)
+    # The settings were kept while it was off.
+    kept = client.get("/api/v1/plugins/recipes/settings").json()["values"]
+    assert kept["shopping_list_file"] == "list.md"
+
+
+def test_plugin_settings_from_the_cli(
+    installed: Path,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from apps.cli import main
+
+    monkeypatch.setenv("LIFEOS_LOAD_PLUGINS", "1")
+    reset_settings_cache()
+    assert main(["plugins", "settings", "recipes", "max_recipes=12"]) == 0
+    assert "max_recipes = 12" in capsys.readouterr().out
+    assert main(["plugins", "settings", "recipes", "max_recipes=none"]) == 1
+    assert "max_recipes" in capsys.readouterr().err
+    assert main(["plugins", "settings", "recipes", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["values"]["max_recipes"] == 12
+    assert host_for(settings).load_all().settings_of("recipes").max_recipes == 12  # type: ignore[attr-defined]

@@ -471,6 +471,20 @@ def test_a_plugin_off_and_on_while_the_studio_runs(page, server) -> None:  # noq
     page.locator("#plugins-table [role=gridcell]", has_text="recipes").first.click()
     page.wait_for_selector("#plugins-details:has-text('recipes 0.1.0')")
     assert "health: ok" in page.inner_text("#plugins-details")
+    page.wait_for_selector("#plugins-settings-help:has-text('max_recipes')")
+    editor = page.locator("#plugins-settings .cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('{"max_recipes": 0}')  # insert: the editor closes brackets
+    page.click("#plugins-settings-save")
+    page.wait_for_selector(".toast-wrap:has-text('max_recipes')")  # refused, nothing changed
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('{"max_recipes": 7}')
+    page.click("#plugins-settings-save")
+    page.wait_for_selector("#plugins-status:has-text('recipes: settings saved')")
+    saved = http_get(f"{server['api']}/plugins/recipes/settings").json()
+    assert saved["values"]["max_recipes"] == 7
     page.click("#plugins-disable")
     page.wait_for_selector("#plugins-status:has-text('recipes turned off')")
     page.wait_for_selector("#plugins-table [role=gridcell]:has-text('disabled')")

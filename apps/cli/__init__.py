@@ -42,7 +42,14 @@ app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
 library.register(app)
 up.register(app)
-CLI_PARTS = ("kinds", "tools", "models", "commands", "definitions")  # no pages, no routes
+CLI_PARTS = (
+    "kinds",
+    "tools",
+    "models",
+    "settings",
+    "commands",
+    "definitions",
+)  # no pages, no routes
 _joined: set[int] = set()
 
 

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.table import Table
 
 from apps.cli.common import console, emit_json, settings, want_json
+from lifeos.errors import BadRequest
 from lifeos.plugins import PluginHost, host_for
 from lifeos.plugins.scaffold import scaffold
 
 app = typer.Typer(
-    help="Plugins: list, inspect, enable, disable, reload, new.", no_args_is_help=True
+    help="Plugins: list, inspect, enable, disable, reload, settings, new.", no_args_is_help=True
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 Name = Annotated[str, typer.Argument(help="the plugin's name (`lifeos plugins list`)")]
@@ -93,6 +95,34 @@ def reload(name: Name, as_json: JsonFlag = False) -> None:
     running version stays."""
     want_json(as_json)
     _show(_host().reload(name), as_json)
+
+
+@app.command("settings")
+def settings_(
+    name: Name,
+    changes: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=VALUE to change (a YAML value: 7, true, a text); none: show"),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a plugin's settings, or change some (validated by the plugin; kept for every
+    process of a running server)."""
+    want_json(as_json)
+    host = _host()
+    values: dict[str, Any] = {}
+    for change in changes or []:
+        key, sep, raw = change.partition("=")
+        if not sep or not key:
+            raise BadRequest(f"{change!r}: give a change as KEY=VALUE")
+        values[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
+    info = host.set_settings(name, values) if values else host.settings_info(name)
+    if as_json:
+        emit_json(info)
+        return
+    for key, value in info["values"].items():
+        described = info["schema"]["properties"].get(key, {}).get("description", "")
+        console.print(f"{key} = {value!r}" + (f"  # {described}" if described else ""))
 
 
 @app.command()

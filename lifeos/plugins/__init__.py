@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
+from pydantic import BaseModel
+
 from lifeos.plugins.host import GROUP, SAFE_MODE_AFTER, Plugin, PluginHost, Registries, Status
 from lifeos.plugins.manifest import PluginManifest, Provides, read_manifest
 from lifeos.settings import Settings, get_settings
@@ -24,6 +26,7 @@ __all__ = [
     "Status",
     "get_plugins",
     "host_for",
+    "plugin_settings",
     "read_manifest",
     "serve_only",
 ]
@@ -52,6 +55,12 @@ def host_for(settings: Settings, parts: Iterable[str] | None = None) -> PluginHo
         settings=settings,
         parts=parts,
     )
+
+
+def plugin_settings(name: str) -> BaseModel:
+    """A plugin's settings in this process (`register_settings`): what the user set, the
+    defaults for the rest. Read anew each call, so a change from another process shows."""
+    return get_plugins().settings_of(name)
 
 
 def get_plugins() -> PluginHost:

@@ -33,11 +33,19 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lifeos import hookspecs
 from lifeos.db.plugin_migrations import migrations_of, upgrade_plugin
-from lifeos.errors import ConfigError, LifeOSError, PluginError, PluginNotFound
+from lifeos.errors import (
+    BadRequest,
+    ConfigError,
+    LifeOSError,
+    NotFound,
+    PluginError,
+    PluginNotFound,
+    ValidationFailed,
+)
 from lifeos.kinds import KindRegistry, KindSpec
 from lifeos.logging import get_logger
 from lifeos.plugins.manifest import PluginManifest, find_manifest, read_manifest
@@ -57,6 +65,7 @@ REGISTER_HOOKS = {
     "definitions": "register_definitions",
     "commands": "register_commands",
     "models": "register_models",
+    "settings": "register_settings",
 }
 
 
@@ -113,6 +122,7 @@ class Registries:
     definitions: dict[str, Any] = field(default_factory=dict)  # Definitions, or f(settings)
     commands: dict[str, Any] = field(default_factory=dict)  # typer.Typer groups
     models: dict[str, Any] = field(default_factory=dict)  # model aliases: AliasConfig
+    settings: dict[str, type[BaseModel]] = field(default_factory=dict)  # plugin -> its model
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> plugin
 
     def snapshot(self) -> dict[str, Any]:
@@ -125,6 +135,7 @@ class Registries:
             "definitions": dict(self.definitions),
             "commands": dict(self.commands),
             "models": dict(self.models),
+            "settings": dict(self.settings),
             "owners": dict(self.owners),
         }
 
@@ -199,6 +210,55 @@ class PluginHost:
         except Exception as exc:  # noqa: BLE001 - a failing health check is its answer
             return f"health check failed: {exc}"
         return "; ".join(map(str, problems)) or "ok"
+
+    # ---- settings ---------------------------------------------------------------------------
+
+    def _settings_model(self, name: str) -> type[BaseModel]:
+        plugin = self.get(name)
+        model = self.registries.settings.get(name)
+        if model is None:
+            why = "" if plugin.status is Status.LOADED else f" while it is {plugin.status.value}"
+            raise NotFound(f"plugin {name!r} has no settings{why}")
+        return model
+
+    def settings_of(self, name: str) -> BaseModel:
+        """The plugin's settings: what the user set, the defaults for the rest. Values the
+        model no longer accepts (the plugin changed) give way to its defaults, and it is said."""
+        model = self._settings_model(name)
+        stored = PluginChoices.read(self.state_folder).settings.get(name, {})
+        try:
+            return model.model_validate(stored)
+        except ValidationError as exc:
+            log.warning("plugin_settings_invalid", plugin=name, error=str(exc))
+            return model()
+
+    def settings_info(self, name: str) -> dict[str, Any]:
+        return {
+            "plugin": name,
+            "schema": self._settings_model(name).model_json_schema(),
+            "values": self.settings_of(name).model_dump(mode="json"),
+        }
+
+    def set_settings(self, name: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Change some of the plugin's settings (validated by its model, persisted for every
+        process of the server); invalid values change nothing and say which field."""
+        model = self._settings_model(name)
+        with self._lock:
+            choices = PluginChoices.read(self.state_folder)
+            unknown = set(values) - set(model.model_fields)
+            if unknown:
+                raise BadRequest(
+                    f"plugin {name!r} has no setting {', '.join(sorted(map(repr, unknown)))}",
+                    details={"settings": sorted(model.model_fields)},
+                )
+            merged = {**choices.settings.get(name, {}), **values}
+            try:
+                checked = model.model_validate(merged)
+            except ValidationError as exc:
+                raise ValidationFailed.from_pydantic(exc, prefix=("settings",)) from exc
+            choices.settings[name] = checked.model_dump(mode="json")
+            choices.write(self.state_folder)
+        return self.settings_info(name)
 
     def owner_of_kind(self, kind: str) -> Plugin | None:
         """The plugin, loaded or not, whose manifest or registrations name `kind`."""
@@ -623,6 +683,17 @@ class PluginHost:
                         + "; ".join(e["msg"] for e in exc.errors())
                     ) from None
                 keep(reg.models, str(item), alias)
+            elif what == "settings":  # one model per plugin, every field with a default
+                if not (isinstance(item, type) and issubclass(item, BaseModel)):
+                    raise PluginError(f"plugin {plugin.name!r}: {item!r} is not a Pydantic model")
+                try:
+                    item()
+                except ValidationError as exc:
+                    raise PluginError(
+                        f"plugin {plugin.name!r}: its settings need a default for every field "
+                        f"({exc.error_count()} without)"
+                    ) from None
+                keep(reg.settings, plugin.name, item)
             elif what == "kinds":
                 if not isinstance(item, KindSpec):
                     raise PluginError(f"plugin {plugin.name!r}: {item!r} is not a KindSpec")

@@ -50,6 +50,7 @@ class Provides(BaseModel):
     definitions: list[str] = Field(default_factory=list, description="Dagster asset keys, jobs")
     commands: list[str] = Field(default_factory=list, description="CLI commands and groups")
     models: list[str] = Field(default_factory=list, description="model aliases")
+    settings: list[str] = Field(default_factory=list, description="its settings model (its name)")
     configs: list[str] = Field(default_factory=list, description="tool config files")
 
 

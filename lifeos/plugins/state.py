@@ -1,5 +1,6 @@
 """What the user chose for each plugin, kept in `LIFEOS_HOME/plugins/state.json`: the plugins
-turned off (by them, or by safe mode after repeated crashes) and the crashes counted in a row.
+turned off (by them, or by safe mode after repeated crashes), the crashes counted in a row, and
+each plugin's settings.
 Every process of a server watches the file, so a change made from the CLI or by one API worker
 reaches all of them."""
 
@@ -9,6 +10,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -23,6 +25,9 @@ class PluginChoices(BaseModel):
     failures: dict[str, int] = Field(default_factory=dict, description="crashes in a row")
     reloads: dict[str, int] = Field(
         default_factory=dict, description="reloads asked for: each server reloads to catch up"
+    )
+    settings: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="each plugin's settings, as the user set them"
     )
 
     @classmethod

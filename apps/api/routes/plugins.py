@@ -3,9 +3,9 @@ them while the server runs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 
 from lifeos.plugins import PluginHost
 
@@ -45,3 +45,17 @@ def disable_plugin(name: str, request: Request) -> dict[str, Any]:
 def reload_plugin(name: str, request: Request) -> dict[str, Any]:
     """Load its code again; if the new code fails, the running version stays (409)."""
     return _host(request).reload(name)
+
+
+@router.get("/{name}/settings")
+def get_plugin_settings(name: str, request: Request) -> dict[str, Any]:
+    """Its settings: their JSON schema and the values in use."""
+    return _host(request).settings_info(name)
+
+
+@router.put("/{name}/settings")
+def put_plugin_settings(
+    name: str, values: Annotated[dict[str, Any], Body()], request: Request
+) -> dict[str, Any]:
+    """Change some of its settings; invalid values change nothing (422 names the field)."""
+    return _host(request).set_settings(name, values)

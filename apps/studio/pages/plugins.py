@@ -3,12 +3,13 @@ on or reload it while the studio runs (the same host the API and the CLI use).""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio as gr
 import pandas as pd
 
-from apps.studio.base import Page, guarded, selected
+from apps.studio.base import Page, guarded, not_json, selected
 
 COLUMNS = ["plugin", "version", "status", "provides", "why not loaded"]
 
@@ -53,12 +54,24 @@ class PluginsPage(Page):
             self.disable_btn = gr.Button("Disable", variant="stop", elem_id="plugins-disable")
             self.reload_btn = gr.Button("Reload", elem_id="plugins-reload")
         self.status = gr.Markdown(elem_id="plugins-status")
+        with gr.Accordion("Settings", open=True, elem_id="plugins-settings-box"):
+            self.settings_help = gr.Markdown(
+                "_A plugin's own settings show here when it has some._",
+                elem_id="plugins-settings-help",
+            )
+            self.settings = gr.Code(
+                language="json", lines=8, interactive=True, elem_id="plugins-settings"
+            )
+            self.save_btn = gr.Button("Save settings", elem_id="plugins-settings-save")
 
     def wire(self) -> None:
         listing = [self.table, self.summary, self.names]
         gr.on(None, self.listing, None, listing)
         self.refresh_btn.click(self.listing, None, listing)
-        self.table.select(self.pick, self.names, [self.chosen, self.details])
+        self.table.select(self.pick, self.names, [self.chosen, self.details]).then(
+            self.show_settings, self.chosen, [self.settings, self.settings_help]
+        )
+        self.save_btn.click(self.save_settings, [self.chosen, self.settings], self.status)
         for button, action in (
             (self.enable_btn, "enable"),
             (self.disable_btn, "disable"),
@@ -94,3 +107,29 @@ class PluginsPage(Page):
         done = {"enable": "enabled", "disable": "turned off", "reload": "reloaded"}[action]
         note = "" if info["status"] == "loaded" or action == "disable" else f": {info['reason']}"
         return _details(self.studio.plugins.info(name)), f"{name} {done}{note}."
+
+    @guarded
+    def show_settings(self, name: str | None) -> tuple[Any, str]:
+        if not name or name not in self.studio.plugins.registries.settings:
+            return "", f"_{name or 'This plugin'} has no settings._"
+        info = self.studio.plugins.settings_info(name)
+        fields = info["schema"].get("properties", {})
+        described = [
+            f"- `{key}`: {spec.get('description', spec.get('type', ''))}"
+            for key, spec in fields.items()
+        ]
+        text = json.dumps(info["values"], indent=2, ensure_ascii=False)
+        return text, f"**{name}** settings (JSON):\n" + "\n".join(described)
+
+    @guarded
+    def save_settings(self, name: str | None, text: str) -> str:
+        if not name:
+            raise gr.Error("Select a plugin first.")
+        try:
+            values = json.loads(text or "{}")
+        except json.JSONDecodeError as exc:
+            raise gr.Error(f"The settings are {not_json(exc)}.") from None
+        if not isinstance(values, dict):
+            raise gr.Error('The settings are a JSON object: {"key": value, ...}.')
+        self.studio.plugins.set_settings(name, values)
+        return f"{name}: settings saved."

@@ -8,7 +8,7 @@ from typing import Any
 
 from lifeos.hookspecs import hookimpl
 
-from .model import RECIPE
+from .model import RECIPE, RecipesSettings
 from .tool import RecipePicker
 
 
@@ -28,6 +28,11 @@ def register_models(register: Any) -> None:
     register(
         "recipes_chef", {"model": "local/qwen2.5-coder-0.5b", "fallbacks": ["local/smollm2-135m"]}
     )
+
+
+@hookimpl
+def register_settings(register: Any) -> None:
+    register(RecipesSettings)
 
 
 @hookimpl

@@ -9,7 +9,7 @@ import dagster as dg
 
 from resources.library import LibraryResource
 
-from .model import shopping_list
+from .model import settings, shopping_list
 
 
 @dg.asset(group_name="recipes", kinds={"markdown"}, description=__doc__)
@@ -17,7 +17,7 @@ def recipes_shopping_list(library: LibraryResource) -> dg.MaterializeResult:
     with library.store() as store:
         recipes = store.list_all("recipe")
         items = shopping_list(r.data for r in recipes)
-    out = Path(library.exports_dir) / "shopping-list.md"
+    out = Path(library.exports_dir) / settings().shopping_list_file
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(f"- {item} ×{n}\n" for item, n in items), encoding="utf-8")
     return dg.MaterializeResult(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from lifeos.errors import NotFound
 from lifeos.kinds import EntityData, KindSpec, ShortText, Text
@@ -18,6 +18,25 @@ class Recipe(EntityData):
     servings: int = Field(2, ge=1, le=100)
     ingredients: list[ShortText] = Field(default_factory=list, max_length=100)
     steps: Text = ""
+
+
+class RecipesSettings(BaseModel):
+    """The plugin's settings (the Plugins page, `lifeos plugins settings recipes`)."""
+
+    max_recipes: int = Field(
+        50, ge=1, le=200, description="how many recipes the picker chooses among (newest first)"
+    )
+    shopping_list_file: str = Field(
+        "shopping-list.md",
+        pattern=r"^[\w][\w.-]{0,100}$",
+        description="the shopping list's file name in the exports folder",
+    )
+
+
+def settings() -> RecipesSettings:
+    from lifeos.plugins import plugin_settings
+
+    return RecipesSettings.model_validate(plugin_settings("recipes").model_dump())
 
 
 RECIPE = KindSpec(
@@ -41,10 +60,10 @@ def pick(router: Any, store: Any, wish: str) -> dict[str, Any]:
     """Tonight's recipe for `wish`, picked by `recipes_pick` among the library's recipes."""
     from .tool import RecipePicker
 
-    recipes = store.list_all("recipe")
+    recipes = store.list("recipe", {"limit": settings().max_recipes, "sort": "-created_at"}).items
     if not recipes:
         raise NotFound("no recipes in the library yet: add one (kind `recipe`)")
-    listed = [f"{r.name}: {', '.join(r.data.get('ingredients', []))}" for r in recipes[:50]]
+    listed = [f"{r.name}: {', '.join(r.data.get('ingredients', []))}" for r in recipes]
     out = RecipePicker(router).run({"wish": wish, "recipes": listed})
     return out.model_dump()
 
