@@ -97,3 +97,29 @@ def test_stories_wait_for_images_and_come_back_with_them(settings: Settings) -> 
     assert again.get("stories").status is Status.WAITING
     again.enable("images")
     assert again.get("stories").status is Status.LOADED and "story" in again.kinds
+
+
+def test_the_studio_has_the_tabs_of_a_plugin_that_is_off_and_they_wait(
+    settings: Settings,
+) -> None:
+    """Built while board games is off, the studio still has its tab (a new session shows it
+    once the plugin is on); while off, its handlers do nothing rather than fail."""
+    import gradio as gr
+
+    from apps.studio.app import build_studio
+    from apps.studio.base import Studio
+    from plugins.board_games.studio.ask import AskPage
+
+    host = host_for(settings).load_all()
+    host.disable("board_games")
+    blocks = build_studio(settings, host)
+    ids = {getattr(b, "elem_id", None) for b in blocks.blocks.values()}
+    assert {"tab-ask", "plugin-off-ask", "ask-game"} <= ids
+    assert "tab-generate" in ids and "tab-library" in ids
+
+    page = AskPage(Studio(settings, host))
+    page.plugin = "board_games"
+    assert page.is_off() and page.games() == gr.skip()
+    host.enable("board_games")
+    assert not page.is_off()
+    assert page.games() != gr.skip()  # it lists the library's games again

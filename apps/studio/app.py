@@ -22,6 +22,7 @@ from apps.studio.pages import (
     plugins,
 )
 from lifeos.errors import StudioAuthMissing
+from lifeos.logging import get_logger
 from lifeos.plugins import PluginHost, Status, get_plugins
 from lifeos.settings import Settings, is_loopback
 
@@ -30,6 +31,7 @@ from lifeos.settings import Settings, is_loopback
 LIBRARY: tuple[type[Page], ...] = (library.LibraryPage,)
 PAGES: tuple[type[Page], ...] = (models.ModelsPage, activity.ActivityPage, plugins.PluginsPage)
 STUDIO_PATH = "/studio"
+log = get_logger(__name__)
 
 CSS = """
 .field-error p { color: var(--error-text-color, #b91c1c); margin: -6px 0 6px 0; }
@@ -88,16 +90,28 @@ def _shown(studio: Studio, plugin: str, pages: int) -> tuple[Any, ...]:
 
 
 def _plugin_tabs(studio: Studio) -> dict[str, list[Any]]:
-    """A tab per page the plugins registered: for each plugin, its pages' note and content."""
+    """A tab per page of every plugin, loaded now or not (turned on later, a new session shows
+    it): for each plugin, its pages' note and content."""
     parts: dict[str, list[Any]] = {}
-    registries = studio.plugins.registries
-    for page_id, page in registries.pages.items():
-        owner = registries.owners[("pages", page_id)]
-        with gr.Tab(page.title, id=page_id, elem_id=f"tab-{page_id}"):
-            note = gr.Markdown(visible=False, elem_id=f"plugin-off-{page_id}")
-            with gr.Column() as body:
-                page(studio).build()
-        parts.setdefault(owner, []).extend([note, body])
+    built: set[str] = set()
+    for owner in list(studio.plugins.plugins):
+        for page in studio.plugins.pages_of(owner):
+            if page.id in built:
+                continue
+            built.add(page.id)
+            with gr.Tab(page.title, id=page.id, elem_id=f"tab-{page.id}"):
+                note = gr.Markdown(visible=False, elem_id=f"plugin-off-{page.id}")
+                with gr.Column() as body:
+                    try:
+                        built_page = page(studio)
+                        built_page.plugin = owner
+                        built_page.build()
+                    except Exception:  # noqa: BLE001 - one page must not take the studio down
+                        if studio.plugins.get(owner).status is Status.LOADED:
+                            raise
+                        log.warning("plugin_page_not_built", plugin=owner, page=page.id)
+                        gr.Markdown(f"Restart the studio to use **{page.title}**.")
+            parts.setdefault(owner, []).extend([note, body])
     return parts
 
 

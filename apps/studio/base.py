@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from lifeos.db.engine import session_scope
 from lifeos.errors import LifeOSError
-from lifeos.plugins import PluginHost, get_plugins
+from lifeos.plugins import PluginHost, Status, get_plugins
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 
@@ -68,8 +68,18 @@ class Page(ABC):
     id: ClassVar[str]
     title: ClassVar[str]
 
+    plugin: str | None = None  # the plugin it belongs to (set by the studio); None: the skeleton's
+
     def __init__(self, studio: Studio) -> None:
         self.studio = studio
+
+    def is_off(self) -> bool:
+        """Whether its plugin is not loaded now: its events then do nothing (a session opened
+        while the plugin was on keeps its tab, and its page must not fail on every event)."""
+        if self.plugin is None:
+            return False
+        found = self.studio.plugins.plugins.get(self.plugin)
+        return found is None or found.status is not Status.LOADED
 
     @abstractmethod
     def layout(self) -> None: ...
@@ -93,7 +103,8 @@ def message(exc: BaseException) -> str:
 
 def guarded(fn: Handler) -> Handler:
     """Event handler wrapper: expected errors become a readable `gr.Error`; anything else is
-    logged with its traceback and shown as one line."""
+    logged with its traceback and shown as one line. A plugin page's handler does nothing while
+    its plugin is off."""
 
     def fail(exc: BaseException) -> gr.Error:
         if isinstance(exc, gr.Error):
@@ -102,10 +113,16 @@ def guarded(fn: Handler) -> Handler:
             log.exception("studio_handler_failed", handler=fn.__qualname__)
         return gr.Error(message(exc), print_exception=False)
 
+    def off(args: tuple[Any, ...]) -> bool:
+        return bool(args) and isinstance(args[0], Page) and args[0].is_off()
+
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            if off(args):
+                yield gr.skip()  # one skip leaves every output as it is
+                return
             try:
                 yield from fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged above
@@ -115,6 +132,8 @@ def guarded(fn: Handler) -> Handler:
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
+        if off(args):
+            return gr.skip()
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user, logged above

@@ -260,6 +260,26 @@ class PluginHost:
             choices.write(self.state_folder)
         return self.settings_info(name)
 
+    def pages_of(self, name: str) -> list[type[Any]]:
+        """The studio pages a plugin has, loaded or not: the studio builds a tab for each once
+        as it starts, and shows it to the sessions that open while the plugin is loaded. One off
+        now is asked for its pages without being loaded (nothing registered, nothing opened);
+        one that cannot even be imported has none."""
+        plugin = self.get(name)
+        if plugin.status is Status.LOADED:
+            return [self.registries.pages[p] for p in plugin.registered.get("pages", [])]
+        if plugin.status is Status.QUARANTINED:
+            return []
+        found: list[Any] = []
+        try:
+            hook = getattr(plugin.importer(False), "register_pages", None)
+            if callable(hook):
+                hook(found.append)
+        except Exception:  # noqa: BLE001 - a plugin that fails here just shows no tab
+            log.warning("plugin_pages_unavailable", plugin=name)
+            return []
+        return [p for p in found if isinstance(getattr(p, "id", None), str)]
+
     def owner_of_kind(self, kind: str) -> Plugin | None:
         """The plugin, loaded or not, whose manifest or registrations name `kind`."""
         for plugin in self.plugins.values():
