@@ -62,6 +62,13 @@ def register_settings(register: Callable[..., Any]) -> None:
 
 
 @hookspec
+def register_workflows(register: Callable[..., Any]) -> None:
+    """Built-in workflow templates: `register(path)`, a YAML file of the workflow language
+    (`docs/workflows.md`), found by its `workflow:` name. A template saved in the library
+    under the same name takes its place."""
+
+
+@hookspec
 def register_commands(register: Callable[..., Any]) -> None:
     """CLI commands: `register(typer.Typer())`, its commands and groups merged into `lifeos`."""
 

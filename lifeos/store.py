@@ -11,6 +11,8 @@ import builtins
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -38,6 +40,29 @@ MAX_SEARCH_TERMS = 10
 DEFAULT_MAX_ENTITY_BYTES = 256_000
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+# The ids of the entities read while a workflow step runs (`reading()`), so what the run saves
+# is linked to everything it was made from.
+_reads: ContextVar[set[str] | None] = ContextVar("lifeos_entity_reads", default=None)
+
+
+@contextmanager
+def reading() -> Iterator[set[str]]:
+    """Collect the ids of the entities this context reads one by one (`get`, `get_many`)."""
+    found: set[str] = set()
+    token = _reads.set(found)
+    try:
+        yield found
+    finally:
+        _reads.reset(token)
+
+
+def note_read(ids: Iterable[str]) -> None:
+    """Say that entities were read (a tool that picked them from a listing, say)."""
+    found = _reads.get()
+    if found is not None:
+        found.update(ids)
 
 
 def parse(model: type[ModelT], value: Any, *, what: str = "body") -> ModelT:
@@ -148,6 +173,7 @@ class EntityStore:
             or (row.deleted_at is not None and not include_deleted)
         ):
             raise NotFound(f"{kind} {entity_id} not found")
+        note_read([row.id])
         return _row_out(row)
 
     def get_many(self, entity_ids: Sequence[str]) -> list[EntityOut]:
@@ -160,6 +186,7 @@ class EntityStore:
         missing = [i for i in wanted if i not in found]
         if missing:
             raise NotFound(f"no entity {', '.join(missing)}", details={"missing": missing})
+        note_read(wanted)
         return [found[i] for i in wanted]
 
     def update(

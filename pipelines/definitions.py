@@ -4,6 +4,7 @@ loaded plugins (their `register_definitions` hook), resources picked once from s
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import dagster as dg
 
@@ -22,9 +23,12 @@ def build_definitions(
     registered a function of the settings gets them here."""
     host = plugins or get_plugins()
     settings = settings or get_settings()
+    from pipelines.workflow_runs import workflow_definitions
+
     return dg.Definitions.merge(
         core_definitions(settings),
         *(d(settings) if callable(d) else d for d in host.registries.definitions.values()),
+        workflow_definitions(settings, host),
     )
 
 
@@ -47,9 +51,6 @@ def current_definitions(settings: Settings) -> dg.Definitions:
 
 def core_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
-    library = LibraryResource(
-        database_url=settings.database_url, exports_dir=str(settings.exports_dir)
-    )
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
     return dg.Definitions(
         assets=[
@@ -74,14 +75,20 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
         # and check each loaded the embedder; a story's plan and scenes the chat model). Runs
         # still run side by side, each in its own process.
         executor=dg.in_process_executor,
-        resources={
-            "library": library,
-            "llm": LLMResource(database_url=settings.database_url),
-            "workbench": WorkbenchResource(
-                home=str(settings.home.resolve()), database_url=settings.database_url
-            ),
-        },
+        resources=core_resources(settings),
     )
+
+
+def core_resources(settings: Settings) -> dict[str, Any]:
+    return {
+        "library": LibraryResource(
+            database_url=settings.database_url, exports_dir=str(settings.exports_dir)
+        ),
+        "llm": LLMResource(database_url=settings.database_url),
+        "workbench": WorkbenchResource(
+            home=str(settings.home.resolve()), database_url=settings.database_url
+        ),
+    }
 
 
 defs = build_definitions()

@@ -49,6 +49,7 @@ CLI_PARTS = (
     "settings",
     "commands",
     "definitions",
+    "workflows",
 )  # no pages, no routes
 _joined: set[int] = set()
 

@@ -140,7 +140,7 @@ def tools_overview() -> list[dict[str, Any]]:
             {
                 "name": name,
                 "description": cls.description,
-                "model": configs.get(name).model,
+                "model": configs.get(name).model if cls.configurable else "",
                 "config": str(configs.directory / f"{name}.yaml"),
             }
         )

@@ -128,6 +128,8 @@ class Tool(Generic[In, Out]):
     # The YAML config a plugin's tool ships beside its code; a file of the same name in the
     # config folder (configs/tools/) takes its place.
     default_config: ClassVar[Path | None] = None
+    # False for tools that call no model (a library step): they have no config file.
+    configurable: ClassVar[bool] = True
     Input: ClassVar[type[BaseModel]]
     Output: ClassVar[type[BaseModel]]
 
@@ -135,6 +137,8 @@ class Tool(Generic[In, Out]):
         self.router = router
         self.configs = configs or ToolConfigs(router.config_dir / "tools")
         self.last_result: ChatResult | None = None
+        # Another model alias than the config's (a workflow step's `fallback: {model: ...}`).
+        self.model_alias: str | None = None
 
     def variables(self, inp: In) -> dict[str, Any]:
         return inp.model_dump()
@@ -175,7 +179,7 @@ class Tool(Generic[In, Out]):
         schema: Any = self.Output
         result = self.router.chat(
             messages,
-            cfg.model,
+            self.model_alias or cfg.model,
             schema=schema,
             tool=self.name,
             temperature=cfg.temperature,

@@ -33,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from lifeos import hookspecs
@@ -66,6 +67,7 @@ REGISTER_HOOKS = {
     "commands": "register_commands",
     "models": "register_models",
     "settings": "register_settings",
+    "workflows": "register_workflows",
 }
 
 
@@ -123,6 +125,7 @@ class Registries:
     commands: dict[str, Any] = field(default_factory=dict)  # typer.Typer groups
     models: dict[str, Any] = field(default_factory=dict)  # model aliases: AliasConfig
     settings: dict[str, type[BaseModel]] = field(default_factory=dict)  # plugin -> its model
+    workflows: dict[str, Path] = field(default_factory=dict)  # workflow name -> its YAML file
     owners: dict[tuple[str, str], str] = field(default_factory=dict)  # (what, name) -> plugin
 
     def snapshot(self) -> dict[str, Any]:
@@ -136,6 +139,7 @@ class Registries:
             "commands": dict(self.commands),
             "models": dict(self.models),
             "settings": dict(self.settings),
+            "workflows": dict(self.workflows),
             "owners": dict(self.owners),
         }
 
@@ -725,6 +729,15 @@ class PluginHost:
                 taken = plugin.registered.get(what, [])
                 n = sum(1 for k in taken if k == prefix or k.startswith(prefix + "#"))
                 keep(reg.routers, prefix if n == 0 else f"{prefix}#{n + 1}", item)
+            elif what == "workflows":  # a YAML file, by the name it declares
+                path = Path(item)
+                try:
+                    name = yaml.safe_load(path.read_text(encoding="utf-8"))["workflow"]
+                except (OSError, yaml.YAMLError, TypeError, KeyError) as exc:
+                    raise PluginError(
+                        f"plugin {plugin.name!r}: {path} is not a workflow file ({exc})"
+                    ) from None
+                keep(reg.workflows, str(name), path)
             elif what == "definitions":
                 keep(reg.definitions, f"{plugin.name}:{len(plugin.registered.get(what, []))}", item)
             elif what == "commands":  # a typer.Typer: each command and group by its name

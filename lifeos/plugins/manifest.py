@@ -52,6 +52,7 @@ class Provides(BaseModel):
     models: list[str] = Field(default_factory=list, description="model aliases")
     settings: list[str] = Field(default_factory=list, description="its settings model (its name)")
     configs: list[str] = Field(default_factory=list, description="tool config files")
+    workflows: list[str] = Field(default_factory=list, description="built-in workflow templates")
 
 
 class PluginManifest(BaseModel):

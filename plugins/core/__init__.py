@@ -20,6 +20,8 @@ def register_entity_kinds(register: Any) -> None:
 
 @hookimpl
 def register_tools(register: Any) -> None:
+    from tools.library import LibraryPick
     from tools.tagger import TagSuggester
 
     register(TagSuggester)
+    register(LibraryPick)

@@ -50,6 +50,26 @@ class User(EntityData):
     preferences: dict[str, Any] = Field(default_factory=dict)
 
 
+class WorkflowTemplate(EntityData):
+    """A workflow saved in the library (its YAML, in the workflow language)."""
+
+    yaml: Text = Field(description="the workflow, in the workflow language (docs/workflows.md)")
+    description: Text = ""
+
+
+class Proposal(EntityData):
+    """Something a run proposes (a workflow's `outputs` with `review: true`): nothing is in
+    the library until a person approves it."""
+
+    target_kind: ShortText
+    payload: dict[str, Any] = Field(default_factory=dict, description="name, data and tags")
+    workflow: ShortText = ""
+    run_id: ShortText = ""
+    read: list[str] = Field(default_factory=list, description="entities the run read")
+    status: Literal["pending", "approved", "rejected"] = "pending"
+    entity_id: ShortText = Field("", description="the entity made when approved")
+
+
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(
         "character",
@@ -64,4 +84,6 @@ KINDS: tuple[KindSpec, ...] = (
     ),
     KindSpec("tool_config", ToolConfig, "Tool config", "model and prompts of an AI tool"),
     KindSpec("user", User, "User", "a person using this workbench"),
+    KindSpec("workflow", WorkflowTemplate, "Workflow", "a chain of tools, run as a Dagster job"),
+    KindSpec("proposal", Proposal, "Proposal", "an entity a run proposes, waiting for review"),
 )

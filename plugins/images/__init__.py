@@ -26,8 +26,19 @@ def register_entity_kinds(register: Any) -> None:
 @hookimpl
 def register_tools(register: Any) -> None:
     from .tools.composer import Composer
+    from .tools.steps import ClothingIdeasTool, ImageBatchStep
 
     register(Composer)
+    register(ImageBatchStep)
+    register(ClothingIdeasTool)
+
+
+@hookimpl
+def register_workflows(register: Any) -> None:
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent / "workflows").glob("*.yaml")):
+        register(path)
 
 
 @hookimpl

@@ -23,10 +23,21 @@ def register_entity_kinds(register: Any) -> None:
 
 @hookimpl
 def register_tools(register: Any) -> None:
+    from .tools.steps import StoryCreate, StoryIllustrate, StoryPlan, StoryWrite
     from .tools.stories import SceneWriter, StoryPlanner
 
     register(StoryPlanner)
     register(SceneWriter)
+    for step in (StoryCreate, StoryPlan, StoryWrite, StoryIllustrate):
+        register(step)
+
+
+@hookimpl
+def register_workflows(register: Any) -> None:
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parent / "workflows").glob("*.yaml")):
+        register(path)
 
 
 @hookimpl
