@@ -90,6 +90,7 @@ def entries(settings: Settings, host: PluginHost | None = None) -> dict[str, Ent
     now, so a template whose tool is gone shows as invalid with the reason; the others load."""
     host = host or get_plugins()
     texts: dict[str, tuple[str, str, str | None, str | None]] = {}
+    path: Any
     for name, path in sorted(host.registries.workflows.items()):
         owner = host.registries.owners.get(("workflows", name), "?")
         try:
@@ -108,11 +109,11 @@ def entries(settings: Settings, host: PluginHost | None = None) -> dict[str, Ent
     known = {n: w for n, w in parsed.items() if w is not None}
     cat = catalog(host, known)
     out = {}
-    for name, (text, source, entity_id, path) in texts.items():
+    for name, (text, source, template_id, file) in texts.items():
         checked = check_text(text, cat)
         if checked.workflow is not None and checked.workflow.workflow != name:
             checked.problems.insert(0, _named_problem(name, checked.workflow.workflow))
-        out[name] = Entry(name, source, text, checked, entity_id, path)
+        out[name] = Entry(name, source, text, checked, template_id, file)
     return out
 
 
@@ -186,7 +187,7 @@ class WorkflowService:
 
     # ---- the workflows ---------------------------------------------------------------------
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         return [e.describe() for e in entries(self.settings, self.host).values()]
 
     def entry(self, name: str) -> Entry:
@@ -375,7 +376,7 @@ class WorkflowService:
         if event is not None and kind == "ASSET_MATERIALIZATION":
             meta = event.event_specific_data.materialization.metadata
             ids = meta.get("entity_ids")
-            saved.extend(ids.value if ids is not None else [])  # type: ignore[arg-type]
+            saved.extend(list(ids.value) if ids is not None else [])
         if view is None:
             return
         if event is None:
@@ -403,11 +404,11 @@ class WorkflowService:
             meta = event.step_output_data.metadata
             view.state = str(meta[STATE].value) if STATE in meta else "ok"
             if "items" in meta:
-                view.items = int(meta["items"].value)  # type: ignore[arg-type]
+                view.items = int(meta["items"].value)
         elif kind == "STEP_OUTPUT" and event.step_output_data.output_name == "result":
             meta = event.step_output_data.metadata
             if "seconds" in meta:
-                view.seconds = float(meta["seconds"].value)  # type: ignore[arg-type]
+                view.seconds = float(meta["seconds"].value)
         if kind in ("STEP_FAILURE", "STEP_UP_FOR_RETRY") or (
             record.level >= 30 and record.user_message
         ):
@@ -463,7 +464,8 @@ class WorkflowService:
 
 def graph(workflow: Workflow) -> dict[str, Any]:
     """Nodes and edges of a workflow (the studio draws them as the YAML is typed)."""
-    nodes, edges = [{"id": "inputs", "label": "inputs", "type": "inputs"}], []
+    nodes: list[dict[str, Any]] = [{"id": "inputs", "label": "inputs", "type": "inputs"}]
+    edges: list[dict[str, Any]] = []
     for b, block in enumerate(workflow.steps):
         group = f"parallel {b + 1}" if isinstance(block, Parallel) else None
         for step in Workflow.block(block):

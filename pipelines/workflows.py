@@ -415,8 +415,9 @@ class _Compiler:
                     call, skipped = self.call_op(step, after=bool(after)).alias(step.id)(
                         **kwargs, **after
                     )
-                    result, done = self.sub_graph(step)(call)
-                    dones.extend([done, skipped])
+                    handles: Any = self.sub_graph(step)(call)
+                    result, sub_done = handles
+                    dones.extend([sub_done, skipped])
                 elif step.for_each is None:
                     result, done = self.step_op(step, after=bool(after)).alias(step.id)(
                         **kwargs, **after

@@ -59,7 +59,7 @@ class LibraryPick(Tool[PickInput, PickOutput]):
                     query["favorite"] = req.favorite
                 pool = list(store.list(req.kind, query).items)
         if not pool and not req.missing_ok:
-            which = {True: "favourite ", False: "non-favourite "}.get(req.favorite, "")  # type: ignore[call-overload]
+            which = {None: "", True: "favourite ", False: "non-favourite "}[req.favorite]
             tagged = f" tagged {', '.join(req.tags)}" if req.tags else ""
             raise NotFound(f"no {which}{req.kind}{tagged} in the library to pick from")
         chosen = random.Random(req.seed).sample(pool, min(req.count, len(pool)))  # noqa: S311  # nosec B311 - not security

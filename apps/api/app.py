@@ -18,6 +18,7 @@ from apps.api.routes import (
     health,
     library,
     models,
+    workflows,
 )
 from apps.api.routes import (
     plugins as plugin_api,
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(library.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
     app.include_router(plugin_api.router, prefix=API_PREFIX)
+    app.include_router(workflows.router, prefix=API_PREFIX)
     app.state.plugin_routes = PluginRoutes(app, host, API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.

@@ -20,6 +20,7 @@ from apps.cli import (
     models,
     plugins,
     up,
+    workflows,
 )
 from apps.cli.common import print_error, settings, want_json
 from lifeos.dagster_home import keep_sigterm
@@ -40,6 +41,7 @@ app.add_typer(entity.app, name="entity")
 app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
+app.add_typer(workflows.app, name="workflows")
 library.register(app)
 up.register(app)
 CLI_PARTS = (

@@ -20,6 +20,7 @@ from apps.studio.pages import (
     library,
     models,
     plugins,
+    workflows,
 )
 from lifeos.errors import StudioAuthMissing
 from lifeos.logging import get_logger
@@ -29,7 +30,12 @@ from lifeos.settings import Settings, is_loopback
 # The skeleton's own pages: the Library first, the domains' pages (the plugins') after it, then
 # these.
 LIBRARY: tuple[type[Page], ...] = (library.LibraryPage,)
-PAGES: tuple[type[Page], ...] = (models.ModelsPage, activity.ActivityPage, plugins.PluginsPage)
+PAGES: tuple[type[Page], ...] = (
+    workflows.WorkflowsPage,
+    models.ModelsPage,
+    activity.ActivityPage,
+    plugins.PluginsPage,
+)
 STUDIO_PATH = "/studio"
 log = get_logger(__name__)
 

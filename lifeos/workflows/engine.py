@@ -208,9 +208,9 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
         raise ValueError(f"{value!r} is not a {spec.type}")
     if spec.choices is not None and value not in spec.choices:
         raise ValueError(f"{value!r} is not one of {spec.choices}")
-    if spec.minimum is not None and value < spec.minimum:
+    if spec.minimum is not None and value < spec.minimum:  # type: ignore[operator]
         raise ValueError(f"{value} is less than {spec.minimum:g}")
-    if spec.maximum is not None and value > spec.maximum:
+    if spec.maximum is not None and value > spec.maximum:  # type: ignore[operator]
         raise ValueError(f"{value} is more than {spec.maximum:g}")
     return value
 

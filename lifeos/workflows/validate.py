@@ -4,11 +4,10 @@ inputs, an output's type against the input it feeds, bad expressions)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import re
 
 import yaml
 from jinja2 import nodes
@@ -441,7 +440,8 @@ class _Checker:
                 known = ", ".join(self.wf.inputs) or "none"
                 self.problem(f"no input `{ref[1]}` (inputs: {known})", path, value=True)
                 return None
-            return _descend(_input_schema(spec), ref[2:], ref)
+            found_input: dict[str, Any] | None = _descend(_input_schema(spec), ref[2:], ref) or None
+            return found_input
         # steps.<id>.output|ok|error
         if len(ref) < 2:
             return {"type": "object"}
