@@ -301,7 +301,51 @@ def settings_table(page_markdown: str) -> str:
 
 # ---- MkDocs events --------------------------------------------------------------------------
 
+
+def workflows_reference() -> str:
+    """Every key of the workflow language, from its JSON Schema (`lifeos.workflows.dsl`)."""
+    from lifeos.workflows import json_schema
+
+    schema = json_schema()
+    defs = schema.get("$defs", {})
+    lines = [
+        "# Workflow language",
+        "",
+        GENERATED_NOTE,
+        (schema.get("description") or "").strip(),
+        "",
+    ]
+    sections = [("Workflow", schema)] + sorted(defs.items())
+    for name, node in sections:
+        if "properties" not in node:
+            continue
+        lines += [f"## {name}", "", " ".join((node.get("description") or "").split()), ""]
+        lines += ["| key | type | default | what it is |", "|---|---|---|---|"]
+        required = set(node.get("required", []))
+        for key, prop in node["properties"].items():
+            kind = _schema_type(prop)
+            default = "required" if key in required else json.dumps(prop.get("default", None))
+            lines.append(
+                f"| `{key}` | {_cell(kind)} | {_cell(default)} | {_cell(prop.get('description', ''))} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _schema_type(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in prop or "oneOf" in prop:
+        return " or ".join(_schema_type(p) for p in prop.get("anyOf") or prop["oneOf"])
+    if prop.get("type") == "array":
+        return f"list of {_schema_type(prop.get('items', {}))}"
+    if "enum" in prop:
+        return " / ".join(f"`{v}`" for v in prop["enum"])
+    return str(prop.get("type", "any"))
+
+
 GENERATED = {
+    "reference/workflows.md": workflows_reference,
     "reference/cli.md": cli_reference,
     "reference/api.md": api_reference,
     "reference/kinds.md": kinds_reference,
