@@ -325,9 +325,8 @@ def workflows_reference() -> str:
         for key, prop in node["properties"].items():
             kind = _schema_type(prop)
             default = "required" if key in required else json.dumps(prop.get("default", None))
-            lines.append(
-                f"| `{key}` | {_cell(kind)} | {_cell(default)} | {_cell(prop.get('description', ''))} |"
-            )
+            what = _cell(prop.get("description", ""))
+            lines.append(f"| `{key}` | {_cell(kind)} | {_cell(default)} | {what} |")
         lines.append("")
     return "\n".join(lines)
 
