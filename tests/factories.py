@@ -18,6 +18,8 @@ MINIMAL_DATA: dict[str, dict[str, Any]] = {
     "visualization_config": {"target_kind": "outfit", "template": "flat-lay of {prompt}"},
     "tool_config": {"tool": "composer"},
     "schedule": {"cron": "0 7 * * *"},
+    "workflow": {"yaml": "workflow: w\nsteps:\n  - id: s\n    uses: tagger\n"},
+    "proposal": {"target_kind": "character"},
 }
 
 

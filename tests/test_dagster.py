@@ -37,6 +37,7 @@ def test_definitions_load(db_url: str) -> None:
         "story_scenes",
         "story_illustrations",
         "image_analyses",
+        "workflows/clothing_discovery",  # what the built-in workflow saves (for review)
     }
     assert defs.resolve_job_def("rulebook_ingest") is not None
     assert defs.resolve_sensor_def("rulebook_inbox_sensor") is not None

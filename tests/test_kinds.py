@@ -31,6 +31,8 @@ EXPECTED_KINDS = {
     "tool_config",
     "schedule",
     "user",
+    "workflow",
+    "proposal",
 }
 
 

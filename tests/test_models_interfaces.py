@@ -61,6 +61,14 @@ def test_tools_cli(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
         "tagger",
         "story_planner",
         "story_writer",
+        # workflow steps that call no model
+        "library_pick",
+        "image_batch",
+        "story_create",
+        "story_plan",
+        "story_write",
+        "story_illustrate",
+        "clothing_ideas",
     }
     code, out, _ = run(
         capsys,
