@@ -79,7 +79,7 @@ class Lister(Tool[ListIn, ListOut]):
         return ListOut(items=[f"x{i}" for i in range(self.parse_input(inp).n)])
 
 
-TOOLS = {"echo": Echo, "lister": Lister}
+TOOLS: dict[str, type[Tool[Any, Any]]] = {"echo": Echo, "lister": Lister}
 CATALOG = Catalog(tools={k: (v.Input, v.Output) for k, v in TOOLS.items()}, kinds=["character"])
 
 
