@@ -180,9 +180,8 @@ def test_the_schema_is_published_and_on_is_a_key_not_a_boolean() -> None:
         "    retry: {max_attempts: 2, on: [RuntimeError]}\n"
     )
     assert problems(text) == []
-    assert check_text(text, CATALOG).raise_for_problems().flat_steps()[0].retry.on == [
-        "RuntimeError"
-    ]
+    retry = check_text(text, CATALOG).raise_for_problems().flat_steps()[0].retry
+    assert retry is not None and retry.on == ["RuntimeError"]
 
 
 def test_inputs_are_typed_and_checked() -> None:
