@@ -45,26 +45,11 @@ def _input_name(step_id: str) -> str:
 
 def step_refs(step: Step) -> list[str]:
     """The steps whose results this step reads (not those it only waits for)."""
-    found: set[str] = set()
-    values: list[Any] = [step.with_, step.for_each]
-    if isinstance(step.if_, str):
-        values.append(step.if_ if "${{" in step.if_ else "${{ " + step.if_ + " }}")
-    if step.fallback is not None and step.fallback.with_:
-        values.append(step.fallback.with_)
-    for source in ex.expressions_in(values):
-        found.update(
-            str(r[1]) for r in ex.references(ex.parse(source)) if r[0] == "steps" and len(r) > 1
-        )
-    return sorted(found)
+    return sorted(ex.steps_read(step.expressions()))
 
 
 def value_refs(value: Any) -> list[str]:
-    found: set[str] = set()
-    for source in ex.expressions_in(value):
-        found.update(
-            str(r[1]) for r in ex.references(ex.parse(source)) if r[0] == "steps" and len(r) > 1
-        )
-    return sorted(found)
+    return sorted(ex.steps_read(value))
 
 
 class _Ctx:
@@ -126,7 +111,7 @@ def _attempt(ctx: _Ctx, step: Step, scope: dict[str, Any], *, label: str) -> eng
     context = ctx.context
     started = time.perf_counter()
     try:
-        values = engine.evaluate(step.with_, scope)
+        values = ex.evaluate(step.with_, scope)
         out, read = ctx.run(step.uses, values, timeout_s=step.timeout_s)
         return engine.StepResult(
             out, read=read, used=step.uses, seconds=time.perf_counter() - started
@@ -145,7 +130,7 @@ def _attempt(ctx: _Ctx, step: Step, scope: dict[str, Any], *, label: str) -> eng
         uses = fb.uses or step.uses
         context.log.warning(f"{label} failed ({message}); its fallback `{uses}` runs")
         try:
-            values = engine.evaluate(fb.with_ if fb.with_ is not None else step.with_, scope)
+            values = ex.evaluate(fb.with_ if fb.with_ is not None else step.with_, scope)
             out, read = ctx.run(uses, values, model=fb.model, timeout_s=step.timeout_s)
             return engine.StepResult(
                 out,
@@ -171,6 +156,14 @@ def _attempt(ctx: _Ctx, step: Step, scope: dict[str, Any], *, label: str) -> eng
 def _message(exc: BaseException) -> str:
     text = exc.message if isinstance(exc, LifeOSError) else str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]
+
+
+def _condition_false(context: dg.OpExecutionContext, step: Step, scope: dict[str, Any]) -> bool:
+    """Whether the step's `if` says to skip it (said in the run's log)."""
+    if step.if_ is None or ex.truthy(step.if_, scope):
+        return False
+    context.log.info(f"{step.id}: skipped, its condition is false")
+    return True
 
 
 def _done(state: str, read: list[str], extra: Mapping[str, Any] | None = None) -> dg.Output[None]:
@@ -240,8 +233,7 @@ class _Compiler:
         def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[Any]:
             ctx = _Ctx(context, tools)
             scope = engine.context(inputs["inputs"], _results(inputs), run_id=context.run_id)
-            if step.if_ is not None and not ex.truthy(step.if_, scope):
-                context.log.info(f"{step.id}: skipped, its condition is false")
+            if _condition_false(context, step, scope):
                 yield _done("skipped", [])
                 return
             _check_budget(context, wf, ctx.workbench.database_url)
@@ -269,12 +261,11 @@ class _Compiler:
 
         def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[Any]:
             scope = engine.context(inputs["inputs"], _results(inputs), run_id=context.run_id)
-            if step.if_ is not None and not ex.truthy(step.if_, scope):
-                context.log.info(f"{step.id}: skipped, its condition is false")
+            if _condition_false(context, step, scope):
                 yield _done("skipped", [])
                 return
             _check_budget(context, wf, context.resources.workbench.database_url)
-            items = engine.evaluate(step.for_each, scope)
+            items = ex.evaluate(step.for_each, scope)
             if not isinstance(items, list):
                 raise dg.Failure(
                     f"step `{step.id}`: `for_each` gave {type(items).__name__}, not a list",
@@ -443,13 +434,12 @@ class _Compiler:
 
         def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[Any]:
             scope = engine.context(inputs["inputs"], _results(inputs), run_id=context.run_id)
-            if step.if_ is not None and not ex.truthy(step.if_, scope):
-                context.log.info(f"{step.id}: skipped, its condition is false")
+            if _condition_false(context, step, scope):
                 yield _done("skipped", [])
                 return
             _check_budget(context, wf, context.resources.workbench.database_url)
             try:
-                values = engine.coerce_inputs(sub, engine.evaluate(step.with_, scope))
+                values = engine.coerce_inputs(sub, ex.evaluate(step.with_, scope))
             except LifeOSError as exc:
                 raise dg.Failure(f"step `{step.id}`: {exc.message}", allow_retries=False) from exc
             yield dg.Output(values, "call")
@@ -504,7 +494,7 @@ class _Compiler:
         def compute(context: dg.OpExecutionContext, inputs: dict[str, Any]) -> Iterator[Any]:
             scope = engine.context(inputs["inputs"], _results(inputs), run_id=context.run_id)
             result = engine.StepResult(
-                engine.evaluate(wf.result, scope), used=f"workflow:{wf.workflow}"
+                ex.evaluate(wf.result, scope), used=f"workflow:{wf.workflow}"
             )
             yield _result_out(result)
             yield _done("ok", [])
@@ -605,7 +595,7 @@ def save_outputs(
     entities the run read; with `review`, proposals to approve instead."""
     items: list[tuple[Any, int | None]] = [(None, None)]
     if spec.for_each is not None:
-        found = engine.evaluate(spec.for_each, scope)
+        found = ex.evaluate(spec.for_each, scope)
         if not isinstance(found, list):
             raise dg.Failure(f"output {spec.kind}: `for_each` is not a list")
         items = [(item, i) for i, item in enumerate(found)]
@@ -615,9 +605,9 @@ def save_outputs(
         existing = {e.id for e in store.get_many(read)} if read else set()
         for item, index in items:
             local = {**scope, "item": item, "index": index} if index is not None else scope
-            name = str(engine.evaluate(spec.name, local) or "")[:200] or wf.workflow
-            data = engine.evaluate(spec.data, local) or {}
-            tags = engine.evaluate(spec.tags, local) or []
+            name = str(ex.evaluate(spec.name, local) or "")[:200] or wf.workflow
+            data = ex.evaluate(spec.data, local) or {}
+            tags = ex.evaluate(spec.tags, local) or []
             tags = [tags] if isinstance(tags, str) else [str(t) for t in tags]
             if not isinstance(data, dict):
                 raise dg.Failure(

@@ -94,6 +94,17 @@ class Step(_Strict):
     )
     timeout_s: float | None = Field(None, gt=0, le=86_400, description="per attempt")
 
+    def expressions(self) -> list[Any]:
+        """The values whose expressions it evaluates: what it reads of other steps."""
+        from lifeos.workflows.expressions import braced
+
+        values: list[Any] = [self.with_, self.for_each]
+        if isinstance(self.if_, str):
+            values.append(braced(self.if_))
+        if self.fallback is not None and self.fallback.with_:
+            values.append(self.fallback.with_)
+        return values
+
 
 class Parallel(_Strict):
     """Steps that run side by side (with a multiprocess executor); the step after the group
@@ -145,9 +156,6 @@ class Workflow(_Strict):
     @staticmethod
     def block(block: Step | Parallel) -> list[Step]:
         return list(block.parallel) if isinstance(block, Parallel) else [block]
-
-    def step(self, step_id: str) -> Step:
-        return next(s for s in self.flat_steps() if s.id == step_id)
 
 
 def json_schema() -> dict[str, Any]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,6 @@ from pydantic import BaseModel
 
 from lifeos.errors import LifeOSError
 from lifeos.store import reading
-from lifeos.workflows import expressions as ex
 from lifeos.workflows.dsl import InputSpec, Retry, Workflow
 
 
@@ -98,9 +96,6 @@ def retried(exc: BaseException, retry: Retry | None) -> bool:
     )
 
 
-ToolFactory = Callable[[str], Any]
-
-
 class ToolRunner:
     """Runs a registered tool by name on a dict of inputs; the output as JSON data."""
 
@@ -148,12 +143,6 @@ class ToolRunner:
             raise StepTimeout(f"`{uses}` took longer than {timeout_s:g} s") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-
-
-def timed(fn: Callable[[], tuple[Any, list[str]]]) -> tuple[Any, list[str], float]:
-    start = time.perf_counter()
-    out, read = fn()
-    return out, read, time.perf_counter() - start
 
 
 def coerce_inputs(workflow: Workflow, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -213,7 +202,3 @@ def _coerce(spec: InputSpec, value: Any) -> Any:
     if spec.maximum is not None and value > spec.maximum:  # type: ignore[operator]
         raise ValueError(f"{value} is more than {spec.maximum:g}")
     return value
-
-
-def evaluate(value: Any, ctx: dict[str, Any]) -> Any:
-    return ex.evaluate(value, ctx)

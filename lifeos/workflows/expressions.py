@@ -131,12 +131,28 @@ def _run(source: str, context: dict[str, Any]) -> Any:
         raise ExpressionError(f"`{source.strip()}` could not be evaluated: {exc}") from None
 
 
+def braced(value: str) -> str:
+    """An `if:` may leave out the braces: `steps.a.ok` is `${{ steps.a.ok }}`."""
+    return value if "${{" in value else "${{ " + value + " }}"
+
+
 def truthy(value: Any, context: dict[str, Any]) -> bool:
     if isinstance(value, bool) or value is None:
         return bool(value)
-    if isinstance(value, str) and "${{" not in value:
-        value = "${{ " + value + " }}"  # `if:` may leave out the braces
-    return bool(evaluate(value, context))
+    return bool(evaluate(braced(value) if isinstance(value, str) else value, context))
+
+
+def steps_read(value: Any) -> set[str]:
+    """The ids of the steps whose results the expressions in `value` read (`steps.<id>...`);
+    an expression that does not parse reads none (validation reports it)."""
+    found: set[str] = set()
+    for source in expressions_in(value):
+        try:
+            tree = parse(source)
+        except ExpressionError:
+            continue
+        found.update(str(r[1]) for r in references(tree) if r[0] == "steps" and len(r) > 1)
+    return found
 
 
 # Functions expressions may call besides the names above: Jinja's own (`range`, `dict`, ...).

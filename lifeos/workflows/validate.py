@@ -229,21 +229,7 @@ class _Checker:
     # ---- references --------------------------------------------------------------------------
 
     def _deps(self, step: Step) -> set[str]:
-        found = set(step.needs)
-        values = [
-            step.with_,
-            step.for_each,
-            _braced(step.if_) if isinstance(step.if_, str) else None,
-        ]
-        if step.fallback is not None and step.fallback.with_:
-            values.append(step.fallback.with_)
-        for source in ex.expressions_in(values):
-            try:
-                tree = ex.parse(source)
-            except ex.ExpressionError:
-                continue
-            found.update(str(r[1]) for r in ex.references(tree) if r[0] == "steps" and len(r) > 1)
-        return found
+        return set(step.needs) | ex.steps_read(step.expressions())
 
     def _cycles(self, deps: dict[str, set[str]]) -> None:
         state: dict[str, int] = {}
@@ -276,7 +262,7 @@ class _Checker:
             if need not in self.paths:
                 self.problem(f"`needs` names no step `{need}`", (*path, "needs"))
         if step.if_ is not None and isinstance(step.if_, str):
-            self._values(_braced(step.if_), (*path, "if"), scope=step)
+            self._values(ex.braced(step.if_), (*path, "if"), scope=step)
         if step.for_each is not None:
             schema = self._values(step.for_each, (*path, "for_each"), scope=step)
             if schema and schema.get("type") not in (None, "array"):
@@ -476,10 +462,6 @@ class _Checker:
             self.problem(f"`{field_path}`: the step's output has no such field", path, value=True)
             return None
         return found or None
-
-
-def _braced(value: str) -> str:
-    return value if "${{" in value else "${{ " + value + " }}"
 
 
 def _input_schema(spec: Any) -> dict[str, Any]:

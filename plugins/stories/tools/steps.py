@@ -57,11 +57,19 @@ def _state(service: Stories, story_id: str) -> StoryState:
 
 
 class _StoryTool(Tool[Any, StoryState]):
+    """A step of the story service: `apply` does it, and the tool answers with the story's
+    state after it."""
+
     configurable: ClassVar[bool] = False
     Output = StoryState
 
-    def service(self) -> Stories:
-        return story_services(get_settings())
+    def run(self, inp: Any) -> StoryState:
+        service = story_services(get_settings())
+        return _state(service, self.apply(service, self.parse_input(inp)))
+
+    def apply(self, service: Stories, req: Any) -> str:
+        """Do the step; the story's id."""
+        raise NotImplementedError
 
 
 class StoryCreate(_StoryTool):
@@ -69,13 +77,10 @@ class StoryCreate(_StoryTool):
     description = "start a story with these characters (a draft, not yet planned)"
     Input = NewStory
 
-    def run(self, inp: Any) -> StoryState:
-        req = self.parse_input(inp)
-        service = self.service()
-        story = service.create(
+    def apply(self, service: Stories, req: NewStory) -> str:
+        return service.create(
             req.character_ids, tone=req.tone, setting=req.setting, scenes=req.scenes, name=req.name
-        )
-        return _state(service, story.id)
+        ).id
 
 
 class StoryPlan(_StoryTool):
@@ -83,11 +88,8 @@ class StoryPlan(_StoryTool):
     description = "plan a story's scenes (the planner model)"
     Input = StoryStep
 
-    def run(self, inp: Any) -> StoryState:
-        req = self.parse_input(inp)
-        service = self.service()
-        service.plan(req.story_id)
-        return _state(service, req.story_id)
+    def apply(self, service: Stories, req: StoryStep) -> str:
+        return service.plan(req.story_id).id
 
 
 class StoryWrite(_StoryTool):
@@ -95,11 +97,9 @@ class StoryWrite(_StoryTool):
     description = "write a planned story's scenes that have no text (or those in `redo`)"
     Input = StoryStep
 
-    def run(self, inp: Any) -> StoryState:
-        req = self.parse_input(inp)
-        service = self.service()
+    def apply(self, service: Stories, req: StoryStep) -> str:
         service.write(req.story_id, redo=req.redo)
-        return _state(service, req.story_id)
+        return req.story_id
 
 
 class StoryIllustrate(_StoryTool):
@@ -107,10 +107,8 @@ class StoryIllustrate(_StoryTool):
     description = "draw a picture for each written scene that has none (or those in `redo`)"
     Input = StoryStep
 
-    def run(self, inp: Any) -> StoryState:
-        req = self.parse_input(inp)
-        service = self.service()
+    def apply(self, service: Stories, req: StoryStep) -> str:
         service.illustrate(
             req.story_id, redo=req.redo, steps=req.image_steps, size=(req.width, req.height)
         )
-        return _state(service, req.story_id)
+        return req.story_id
