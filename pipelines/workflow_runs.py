@@ -23,19 +23,25 @@ from lifeos.kinds import GENERIC_RELATION
 from lifeos.ledger import Ledger
 from lifeos.logging import get_logger
 from lifeos.plugins import PluginHost, get_plugins
+from lifeos.schedules import next_runs
+from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from lifeos.workflows import Catalog, Checked, Workflow, check_text
 from lifeos.workflows.dsl import Parallel
 from lifeos.workflows.engine import coerce_inputs
+from pipelines.workflow_schedules import KIND as SCHEDULE_KIND
+from pipelines.workflow_schedules import WorkflowSchedules, schedules_sensor
 from pipelines.workflows import (
     READ,
+    RESULT,
     STATE,
     STOPPED_TAG,
     TAG,
     asset_spec,
     compile_workflow,
     job_name,
+    run_config,
     step_refs,
     value_refs,
 )
@@ -139,7 +145,7 @@ def _library_templates(settings: Settings) -> list[tuple[str, str, str]]:
 
 def workflow_definitions(settings: Settings, host: PluginHost | None = None) -> dg.Definitions:
     """A job (and the asset of what it saves) per valid workflow."""
-    jobs, assets = [], []
+    jobs, assets, compiled = [], [], {}
     found = entries(settings, host)
     known = {n: e.checked.workflow for n, e in found.items() if e.valid and e.checked.workflow}
     for entry in found.values():
@@ -155,9 +161,11 @@ def workflow_definitions(settings: Settings, host: PluginHost | None = None) -> 
         except (ValueError, dg.DagsterError) as exc:
             log.warning("workflow_not_compiled", workflow=entry.name, error=str(exc)[:300])
             continue
+        compiled[wf.workflow] = wf
         if wf.outputs:
             assets.append(asset_spec(wf))
-    return dg.Definitions(jobs=jobs, assets=assets)
+    sensors = [schedules_sensor(jobs, compiled)] if jobs else []
+    return dg.Definitions(jobs=jobs, assets=assets, sensors=sensors)
 
 
 def job_for(name: str) -> dg.JobDefinition:
@@ -199,6 +207,13 @@ class WorkflowService:
     def workflow(self, name: str) -> Workflow:
         return self.entry(name).checked.raise_for_problems(f"workflow {name}")
 
+    def valid(self) -> dict[str, Workflow]:
+        return {
+            n: e.checked.workflow
+            for n, e in entries(self.settings, self.host).items()
+            if e.valid and e.checked.workflow
+        }
+
     def validate(self, text: str) -> Checked:
         others = {
             n: e.checked.workflow
@@ -236,13 +251,8 @@ class WorkflowService:
         from pipelines.definitions import core_resources
 
         wf = self.workflow(name)
-        known = {
-            n: e.checked.workflow
-            for n, e in entries(self.settings, self.host).items()
-            if e.valid and e.checked.workflow
-        }
         try:
-            job = compile_workflow(wf, workflows=known)
+            job = compile_workflow(wf, workflows=self.valid())
         except ValueError as exc:
             raise BadRequest(f"workflow {name}: {exc}") from None
         defs = dg.Definitions(jobs=[job], resources=core_resources(self.settings))
@@ -269,15 +279,11 @@ class WorkflowService:
         values = coerce_inputs(wf, inputs)
         job = self.job(name)
         run_id = str(uuid.uuid4())
-        run_config = {
-            "ops": {"inputs": {"config": {"values": values}}},
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-        }
 
         def execute() -> None:
             with self._instance() as instance:
                 job.execute_in_process(
-                    run_config=run_config,
+                    run_config=run_config(values),
                     instance=instance,
                     run_id=run_id,
                     raise_on_error=False,
@@ -355,23 +361,31 @@ class WorkflowService:
                 wf = None
             steps = {s.id: StepView(s.id, s.uses) for s in wf.flat_steps()} if wf else {}
             saved: list[str] = []
+            result: dict[str, Any] = {}
             for log_record in instance.all_logs(run_id):
-                self._apply(steps, log_record, saved)
+                self._apply(steps, log_record, saved, result)
             summary = self._summary(record)
         return {
             **summary,
             "steps": [vars(s) for s in steps.values()],
             "outputs": saved,
+            "result": result.get("value"),
         }
 
     @staticmethod
-    def _apply(steps: dict[str, StepView], record: Any, saved: list[str]) -> None:
+    def _apply(
+        steps: dict[str, StepView], record: Any, saved: list[str], result: dict[str, Any]
+    ) -> None:
         key = record.step_key
         if key is None:
             return
+        event = record.dagster_event
+        if key == "result" and event is not None and event.event_type_value == "STEP_OUTPUT":
+            meta = event.step_output_data.metadata
+            if RESULT in meta:
+                result["value"] = meta[RESULT].value
         base = key.split(".", 1)[0].split("[", 1)[0].split("__", 1)[0]
         view = steps.get(base)
-        event = record.dagster_event
         kind = event.event_type_value if event else None
         if event is not None and kind == "ASSET_MATERIALIZATION":
             meta = event.event_specific_data.materialization.metadata
@@ -429,6 +443,70 @@ class WorkflowService:
             else None,
             "cost_usd": round(sum(r["cost_usd"] for r in runs), 6),
         }
+
+    # ---- schedules --------------------------------------------------------------------------
+
+    def ticks(self) -> WorkflowSchedules:
+        return WorkflowSchedules(self.settings.database_url, self.valid())
+
+    def cost(self, run_id: str) -> float:
+        return Ledger(self.settings.database_url).spent(run_id=run_id)
+
+    def schedule(self, name: str, data: Mapping[str, Any], *, schedule_name: str = "") -> EntityOut:
+        """Save a schedule of workflow `name` (cron, time zone, fixed and drawn inputs,
+        budgets), checked against the workflow first."""
+        from lifeos.kinds import get_registry
+
+        body = get_registry().get(SCHEDULE_KIND).validate({**data, "workflow": name})
+        self.ticks().check(body)
+        with session_scope(self.settings.database_url) as session:
+            return EntityStore(session).create(
+                SCHEDULE_KIND,
+                {"name": schedule_name or f"{name} at {body['cron']}", "data": body},
+            )
+
+    def schedules(self, name: str | None = None) -> list[dict[str, Any]]:
+        """The workflow schedules (of one workflow), with their next times and last ticks."""
+        ticks = self.ticks()
+        with self._instance() as instance:
+            ticks.reconcile(instance, self.cost)
+        with session_scope(self.settings.database_url) as session:
+            found = EntityStore(session).list_all(SCHEDULE_KIND, {"sort": "name"})
+        out = []
+        for e in found:
+            if name is not None and e.data["workflow"] != name:
+                continue
+            history = ticks.history(e.id, limit=10)
+            out.append(
+                {
+                    "id": e.id,
+                    "name": e.name,
+                    "data": e.data,
+                    "valid": e.data["workflow"] in ticks.workflows,
+                    "next_runs": [
+                        t.isoformat() for t in next_runs(e.data["cron"], e.data["timezone"], n=3)
+                    ],
+                    "ticks": history,
+                }
+            )
+        return out
+
+    def schedule_now(self, schedule_id: str, *, wait: bool = False) -> dict[str, Any]:
+        """Run a schedule once now (paused ones too): a manual tick, its inputs drawn as the
+        sensor would."""
+        ticks = self.ticks()
+        due = ticks.manual(schedule_id)
+        if due is None:
+            tick = ticks.history(schedule_id, limit=1)[0]
+            raise BadRequest(f"the tick was {tick['status']}: {tick['reason']}")
+        run_id = self.start(due.workflow, due.inputs, source="manual", wait=wait, tags=due.tags)
+        return {"tick_id": due.tick_id, "run_id": run_id, "inputs": due.inputs}
+
+    def schedule_history(self, schedule_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        ticks = self.ticks()
+        with self._instance() as instance:
+            ticks.reconcile(instance, self.cost)
+        return ticks.history(schedule_id, limit=limit)
 
     # ---- the review queue ------------------------------------------------------------------
 

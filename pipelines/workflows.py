@@ -28,8 +28,11 @@ from lifeos.workflows.validate import WORKFLOW_PREFIX
 JOB_PREFIX = "workflow__"
 TAG = "lifeos/workflow"
 STOPPED_TAG = "lifeos/stopped"
+# A run's own budget (a schedule's per-run and per-day limits), on top of the workflow's.
+BUDGET_TAGS = {"max_cost_usd": "lifeos/max_cost_usd", "max_duration_s": "lifeos/max_duration_s"}
 STATE = "lifeos/state"
 READ = "lifeos/read"
+RESULT = "lifeos/result"
 ASSET_PREFIX = "workflows"
 
 Tools = Mapping[str, type[Any]] | None
@@ -37,6 +40,14 @@ Tools = Mapping[str, type[Any]] | None
 
 def job_name(workflow: str) -> str:
     return f"{JOB_PREFIX}{workflow}"
+
+
+def run_config(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A workflow run's config: its (checked) inputs, and Dagster's console quiet."""
+    return {
+        "ops": {"inputs": {"config": {"values": dict(values)}}},
+        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    }
 
 
 def _input_name(step_id: str) -> str:
@@ -87,18 +98,29 @@ def _results(inputs: Mapping[str, Any]) -> dict[str, engine.StepResult]:
     }
 
 
+def budget_limits(wf: Workflow, tags: Mapping[str, str]) -> dict[str, float]:
+    """The tighter of the workflow's budget and the run's own (its tags)."""
+    limits = {}
+    for key, tag in BUDGET_TAGS.items():
+        given = [v for v in (getattr(wf.budget, key), tags.get(tag)) if v is not None]
+        if given:
+            limits[key] = min(float(v) for v in given)
+    return limits
+
+
 def _check_budget(context: dg.OpExecutionContext, wf: Workflow, database_url: str) -> None:
     """Stop the run cleanly, its reason in a run tag, once it has spent or taken too much."""
+    limits = budget_limits(wf, context.run.tags)
     reason = None
-    if wf.budget.max_cost_usd is not None:
+    if "max_cost_usd" in limits:
         spent = Ledger(database_url).spent(run_id=context.run_id)
-        if spent >= wf.budget.max_cost_usd:
-            reason = f"budget: spent ${spent:.4f} of ${wf.budget.max_cost_usd:.4f}"
-    if reason is None and wf.budget.max_duration_s is not None:
+        if spent >= limits["max_cost_usd"]:
+            reason = f"budget: spent ${spent:.4f} of ${limits['max_cost_usd']:.4f}"
+    if reason is None and "max_duration_s" in limits:
         record = context.instance.get_run_record_by_id(context.run_id)
         started = record.start_time if record and record.start_time else None
-        if started is not None and time.time() - started >= wf.budget.max_duration_s:
-            reason = f"budget: ran {time.time() - started:.1f} s of {wf.budget.max_duration_s:g} s"
+        if started is not None and time.time() - started >= limits["max_duration_s"]:
+            reason = f"budget: ran {time.time() - started:.1f} s of {limits['max_duration_s']:g} s"
     if reason is not None:
         context.instance.add_run_tags(context.run_id, {STOPPED_TAG: reason})
         raise dg.Failure(reason, allow_retries=False, metadata={"stopped": reason})
@@ -496,7 +518,12 @@ class _Compiler:
             result = engine.StepResult(
                 ex.evaluate(wf.result, scope), used=f"workflow:{wf.workflow}"
             )
-            yield _result_out(result)
+            out = _result_out(result)
+            yield dg.Output(
+                out.value,
+                "result",
+                metadata={**out.metadata, RESULT: dg.MetadataValue.json(result.output)},
+            )
             yield _done("ok", [])
 
         return dg.OpDefinition(
@@ -528,6 +555,11 @@ class _Compiler:
                     inputs=inputs,
                     after=every_done,
                     **{_input_name(r): results[r] for r in refs},
+                )
+            if wf.result is not None:
+                refs = value_refs(wf.result)
+                self.return_op(refs).alias("result")(
+                    inputs=inputs, after=every_done, **{_input_name(r): results[r] for r in refs}
                 )
 
         return workflow_job

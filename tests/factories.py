@@ -20,6 +20,7 @@ MINIMAL_DATA: dict[str, dict[str, Any]] = {
     "schedule": {"cron": "0 7 * * *"},
     "workflow": {"yaml": "workflow: w\nsteps:\n  - id: s\n    uses: tagger\n"},
     "proposal": {"target_kind": "character"},
+    "workflow_schedule": {"workflow": "morning_surprise", "cron": "0 7 * * *"},
 }
 
 

@@ -152,7 +152,7 @@ def test_health_kinds_openapi_export(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     kinds = {k["name"]: k for k in client.get("/api/v1/kinds").json()}
-    assert "properties" in kinds["character"]["schema"] and len(kinds) == 22
+    assert "properties" in kinds["character"]["schema"] and len(kinds) == 23
     spec = client.get("/api/v1/openapi.json").json()
     assert f"{E}/{{kind}}" in spec["paths"]
     client.post(f"{E}/outfit", json={"name": "A"})

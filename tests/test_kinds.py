@@ -33,6 +33,7 @@ EXPECTED_KINDS = {
     "user",
     "workflow",
     "proposal",
+    "workflow_schedule",
 }
 
 

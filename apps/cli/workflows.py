@@ -13,7 +13,7 @@ from apps.cli.common import console, emit_json, read_json_arg, settings, want_js
 from lifeos.errors import BadRequest
 
 app = typer.Typer(
-    help="Workflows: list, validate, save, run, runs, show, retry, proposals.",
+    help="Workflows: list, validate, save, run, runs, show, retry, proposals, schedule.",
     no_args_is_help=True,
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -197,3 +197,62 @@ def approve(proposal_id: str, reject: bool = False, as_json: JsonFlag = False) -
         emit_json(out)
     else:
         console.print(f"{out['data']['status']}: {out['name']} {out['data']['entity_id']}")
+
+
+@app.command()
+def schedule(
+    name: Name,
+    cron: Annotated[str, typer.Option(help="five-field cron expression")],
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+    inputs: Annotated[str, typer.Option(help="fixed inputs: JSON, or @file.json")] = "{}",
+    draw: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="an input drawn at each tick: `name` (from its choices or its kind's "
+            "entities) or `name=a,b,c` (repeatable)"
+        ),
+    ] = None,
+    max_cost_usd: Annotated[float | None, typer.Option(help="per run")] = None,
+    max_runs_per_day: Annotated[int | None, typer.Option()] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run a workflow by itself on a cron time, its inputs fixed or drawn at random."""
+    drawn: dict[str, list[str] | None] = {}
+    for spec in draw or []:
+        key, _, values = spec.partition("=")
+        drawn[key.strip()] = [v.strip() for v in values.split(",") if v.strip()] or None
+    data = {
+        "cron": cron,
+        "timezone": timezone,
+        "inputs": read_json_arg(inputs),
+        "draw": drawn,
+        "max_cost_usd": max_cost_usd,
+        "max_runs_per_day": max_runs_per_day,
+    }
+    made = _service().schedule(name, data)
+    if want_json(as_json):
+        emit_json(made.model_dump(mode="json"))
+        return
+    console.print(f"scheduled {name} as {made.id} ({cron} {timezone})")
+
+
+@app.command()
+def schedules(
+    name: Annotated[str | None, typer.Argument()] = None, as_json: JsonFlag = False
+) -> None:
+    """Workflow schedules, their next times and last ticks."""
+    rows = _service().schedules(name)
+    if want_json(as_json):
+        emit_json(rows)
+        return
+    table = Table("id", "workflow", "cron", "next", "last tick")
+    for s in rows:
+        last = s["ticks"][0] if s["ticks"] else None
+        table.add_row(
+            s["id"],
+            s["data"]["workflow"],
+            f"{s['data']['cron']} {s['data']['timezone']}",
+            s["next_runs"][0],
+            f"{last['status']} {last['reason']}"[:60] if last else "",
+        )
+    console.print(table)

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from pydantic import EmailStr, Field
 
-from lifeos.kinds import EntityData, KindSpec, ShortText, Text
+from lifeos.kinds import ANY_KIND, EntityData, KindSpec, ShortText, Text
+from lifeos.schedules import Cron, TimeZone
 
 
 class Character(EntityData):
@@ -70,6 +71,28 @@ class Proposal(EntityData):
     entity_id: ShortText = Field("", description="the entity made when approved")
 
 
+class WorkflowSchedule(EntityData):
+    """A workflow that runs by itself: at each cron time, with its inputs fixed or drawn at
+    random, within a budget per run and per day."""
+
+    workflow: ShortText = Field(description="the workflow's name")
+    cron: Cron = Field(description="five-field cron expression")
+    timezone: TimeZone = "UTC"
+    enabled: bool = True
+    inputs: dict[str, Any] = Field(default_factory=dict, description="fixed input values")
+    draw: dict[str, list[Any] | None] = Field(
+        default_factory=dict,
+        description="inputs drawn at each tick: from the values listed, or (null) from the "
+        "input's own `choices`, or for an `entity` input from the library's entities of its "
+        "kind (favourites weigh three times as much)",
+    )
+    max_cost_usd: float | None = Field(None, gt=0, description="per run (and the workflow's)")
+    max_duration_s: int | None = Field(None, gt=0, description="per run (and the workflow's)")
+    max_runs_per_day: int | None = Field(None, gt=0)
+    max_cost_usd_per_day: float | None = Field(None, gt=0)
+    skip_if_running: bool = True
+
+
 KINDS: tuple[KindSpec, ...] = (
     KindSpec(
         "character",
@@ -86,4 +109,11 @@ KINDS: tuple[KindSpec, ...] = (
     KindSpec("user", User, "User", "a person using this workbench"),
     KindSpec("workflow", WorkflowTemplate, "Workflow", "a chain of tools, run as a Dagster job"),
     KindSpec("proposal", Proposal, "Proposal", "an entity a run proposes, waiting for review"),
+    KindSpec(
+        "workflow_schedule",
+        WorkflowSchedule,
+        "Workflow schedule",
+        "a workflow that runs by itself, its inputs drawn at random",
+        links={"produced": (ANY_KIND,)},
+    ),
 )

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from croniter import croniter
 from pydantic import Field, field_validator
 
 from lifeos.kinds import ANY_KIND, EntityData, HexColor, KindSpec, Prompt, ShortText, Text
+from lifeos.schedules import Cron, TimeZone
 
 ClothingCategory = Literal[
     "top",
@@ -214,32 +214,14 @@ class ImageBatchSpace(EntityData):
 
 
 class Schedule(EntityData):
-    cron: ShortText = Field(description="five-field cron expression")
-    timezone: ShortText = "UTC"
+    cron: Cron = Field(description="five-field cron expression")
+    timezone: TimeZone = "UTC"
     enabled: bool = True
     action: Literal["image_batch"] = Field("image_batch", description="what runs on each tick")
     params: ImageBatchSpace = Field(default_factory=ImageBatchSpace)
     per_run: Budget = Field(default_factory=Budget)
     per_day: Budget = Field(default_factory=Budget)
     skip_if_running: bool = True
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        if len(value.split()) != 5 or not croniter.is_valid(value):
-            raise ValueError(f"not a valid five-field cron expression: {value!r}")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
 
 
 _LOOKS = (

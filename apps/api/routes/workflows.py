@@ -81,6 +81,42 @@ def retry_run(run_id: str, request: Request) -> dict[str, Any]:
     return service.run(service.retry(run_id))
 
 
+class ScheduleRequest(BaseModel):
+    name: str = Field("", max_length=200, description="default: `<workflow> at <cron>`")
+    cron: str = Field(max_length=100, description="five-field cron expression")
+    timezone: str = "UTC"
+    enabled: bool = True
+    inputs: dict[str, Any] = Field(default_factory=dict, description="fixed inputs")
+    draw: dict[str, list[Any] | None] = Field(
+        default_factory=dict,
+        description="inputs drawn at each tick: from these values, or (null) from the input's "
+        "`choices` or its kind's entities",
+    )
+    max_cost_usd: float | None = None
+    max_duration_s: int | None = None
+    max_runs_per_day: int | None = None
+    max_cost_usd_per_day: float | None = None
+    skip_if_running: bool = True
+
+
+@router.get("/schedules")
+def list_schedules(request: Request, workflow: str | None = None) -> list[dict[str, Any]]:
+    """Workflow schedules with their next times and last ticks (each tick's drawn inputs,
+    run, status, cost)."""
+    return _service(request).schedules(workflow)
+
+
+@router.post("/schedules/{schedule_id}/run", status_code=201)
+def run_schedule(schedule_id: str, request: Request) -> dict[str, Any]:
+    """One tick now (paused schedules too), its inputs drawn as the sensor would."""
+    return _service(request).schedule_now(schedule_id)
+
+
+@router.get("/schedules/{schedule_id}/ticks")
+def schedule_ticks(schedule_id: str, request: Request, limit: int = 100) -> list[dict[str, Any]]:
+    return _service(request).schedule_history(schedule_id, min(max(limit, 1), 500))
+
+
 @router.get("/proposals")
 def proposals(request: Request, status: str = "pending") -> list[dict[str, Any]]:
     """What runs proposed (`review: true` outputs), waiting for a person."""
@@ -127,6 +163,14 @@ def start_run(
 @router.get("/{name}/runs")
 def list_runs(name: str, request: Request, limit: int = 20) -> list[dict[str, Any]]:
     return _service(request).runs(name, min(max(limit, 1), 200))
+
+
+@router.post("/{name}/schedules", status_code=201)
+def add_schedule(name: str, body: ScheduleRequest, request: Request) -> dict[str, Any]:
+    """Run this workflow by itself: checked against the workflow (drawn inputs, their values,
+    budgets) before it is saved."""
+    data = body.model_dump(exclude={"name"})
+    return _service(request).schedule(name, data, schedule_name=body.name).model_dump(mode="json")
 
 
 @router.get("/{name}/analytics")

@@ -1,36 +1,31 @@
-"""Scheduled generations: `schedule` entities evaluated on each sensor tick (croniter, in the
-schedule's time zone), parameters drawn from their space, budgets, history and notifications.
-
-Missed ticks (the daemon was down): one run for the latest missed time, not one per missed
-tick; the tick's reason says how many were folded into it.
+"""Scheduled image batches: `schedule` entities evaluated on each sensor tick, parameters
+drawn from their space, budgets and outcomes. Cron times, ticks, missed ticks and
+notifications are the core's (`lifeos.schedules`), shared with scheduled workflows.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from croniter import croniter
 from sqlalchemy.orm import Session
 
 from lifeos.db.engine import session_scope
-from lifeos.db.models import Entity, EntityLink, Notification, ScheduleTick, utcnow
+from lifeos.db.models import Entity, EntityLink, ScheduleTick
 from lifeos.errors import BadRequest, LifeOSError, NotFound
+from lifeos.schedules import Ticks, next_runs, tick_rng
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from plugins.images.kinds import ImageBatchSpace
 from plugins.images.tools.batches import ImageBatches
 
-MAX_MISSED = 10_000  # cron times looked at when catching up
 MAX_CANDIDATES = 5_000  # entities a random slot draws from
+__all__ = ["Due", "Schedules", "next_runs", "schedule_services"]
 
 
 @dataclass
@@ -43,21 +38,12 @@ class Due:
     batch_id: str
 
 
-def next_runs(
-    cron: str, timezone: str, *, after: datetime | None = None, n: int = 5
-) -> list[datetime]:
-    """The next `n` times a cron expression fires, in its time zone."""
-    if not croniter.is_valid(cron) or len(cron.split()) != 5:
-        raise BadRequest(f"not a valid five-field cron expression: {cron!r}")
-    zone = ZoneInfo(timezone)
-    itr = croniter(cron, (after or datetime.now(UTC)).astimezone(zone))
-    return [itr.get_next(datetime) for _ in range(n)]
+class Schedules(Ticks):
+    kind = "schedule"
 
-
-class Schedules:
     def __init__(self, images: ImageBatches) -> None:
+        super().__init__(images.url)
         self.images = images
-        self.url = images.url
 
     # ---- checks ------------------------------------------------------------------------------
 
@@ -159,100 +145,6 @@ class Schedules:
 
     # ---- ticks -------------------------------------------------------------------------------
 
-    def _last_tick(self, session: Session, schedule_id: str) -> datetime | None:
-        return session.scalar(
-            sa.select(sa.func.max(ScheduleTick.tick_at)).where(
-                ScheduleTick.schedule_id == schedule_id, ScheduleTick.manual.is_(False)
-            )
-        )
-
-    def _record(
-        self,
-        schedule_id: str,
-        tick_at: datetime,
-        status: str,
-        reason: str = "",
-        *,
-        manual: bool = False,
-        params: dict[str, Any] | None = None,
-        batch_id: str | None = None,
-    ) -> str:
-        now = utcnow()
-        tick = ScheduleTick(
-            id=str(uuid.uuid4()),
-            schedule_id=schedule_id,
-            tick_at=tick_at,
-            created_at=now,
-            updated_at=now,
-            status=status,
-            reason=reason,
-            manual=manual,
-            params=params or {},
-            batch_id=batch_id,
-            images=0,
-            cost_usd=0.0,
-            duration_s=0.0,
-        )
-        with session_scope(self.url) as session:
-            session.add(tick)
-        return tick.id
-
-    def notify(
-        self,
-        level: str,
-        title: str,
-        body: str = "",
-        *,
-        entity_id: str | None = None,
-        link: str = "",
-    ) -> None:
-        with session_scope(self.url) as session:
-            session.add(
-                Notification(
-                    created_at=utcnow(),
-                    level=level,
-                    title=title[:300],
-                    body=body,
-                    link=link[:500],
-                    entity_id=entity_id,
-                )
-            )
-
-    def _images_today(self, session: Session, schedule: EntityOut, now: datetime) -> int:
-        zone = ZoneInfo(schedule.data["timezone"])
-        start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        return int(
-            session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(ScheduleTick.images), 0)).where(
-                    ScheduleTick.schedule_id == schedule.id,
-                    ScheduleTick.tick_at >= start.astimezone(UTC),
-                )
-            )
-            or 0
-        )
-
-    def _cost_today(self, session: Session, schedule: EntityOut, now: datetime) -> float:
-        zone = ZoneInfo(schedule.data["timezone"])
-        start = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-        return float(
-            session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(ScheduleTick.cost_usd), 0.0)).where(
-                    ScheduleTick.schedule_id == schedule.id,
-                    ScheduleTick.tick_at >= start.astimezone(UTC),
-                )
-            )
-            or 0.0
-        )
-
-    def _running(self, session: Session, schedule_id: str) -> bool:
-        return bool(
-            session.scalar(
-                sa.select(sa.func.count())
-                .select_from(ScheduleTick)
-                .where(ScheduleTick.schedule_id == schedule_id, ScheduleTick.status == "requested")
-            )
-        )
-
     def start(
         self,
         schedule: EntityOut,
@@ -268,8 +160,8 @@ class Schedules:
         data = schedule.data
         with session_scope(self.url) as session:
             busy = data["skip_if_running"] and self._running(session, schedule.id)
-            made_today = self._images_today(session, schedule, now)
-            spent_today = self._cost_today(session, schedule, now)
+            made_today = int(self._today(session, schedule, now, ScheduleTick.images))
+            spent_today = self._today(session, schedule, now, ScheduleTick.cost_usd)
         if busy:
             self._record(
                 schedule.id, tick_at, "skipped", "the previous run is still going", manual=manual
@@ -295,8 +187,7 @@ class Schedules:
                 entity_id=schedule.id,
             )
             return None
-        seed_text = f"{schedule.id}:{tick_at.isoformat()}:{'manual' if manual else 'cron'}"
-        rng = random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:16], 16))
+        rng = tick_rng(schedule.id, tick_at, manual)
         try:
             request = self.draw(schedule.id, space, rng, now)
             request["count"] = count
@@ -338,36 +229,11 @@ class Schedules:
     def evaluate(self, now: datetime | None = None) -> list[Due]:
         """Every enabled schedule whose cron time has come since its last tick."""
         now = (now or datetime.now(UTC)).astimezone(UTC)
-        with session_scope(self.url) as session:
-            store = EntityStore(session)
-            schedules = [
-                e
-                for e in store.list_all("schedule", {"sort": "created_at"})
-                if e.data.get("enabled", True)
-            ]
-            last = {s.id: self._last_tick(session, s.id) for s in schedules}
-        due: list[Due] = []
-        for schedule in schedules:
-            zone = ZoneInfo(schedule.data["timezone"])
-            since = last[schedule.id] or schedule.updated_at
-            itr = croniter(schedule.data["cron"], since.astimezone(zone))
-            latest, missed = None, 0
-            for _ in range(MAX_MISSED):
-                t = itr.get_next(datetime)
-                if t > now:
-                    break
-                latest, missed = t, missed + 1
-            if latest is None:
-                continue
-            folded = (
-                f"{missed - 1} missed ticks folded into this one (the daemon was down)"
-                if missed > 1
-                else ""
-            )
-            started = self.start(schedule, latest.astimezone(UTC), now=now, reason=folded)
-            if started:
-                due.append(started)
-        return due
+        due = [
+            self.start(schedule, tick_at, now=now, reason=folded)
+            for schedule, tick_at, folded in self.due(now)
+        ]
+        return [d for d in due if d]
 
     def run_now(self, schedule_id: str, *, queue: bool = True) -> Due | None:
         """A manual tick (paused schedules too); its batch is queued for the daemon unless
@@ -377,14 +243,6 @@ class Schedules:
         now = datetime.now(UTC)
         return self.start(schedule, now, now=now, manual=True, reason="run now", queue=queue)
 
-    def requested(self) -> list[str]:
-        with session_scope(self.url) as session:
-            return list(
-                session.scalars(
-                    sa.select(ScheduleTick.id).where(ScheduleTick.status == "requested")
-                )
-            )
-
     # ---- outcomes ----------------------------------------------------------------------------
 
     def reconcile(self, run_status: dict[str, str] | None = None) -> int:
@@ -392,24 +250,9 @@ class Schedules:
         Dagster runs (`run_status`: tick id → a finished run's status, e.g. FAILURE after the
         daemon was restarted mid-run). Returns how many ticks changed."""
         run_status = run_status or {}
-        with session_scope(self.url) as session:
-            pending = [
-                (t.id, t.batch_id, t.schedule_id, t.reason)
-                for t in session.scalars(
-                    sa.select(ScheduleTick).where(ScheduleTick.status == "requested")
-                )
-            ]
-            names = (
-                dict(
-                    session.execute(
-                        sa.select(Entity.id, Entity.name).where(
-                            Entity.id.in_({p[2] for p in pending})
-                        )
-                    ).all()
-                )
-                if pending
-                else {}
-            )
+        ticks = self.pending()
+        pending = [(t.id, t.batch_id, t.schedule_id, t.reason) for t in ticks]
+        names = self.names({t.schedule_id for t in ticks})
         changed = 0
         for tick_id, batch_id, schedule_id, reason in pending:
             try:
@@ -421,7 +264,7 @@ class Schedules:
             if status in ("queued", "running") and run_state not in ("FAILURE", "CANCELED"):
                 continue
             name = names.get(schedule_id, schedule_id)
-            fields: dict[str, Any] = {"updated_at": utcnow()}
+            fields: dict[str, Any] = {}
             if batch:
                 fields |= {
                     "images": batch["done"],
@@ -444,92 +287,20 @@ class Schedules:
                 if batch and status in ("queued", "running"):
                     self.images._update(batch["id"], status="failed", error=why)
                 note = ("error", f"{name}: run failed", why)
-            with session_scope(self.url) as session:
-                tick = session.get(ScheduleTick, tick_id)
-                for key, value in fields.items():
-                    setattr(tick, key, value)
+            self._settle(tick_id, **fields)
             self.notify(note[0], note[1], note[2], entity_id=schedule_id)
             changed += 1
         return changed
 
     def history(self, schedule_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
-        with session_scope(self.url) as session:
-            EntityStore(session).get("schedule", schedule_id)
-            ticks = session.scalars(
-                sa.select(ScheduleTick)
-                .where(ScheduleTick.schedule_id == schedule_id)
-                .order_by(ScheduleTick.tick_at.desc(), ScheduleTick.created_at.desc())
-                .limit(limit)
-            )
-            out = []
-            for t in ticks:
-                images = []
-                if t.batch_id:
-                    with contextlib.suppress(NotFound):
-                        images = list(self.images.get(t.batch_id)["images"].values())
-                out.append(
-                    {
-                        "id": t.id,
-                        "tick_at": t.tick_at.isoformat(),
-                        "status": t.status,
-                        "reason": t.reason,
-                        "manual": t.manual,
-                        "params": t.params,
-                        "batch_id": t.batch_id,
-                        "images": t.images,
-                        "image_ids": images,
-                        "cost_usd": t.cost_usd,
-                        "duration_s": round(t.duration_s, 2),
-                        "created_at": t.created_at.isoformat(),
-                    }
-                )
-            return out
-
-    def notifications(self, *, unread_only: bool = False, limit: int = 50) -> list[dict[str, Any]]:
-        stmt = (
-            sa.select(Notification)
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
-        if unread_only:
-            stmt = stmt.where(Notification.read_at.is_(None))
-        with session_scope(self.url) as session:
-            return [
-                {
-                    "id": n.id,
-                    "created_at": n.created_at.isoformat(),
-                    "level": n.level,
-                    "title": n.title,
-                    "body": n.body,
-                    "link": n.link,
-                    "entity_id": n.entity_id,
-                    "read": n.read_at is not None,
-                }
-                for n in session.scalars(stmt)
-            ]
-
-    def unread(self) -> int:
-        with session_scope(self.url) as session:
-            return int(
-                session.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(Notification)
-                    .where(Notification.read_at.is_(None))
-                )
-                or 0
-            )
-
-    def mark_read(self) -> int:
-        with session_scope(self.url) as session:
-            result = session.execute(
-                sa.update(Notification)
-                .where(Notification.read_at.is_(None))
-                .values(read_at=utcnow())
-            )
-            # An UPDATE's result is a CursorResult: its rowcount is the rows it changed.
-            if not isinstance(result, sa.CursorResult):
-                raise TypeError(f"an UPDATE gave a {type(result).__name__}, not a CursorResult")
-            return result.rowcount or 0
+        out = []
+        for t in self.ticks(schedule_id, limit=limit):
+            images = []
+            if t.batch_id:
+                with contextlib.suppress(NotFound):
+                    images = list(self.images.get(t.batch_id)["images"].values())
+            out.append(self.describe(t) | {"image_ids": images})
+        return out
 
 
 def schedule_services(settings: Settings) -> Schedules:
