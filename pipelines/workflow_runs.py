@@ -27,7 +27,7 @@ from lifeos.schedules import next_runs
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from lifeos.workflows import Catalog, Checked, Workflow, check_text
+from lifeos.workflows import Catalog, Checked, Workflow, builder, check_text
 from lifeos.workflows.dsl import Parallel
 from lifeos.workflows.engine import coerce_inputs
 from pipelines.workflow_schedules import KIND as SCHEDULE_KIND
@@ -207,6 +207,13 @@ class WorkflowService:
     def workflow(self, name: str) -> Workflow:
         return self.entry(name).checked.raise_for_problems(f"workflow {name}")
 
+    def builder_graph(self, wf: Workflow) -> dict[str, Any]:
+        """The workflow as the visual builder's nodes and edges, its palette the tools (and
+        the other workflows) a step may use."""
+        host = self.host or get_plugins()
+        uses = [*host.tools, *(f"workflow:{n}" for n in self.valid() if n != wf.workflow)]
+        return builder.to_graph(wf, tools=uses)
+
     def valid(self) -> dict[str, Workflow]:
         return {
             n: e.checked.workflow
@@ -255,7 +262,10 @@ class WorkflowService:
             job = compile_workflow(wf, workflows=self.valid())
         except ValueError as exc:
             raise BadRequest(f"workflow {name}: {exc}") from None
-        defs = dg.Definitions(jobs=[job], resources=core_resources(self.settings))
+        # Step outputs on disk (the instance's storage, as the daemon's runs keep them), not
+        # in memory as `execute_in_process` would: a retry from failure loads them.
+        resources = {**core_resources(self.settings), "io_manager": dg.FilesystemIOManager()}
+        defs = dg.Definitions(jobs=[job], resources=resources)
         return defs.resolve_job_def(job_name(name))
 
     # ---- runs ------------------------------------------------------------------------------
@@ -317,7 +327,10 @@ class WorkflowService:
             )
             options = dg.ReexecutionOptions.from_failure(run_id, instance)
             result = dg.execute_job(
-                recon, instance=instance, reexecution_options=options, tags={TAG: name}
+                recon,
+                instance=instance,
+                reexecution_options=options,
+                tags={TAG: name, "lifeos/source": "retry"},
             )
             return result.run_id
 
@@ -345,6 +358,7 @@ class WorkflowService:
             "seconds": round(end - start, 3) if start and end else None,
             "stopped": run.tags.get(STOPPED_TAG),
             "source": run.tags.get("lifeos/source"),
+            "parent_run_id": run.parent_run_id,
             "cost_usd": Ledger(self.settings.database_url).spent(run_id=run.run_id),
         }
 
@@ -365,6 +379,10 @@ class WorkflowService:
             for log_record in instance.all_logs(run_id):
                 self._apply(steps, log_record, saved, result)
             summary = self._summary(record)
+        if summary["parent_run_id"] and summary["status"] in ("success", "failure"):
+            for view in steps.values():  # a retry from failure reused what succeeded
+                if view.state == "pending":
+                    view.state = "kept"
         return {
             **summary,
             "steps": [vars(s) for s in steps.values()],
@@ -587,13 +605,14 @@ def mermaid(workflow: Workflow) -> str:
     }
     g = graph(workflow)
     lines = ["flowchart TD"]
+    # Prefixed ids: a step may be called what Mermaid reserves (`style`, `end`, `class`).
     for n in g["nodes"]:
         left, right = shapes.get(n["type"], ("[", "]"))
         label = n["label"].replace('"', "'").replace("\n", "<br/>")
-        lines.append(f'  {n["id"]}{left}"{label}"{right}')
+        lines.append(f'  n_{n["id"]}{left}"{label}"{right}')
     for e in g["edges"]:
         arrow = "-->" if e["type"] == "data" else "-.->"
-        lines.append(f"  {e['from']} {arrow} {e['to']}")
+        lines.append(f"  n_{e['from']} {arrow} n_{e['to']}")
     return "\n".join(lines)
 
 

@@ -556,7 +556,7 @@ class _Compiler:
                     after=every_done,
                     **{_input_name(r): results[r] for r in refs},
                 )
-            if wf.result is not None:
+            if wf.result:
                 refs = value_refs(wf.result)
                 self.return_op(refs).alias("result")(
                     inputs=inputs, after=every_done, **{_input_name(r): results[r] for r in refs}

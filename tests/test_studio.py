@@ -404,6 +404,105 @@ def test_schedule_with_cron_helper_run_now_and_history(page, server) -> None:  #
     assert lunch["data"]["timezone"] == "Europe/Paris" and len(lunch["next_runs"]) == 5
 
 
+def _editor_yaml(pg) -> dict:  # noqa: ANN001
+    return yaml.safe_load(pg.locator("#workflows-yaml .cm-content").inner_text())
+
+
+def _wait_yaml(pg, predicate, what: str) -> dict:  # noqa: ANN001
+    for _ in range(60):
+        try:
+            doc = _editor_yaml(pg)
+        except yaml.YAMLError:
+            doc = None
+        if isinstance(doc, dict) and predicate(doc):
+            return doc
+        pg.wait_for_timeout(500)
+    shot(pg, "workflows-failed")
+    raise AssertionError(
+        f"the YAML never showed {what}: {pg.locator('#workflows-yaml .cm-content').inner_text()}"
+    )
+
+
+def test_workflows_builder_round_trip_run_and_schedule(page, server) -> None:  # noqa: ANN001
+    errors: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.get_by_role("tab", name="Workflows").click()
+    # A built-in template: its YAML, a Mermaid drawing and the builder's nodes.
+    page.locator("#workflows-pick input").click()
+    page.get_by_role("option", name="morning_surprise").click()
+    page.wait_for_selector("#workflows-yaml .cm-content:has-text('morning_surprise')")
+    page.wait_for_selector("#workflows-problems:has-text('valid')")
+    page.wait_for_selector("#workflows-graph svg")  # Mermaid rendered the graph
+    page.wait_for_selector("#workflows-builder .react-flow__node-parallel")
+    assert page.locator("#workflows-builder .react-flow__node-for_each").count() == 1
+    assert not errors, errors  # Mermaid and the builder drew without an error
+    shot(page, "workflows-template")
+
+    # A new workflow, built in the builder: a tool dragged from the palette, an edge drawn.
+    page.click("#workflows-new")
+    page.wait_for_selector("#workflows-builder .react-flow__node[data-id=pick]")
+    page.locator(
+        "#workflows-builder .wfb-tool[data-tool=library_pick]"
+    ).scroll_into_view_if_needed()
+    page.locator("#workflows-builder").scroll_into_view_if_needed()
+    page.drag_and_drop(
+        "#workflows-builder .wfb-tool[data-tool=library_pick]", "#workflows-builder .wfb-canvas"
+    )
+    page.wait_for_selector("#workflows-builder .react-flow__node[data-id=library_pick_1]")
+    doc = _wait_yaml(page, lambda d: len(d["steps"]) == 2, "the dropped step")
+    assert doc["steps"][1] == {"id": "library_pick_1", "uses": "library_pick", "with": {}}
+    page.drag_and_drop(
+        "#workflows-builder .react-flow__node[data-id=pick] .react-flow__handle-bottom",
+        "#workflows-builder .react-flow__node[data-id=library_pick_1] .react-flow__handle-top",
+    )
+    doc = _wait_yaml(page, lambda d: d["steps"][1].get("needs") == ["pick"], "the drawn edge")
+    page.wait_for_selector("#workflows-problems:has-text('kind')")  # library_pick needs a kind
+    # The inspector edits the step; the YAML follows, and the check passes.
+    page.click("#workflows-builder .react-flow__node[data-id=library_pick_1]")
+    page.fill("[data-testid=wfb-inspector] input[name=wfb-id]", "again")
+    page.fill(
+        "[data-testid=wfb-inspector] textarea[name=wfb-body]",
+        "with: {kind: character, count: 1, missing_ok: true}\n",
+    )
+    page.click("[data-testid=wfb-inspector] .wfb-apply")
+    doc = _wait_yaml(page, lambda d: d["steps"][1]["id"] == "again", "the inspector's edit")
+    assert doc["steps"][1] == {
+        "id": "again",
+        "uses": "library_pick",
+        "with": {"kind": "character", "count": 1, "missing_ok": True},
+        "needs": ["pick"],
+    }
+    page.wait_for_selector("#workflows-problems:has-text('✅ valid')")
+    shot(page, "workflows-builder")
+
+    # Saved, run, watched; then scheduled with a drawn input and run from the schedule.
+    page.click("#workflows-save")
+    page.wait_for_selector("#workflows-saved:has-text('Saved')")
+    page.click("#workflows-run")
+    page.wait_for_selector("#workflows-run-status:has-text('success')", timeout=120_000)
+    assert page.locator("#workflows-steps [role=gridcell]:has-text('ok')").count() == 2
+    page.wait_for_selector("#workflows-analytics:has-text('success 100%')")
+    page.click("#workflows-schedules-box button:has-text('Schedules'), #workflows-schedules-box")
+    draw = page.locator("#workflows-draw .cm-content")
+    draw.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text('{"kind": ["character", "outfit"]}')
+    page.click("#workflows-schedule")
+    page.wait_for_selector("#workflows-schedules:has-text('1 schedule(s)')")
+    page.click("#workflows-schedule-now")
+    page.wait_for_selector("#workflows-run-status:has-text('starting with')")
+    page.wait_for_selector("#workflows-run-status:has-text('success')", timeout=120_000)
+    page.wait_for_selector("#workflows-analytics:has-text('2 runs')")
+    shot(page, "workflows-schedule")
+    listed = http_get(f"{server['api']}/workflows/schedules", params={"workflow": "my_workflow"})
+    (schedule,) = listed.json()
+    assert schedule["data"]["draw"] == {"kind": ["character", "outfit"]}
+    assert schedule["ticks"][0]["manual"] and schedule["ticks"][0]["params"]["kind"] in (
+        "character",
+        "outfit",
+    )
+
+
 def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) -> None:  # noqa: ANN001
     from tests.test_analyzers import figure
 

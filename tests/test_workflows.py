@@ -13,17 +13,18 @@ from typing import Any, ClassVar
 
 import dagster as dg
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from apps.api.app import create_app
 from apps.cli import main
 from lifeos.db.engine import session_scope
-from lifeos.errors import ProviderError
+from lifeos.errors import BadRequest, NotFound, ProviderError, ValidationFailed
 from lifeos.llm.toolkit import Tool
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
-from lifeos.workflows import Catalog, check_text, json_schema
+from lifeos.workflows import Catalog, Workflow, check_text, json_schema
 from lifeos.workflows.engine import WorkflowInputError, coerce_inputs
 from pipelines.definitions import build_definitions
 from pipelines.workflow_runs import WorkflowService, mermaid
@@ -472,3 +473,131 @@ def test_dagster_definitions_include_asset_specs_for_outputs(settings: Settings)
     defs = build_definitions(settings=settings)
     keys = {a.key for a in defs.resolve_all_asset_specs()}
     assert dg.AssetKey(["workflows", "clothing_discovery"]) in keys
+
+
+def test_a_failed_run_is_retried_from_its_failed_step(
+    service: WorkflowService, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lifeos.settings import reset_settings_cache
+
+    # The re-execution reconstructs the job from the settings of the environment.
+    monkeypatch.setenv("LIFEOS_HOME", str(settings.home))
+    monkeypatch.setenv("LIFEOS_DATABASE_URL", settings.database_url)
+    reset_settings_cache()
+    with session_scope(settings.database_url) as session:
+        mina = EntityStore(session).create("character", {"name": "Mina"}).id
+    service.save(
+        "workflow: retry_me\nsteps:\n  - id: first\n    uses: library_pick\n"
+        "    with: {kind: character}\n  - id: second\n    uses: library_pick\n"
+        "    with: {kind: character, tags: [ready]}\n",
+        reload=False,
+    )
+    failed = service.run(service.start("retry_me", {}, source="test", wait=True))
+    assert failed["status"] == "failure"
+    assert {s["id"]: s["state"] for s in failed["steps"]} == {"first": "ok", "second": "failed"}
+    with pytest.raises(NotFound):
+        service.retry("no-such-run")
+    with session_scope(settings.database_url) as session:
+        EntityStore(session).update("character", mina, {"tags": ["ready"]})
+    again = service.run(service.retry(failed["run_id"]))
+    assert again["status"] == "success"
+    states = {s["id"]: (s["state"], s["attempts"]) for s in again["steps"]}
+    assert states == {"first": ("kept", 0), "second": ("ok", 1)}  # only the failed step ran
+    assert again["parent_run_id"] == failed["run_id"]
+    with pytest.raises(BadRequest, match="is success, not failed"):
+        service.retry(again["run_id"])
+
+
+# ---- the visual builder's graph ---------------------------------------------------------------
+
+RICH = """\
+workflow: rich
+description: every kind of node
+inputs:
+  n: {type: integer, default: 2, minimum: 1}
+budget: {max_cost_usd: 0.5}
+tags: [demo]
+steps:
+  - id: first
+    uses: lister
+    with: {n: "${{ inputs.n }}"}
+  - parallel:
+      - id: each
+        uses: echo
+        for_each: ${{ steps.first.output.items }}
+        with: {text: "${{ item }}"}
+        retry: {max_attempts: 3, delay_s: 0, backoff: linear, on: [RuntimeError]}
+      - id: maybe
+        uses: echo
+        if: steps.first.ok
+        with: {text: b}
+        fallback: {uses: echo, with: {text: c}}
+        continue_on_error: true
+        timeout_s: 5
+  - id: last
+    uses: echo
+    needs: [maybe]
+    with: {text: "${{ steps.each.output | length }}"}
+outputs:
+  - {kind: character, name: "${{ steps.last.output.text }}", review: true}
+result: {text: "${{ steps.last.output.text }}"}
+"""
+
+
+def test_the_builder_graph_round_trips_every_key() -> None:
+    from lifeos.workflows import builder
+    from lifeos.workflows.validate import Loader
+
+    texts = [RICH, *(p.read_text() for p in Path("plugins").glob("*/workflows/*.yaml"))]
+    for text in texts:
+        wf = check_text(text, CATALOG).workflow or Workflow.model_validate(
+            yaml.load(text, Loader=Loader)
+        )
+        graph = json.loads(json.dumps(builder.to_graph(wf, tools=list(TOOLS))))
+        back = builder.from_graph(graph)
+        assert back == wf and builder.dump(back) == builder.dump(wf)
+    graph = builder.to_graph(check_text(RICH, CATALOG).raise_for_problems())
+    kinds = {n["id"]: n["type"] for n in graph["nodes"]}
+    assert kinds == {
+        "inputs": "inputs",
+        "first": "tool",
+        "parallel_2": "parallel",
+        "each": "for_each",
+        "maybe": "condition",
+        "last": "tool",
+        "output_1": "output",
+    }
+    assert {e["id"] for e in graph["edges"] if e["data"]["kind"] == "order"} == {
+        "order:maybe->last"
+    }
+
+
+def test_builder_edits_become_yaml_in_a_valid_order() -> None:
+    from lifeos.workflows import builder
+
+    graph = builder.to_graph(check_text(RICH, CATALOG).raise_for_problems())
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    # `last` dragged to the top still runs after what it reads; a drawn edge is a `needs`;
+    # a deleted order edge drops one; a dropped tool is a step.
+    nodes["last"]["position"] = {"x": 0, "y": -500}
+    graph["edges"] = [e for e in graph["edges"] if e["id"] != "order:maybe->last"]
+    graph["edges"].append(
+        {"id": "order:first->new", "source": "first", "target": "new", "data": {"kind": "order"}}
+    )
+    graph["nodes"].append(
+        {
+            "id": "new",
+            "type": "tool",
+            "position": {"x": 0, "y": 9999},
+            "data": {"label": "new", "uses": "echo", "step": {"id": "new", "uses": "echo"}},
+        }
+    )
+    wf = builder.from_graph(graph)
+    order = [s.id for s in wf.flat_steps()]
+    assert order == ["first", "each", "maybe", "last", "new"]
+    steps = {s.id: s for s in wf.flat_steps()}
+    assert steps["last"].needs == [] and steps["new"].needs == ["first"]
+    problems = [str(p) for p in check_text(builder.dump(wf), CATALOG).problems]
+    assert len(problems) == 1 and problems[0].endswith("(steps.3.with): `echo` needs input(s) text")
+    with pytest.raises(ValidationFailed):
+        builder.from_graph({"workflow": {"workflow": "empty"}, "nodes": [], "edges": []})

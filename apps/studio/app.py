@@ -9,10 +9,12 @@ plugin's tabs are shown to each new session only while the plugin is loaded.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from apps.studio.base import Page, Studio
 from apps.studio.pages import (
@@ -37,6 +39,8 @@ PAGES: tuple[type[Page], ...] = (
     plugins.PluginsPage,
 )
 STUDIO_PATH = "/studio"
+ASSETS_PATH = "/assets/studio"
+ASSETS_DIR = Path(__file__).parent / "static"
 log = get_logger(__name__)
 
 CSS = """
@@ -123,6 +127,9 @@ def _plugin_tabs(studio: Studio) -> dict[str, list[Any]]:
 
 def mount_studio(app: FastAPI, settings: Settings) -> FastAPI:
     auth = studio_auth(settings)
+    # The studio's own scripts and styles (the workflow builder's bundle, built from
+    # apps/studio/builder with npm and kept in the repository).
+    app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="studio-assets")
     return gr.mount_gradio_app(
         app,
         build_studio(settings, app.state.plugins),

@@ -1,7 +1,9 @@
 """Workflows: pick or write a workflow in YAML, checked as it is typed (each problem with its
-line and column) and drawn as a graph; save it as a template; start a run and watch its steps
-(state, attempts, errors) until it ends; retry a failed run from its failed steps; each
-workflow's success rate, durations and cost; and the review queue of what runs proposed."""
+line and column) and drawn as a graph; build it visually (React Flow: tools dragged from a
+palette, edges drawn, steps edited), the YAML following each edit; save it as a template;
+start a run and watch its steps (state, attempts, errors) until it ends; retry a failed run
+from its failed steps; schedule it with drawn inputs; each workflow's success rate, durations
+and cost; and the review queue of what runs proposed."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from apps.studio.base import HEAVY, Page, guarded
-from lifeos.errors import BadRequest
+from apps.studio.base import HEAVY, Page, guarded, message
+from lifeos.errors import BadRequest, LifeOSError
+from lifeos.workflows import builder
 from pipelines.workflow_runs import WorkflowService, mermaid
 
 NEW = """workflow: my_workflow
@@ -25,6 +28,23 @@ steps:
     with: {kind: "${{ inputs.kind }}", count: 2, missing_ok: true}
 """
 STEP_COLUMNS = ["step", "uses", "state", "attempts", "seconds", "error"]
+ASSETS = "/assets/studio"
+# The builder's bundle (apps/studio/builder, React Flow) mounted in the gr.HTML: the server's
+# graph comes in as the component's value; an edit goes back as an `input` event.
+BUILDER_HEAD = (
+    f'<link rel="stylesheet" href="{ASSETS}/workflow-builder.css">'
+    f'<script src="{ASSETS}/workflow-builder.js"></script>'
+)
+BUILDER_JS = """
+const host = document.createElement('div');
+host.className = 'wfb-host';
+element.appendChild(host);
+const api = window.LifeOSBuilder.mount(host, props.value, (json) => {
+  props.value = json;
+  trigger('input');
+});
+watch('value', () => api.update(props.value));
+"""
 FINISHED = ("success", "failure", "canceled")
 
 
@@ -54,6 +74,14 @@ class WorkflowsPage(Page):
             with gr.Column(scale=2):
                 self.problems = gr.Markdown(elem_id="workflows-problems")
                 self.graph = gr.Markdown(elem_id="workflows-graph")
+        with gr.Accordion("Visual builder", open=True, elem_id="workflows-builder-box"):
+            self.builder = gr.HTML(
+                "",
+                html_template="<div></div>",
+                js_on_load=BUILDER_JS,
+                head=BUILDER_HEAD,
+                elem_id="workflows-builder",
+            )
         with gr.Row():
             with gr.Column(scale=2):
                 self.inputs = gr.Code(
@@ -71,6 +99,30 @@ class WorkflowsPage(Page):
                     elem_id="workflows-steps",
                 )
         self.analytics = gr.Markdown(elem_id="workflows-analytics")
+        with gr.Accordion("Schedules", open=False, elem_id="workflows-schedules-box"):
+            with gr.Row():
+                self.cron = gr.Textbox("0 7 * * *", label="cron", scale=1, elem_id="workflows-cron")
+                self.timezone = gr.Textbox("UTC", label="time zone", scale=1)
+                self.run_cost = gr.Number(
+                    None, label="max $ per run (0: no limit)", scale=1, elem_id="workflows-run-cost"
+                )
+                self.day_runs = gr.Number(
+                    None, label="max runs per day (0: no limit)", precision=0, scale=1
+                )
+            self.draw = gr.Code(
+                "{}",
+                language="json",
+                label="drawn inputs: name → values to draw from, or null for the input's "
+                "choices (or its kind's entities); the other inputs are the inputs above",
+                lines=3,
+                elem_id="workflows-draw",
+            )
+            with gr.Row():
+                self.schedule_btn = gr.Button("Add schedule", elem_id="workflows-schedule")
+                self.schedule_now_btn = gr.Button(
+                    "Run the latest schedule now", elem_id="workflows-schedule-now"
+                )
+            self.schedules = gr.Markdown(elem_id="workflows-schedules")
         with gr.Accordion("Review queue", open=False, elem_id="workflows-review"):
             self.proposal = gr.Dropdown(label="proposal", choices=[], elem_id="workflows-proposal")
             with gr.Row():
@@ -84,11 +136,23 @@ class WorkflowsPage(Page):
         gr.on(None, self.load, None, [self.pick, self.proposal])
         self.refresh_btn.click(self.load, None, [self.pick, self.proposal])
         self.new_btn.click(lambda: (None, NEW, "{}"), None, [self.pick, self.yaml, self.inputs])
-        self.pick.input(self.open, self.pick, [self.yaml, self.inputs, self.analytics])
+        self.pick.input(
+            self.open, self.pick, [self.yaml, self.inputs, self.analytics, self.schedules]
+        )
+        schedule = [self.pick, self.cron, self.timezone, self.inputs, self.draw]
+        self.schedule_btn.click(
+            self.add_schedule, [*schedule, self.run_cost, self.day_runs], self.schedules
+        )
+        self.schedule_now_btn.click(
+            self.schedule_now, self.pick, [self.run_id, *watched_outputs(self)]
+        )
         # Checked and drawn as it is typed.
-        self.yaml.change(self.check, self.yaml, [self.problems, self.graph], show_progress="hidden")
+        self.yaml.change(
+            self.check, self.yaml, [self.problems, self.graph, self.builder], show_progress="hidden"
+        )
+        self.builder.input(self.from_builder, self.builder, self.yaml, show_progress="hidden")
         self.save_btn.click(self.save, self.yaml, [self.saved, self.pick])
-        watched = [self.run_status, self.steps, self.timer, self.analytics]
+        watched = watched_outputs(self)
         self.run_btn.click(self.start, [self.yaml, self.pick, self.inputs], [self.run_id, *watched])
         self.retry_btn.click(self.retry, self.run_id, [self.run_id, *watched], **HEAVY)
         self.timer.tick(self.watch, self.run_id, watched, show_progress="hidden")
@@ -113,18 +177,23 @@ class WorkflowsPage(Page):
         ]
 
     @guarded
-    def open(self, name: str | None) -> tuple[str, str, str]:
+    def open(self, name: str | None) -> tuple[str, str, str, str]:
         if not name:
-            return NEW, "{}", ""
+            return NEW, "{}", "", ""
         entry = self.service.entry(name)
         wf = entry.checked.workflow
         defaults = {k: v.default for k, v in wf.inputs.items()} if wf else {}
-        return entry.text, json.dumps(defaults, indent=1), self._analytics(name)
+        return (
+            entry.text,
+            json.dumps(defaults, indent=1),
+            self._analytics(name),
+            self._schedules(name),
+        )
 
     @guarded
-    def check(self, text: str) -> tuple[str, str]:
+    def check(self, text: str) -> tuple[Any, ...]:
         if not text.strip():
-            return "", ""
+            return "", "", gr.skip()
         checked = self.service.validate(text)
         if checked.ok:
             problems = "✅ valid"
@@ -132,8 +201,19 @@ class WorkflowsPage(Page):
             problems = "\n".join(
                 f"- ⚠ line {p.line}, column {p.column}: {p.message}" for p in checked.problems
             )
-        drawing = f"```mermaid\n{mermaid(checked.workflow)}\n```" if checked.workflow else ""
-        return problems, drawing
+        if checked.workflow is None:
+            return problems, "", gr.skip()  # the builder keeps the last graph that parsed
+        drawing = f"```mermaid\n{mermaid(checked.workflow)}\n```"
+        return problems, drawing, json.dumps(self.service.builder_graph(checked.workflow))
+
+    def from_builder(self, graph: str) -> Any:
+        """An edit in the builder: its graph as YAML in the editor (which checks it)."""
+        try:
+            wf = builder.from_graph(json.loads(graph or "{}"))
+        except (LifeOSError, ValueError) as exc:
+            gr.Warning(f"the builder's graph is not a workflow yet: {message(exc)}")
+            return gr.skip()
+        return builder.dump(wf)
 
     @guarded
     def save(self, text: str) -> tuple[str, Any]:
@@ -155,12 +235,7 @@ class WorkflowsPage(Page):
         entry = self.service.entry(wf.workflow) if wf.workflow in self._names() else None
         if entry is None or entry.text.strip() != text.strip():
             raise BadRequest(f"save {wf.workflow} first: the editor's YAML is not what is saved")
-        try:
-            values = json.loads(inputs or "{}")
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"inputs: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        if not isinstance(values, dict):
-            raise BadRequest("inputs: a JSON object of input names and values")
+        values = _json_object(inputs, "inputs")
         run_id = self.service.start(wf.workflow, values, source="studio")
         return (run_id, f"Run `{run_id[:8]}` starting…", _frame([]), gr.Timer(active=True), "")
 
@@ -204,6 +279,65 @@ class WorkflowsPage(Page):
             f"average {a['avg_seconds']} s · p95 {a['p95_seconds']} s · ${a['cost_usd']:.4f}"
         )
 
+    # ---- schedules --------------------------------------------------------------------------
+
+    @guarded
+    def add_schedule(
+        self,
+        name: str | None,
+        cron: str,
+        timezone: str,
+        inputs: str,
+        draw: str,
+        run_cost: float | None,
+        day_runs: float | None,
+    ) -> str:
+        if not name:
+            raise BadRequest("pick (or save) a workflow first")
+        drawn = _json_object(draw, "drawn inputs")
+        fixed = {k: v for k, v in _json_object(inputs, "inputs").items() if k not in drawn}
+        self.service.schedule(
+            name,
+            {
+                "cron": (cron or "").strip(),
+                "timezone": (timezone or "UTC").strip(),
+                "inputs": fixed,
+                "draw": drawn,
+                "max_cost_usd": run_cost or None,
+                "max_runs_per_day": int(day_runs) if day_runs else None,
+            },
+        )
+        return self._schedules(name)
+
+    @guarded
+    def schedule_now(self, name: str | None) -> tuple[Any, ...]:
+        found = self.service.schedules(name) if name else []
+        if not found:
+            raise BadRequest("this workflow has no schedule yet: add one first")
+        started = self.service.schedule_now(found[-1]["id"])
+        return (
+            started["run_id"],
+            f"Run `{started['run_id'][:8]}` starting with {json.dumps(started['inputs'])}…",
+            _frame([]),
+            gr.Timer(active=True),
+            "",
+        )
+
+    def _schedules(self, name: str) -> str:
+        rows = self.service.schedules(name)
+        if not rows:
+            return f"**{name}** has no schedule."
+        lines = [f"**{name}**: {len(rows)} schedule(s)", ""]
+        for s in rows:
+            d = s["data"]
+            last = s["ticks"][0] if s["ticks"] else None
+            drawn = ", ".join(d["draw"]) or "nothing"
+            lines.append(
+                f"- `{d['cron']}` {d['timezone']} · draws {drawn} · next {s['next_runs'][0][:16]}"
+                + (f" · last: {last['status']} {last['reason']}".rstrip() if last else "")
+            )
+        return "\n".join(lines)
+
     # ---- review ----------------------------------------------------------------------------
 
     @guarded
@@ -216,6 +350,20 @@ class WorkflowsPage(Page):
         return f"{verdict} **{out['name']}**{made}", gr.update(
             choices=self._proposals(), value=None
         )
+
+
+def watched_outputs(page: WorkflowsPage) -> list[Any]:
+    return [page.run_status, page.steps, page.timer, page.analytics]
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"{what}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(value, dict):
+        raise BadRequest(f"{what}: a JSON object of input names and values")
+    return value
 
 
 def _frame(steps: list[dict[str, Any]]) -> pd.DataFrame:
