@@ -22,5 +22,6 @@ bench:
 	.venv/bin/python benchmarks/schedules.py
 	.venv/bin/python benchmarks/stories.py
 	.venv/bin/python benchmarks/analyzers.py
+	.venv/bin/python benchmarks/workflows.py
 	.venv/bin/python benchmarks/report.py rules-qa ../shared/data/rulebooks \
 	  benchmarks/rulebook_sets/own benchmarks/rulebook_sets/messy benchmarks/rulebook_sets/web

@@ -110,16 +110,37 @@ def entries(settings: Settings, host: PluginHost | None = None) -> dict[str, Ent
             log.warning("workflow_file_unreadable", path=str(path), error=str(exc))
     for entity_id, name, text in _library_templates(settings):
         texts[name] = (text, "library", entity_id, None)
+    checks = _checks(host, {n: t[0] for n, t in texts.items()})
+    return {
+        name: Entry(name, source, text, checks[name], template_id, file)
+        for name, (text, source, template_id, file) in texts.items()
+    }
+
+
+_checked: tuple[Any, dict[str, Checked]] | None = None
+_checked_lock = threading.Lock()
+
+
+def _checks(host: PluginHost, texts: Mapping[str, str]) -> dict[str, Checked]:
+    """Each workflow's check, again only when a text or the plugins changed (every service
+    call lists the workflows: a run's start checked them all three times)."""
+    global _checked
+    key = (id(host), host.generation, tuple(sorted(texts.items())))
+    with _checked_lock:
+        if _checked is not None and _checked[0] == key:
+            return _checked[1]
     # Two rounds: what parses first, so a workflow may use another (`workflow:<name>`).
-    parsed = {n: check_text(t[0], catalog(host)).workflow for n, t in texts.items()}
+    parsed = {n: check_text(t, catalog(host)).workflow for n, t in texts.items()}
     known = {n: w for n, w in parsed.items() if w is not None}
     cat = catalog(host, known)
     out = {}
-    for name, (text, source, template_id, file) in texts.items():
+    for name, text in texts.items():
         checked = check_text(text, cat)
         if checked.workflow is not None and checked.workflow.workflow != name:
             checked.problems.insert(0, _named_problem(name, checked.workflow.workflow))
-        out[name] = Entry(name, source, text, checked, template_id, file)
+        out[name] = checked
+    with _checked_lock:
+        _checked = (key, out)
     return out
 
 

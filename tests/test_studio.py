@@ -425,7 +425,7 @@ def _wait_yaml(pg, predicate, what: str) -> dict:  # noqa: ANN001
 
 def test_workflows_builder_round_trip_run_and_schedule(page, server) -> None:  # noqa: ANN001
     errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("console", lambda m: errors.extend([m.text] if m.type == "error" else []))
     page.get_by_role("tab", name="Workflows").click()
     # A built-in template: its YAML, a Mermaid drawing and the builder's nodes.
     page.locator("#workflows-pick input").click()

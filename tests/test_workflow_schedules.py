@@ -193,8 +193,9 @@ def test_sensor_requests_runs_and_ticks_settle_from_the_runs(
     with service._instance() as instance:
         result = sensor(
             dg.build_sensor_context(instance=instance, definitions=defs),
-            **_sensor_resources(defs),
+            workbench=_workbench(settings),
         )
+        assert isinstance(result, dg.SensorResult) and result.run_requests
         (request,) = result.run_requests
         assert request.tags[BUDGET_TAGS["max_cost_usd"]] == "0.25"
         job = service.job("sched_pick")
@@ -242,7 +243,8 @@ def test_api_and_cli_schedule_and_run_now(
     settings: Settings,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    with TestClient(app) as client:
         bad = client.post(
             "/api/v1/workflows/sched_pick/schedules",
             json={"cron": "0 7 * * *", "draw": {"nope": None}},
@@ -256,7 +258,7 @@ def test_api_and_cli_schedule_and_run_now(
         sid = made.json()["id"]
         now = client.post(f"/api/v1/workflows/schedules/{sid}/run")
         assert now.status_code == 201 and now.json()["inputs"]["mood"] == "sly"
-        client.app.state.workflows.wait(60)
+        app.state.workflows.wait(60)
         run = client.get(f"/api/v1/workflows/runs/{now.json()['run_id']}").json()
         assert run["status"] == "success" and run["result"]["mood"] == "sly"
         ticks = client.get(f"/api/v1/workflows/schedules/{sid}/ticks").json()
@@ -343,8 +345,10 @@ def _entity(service: WorkflowService, sid: str) -> Any:
         return EntityStore(session).get(KIND, sid)
 
 
-def _sensor_resources(defs: dg.Definitions) -> dict[str, Any]:
-    return {"workbench": defs.resources["workbench"]}
+def _workbench(settings: Settings) -> Any:
+    from resources.workbench import WorkbenchResource
+
+    return WorkbenchResource(database_url=settings.database_url, home=str(settings.home))
 
 
 def ticks_settled(service: WorkflowService, instance: dg.DagsterInstance) -> int:

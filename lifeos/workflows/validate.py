@@ -75,9 +75,9 @@ class Checked:
         return self.workflow
 
 
-class Loader(yaml.SafeLoader):
+class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """YAML 1.2 booleans: only `true` and `false` (`on:` under `retry` stays a key, as in
-    GitHub Actions files)."""
+    GitHub Actions files). libyaml's parser when PyYAML has it (5x faster; the same marks)."""
 
 
 Loader.yaml_implicit_resolvers = {
