@@ -88,3 +88,33 @@ def library_snapshot_matches_library(library: LibraryResource) -> dg.AssetCheckR
             "invalid_json_rows": bad_json,
         },
     )
+
+
+@dg.asset_check(
+    asset=library_snapshot,
+    description="Every link of the library joins two entities that exist (none points at a "
+    "purged one; links of entities in the trash stay, for undo).",
+)
+def library_links_resolve(library: LibraryResource) -> dg.AssetCheckResult:
+    import sqlalchemy as sa
+
+    from lifeos.db.models import Entity, EntityLink
+
+    with library.store() as store:
+        session = store.session
+        src, dst = sa.orm.aliased(Entity), sa.orm.aliased(Entity)
+        orphans = session.execute(
+            sa.select(EntityLink.src_id, EntityLink.relation, EntityLink.dst_id)
+            .outerjoin(src, src.id == EntityLink.src_id)
+            .outerjoin(dst, dst.id == EntityLink.dst_id)
+            .where(sa.or_(src.id.is_(None), dst.id.is_(None)))
+            .limit(100)
+        ).all()
+    return dg.AssetCheckResult(
+        passed=not orphans,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "orphan_links": len(orphans),
+            "examples": dg.MetadataValue.json([list(o) for o in orphans[:20]]),
+        },
+    )

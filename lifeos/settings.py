@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         False, description="reload a folder plugin when its files change (development)"
     )
 
+    automate: list[str] = Field(
+        [],
+        description="assets the Dagster daemon re-materializes by itself when their code "
+        "version changes (a model, a prompt, the code that makes them), e.g. "
+        '["rulebook_index"]: every rulebook re-embedded when the embedder changes',
+    )
+
     log_level: str = "INFO"
     log_json: bool | None = Field(None, description="JSON logs; default: JSON unless a TTY")
 

@@ -9,6 +9,8 @@ from typing import Any
 import dagster as dg
 
 from assets import library as library_assets
+from assets import sources
+from assets.lineage import lineage, source_version
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings, get_settings
 from resources.library import LibraryResource
@@ -52,12 +54,30 @@ def current_definitions(settings: Settings) -> dg.Definitions:
 def core_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
+    snapshot = lineage(
+        [library_assets.library_snapshot],
+        code_versions={"library_snapshot": source_version("assets.library")},
+        deps={"library_snapshot": [sources.LIBRARY]},
+        automate=settings.automate,
+    )
+    automation = (
+        [
+            dg.AutomationConditionSensorDefinition(
+                "lifeos_automation",
+                target=dg.AssetSelection.assets(*settings.automate),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+                description="Re-materializes what `LIFEOS_AUTOMATE` names when its code "
+                "version changes.",
+            )
+        ]
+        if settings.automate
+        else []
+    )
     return dg.Definitions(
-        assets=[
-            library_assets.library_snapshot,
-        ],
+        assets=[*sources.SOURCES, *snapshot],
         asset_checks=[
             library_assets.library_snapshot_matches_library,
+            library_assets.library_links_resolve,
         ],
         jobs=[
             snapshot_job,
@@ -69,7 +89,7 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
         ],
-        sensors=[],
+        sensors=[sources.observe_sources, *automation],
         # One process per run, not one per step: each job's steps run one after another, and
         # a step in a process of its own loads its models again (a rulebook's chunker, index
         # and check each loaded the embedder; a story's plan and scenes the chat model). Runs

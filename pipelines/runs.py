@@ -5,6 +5,7 @@ lineage whether or not the daemon is up. Queued work (`--no-wait`) goes through 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -16,9 +17,17 @@ from lifeos.settings import Settings
 
 
 def run_partition(
-    settings: Settings, job_name: str, partitions: str, key: str, *, source: str, **execute: Any
+    settings: Settings,
+    job_name: str,
+    partitions: str,
+    key: str,
+    *,
+    source: str,
+    events: Sequence[dg.AssetMaterialization] = (),
+    **execute: Any,
 ) -> dg.ExecuteInProcessResult:
-    """One partition of a partitioned job, as a run of the product's Dagster instance."""
+    """One partition of a partitioned job, as a run of the product's Dagster instance;
+    `events`: what it reads from outside Dagster, recorded first (its external assets)."""
     from pipelines.definitions import current_definitions
 
     # Every event is in the run's log in the Dagster UI: echoing each at DEBUG here would bury
@@ -30,6 +39,8 @@ def run_partition(
     config = write_dagster_yaml(settings, in_process=True)
     with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
         instance.add_dynamic_partitions(partitions, [key])
+        for event in events:
+            instance.report_runless_asset_event(event)
         job = current_definitions(settings).resolve_job_def(job_name)
         return job.execute_in_process(
             partition_key=key,

@@ -8,6 +8,7 @@ skipped) and `done` (always: the next block waits on it). Its `done` metadata sa
 state (`ok`, `failed`, `skipped`, `fallback`) and the entities it read, which is what the run
 views and the outputs' links are built from."""
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -15,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.sources import LIBRARY
 from lifeos.db.engine import session_scope
 from lifeos.errors import BudgetExceeded, LifeOSError
 from lifeos.kinds import GENERIC_RELATION
@@ -591,6 +593,8 @@ def asset_spec(workflow: Workflow) -> dg.AssetSpec:
     kinds = sorted({o.kind if not o.review else "proposal" for o in workflow.outputs})
     return dg.AssetSpec(
         key=[ASSET_PREFIX, workflow.workflow],
+        deps=[LIBRARY],  # what it reads of the library (its outputs link to each entity read)
+        code_version=hashlib.sha256(workflow.model_dump_json().encode()).hexdigest()[:16],
         description=f"entities saved by the workflow {workflow.workflow}",
         group_name="workflows",
         kinds={"lifeos"},

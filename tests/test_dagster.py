@@ -38,6 +38,13 @@ def test_definitions_load(db_url: str) -> None:
         "story_illustrations",
         "image_analyses",
         "workflows/clothing_discovery",  # what the built-in workflow saves (for review)
+        # external: observed, not materialized (tests/test_lineage.py)
+        "library_entities",
+        "tool_configs",
+        "models",
+        "rulebook_files",
+        "library_images",
+        "accepted_entities",
     }
     assert defs.resolve_job_def("rulebook_ingest") is not None
     assert defs.resolve_sensor_def("rulebook_inbox_sensor") is not None

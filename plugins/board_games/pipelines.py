@@ -12,6 +12,18 @@ if TYPE_CHECKING:
     from lifeos.settings import Settings
 
 
-def ingest_rulebook(settings: Settings, sha: str, *, source: str) -> dg.ExecuteInProcessResult:
-    """A rulebook's pages → chunks → index, as a run of the product's Dagster instance."""
-    return run_partition(settings, "rulebook_ingest", "rulebooks", sha, source=source)
+def ingest_rulebook(
+    settings: Settings, sha: str, *, source: str, filename: str = ""
+) -> dg.ExecuteInProcessResult:
+    """A rulebook's pages → chunks → index, as a run of the product's Dagster instance (its
+    stored file recorded first, the start of its lineage)."""
+    from plugins.board_games.assets.rulebooks import rulebook_file_event
+
+    return run_partition(
+        settings,
+        "rulebook_ingest",
+        "rulebooks",
+        sha,
+        source=source,
+        events=[rulebook_file_event(sha, filename)],
+    )

@@ -43,7 +43,7 @@ async def attach_rulebook(game: str, file: UploadFile, request: Request) -> dict
     if doc["status"] != "ready":
         from plugins.board_games.pipelines import ingest_rulebook
 
-        ingest_rulebook(settings, doc["sha256"], source="api")
+        ingest_rulebook(settings, doc["sha256"], source="api", filename=doc["filename"])
         from plugins.board_games.tools.rules_qa import rules_services
 
         doc = rules_services(settings)[0].get(doc["sha256"])

@@ -16,6 +16,24 @@ from resources.workbench import WorkbenchResource
 RULEBOOK_PARTITIONS = "rulebooks"  # the dynamic partitions' name: one partition per PDF
 rulebook_partitions = dg.DynamicPartitionsDefinition(name=RULEBOOK_PARTITIONS)
 GROUP = "rulebooks"
+RULEBOOK_FILES = dg.AssetKey("rulebook_files")
+rulebook_files = dg.AssetSpec(
+    RULEBOOK_FILES,
+    partitions_def=rulebook_partitions,
+    group_name=GROUP,
+    kinds={"pdf"},
+    description="The rulebook PDFs as stored (blobs/, by sha256): recorded as each is added.",
+)
+
+
+def rulebook_file_event(sha: str, filename: str) -> dg.AssetMaterialization:
+    """A stored rulebook file, as its external asset's partition (its version: its hash)."""
+    return dg.AssetMaterialization(
+        RULEBOOK_FILES,
+        partition=sha,
+        metadata={"file": filename} if filename else {},
+        tags={"dagster/data_version": sha},
+    )
 
 
 def _rulebooks(workbench: WorkbenchResource, router) -> Rulebooks:  # noqa: ANN001
@@ -159,7 +177,7 @@ def rulebook_inbox_sensor(
     inbox = settings.inbox_dir
     inbox.mkdir(parents=True, exist_ok=True)
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    requests, new_keys, rejected = [], [], []
+    requests, new_keys, rejected, files = [], [], [], []
     for path in sorted(p for p in inbox.iterdir() if p.is_file()):
         stamp = f"{path.stat().st_size}:{path.stat().st_mtime_ns}"
         if seen.get(path.name) == stamp:
@@ -174,6 +192,7 @@ def rulebook_inbox_sensor(
         sha = doc["sha256"]
         if not context.instance.has_dynamic_partition(RULEBOOK_PARTITIONS, sha):
             new_keys.append(sha)
+        files.append(rulebook_file_event(sha, path.name))
         requests.append(
             dg.RunRequest(
                 run_key=f"{sha}:{stamp}",
@@ -186,6 +205,7 @@ def rulebook_inbox_sensor(
         return dg.SkipReason("no new files in the inbox")
     return dg.SensorResult(
         run_requests=requests,
+        asset_events=files,
         cursor=cursor,
         dynamic_partitions_requests=[rulebook_partitions.build_add_request(new_keys)]
         if new_keys

@@ -64,6 +64,39 @@ def image_batches(
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dg.asset_check(
+    asset=image_batches,
+    description="Every image of the batch is in the library and its PNG opens; the batch has "
+    "no more images than it asked for.",
+)
+def image_batch_images_readable(
+    context: dg.AssetCheckExecutionContext, workbench: WorkbenchResource, images: ImageGenerator
+) -> dg.AssetCheckResult:
+    from PIL import Image, UnidentifiedImageError
+
+    from lifeos.errors import LifeOSError
+
+    with workbench.router() as router:
+        service = ImageBatches(workbench.settings(), router, images)
+        ids = [context.partition_key] if context.has_partition_key else None
+        found = [service.get(b) for b in ids] if ids else service.list(limit=200)
+        problems: list[str] = []
+        for batch in found:
+            if batch["done"] > batch["count"]:
+                problems.append(f"{batch['id']}: {batch['done']} images of {batch['count']}")
+            for image_id in batch["images"].values():
+                try:
+                    with Image.open(service.image_file(image_id)) as img:
+                        img.verify()
+                except (OSError, UnidentifiedImageError, LifeOSError) as exc:
+                    problems.append(f"{batch['id']}: image {image_id}: {exc}"[:300])
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"batches": len(found), "problems": dg.MetadataValue.json(problems[:50])},
+    )
+
+
 image_batch_job = dg.define_asset_job(
     "image_batch", selection=[image_batches], tags={"lifeos/heavy": "true"}
 )

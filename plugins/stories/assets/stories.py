@@ -103,4 +103,33 @@ def story_illustrations(
     return dg.MaterializeResult(metadata=metadata)
 
 
+@dg.asset_check(
+    asset=story_scenes,
+    description="The story has the scenes its plan lists, in order, each written or marked "
+    "failed with its reason (none silently empty).",
+)
+def story_scenes_written(
+    context: dg.AssetCheckExecutionContext, workbench: WorkbenchResource, images: ImageGenerator
+) -> dg.AssetCheckResult:
+    with workbench.router() as router:
+        story, scenes = _stories(workbench, router, images).get(context.partition_key)
+    planned = len(story.data["outline"])
+    orders = [s.data["order"] for s in scenes]
+    silent = [
+        s.data["order"] + 1 for s in scenes if not s.data["text"] and s.data["status"] != "failed"
+    ]
+    problems = []
+    if planned and len(scenes) != planned:
+        problems.append(f"{len(scenes)} scenes for {planned} planned")
+    if orders != list(range(len(scenes))):
+        problems.append(f"scene order {orders}")
+    if silent:
+        problems.append(f"scenes without text and not failed: {silent}")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"scenes": len(scenes), "problems": dg.MetadataValue.json(problems)},
+    )
+
+
 story_job = dg.define_asset_job("story", selection=[story_plan, story_scenes, story_illustrations])
