@@ -30,11 +30,16 @@ TOOL_CONFIGS = dg.AssetKey("tool_configs")
 MODELS = dg.AssetKey("models")
 DATA_VERSION = "dagster/data_version"  # the tag Dagster reads an event's data version from
 
+# Kinds the pipelines make rather than people: a new picture or story must not make every
+# image batch and story "stale" (they would be stale by their own output).
+MADE_BY_RUNS = frozenset({"image", "story", "story_scene", "qa", "proposal"})
 library_entities = dg.AssetSpec(
     LIBRARY,
     group_name=GROUP,
     kinds={"sql"},
-    description="The library's entities (every kind): its version changes with any edit.",
+    description="The library's entities that people write (characters, looks, styles, games, "
+    "workflows...; not the pictures, stories and answers runs make): its version changes "
+    "with any edit of one.",
 )
 tool_configs = dg.AssetSpec(
     TOOL_CONFIGS,
@@ -99,8 +104,8 @@ def model_version(settings: Settings, *aliases: str) -> str:
 
 
 def library_version(url: str) -> tuple[str, dict[str, int]]:
-    """A version that changes with any entity written (created, edited, deleted), and the
-    live count per kind."""
+    """A version that changes with any entity people write (created, edited, deleted), and
+    the live count per kind."""
     with session_scope(url) as session:
         rows = session.execute(
             sa.select(
@@ -109,7 +114,9 @@ def library_version(url: str) -> tuple[str, dict[str, int]]:
                 sa.func.max(Entity.updated_at),
                 sa.func.sum(Entity.revision),
                 sa.func.count(Entity.deleted_at),
-            ).group_by(Entity.kind)
+            )
+            .where(Entity.kind.not_in(MADE_BY_RUNS))
+            .group_by(Entity.kind)
         ).all()
     counts = {kind: int(n) - int(deleted or 0) for kind, n, _, _, deleted in rows}
     return _digest([list(r) for r in sorted(rows, key=lambda r: r[0])]), counts

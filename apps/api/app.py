@@ -21,6 +21,9 @@ from apps.api.routes import (
     workflows,
 )
 from apps.api.routes import (
+    pipelines as pipelines_api,
+)
+from apps.api.routes import (
     plugins as plugin_api,
 )
 from lifeos import __version__
@@ -78,6 +81,7 @@ def create_app(
     app.include_router(models.router, prefix=API_PREFIX)
     app.include_router(plugin_api.router, prefix=API_PREFIX)
     app.include_router(workflows.router, prefix=API_PREFIX)
+    app.include_router(pipelines_api.router, prefix=API_PREFIX)
     app.state.plugin_routes = PluginRoutes(app, host, API_PREFIX)
     install_error_handlers(app)
     # Added last = outermost: every response, errors included, carries the request id.

@@ -18,6 +18,7 @@ from apps.cli import (
     entity,
     library,
     models,
+    pipelines,
     plugins,
     up,
     workflows,
@@ -41,6 +42,7 @@ app.add_typer(entity.app, name="entity")
 app.add_typer(models.app, name="models")
 app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
+app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(workflows.app, name="workflows")
 library.register(app)
 up.register(app)

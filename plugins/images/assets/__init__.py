@@ -57,6 +57,10 @@ def definitions(settings: Any) -> dg.Definitions:
         assets=[*assets, images, accepted],
         asset_checks=[batches.image_batch_images_readable],
         jobs=[batches.image_batch_job],
-        sensors=[batches.image_batch_sensor, schedules.schedules_sensor],
+        sensors=[
+            batches.image_batch_sensor,
+            schedules.schedules_sensor,
+            analyze.image_analysis_partitions_sensor,
+        ],
         resources={"images": generator_from_settings(settings)},
     )

@@ -43,3 +43,26 @@ def image_analyses(
             "kinds": dg.MetadataValue.json(sorted({s.kind for s in analysis.suggestions})),
         }
     )
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Each stored picture becomes a partition of image_analyses, so analyzing "
+    "every picture (again, with a new model) is a backfill.",
+)
+def image_analysis_partitions_sensor(
+    context: dg.SensorEvaluationContext, workbench: WorkbenchResource
+) -> dg.SensorResult | dg.SkipReason:
+    from lifeos.db.engine import session_scope
+    from lifeos.store import EntityStore
+
+    with session_scope(workbench.database_url) as session:
+        stored = {e.data["sha256"] for e in EntityStore(session).list_all("image")}
+    known = set(context.instance.get_dynamic_partitions(image_analysis_partitions.name))
+    new = sorted(stored - known)
+    if not new:
+        return dg.SkipReason(f"every one of {len(stored)} pictures is a partition")
+    return dg.SensorResult(
+        dynamic_partitions_requests=[image_analysis_partitions.build_add_request(new)]
+    )

@@ -1,0 +1,49 @@
+"""`/api/v1/pipelines`: backfills of partitioned assets and their stale partitions (the same
+service as `lifeos pipelines`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from pipelines.backfills import Backfills
+
+router = APIRouter(prefix="/pipelines", tags=["pipelines"])
+
+
+class BackfillRequest(BaseModel):
+    asset: str = Field(max_length=200, description="a partitioned asset")
+    partitions: list[str] = Field(default_factory=list, max_length=10_000)
+    all: bool = Field(False, description="every partition")
+    stale: bool = Field(False, description="the missing, failed and stale partitions")
+    run_config: dict[str, Any] | None = None
+
+
+def _service(request: Request) -> Backfills:
+    return Backfills(request.app.state.settings)
+
+
+@router.post("/backfills", status_code=201)
+def start_backfill(body: BackfillRequest, request: Request) -> dict[str, Any]:
+    """Start a backfill; the Dagster daemon runs a run per partition."""
+    return _service(request).launch(
+        body.asset,
+        partitions=body.partitions,
+        all_partitions=body.all,
+        stale=body.stale,
+        run_config=body.run_config,
+        source="api",
+    )
+
+
+@router.get("/backfills/{backfill_id}")
+def get_backfill(backfill_id: str, request: Request) -> dict[str, Any]:
+    return _service(request).get(backfill_id)
+
+
+@router.get("/assets/{asset}/stale")
+def stale_partitions(asset: str, request: Request) -> dict[str, str]:
+    """Partition → why it needs making again."""
+    return _service(request).stale(asset)
