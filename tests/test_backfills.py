@@ -145,3 +145,43 @@ def test_the_daemon_runs_a_backfill_a_killed_run_is_resumed_and_nothing_is_made_
     with session_scope(settings.database_url) as session:
         images = EntityStore(session).list_all("image")
     assert len(images) == 4 and len({i.data["sha256"] for i in images}) == 4
+
+
+def test_each_stored_picture_becomes_an_analysis_partition_and_the_api_backfills(
+    settings: Settings,
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from apps.api.app import create_app
+    from plugins.images.assets.analyze import image_analysis_partitions_sensor
+    from resources.workbench import WorkbenchResource
+
+    (batch,) = _batches(settings, 1)
+    assert generate_batch(settings, batch, source="test").success
+    workbench = WorkbenchResource(database_url=settings.database_url, home=str(settings.home))
+    with Backfills(settings)._instance() as instance:
+        result = image_analysis_partitions_sensor(
+            dg.build_sensor_context(instance=instance), workbench=workbench
+        )
+        assert isinstance(result, dg.SensorResult)
+        (request,) = result.dynamic_partitions_requests or []
+        with session_scope(settings.database_url) as session:
+            shas = {i.data["sha256"] for i in EntityStore(session).list_all("image")}
+        assert set(request.partition_keys or []) >= shas and len(shas) == 2
+        instance.add_dynamic_partitions("image_analyses", sorted(shas))
+    with TestClient(create_app(settings)) as client:
+        bad = client.post("/api/v1/pipelines/backfills", json={"asset": "image_analyses"})
+        assert bad.status_code == 400
+        made = client.post(
+            "/api/v1/pipelines/backfills",
+            json={
+                "asset": "image_analyses",
+                "partitions": sorted(shas),
+                "run_config": {"ops": {"image_analyses": {"config": {"backend": "pixels"}}}},
+            },
+        )
+        assert made.status_code == 201, made.text
+        state = client.get(f"/api/v1/pipelines/backfills/{made.json()['backfill_id']}").json()
+        assert state["status"] == "requested" and state["partitions"] == 2
+        stale = client.get("/api/v1/pipelines/assets/image_analyses/stale").json()
+        assert {stale[s] for s in shas} == {"missing"}

@@ -7,7 +7,8 @@ from plugins.images.tools.analyze.service import AnalysisService
 from plugins.images.tools.analyze.suggestions import parse_backend
 from resources.workbench import WorkbenchResource
 
-image_analysis_partitions = dg.DynamicPartitionsDefinition(name="image_analyses")
+IMAGE_ANALYSES = "image_analyses"  # the dynamic partitions: one per stored picture
+image_analysis_partitions = dg.DynamicPartitionsDefinition(name=IMAGE_ANALYSES)
 
 
 class AnalyzeConfig(dg.Config):
@@ -59,7 +60,7 @@ def image_analysis_partitions_sensor(
 
     with session_scope(workbench.database_url) as session:
         stored = {e.data["sha256"] for e in EntityStore(session).list_all("image")}
-    known = set(context.instance.get_dynamic_partitions(image_analysis_partitions.name))
+    known = set(context.instance.get_dynamic_partitions(IMAGE_ANALYSES))
     new = sorted(stored - known)
     if not new:
         return dg.SkipReason(f"every one of {len(stored)} pictures is a partition")
