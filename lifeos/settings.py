@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, computed_field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,16 @@ class Settings(BaseSettings):
     reload_plugins: bool = Field(
         False, description="reload a folder plugin when its files change (development)"
     )
+
+    executor: Literal["in_process", "celery"] = Field(
+        "in_process",
+        description="where the steps of daemon-launched runs execute: in the run's process, "
+        "or on Celery workers (`lifeos workers`, `lifeos up --workers N`)",
+    )
+    celery_broker_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="the Celery broker the runs and workers share"
+    )
+    celery_backend_url: str = Field("redis://127.0.0.1:6379/1", description="Celery results")
 
     automate: list[str] = Field(
         [],

@@ -13,6 +13,7 @@ from assets import sources
 from assets.lineage import lineage, source_version
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings, get_settings
+from pipelines.executors import executor_for
 from resources.library import LibraryResource
 from resources.llm import LLMResource
 from resources.workbench import WorkbenchResource
@@ -49,6 +50,12 @@ def current_definitions(settings: Settings) -> dg.Definitions:
         if _built is None or _built[0] != key:
             _built = (key, build_definitions(host, settings))
         return _built[1]
+
+
+def job_named(name: str) -> dg.JobDefinition:
+    """A job of the code location, for the settings of the environment (what a process that
+    reconstructs a run, such as a Celery worker, loads)."""
+    return current_definitions(get_settings()).resolve_job_def(name)
 
 
 def core_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -93,8 +100,8 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
         # One process per run, not one per step: each job's steps run one after another, and
         # a step in a process of its own loads its models again (a rulebook's chunker, index
         # and check each loaded the embedder; a story's plan and scenes the chat model). Runs
-        # still run side by side, each in its own process.
-        executor=dg.in_process_executor,
+        # still run side by side, each in its own process. Or Celery workers (executors.py).
+        executor=executor_for(settings),
         resources=core_resources(settings),
     )
 

@@ -30,6 +30,8 @@ def service_env(s: Settings, *, reload_plugins: bool = False) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
+            # the environment's executables first (dagster-celery starts `celery` by name)
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
             "DAGSTER_HOME": str(s.dagster_home),
             "LIFEOS_HOME": str(s.home.resolve()),
             "HF_HUB_OFFLINE": "1",
@@ -44,7 +46,7 @@ def service_env(s: Settings, *, reload_plugins: bool = False) -> dict[str, str]:
     return env
 
 
-def _commands(s: Settings) -> dict[str, list[str]]:
+def _commands(s: Settings, workers: int = 0) -> dict[str, list[str]]:
     bin_dir = Path(sys.executable).parent
     workspace = str(ROOT / "workspace.yaml")
     return {
@@ -74,7 +76,15 @@ def _commands(s: Settings) -> dict[str, list[str]]:
             str(s.dagster_port),
         ],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+        **_workers(workers),
     }
+
+
+def _workers(count: int) -> dict[str, list[str]]:
+    """Celery worker processes (`--workers N`): the steps of the daemon's runs."""
+    from pipelines.executors import worker_command
+
+    return {f"worker-{i + 1}": worker_command(f"worker-{i + 1}") for i in range(count)}
 
 
 # Services whose output goes to LIFEOS_HOME/logs/NAME.log rather than the terminal: the daemon
@@ -90,8 +100,12 @@ LOG_KEEP_BYTES = 10 * 2**20
 IN_BACKGROUND = ("dagster-daemon",)
 
 
+def _logged_to_file(name: str) -> bool:
+    return name in LOGGED_TO_FILE or name.startswith("worker-")
+
+
 def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    if name not in LOGGED_TO_FILE:
+    if not _logged_to_file(name):
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     else:
         s.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +114,11 @@ def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]) -> subpr
             path.replace(path.with_suffix(".log.1"))
         with path.open("ab") as log:  # the child keeps its own handle
             proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    if name in IN_BACKGROUND and s.background_nice and hasattr(os, "setpriority"):
+    if (
+        (name in IN_BACKGROUND or name.startswith("worker-"))
+        and s.background_nice
+        and hasattr(os, "setpriority")
+    ):
         # Set as it starts: the interpreter takes a second to import before it starts any
         # process of its own, and those inherit it.
         os.setpriority(os.PRIO_PROCESS, proc.pid, s.background_nice)
@@ -110,7 +128,7 @@ def _start(name: str, cmd: list[str], s: Settings, env: dict[str, str]) -> subpr
 def _log_tail(s: Settings, name: str, lines: int = 15) -> str:
     """The end of a service's log file, for the message when it stops ('' when it has none)."""
     path = s.logs_dir / f"{name}.log"
-    if name not in LOGGED_TO_FILE or not path.is_file():
+    if not _logged_to_file(name) or not path.is_file():
         return ""
     tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
     return f"{path}, last lines:\n" + "\n".join(tail)
@@ -123,7 +141,7 @@ def _wait_ready(
     while time.monotonic() < deadline:
         for name, proc in procs.items():
             if proc.poll() is not None:
-                where = f"; its log: {s.logs_dir / name}.log" if name in LOGGED_TO_FILE else ""
+                where = f"; its log: {s.logs_dir / name}.log" if _logged_to_file(name) else ""
                 raise ServiceUnavailable(
                     f"{name} exited with code {proc.returncode} while starting{where}"
                 )
@@ -163,9 +181,20 @@ def up(
         ),
     ] = False,
     ready_timeout: float = 120.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=64,
+            help="Celery worker processes for the daemon's runs (over Redis: "
+            "LIFEOS_CELERY_BROKER_URL); 0: each run executes its steps itself",
+        ),
+    ] = 0,
 ) -> int:
     """Start Life-OS Workbench: API + Dagster UI + Dagster daemon, on embedded defaults."""
     s = settings()
+    if workers:
+        s = s.model_copy(update={"executor": "celery"})
     login = None
     if s.studio:
         from apps.studio.app import studio_auth
@@ -184,13 +213,17 @@ def up(
 
     orphans = fail_orphaned_runs(s)  # left "started" by a stop that killed their process
     env = service_env(s, reload_plugins=reload_plugins)
+    if s.executor == "celery":
+        from pipelines.executors import worker_env
+
+        env = worker_env(s, env)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     # `kill`, a closed terminal or a process manager stops the services as Ctrl-C does, rather
     # than leaving them running without us.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupt)
     try:
-        for name, cmd in _commands(s).items():
+        for name, cmd in _commands(s, workers).items():
             procs[name] = _start(name, cmd, s, env)
         api_url = f"http://{s.api_host}:{s.api_port}"
         _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
@@ -202,6 +235,7 @@ def up(
             f"  Dagster UI {s.dagster_ui_url}",
             f"  home       {s.home.resolve()}",
             f"  logs       {s.logs_dir} (Dagster's)",
+            f"  workers    {workers} Celery workers on {s.celery_broker_url}" if workers else "",
             f"  rulebooks  {len(queued)} demo rulebooks are being ingested (Dagster UI, Runs)"
             if queued
             else "",
@@ -237,3 +271,31 @@ def up(
 
 def register(app: typer.Typer) -> None:
     app.command()(up)
+    app.command()(workers)
+
+
+def workers(
+    count: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    concurrency: Annotated[int, typer.Option(min=1, max=32, help="steps at once, each")] = 1,
+) -> int:
+    """Celery workers for the daemon's runs, on this machine (another machine too: the same
+    LIFEOS_DATABASE_URL, LIFEOS_CELERY_BROKER_URL and storage)."""
+    from pipelines.executors import worker_command, worker_env
+
+    s = settings()
+    env = worker_env(s, service_env(s))
+    procs = {
+        f"worker-{i + 1}": _start(
+            f"worker-{i + 1}", worker_command(f"worker-{i + 1}", concurrency=concurrency), s, env
+        )
+        for i in range(count)
+    }
+    console.print(f"{count} Celery workers on {s.celery_broker_url}; logs in {s.logs_dir}")
+    try:
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(1)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        _stop(procs)
