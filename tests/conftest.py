@@ -147,6 +147,20 @@ def settings(db_url: str, lifeos_home: Path) -> Settings:
 
 
 @pytest.fixture
+def pg_settings(
+    request: pytest.FixtureRequest, lifeos_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """PostgreSQL only, for the long tests of what a scaled-out deployment runs on (the
+    library and Dagster's storage on a server): worth one backend, not two."""
+    url = request.getfixturevalue("pg_library_url")
+    with sa.create_engine(url).begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {', '.join(ALL_TABLES)} CASCADE"))
+    monkeypatch.setenv("LIFEOS_DATABASE_URL", url)
+    reset_settings_cache()
+    return Settings(home=lifeos_home, LIFEOS_DATABASE_URL=url)
+
+
+@pytest.fixture
 def store(db_url: str) -> Iterator[EntityStore]:
     """A store in one transaction that commits when the test ends."""
     with session_scope(db_url) as session:

@@ -73,9 +73,11 @@ def test_backfill_partitions_are_checked_and_stale_ones_found(settings: Settings
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_the_daemon_runs_a_backfill_a_killed_run_is_resumed_and_nothing_is_made_twice(
-    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pg_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    settings = pg_settings
     ids = _batches(settings, 2)
     service = Backfills(settings)
     log = tmp_path / "daemon.log"

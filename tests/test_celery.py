@@ -32,12 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rulebooks"
 REQUEST = {"count": 2, "width": 64, "height": 64, "steps": 2}
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture
-def celery_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def celery_settings(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The settings with the Celery executor on a Redis database of this test's own."""
+    settings = pg_settings
     db = random.randint(2, 15)  # noqa: S311 - not a secret
     broker = f"redis://127.0.0.1:6379/{db}"
     monkeypatch.setenv("LIFEOS_HOME", str(settings.home))
