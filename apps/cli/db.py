@@ -12,10 +12,14 @@ app = typer.Typer(help="Library database schema (Alembic).", no_args_is_help=Tru
 
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
-    """Migrate the library DB up (to the latest schema by default)."""
-    url = settings().database_url
-    migrate.upgrade(url, revision)
-    console.print(f"library schema at {migrate.current_revision(url)}")
+    """Migrate the library DB up (to the latest schema by default), and write Dagster's
+    instance config for the services (what a deployment's one-shot setup runs)."""
+    from lifeos.dagster_home import write_dagster_yaml
+
+    s = settings()
+    migrate.upgrade(s.database_url, revision)
+    console.print(f"library schema at {migrate.current_revision(s.database_url)}")
+    console.print(f"Dagster instance config: {write_dagster_yaml(s)}")
 
 
 @app.command()
