@@ -115,6 +115,7 @@ def rulebook_index(
 
 @dg.asset_check(
     asset=rulebook_index,
+    blocking=True,  # what reads it waits for it to pass (in a run, and for automation)
     description="Every page with text has a chunk, no chunk "
     "is empty, vectors (of chunks and sentences) have the model's dimension, "
     "rows == chunks.",

@@ -66,6 +66,7 @@ def image_batches(
 
 @dg.asset_check(
     asset=image_batches,
+    blocking=True,  # what reads it waits for it to pass (in a run, and for automation)
     description="Every image of the batch is in the library and its PNG opens; the batch has "
     "no more images than it asked for.",
 )
