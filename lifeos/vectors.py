@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from lancedb.query import LanceVectorQueryBuilder
     from lancedb.table import Table
 
-DOC_ID = re.compile(r"^[0-9a-f]{64}$")
+DOC_ID = re.compile(r"^[0-9a-f]{32,64}$")  # a sha256, or an entity id (in SQL filters: checked)
 _lock = threading.Lock()
 
 
 def _check_ids(ids: list[str]) -> list[str]:
     for doc in ids:
         if not DOC_ID.match(doc):
-            raise BadRequest(f"not a document id (sha256 hex): {doc!r}")
+            raise BadRequest(f"not a document id (sha256 or entity id hex): {doc!r}")
     return ids
 
 
@@ -90,6 +90,42 @@ class VectorStore:
                     table.add(pa.Table.from_pylist(data, schema=table.schema))
             self._ensure_fts(table)
         return len(rows)
+
+    def replace_documents(
+        self, corpus: str, rows: dict[str, list[dict[str, Any]]], dim: int, *, drop: list[str]
+    ) -> int:
+        """Many documents at once (their rows replaced, `drop` removed), with one index
+        rebuild: what re-embedding the changed entities of a library needs."""
+        ids = _check_ids([*rows, *drop])
+        data = [{**r, "document": doc} for doc, rs in rows.items() for r in rs]
+        for row in data:
+            if len(row["vector"]) != dim:
+                raise BadRequest(f"vector of {len(row['vector'])} dimensions, expected {dim}")
+        with _lock:
+            table = self._table(corpus)
+            if table is None:
+                if not data:
+                    return 0
+                table = self.db.create_table(corpus, data=pa.Table.from_pylist(data))
+            else:
+                for start in range(0, len(ids), 500):
+                    table.delete(_in_documents(ids[start : start + 500]))
+                if data:
+                    table.add(pa.Table.from_pylist(data, schema=table.schema))
+            self._ensure_fts(table)
+        return len(data)
+
+    def documents(self, corpus: str, columns: list[str]) -> list[dict[str, Any]]:
+        """Some columns of every row (no vectors unless asked)."""
+        table = self._table(corpus)
+        if table is None:
+            return []
+        rows: list[dict[str, Any]] = table.to_arrow().select(["document", *columns]).to_pylist()
+        return rows
+
+    def version(self, corpus: str) -> int | None:
+        table = self._table(corpus)
+        return table.version if table is not None else None
 
     def _ensure_fts(self, table: Table) -> None:
         """Full-text index, a bitmap index on `document` (every query filters on it: 2× faster

@@ -8,9 +8,9 @@ from typing import Any
 
 import dagster as dg
 
+from assets import embeddings, sources
 from assets import library as library_assets
-from assets import sources
-from assets.lineage import lineage, source_version
+from assets.lineage import combined, lineage, source_version
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.settings import Settings, get_settings
 from pipelines.executors import executor_for
@@ -61,10 +61,19 @@ def job_named(name: str) -> dg.JobDefinition:
 def core_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or get_settings()
     snapshot_job = dg.define_asset_job("library_snapshot_job", selection=["library_snapshot"])
-    snapshot = lineage(
-        [library_assets.library_snapshot],
-        code_versions={"library_snapshot": source_version("assets.library")},
-        deps={"library_snapshot": [sources.LIBRARY]},
+    embeddings_job = dg.define_asset_job("entity_embeddings_job", selection=["entity_embeddings"])
+    library = lineage(
+        [library_assets.library_snapshot, embeddings.entity_embeddings],
+        code_versions={
+            "library_snapshot": source_version("assets.library"),
+            "entity_embeddings": combined(
+                source_version("assets.embeddings"), sources.model_version(settings, "embed")
+            ),
+        },
+        deps={
+            "library_snapshot": [sources.LIBRARY, "entity_embeddings"],
+            "entity_embeddings": [sources.LIBRARY, sources.MODELS],
+        },
         automate=settings.automate,
     )
     automation = (
@@ -81,18 +90,23 @@ def core_definitions(settings: Settings | None = None) -> dg.Definitions:
         else []
     )
     return dg.Definitions(
-        assets=[*sources.SOURCES, *snapshot],
+        assets=[*sources.SOURCES, *library],
         asset_checks=[
             library_assets.library_snapshot_matches_library,
             library_assets.library_links_resolve,
+            embeddings.entity_embeddings_current,
         ],
-        jobs=[
-            snapshot_job,
-        ],
+        jobs=[snapshot_job, embeddings_job],
         schedules=[
             dg.ScheduleDefinition(
                 job=snapshot_job,
                 cron_schedule="0 3 * * *",
+                default_status=dg.DefaultScheduleStatus.RUNNING,
+            ),
+            # What changed in the library, embedded again every hour (only what changed).
+            dg.ScheduleDefinition(
+                job=embeddings_job,
+                cron_schedule="17 * * * *",
                 default_status=dg.DefaultScheduleStatus.RUNNING,
             ),
         ],

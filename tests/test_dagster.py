@@ -27,6 +27,7 @@ def test_definitions_load(db_url: str) -> None:
     assert defs.resolve_job_def("library_snapshot_job") is not None
     assert {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()} == {
         "library_snapshot",
+        "entity_embeddings",
         "rulebook_pages",
         "rulebook_chunks",
         "rulebook_index",

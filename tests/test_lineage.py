@@ -74,7 +74,8 @@ def test_one_connected_graph_with_code_versions(settings: Settings) -> None:
         "image_batches": {"library_entities"},
         "story_plan": {"library_entities", "tool_configs", "models"},
         "story_illustrations": {"story_scenes", "image_batches"},
-        "library_snapshot": {"library_entities"},
+        "library_snapshot": {"library_entities", "entity_embeddings"},
+        "entity_embeddings": {"library_entities", "models"},
         "workflows/clothing_discovery": {"library_entities"},
     }
     for child, ps in expected.items():
@@ -92,9 +93,9 @@ def test_code_versions_change_with_what_made_the_output(own_configs: Settings) -
     models_path.write_text(yaml.safe_dump(models))
     embedder = _versions(_graph(own_configs))
     changed = {k for k in before if before[k] != embedder[k]}
-    # The chunks (sized by the embedder's tokenizer), the index and the evaluation: not the
-    # pages, not the stories.
-    assert changed == {"rulebook_chunks", "rulebook_index", "rules_qa_eval"}
+    # The chunks (sized by the embedder's tokenizer), the index, the evaluation and the
+    # entities' vectors: not the pages, not the stories.
+    assert changed == {"rulebook_chunks", "rulebook_index", "rules_qa_eval", "entity_embeddings"}
     prompt = own_configs.config_dir / "tools" / "rules_qa.yaml"
     prompt.write_text(prompt.read_text() + "\n# a changed prompt\n")
     after = _versions(_graph(own_configs))
