@@ -503,6 +503,24 @@ def test_workflows_builder_round_trip_run_and_schedule(page, server) -> None:  #
     )
 
 
+def test_pipelines_page_lists_stale_partitions_and_starts_a_backfill(page, server) -> None:  # noqa: ANN001
+    page.get_by_role("tab", name="Pipelines").click()
+    page.locator("#pipelines-asset input").click()
+    page.get_by_role("option", name="image_batches").click()
+    page.wait_for_selector("#pipelines-summary:has-text('image_batches')")
+    summary = page.inner_text("#pipelines-summary")
+    if "up to date" in summary:  # nothing to make again: a backfill of all of them
+        page.click("#pipelines-backfill-all")
+    else:
+        page.wait_for_selector("#pipelines-stale [role=gridcell]")
+        page.click("#pipelines-backfill")
+    page.wait_for_selector("#pipelines-status:has-text('Backfill')")
+    shot(page, "pipelines")
+    backfill_id = page.locator("#pipelines-status code").first.inner_text()
+    state = http_get(f"{server['api']}/pipelines/backfills/{backfill_id}").json()
+    assert state["backfill_id"] == backfill_id and state["partitions"] >= 1
+
+
 def test_analyze_a_picture_and_accept_suggestions(page, server, tmp_path: Path) -> None:  # noqa: ANN001
     from tests.test_analyzers import figure
 

@@ -21,6 +21,7 @@ from apps.studio.pages import (
     activity,
     library,
     models,
+    pipelines,
     plugins,
     workflows,
 )
@@ -34,6 +35,7 @@ from lifeos.settings import Settings, is_loopback
 LIBRARY: tuple[type[Page], ...] = (library.LibraryPage,)
 PAGES: tuple[type[Page], ...] = (
     workflows.WorkflowsPage,
+    pipelines.PipelinesPage,
     models.ModelsPage,
     activity.ActivityPage,
     plugins.PluginsPage,
