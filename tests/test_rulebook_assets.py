@@ -58,6 +58,7 @@ def test_ingest_a_partition_then_again_without_duplicates(workbench: WorkbenchRe
         rows = books.vectors.count(CORPUS, sha)
         index_meta = result.asset_materializations_for_node("rulebook_index")[0].metadata
         assert rows == index_meta["rows"].value and index_meta["sentences"].value > rows
+        assert index_meta["lancedb_version"].value == books.vectors.version(CORPUS)
         # rows of an older version, without sentence vectors: the check says to reindex
         table = books.vectors._table(CORPUS)
         assert table is not None

@@ -103,12 +103,17 @@ def rulebook_index(
     context: dg.AssetExecutionContext, workbench: WorkbenchResource
 ) -> dg.MaterializeResult:
     with workbench.router() as router:
-        result = _rulebooks(workbench, router).index(context.partition_key)
+        books = _rulebooks(workbench, router)
+        result = books.index(context.partition_key)
+        version = books.vectors.version(CORPUS)
     return dg.MaterializeResult(
         metadata={
             "rows": result["rows"],
             "dimension": result["dim"],
             "sentences": result["sentences"],
+            # where the rows are: the LanceDB table and the version this run left it at
+            "lancedb_table": CORPUS,
+            "lancedb_version": version or 0,
         }
     )
 

@@ -55,6 +55,8 @@ def image_batches(
         "model": batch["model"],
         "seconds_per_image": round((time.perf_counter() - started) / made, 3) if made else 0.0,
         "prompt": batch["positive"][:500],
+        # the library rows it wrote: its image entities
+        "image_ids": dg.MetadataValue.json(list(batch["images"].values())[:200]),
     }
     if first:
         metadata["preview"] = dg.MetadataValue.md(

@@ -67,6 +67,7 @@ def story_scenes(
     failed = [s.data["order"] + 1 for s in scenes if s.data["status"] == "failed"]
     return dg.MaterializeResult(
         metadata={
+            "scene_ids": dg.MetadataValue.json([s.id for s in scenes]),
             "written": sum(bool(s.data["text"]) for s in scenes),
             "failed": failed,
             "words": sum(len(s.data["text"].split()) for s in scenes),
