@@ -127,6 +127,35 @@ class Ticks:
             out.append((schedule, latest, folded))
         return out
 
+    def start(
+        self, schedule: EntityOut, tick_at: datetime, *, now: datetime, reason: str = ""
+    ) -> Any:
+        """What one tick starts (the subclass's): its request, or None if skipped or failed."""
+        raise NotImplementedError
+
+    def evaluate(self, now: datetime | None = None) -> list[Any]:
+        """Every enabled schedule whose cron time has come since its last tick, started."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        due = [
+            self.start(schedule, tick_at, now=now, reason=folded)
+            for schedule, tick_at, folded in self.due(now)
+        ]
+        return [d for d in due if d]
+
+    def skipped_while_running(
+        self, schedule: EntityOut, tick_at: datetime, *, manual: bool = False
+    ) -> bool:
+        """Whether the tick is skipped because the schedule's last run still goes (recorded)."""
+        if not schedule.data.get("skip_if_running", True):
+            return False
+        with session_scope(self.url) as session:
+            busy = self._running(session, schedule.id)
+        if busy:
+            self._record(
+                schedule.id, tick_at, "skipped", "the previous run is still going", manual=manual
+            )
+        return busy
+
     def _last_tick(self, session: Session, schedule_id: str) -> datetime | None:
         return session.scalar(
             sa.select(sa.func.max(ScheduleTick.tick_at)).where(

@@ -155,12 +155,7 @@ class WorkflowSchedules(Ticks):
         """Skip-if-running, the day's budget and the draw for one tick; None if skipped or
         failed (recorded either way, with a notification when it failed or hit a budget)."""
         data = schedule.data
-        with session_scope(self.url) as session:
-            busy = data.get("skip_if_running", True) and self._running(session, schedule.id)
-        if busy:
-            self._record(
-                schedule.id, tick_at, "skipped", "the previous run is still going", manual=manual
-            )
+        if self.skipped_while_running(schedule, tick_at, manual=manual):
             return None
         runs, spent = self._runs_today(schedule, now)
         cap_runs, cap_cost = data.get("max_runs_per_day"), data.get("max_cost_usd_per_day")
@@ -212,15 +207,6 @@ class WorkflowSchedules(Ticks):
             if given:
                 tags[BUDGET_TAGS[key]] = repr(float(min(given)))
         return WorkflowDue(schedule.id, tick_id, tick_at, wf.workflow, inputs, tags)
-
-    def evaluate(self, now: datetime | None = None) -> list[WorkflowDue]:
-        """Every enabled workflow schedule whose cron time has come since its last tick."""
-        now = (now or datetime.now(UTC)).astimezone(UTC)
-        due = [
-            self.start(schedule, tick_at, now=now, reason=folded)
-            for schedule, tick_at, folded in self.due(now)
-        ]
-        return [d for d in due if d]
 
     def manual(self, schedule_id: str) -> WorkflowDue | None:
         """A manual tick (paused schedules too); the caller starts its run."""

@@ -176,18 +176,7 @@ def test_sensor_requests_runs_and_ticks_settle_from_the_runs(
     service: WorkflowService, heroes: list[str], settings: Settings
 ) -> None:
     sid = make(service, since=None, cron="* * * * *", timezone="UTC", max_cost_usd=0.25)
-    with session_scope(settings.database_url) as session:  # due at once: created a while ago
-        session.add(
-            ScheduleTick(
-                id=str(uuid.uuid4()),
-                schedule_id=sid,
-                tick_at=datetime.now(UTC) - timedelta(minutes=3),
-                created_at=datetime.now(UTC),
-                updated_at=datetime.now(UTC),
-                status="succeeded",
-                params={},
-            )
-        )
+    _last_ticked(settings, sid, minutes_ago=3)  # due at once
     defs = build_definitions(settings=settings)
     sensor = defs.resolve_sensor_def("workflow_schedules")
     with service._instance() as instance:
@@ -293,18 +282,7 @@ def test_the_daemon_fires_a_schedule_and_its_run_settles_the_tick(
     service: WorkflowService, heroes: list[str], settings: Settings, tmp_path: Path
 ) -> None:
     sid = make(service, since=None, cron="* * * * *", timezone="UTC", draw={"who": None})
-    with session_scope(settings.database_url) as session:  # last ticked two minutes ago
-        session.add(
-            ScheduleTick(
-                id=str(uuid.uuid4()),
-                schedule_id=sid,
-                tick_at=datetime.now(UTC) - timedelta(minutes=2),
-                created_at=datetime.now(UTC),
-                updated_at=datetime.now(UTC),
-                status="succeeded",
-                params={},
-            )
-        )
+    _last_ticked(settings, sid, minutes_ago=2)
     write_dagster_yaml(settings)
     log = tmp_path / "daemon.log"
     with log.open("wb") as out:
@@ -338,6 +316,23 @@ def test_the_daemon_fires_a_schedule_and_its_run_settles_the_tick(
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+def _last_ticked(settings: Settings, sid: str, *, minutes_ago: int) -> None:
+    """The schedule's last tick, that long ago (a per-minute cron is then due at once)."""
+    now = datetime.now(UTC)
+    with session_scope(settings.database_url) as session:
+        session.add(
+            ScheduleTick(
+                id=str(uuid.uuid4()),
+                schedule_id=sid,
+                tick_at=now - timedelta(minutes=minutes_ago),
+                created_at=now,
+                updated_at=now,
+                status="succeeded",
+                params={},
+            )
+        )
 
 
 def _entity(service: WorkflowService, sid: str) -> Any:

@@ -158,15 +158,11 @@ class Schedules(Ticks):
         """Budgets, skip-if-running, the draw and the batch for one tick; None if skipped or
         failed (recorded either way)."""
         data = schedule.data
+        if self.skipped_while_running(schedule, tick_at, manual=manual):
+            return None
         with session_scope(self.url) as session:
-            busy = data["skip_if_running"] and self._running(session, schedule.id)
             made_today = int(self._today(session, schedule, now, ScheduleTick.images))
             spent_today = self._today(session, schedule, now, ScheduleTick.cost_usd)
-        if busy:
-            self._record(
-                schedule.id, tick_at, "skipped", "the previous run is still going", manual=manual
-            )
-            return None
         space = ImageBatchSpace.model_validate(data["params"])
         per_run, per_day = data["per_run"], data["per_day"]
         count = space.count
@@ -225,15 +221,6 @@ class Schedules(Ticks):
             batch_id=batch["id"],
         )
         return Due(schedule.id, tick_id, tick_at, batch["id"])
-
-    def evaluate(self, now: datetime | None = None) -> list[Due]:
-        """Every enabled schedule whose cron time has come since its last tick."""
-        now = (now or datetime.now(UTC)).astimezone(UTC)
-        due = [
-            self.start(schedule, tick_at, now=now, reason=folded)
-            for schedule, tick_at, folded in self.due(now)
-        ]
-        return [d for d in due if d]
 
     def run_now(self, schedule_id: str, *, queue: bool = True) -> Due | None:
         """A manual tick (paused schedules too); its batch is queued for the daemon unless
