@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ models = dg.AssetSpec(
 SOURCES = [library_entities, tool_configs, models]
 
 
-def _digest(value: Any) -> str:
+def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -65,7 +66,7 @@ def config_version(settings: Settings, *tools: str) -> str:
     """The version of some tools' configs (all of them when none is named)."""
     folder = Path(settings.config_dir) / "tools"
     files = sorted(folder.glob("*.yaml")) if not tools else [folder / f"{t}.yaml" for t in tools]
-    return _digest({f.name: f.read_text(encoding="utf-8") for f in files if f.is_file()})
+    return digest({f.name: f.read_text(encoding="utf-8") for f in files if f.is_file()})
 
 
 def _model_id(ref: str) -> str:
@@ -100,7 +101,7 @@ def model_versions(settings: Settings) -> dict[str, str]:
 
 def model_version(settings: Settings, *aliases: str) -> str:
     versions = model_versions(settings)
-    return _digest({a: versions.get(a, "") for a in aliases})
+    return digest({a: versions.get(a, "") for a in aliases})
 
 
 def library_version(url: str) -> tuple[str, dict[str, int]]:
@@ -119,7 +120,7 @@ def library_version(url: str) -> tuple[str, dict[str, int]]:
             .group_by(Entity.kind)
         ).all()
     counts = {kind: int(n) - int(deleted or 0) for kind, n, _, _, deleted in rows}
-    return _digest([list(r) for r in sorted(rows, key=lambda r: r[0])]), counts
+    return digest([list(r) for r in sorted(rows, key=lambda r: r[0])]), counts
 
 
 def observations(settings: Settings) -> list[dg.AssetMaterialization]:
@@ -140,26 +141,40 @@ def observations(settings: Settings) -> list[dg.AssetMaterialization]:
         dg.AssetMaterialization(
             MODELS,
             metadata={"aliases": dg.MetadataValue.json(model_versions(settings))},
-            tags={DATA_VERSION: _digest(model_versions(settings))},
+            tags={DATA_VERSION: digest(model_versions(settings))},
         ),
     ]
 
 
-@dg.sensor(
-    name="observe_sources",
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Observes the library, the tool configs and the models; records a new "
-    "version of each when it changed (no run is started).",
+def observer(
+    name: str, observe: Callable[[Settings], list[dg.AssetMaterialization]], description: str
+) -> dg.SensorDefinition:
+    """A sensor that records a new version of some external assets when `observe` finds one
+    changed (the versions it last recorded are its cursor); no run is started. The core's
+    sources and a plugin's (BoardGameGeek's answers) are observed the same way."""
+
+    @dg.sensor(
+        name=name,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _observe(context: dg.SensorEvaluationContext, workbench: WorkbenchResource) -> Any:
+        seen = json.loads(context.cursor) if context.cursor else {}
+        changed = []
+        for event in observe(workbench.settings()):
+            key, version = event.asset_key.to_user_string(), (event.tags or {}).get(DATA_VERSION)
+            if seen.get(key) != version:
+                seen[key] = version
+                changed.append(event)
+        return dg.SensorResult(asset_events=changed, cursor=json.dumps(seen, sort_keys=True))
+
+    return _observe
+
+
+observe_sources = observer(
+    "observe_sources",
+    observations,
+    "Observes the library, the tool configs and the models; records a new version of each "
+    "when it changed (no run is started).",
 )
-def observe_sources(
-    context: dg.SensorEvaluationContext, workbench: WorkbenchResource
-) -> dg.SensorResult:
-    seen = json.loads(context.cursor) if context.cursor else {}
-    changed = []
-    for event in observations(workbench.settings()):
-        key, version = event.asset_key.to_user_string(), (event.tags or {}).get(DATA_VERSION)
-        if seen.get(key) != version:
-            seen[key] = version
-            changed.append(event)
-    return dg.SensorResult(asset_events=changed, cursor=json.dumps(seen, sort_keys=True))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,15 +75,40 @@ def latest_due(
     return (latest.astimezone(UTC) if latest else None), missed
 
 
+def times_on(cron: str, timezone: str, day: date, *, at_most: int) -> list[datetime]:
+    """The cron times on one calendar day in the schedule's zone (as UTC); more than
+    `at_most` is an error (a minutely cron is not a schedule to regenerate by the day)."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    itr = croniter(cron, start - timedelta(seconds=1))
+    out: list[datetime] = []
+    while (t := itr.get_next(datetime)) < end:
+        out.append(t.astimezone(UTC))
+        if len(out) > at_most:
+            raise BadRequest(f"{cron!r} fires more than {at_most} times a day: name fewer days")
+    return out
+
+
+def local_date(timezone: str, t: datetime) -> date:
+    """The calendar day a time falls on in a zone (a tick's day, for date partitions)."""
+    return t.astimezone(ZoneInfo(timezone)).date()
+
+
 def tick_rng(schedule_id: str, tick_at: datetime, manual: bool) -> random.Random:
     """The same draw for the same tick, whichever process evaluates it."""
     seed_text = f"{schedule_id}:{tick_at.isoformat()}:{'manual' if manual else 'cron'}"
     return random.Random(int(hashlib.sha256(seed_text.encode()).hexdigest()[:16], 16))
 
 
-def start_of_day(timezone: str, now: datetime) -> datetime:
-    start = now.astimezone(ZoneInfo(timezone)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC)
+def day_bounds(timezone: str, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC start and end of `now`'s calendar day in a zone (23 or 25 hours on DST days)."""
+    zone = ZoneInfo(timezone)
+    day = now.astimezone(zone).date()
+    return (
+        datetime.combine(day, time(), zone).astimezone(UTC),
+        datetime.combine(day + timedelta(days=1), time(), zone).astimezone(UTC),
+    )
 
 
 class Ticks:
@@ -173,11 +198,14 @@ class Ticks:
         )
 
     def _today(self, session: Session, schedule: EntityOut, now: datetime, column: Any) -> float:
+        """A column's sum over the ticks of `now`'s day (in the schedule's zone)."""
+        start, end = day_bounds(schedule.data["timezone"], now)
         return float(
             session.scalar(
                 sa.select(sa.func.coalesce(sa.func.sum(column), 0)).where(
                     ScheduleTick.schedule_id == schedule.id,
-                    ScheduleTick.tick_at >= start_of_day(schedule.data["timezone"], now),
+                    ScheduleTick.tick_at >= start,
+                    ScheduleTick.tick_at < end,
                 )
             )
             or 0

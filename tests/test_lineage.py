@@ -68,7 +68,10 @@ def test_one_connected_graph_with_code_versions(settings: Settings) -> None:
         "rulebook_chunks": {"rulebook_pages"},
         "rulebook_index": {"rulebook_chunks"},
         "rules_qa_eval": {"rulebook_index", "tool_configs", "models"},
-        "library_images": {"image_batches"},
+        "library_images": {"image_batches", "scheduled_images"},
+        "scheduled_images": {"library_entities"},
+        "bgg_catalogue": {"library_entities"},
+        "bgg_responses": {"bgg_catalogue"},
         "image_analyses": {"library_images", "models"},
         "accepted_entities": {"image_analyses"},
         "image_batches": {"library_entities"},
@@ -125,6 +128,45 @@ def test_sources_are_observed_once_per_new_version(settings: Settings) -> None:
         again = _observe(context, settings)
         assert [e.asset_key for e in again.asset_events] == [LIBRARY]
         assert again.asset_events[0].metadata["entities"].value == 1
+
+
+def test_bgg_answers_are_a_new_version_when_one_is_fetched_or_changes(settings: Settings) -> None:
+    from lifeos.db.models import HttpCache, utcnow
+    from plugins.board_games.assets.games import observe_bgg
+
+    workbench = WorkbenchResource(database_url=settings.database_url, home=str(settings.home))
+
+    def observe(cursor: str | None) -> dg.SensorResult:
+        with dg.instance_for_test() as instance:
+            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            result = observe_bgg(context, workbench=workbench)
+        assert isinstance(result, dg.SensorResult)
+        return result
+
+    def store(body: str) -> None:
+        with session_scope(settings.database_url) as session:
+            row = session.get(HttpCache, "k" * 64)
+            if row is None:
+                session.add(
+                    HttpCache(
+                        key="k" * 64, url="https://bgg/thing?id=13", body=body, fetched_at=utcnow()
+                    )
+                )
+            else:
+                row.body, row.fetched_at = body, utcnow()
+
+    empty = observe(None)
+    (event,) = empty.asset_events
+    assert (
+        event.asset_key == dg.AssetKey("bgg_responses") and event.metadata["responses"].value == 0
+    )
+    store("<items><item id='13'/></items>")
+    fetched = observe(empty.cursor)
+    assert fetched.asset_events[0].metadata["responses"].value == 1
+    store("<items><item id='13'/></items>")  # fetched again, the same answer: no new version
+    assert observe(fetched.cursor).asset_events == []
+    store("<items><item id='13' year='1995'/></items>")
+    assert len(observe(fetched.cursor).asset_events) == 1
 
 
 def test_a_new_source_version_and_a_new_code_version_show_as_stale(

@@ -13,6 +13,11 @@ from apps.cli.common import console, emit_json, read_json_arg, settings, want_js
 app = typer.Typer(help="Pipelines: backfills and stale partitions.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output")]
 Asset = Annotated[str, typer.Argument(help="a partitioned asset (rulebook_index, image_batches…)")]
+Since = Annotated[str, typer.Option(help="of all/stale: days from YYYY-MM-DD (by-day assets)")]
+Until = Annotated[str, typer.Option(help="of all/stale: days until YYYY-MM-DD, inclusive")]
+Where = Annotated[
+    list[str] | None, typer.Option(help="of all/stale: DIMENSION=VALUE (e.g. schedule=ID)")
+]
 
 
 def _service() -> Any:
@@ -27,11 +32,20 @@ def backfill(
     partitions: Annotated[str, typer.Option(help="partition keys, comma-separated")] = "",
     all_: Annotated[bool, typer.Option("--all", help="every partition")] = False,
     stale: Annotated[bool, typer.Option(help="the missing, failed and stale partitions")] = False,
+    since: Since = "",
+    until: Until = "",
+    where: Where = None,
     config: Annotated[str, typer.Option(help="run config: JSON, or @file.json")] = "",
     wait: Annotated[bool, typer.Option(help="wait until the backfill ends")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Start a backfill; the Dagster daemon (`lifeos up`) runs a run per partition."""
+    """Start a backfill; the Dagster daemon (`lifeos up`) runs a run per partition.
+
+    e.g. a schedule's pictures of a week made again:
+    `lifeos pipelines backfill scheduled_images --all --since 2026-12-01 --until 2026-12-07
+    --where schedule=ID`"""
+    from pipelines.backfills import Narrow
+
     service = _service()
     keys = [p.strip() for p in partitions.split(",") if p.strip()]
     started = service.launch(
@@ -39,6 +53,7 @@ def backfill(
         partitions=keys,
         all_partitions=all_,
         stale=stale,
+        narrow=Narrow.of(since, until, where or []),
         run_config=read_json_arg(config) if config else None,
     )
     if not started["daemon_running"] and not want_json(as_json):
@@ -71,9 +86,17 @@ def backfill_status(backfill_id: str, as_json: JsonFlag = False) -> None:
 
 
 @app.command()
-def stale(asset: Asset, as_json: JsonFlag = False) -> None:
+def stale(
+    asset: Asset,
+    since: Since = "",
+    until: Until = "",
+    where: Where = None,
+    as_json: JsonFlag = False,
+) -> None:
     """The partitions of an asset to make again, and why."""
-    found = _service().stale(asset)
+    from pipelines.backfills import Narrow
+
+    found = _service().stale(asset, Narrow.of(since, until, where or []))
     if want_json(as_json):
         emit_json(found)
         return

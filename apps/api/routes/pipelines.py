@@ -3,12 +3,13 @@ service as `lifeos pipelines`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import date
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from pipelines.backfills import Backfills
+from pipelines.backfills import Backfills, Narrow
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
 
@@ -18,6 +19,11 @@ class BackfillRequest(BaseModel):
     partitions: list[str] = Field(default_factory=list, max_length=10_000)
     all: bool = Field(False, description="every partition")
     stale: bool = Field(False, description="the missing, failed and stale partitions")
+    since: date | None = Field(None, description="of all/stale: days from (by-day assets)")
+    until: date | None = Field(None, description="of all/stale: days until, inclusive")
+    where: dict[str, str] = Field(
+        default_factory=dict, description='of all/stale: dimension values, {"schedule": ID}'
+    )
     run_config: dict[str, Any] | None = None
 
 
@@ -33,6 +39,7 @@ def start_backfill(body: BackfillRequest, request: Request) -> dict[str, Any]:
         partitions=body.partitions,
         all_partitions=body.all,
         stale=body.stale,
+        narrow=Narrow.of(body.since, body.until, body.where),
         run_config=body.run_config,
         source="api",
     )
@@ -44,6 +51,12 @@ def get_backfill(backfill_id: str, request: Request) -> dict[str, Any]:
 
 
 @router.get("/assets/{asset}/stale")
-def stale_partitions(asset: str, request: Request) -> dict[str, str]:
-    """Partition → why it needs making again."""
-    return _service(request).stale(asset)
+def stale_partitions(
+    asset: str,
+    request: Request,
+    since: date | None = None,
+    until: date | None = None,
+    where: Annotated[list[str], Query(description="DIMENSION=VALUE")] = [],  # noqa: B006
+) -> dict[str, str]:
+    """Partition → why it needs making again (of the days and dimension values asked)."""
+    return _service(request).stale(asset, Narrow.of(since, until, where))

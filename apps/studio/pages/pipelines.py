@@ -11,7 +11,7 @@ import pandas as pd
 
 from apps.studio.base import Page, guarded
 from lifeos.errors import BadRequest
-from pipelines.backfills import Backfills
+from pipelines.backfills import Backfills, Narrow
 
 COLUMNS = ["partition", "why"]
 
@@ -30,6 +30,12 @@ class PipelinesPage(Page):
                 label="partitioned asset", choices=[], scale=3, elem_id="pipelines-asset"
             )
             self.refresh_btn = gr.Button("↻", size="sm", scale=0, elem_id="pipelines-refresh")
+        with gr.Row():  # of assets partitioned by day, and of one value of a dimension
+            self.since = gr.Textbox(label="since (YYYY-MM-DD)", elem_id="pipelines-since")
+            self.until = gr.Textbox(label="until (YYYY-MM-DD)", elem_id="pipelines-until")
+            self.where = gr.Textbox(
+                label="where (DIMENSION=VALUE, e.g. schedule=ID)", elem_id="pipelines-where"
+            )
         self.summary = gr.Markdown(elem_id="pipelines-summary")
         self.stale = gr.Dataframe(
             headers=COLUMNS, interactive=False, label="stale partitions", elem_id="pipelines-stale"
@@ -43,11 +49,12 @@ class PipelinesPage(Page):
 
     def wire(self) -> None:
         gr.on(None, self.load, None, self.asset)
-        self.refresh_btn.click(self.show, self.asset, [self.summary, self.stale])
-        self.asset.input(self.show, self.asset, [self.summary, self.stale])
+        picked = [self.asset, self.since, self.until, self.where]
+        self.refresh_btn.click(self.show, picked, [self.summary, self.stale])
+        self.asset.input(self.show, picked, [self.summary, self.stale])
         started = [self.backfill_id, self.status, self.timer]
-        self.stale_btn.click(lambda a: self.backfill(a, stale=True), self.asset, started)
-        self.all_btn.click(lambda a: self.backfill(a, stale=False), self.asset, started)
+        self.stale_btn.click(lambda *a: self.backfill(*a, stale=True), picked, started)
+        self.all_btn.click(lambda *a: self.backfill(*a, stale=False), picked, started)
         self.timer.tick(self.watch, self.backfill_id, [self.status, self.timer])
 
     @guarded
@@ -62,12 +69,19 @@ class PipelinesPage(Page):
         )
         return gr.update(choices=names)
 
+    @staticmethod
+    def _narrow(since: str, until: str, where: str) -> Narrow:
+        return Narrow.of(since, until, [w for w in where.replace(",", " ").split() if w])
+
     @guarded
-    def show(self, asset: str | None) -> tuple[str, pd.DataFrame]:
+    def show(
+        self, asset: str | None, since: str = "", until: str = "", where: str = ""
+    ) -> tuple[str, pd.DataFrame]:
         if not asset:
             return "", pd.DataFrame(columns=COLUMNS)
-        stale = self.service.stale(asset)
-        total = len(self.service.partitions(asset))
+        narrow = self._narrow(since, until, where)
+        stale = self.service.stale(asset, narrow)
+        total = len(self.service.partitions(asset, narrow))
         summary = (
             f"**{asset}**: {len(stale)} of {total} partitions to make again"
             if stale
@@ -76,10 +90,18 @@ class PipelinesPage(Page):
         return summary, pd.DataFrame(sorted(stale.items()), columns=COLUMNS)
 
     @guarded
-    def backfill(self, asset: str | None, *, stale: bool) -> tuple[Any, ...]:
+    def backfill(
+        self, asset: str | None, since: str, until: str, where: str, *, stale: bool
+    ) -> tuple[Any, ...]:
         if not asset:
             raise BadRequest("pick an asset first")
-        started = self.service.launch(asset, stale=stale, all_partitions=not stale, source="studio")
+        started = self.service.launch(
+            asset,
+            stale=stale,
+            all_partitions=not stale,
+            narrow=self._narrow(since, until, where),
+            source="studio",
+        )
         daemon = "" if started["daemon_running"] else " — the Dagster daemon is not running yet"
         return (
             started["backfill_id"],

@@ -52,10 +52,10 @@ def definitions(settings: Any) -> dg.Definitions:
         automate=settings.automate,
     )
     return dg.Definitions(
-        assets=[rulebooks.rulebook_files, *assets],
+        assets=[rulebooks.rulebook_files, *assets, games.bgg_responses],
         asset_checks=[rulebooks.rulebook_index_complete],
         jobs=[rulebooks.rulebook_ingest_job, games.bgg_catalogue_job],
         schedules=[games.bgg_catalogue_schedule],
-        sensors=[rulebooks.rulebook_inbox_sensor],
+        sensors=[rulebooks.rulebook_inbox_sensor, games.observe_bgg],
         resources={"bgg": bgg_from_settings(settings)},
     )

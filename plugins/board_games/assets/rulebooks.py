@@ -67,6 +67,10 @@ def rulebook_pages(
             "extractors": dg.MetadataValue.json(doc["stats"]["extractors"]),
             # JSON's keys are strings: the page numbers as the stored event will give them back
             "page_extractor": dg.MetadataValue.json({str(p.number): p.extractor for p in pages}),
+            # the rows it wrote: the `documents` row, its board game, the pages file
+            "document": sha,
+            "board_game_id": doc["board_game_id"] or "",
+            "pages_file": dg.MetadataValue.path(str(books.work_dir(sha) / "pages.json")),
         }
     )
 
@@ -80,13 +84,17 @@ def rulebook_pages(
 def rulebook_chunks(
     context: dg.AssetExecutionContext, workbench: WorkbenchResource
 ) -> dg.MaterializeResult:
+    sha = context.partition_key
     with workbench.router() as router:
-        chunks = _rulebooks(workbench, router).chunk(context.partition_key)
+        books = _rulebooks(workbench, router)
+        chunks = books.chunk(sha)
     return dg.MaterializeResult(
         metadata={
             "chunks": len(chunks),
             "tables": sum(c.kind == "table" for c in chunks),
             "max_tokens": max((c.tokens for c in chunks), default=0),
+            "document": sha,
+            "chunks_file": dg.MetadataValue.path(str(books.work_dir(sha) / "chunks.json")),
         }
     )
 
@@ -268,6 +276,7 @@ def rules_qa_eval(
     return dg.MaterializeResult(
         metadata={
             **{k: metrics[k] for k in METRICS if metrics[k] is not None},
+            # the rows it wrote: the `eval_runs` row (every question's result) and its Parquet
             "eval_run": eval_id,
             "answers": dg.MetadataValue.path(str(saved / "answers.parquet")),
         }

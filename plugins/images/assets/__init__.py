@@ -1,6 +1,7 @@
 """The image Dagster definitions: image batches (a partition each) and their sensor, image
-analyses, and the sensor that runs the schedules. Merged into the code location while the
-plugin is loaded; the `images` resource (the generator) is theirs and the stories'."""
+analyses, the sensor that runs the schedules and the schedules' outputs by day. Merged into
+the code location while the plugin is loaded; the `images` resource (the generator) is theirs
+and the stories'."""
 
 from __future__ import annotations
 
@@ -24,15 +25,17 @@ def definitions(settings: Any) -> dg.Definitions:
         f"{settings.image_backend}:{settings.image_model or 'test-model'}",
     )
     assets = lineage(
-        [batches.image_batches, analyze.image_analyses],
+        [batches.image_batches, analyze.image_analyses, schedules.scheduled_images],
         code_versions={
             "image_batches": generator,
+            "scheduled_images": combined(generator, source_version(f"{tools}.schedules")),
             "image_analyses": combined(
                 source_version(f"{tools}.analyze"), model_version(settings, "vision")
             ),
         },
         deps={
             "image_batches": [LIBRARY],
+            "scheduled_images": [LIBRARY],  # the schedules and what they draw from
             "image_analyses": [LIBRARY_IMAGES, MODELS],
         },
         automate=settings.automate,
@@ -41,7 +44,7 @@ def definitions(settings: Any) -> dg.Definitions:
     # analyses read them, and what a person accepts of an analysis is in the library.
     images = dg.AssetSpec(
         LIBRARY_IMAGES,
-        deps=[on_all("image_batches")],
+        deps=[on_all("image_batches"), on_all("scheduled_images")],
         group_name="images",
         kinds={"png"},
         description="The library's stored pictures (blobs/ by sha256, `image` entities).",
@@ -56,7 +59,7 @@ def definitions(settings: Any) -> dg.Definitions:
     return dg.Definitions(
         assets=[*assets, images, accepted],
         asset_checks=[batches.image_batch_images_readable],
-        jobs=[batches.image_batch_job],
+        jobs=[batches.image_batch_job, schedules.scheduled_images_job],
         sensors=[
             batches.image_batch_sensor,
             schedules.schedules_sensor,

@@ -36,7 +36,9 @@ def image_analyses(
         )
     return dg.MaterializeResult(
         metadata={
+            # the row it wrote (`image_analyses`) and the picture it read
             "analysis": analysis_id,
+            "image_sha256": context.partition_key,
             "backend": analysis.backend,
             "model": analysis.model,
             "latency_s": analysis.latency_s,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from lifeos.db.engine import session_scope
 from lifeos.db.models import Entity, EntityLink, ScheduleTick
 from lifeos.errors import BadRequest, LifeOSError, NotFound
-from lifeos.schedules import Ticks, next_runs, tick_rng
+from lifeos.schedules import Ticks, local_date, next_runs, tick_rng, times_on
 from lifeos.schemas import EntityOut
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
@@ -25,7 +25,8 @@ from plugins.images.kinds import ImageBatchSpace
 from plugins.images.tools.batches import ImageBatches
 
 MAX_CANDIDATES = 5_000  # entities a random slot draws from
-__all__ = ["Due", "Schedules", "next_runs", "schedule_services"]
+MAX_TICKS_PER_DAY = 96  # cron times one day's regeneration makes (every 15 minutes)
+__all__ = ["Due", "Schedules", "Settled", "next_runs", "schedule_services"]
 
 
 @dataclass
@@ -36,6 +37,23 @@ class Due:
     tick_id: str
     tick_at: datetime
     batch_id: str
+
+
+@dataclass
+class Settled:
+    """A tick whose outcome was just recorded: the outputs of its schedule on its day."""
+
+    tick_id: str
+    schedule_id: str
+    tick_at: datetime
+    day: date  # in the schedule's time zone
+    status: str  # succeeded | failed
+    batch_id: str | None
+    image_ids: list[str]
+
+
+def _utc(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class Schedules(Ticks):
@@ -154,11 +172,13 @@ class Schedules(Ticks):
         manual: bool = False,
         reason: str = "",
         queue: bool = False,
+        check_running: bool = True,
+        run_id: str | None = None,
     ) -> Due | None:
         """Budgets, skip-if-running, the draw and the batch for one tick; None if skipped or
         failed (recorded either way)."""
         data = schedule.data
-        if self.skipped_while_running(schedule, tick_at, manual=manual):
+        if check_running and self.skipped_while_running(schedule, tick_at, manual=manual):
             return None
         with session_scope(self.url) as session:
             made_today = int(self._today(session, schedule, now, ScheduleTick.images))
@@ -219,6 +239,7 @@ class Schedules(Ticks):
             manual=manual,
             params=request,
             batch_id=batch["id"],
+            run_id=run_id,
         )
         return Due(schedule.id, tick_id, tick_at, batch["id"])
 
@@ -232,16 +253,24 @@ class Schedules(Ticks):
 
     # ---- outcomes ----------------------------------------------------------------------------
 
-    def reconcile(self, run_status: dict[str, str] | None = None) -> int:
-        """Settle requested ticks from their batches (done, partial, failed) and from their
-        Dagster runs (`run_status`: tick id → a finished run's status, e.g. FAILURE after the
-        daemon was restarted mid-run). Returns how many ticks changed."""
+    def reconcile(
+        self, run_status: dict[str, str] | None = None, *, only: set[str] | None = None
+    ) -> list[Settled]:
+        """Settle requested ticks (all, or `only` these) from their batches (done, partial,
+        failed) and from their Dagster runs (`run_status`: tick id → a finished run's status,
+        e.g. FAILURE after the daemon was restarted mid-run). Returns the ticks it settled."""
         run_status = run_status or {}
-        ticks = self.pending()
-        pending = [(t.id, t.batch_id, t.schedule_id, t.reason) for t in ticks]
+        ticks = [t for t in self.pending() if only is None or t.id in only]
+        zones = self._zones({t.schedule_id for t in ticks})
         names = self.names({t.schedule_id for t in ticks})
-        changed = 0
-        for tick_id, batch_id, schedule_id, reason in pending:
+        settled: list[Settled] = []
+        for tick in ticks:
+            tick_id, batch_id, schedule_id, reason = (
+                tick.id,
+                tick.batch_id,
+                tick.schedule_id,
+                tick.reason,
+            )
             try:
                 batch = self.images.get(batch_id) if batch_id else None
             except NotFound:
@@ -276,8 +305,121 @@ class Schedules(Ticks):
                 note = ("error", f"{name}: run failed", why)
             self._settle(tick_id, **fields)
             self.notify(note[0], note[1], note[2], entity_id=schedule_id)
-            changed += 1
-        return changed
+            tick_at = _utc(tick.tick_at)
+            settled.append(
+                Settled(
+                    tick_id,
+                    schedule_id,
+                    tick_at,
+                    local_date(zones.get(schedule_id, "UTC"), tick_at),
+                    fields["status"],
+                    batch_id,
+                    list((batch or {}).get("images", {}).values()),
+                )
+            )
+        return settled
+
+    def _zones(self, ids: set[str]) -> dict[str, str]:
+        if not ids:
+            return {}
+        with session_scope(self.url) as session:
+            return {e.id: e.data["timezone"] for e in EntityStore(session).get_many(list(ids))}
+
+    # ---- a day's outputs again ---------------------------------------------------------------
+
+    def regenerate(
+        self,
+        schedule_id: str,
+        day: date,
+        *,
+        now: datetime | None = None,
+        run_id: str | None = None,
+        on_image: Any = None,
+    ) -> list[Settled]:
+        """A schedule's outputs of one day (in its time zone) made again, each cron time of
+        the day that has passed in a new batch: with the parameters its tick drew then (a new
+        model, the same pictures asked for), or, for a time with no tick (the daemon was
+        down), the draw the sensor would have made, under the day's budgets. Earlier images
+        stay in the library. A paused schedule regenerates too: a person asked for it.
+
+        `run_id` names the attempt (a Dagster run's root run id): times it already made again
+        are not made a third time when a failed run is retried."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        with session_scope(self.url) as session:
+            schedule = EntityStore(session).get("schedule", schedule_id)
+        data = schedule.data
+        times = [
+            t
+            for t in times_on(data["cron"], data["timezone"], day, at_most=MAX_TICKS_PER_DAY)
+            if t <= now
+        ]
+        drawn, done = self._drawn(schedule_id, times, run_id)
+        started: list[str] = []
+        try:
+            for t in times:
+                if t in done:
+                    continue
+                if t in drawn:
+                    batch = self.images.create(drawn[t], status="running")
+                    tick_id = self._record(
+                        schedule_id,
+                        t,
+                        "requested",
+                        "regenerated" + (f" by run {run_id}" if run_id else ""),
+                        params=drawn[t],
+                        batch_id=batch["id"],
+                        run_id=run_id,
+                    )
+                    due: Due | None = Due(schedule_id, tick_id, t, batch["id"])
+                else:
+                    due = self.start(
+                        schedule,
+                        t,
+                        now=t,
+                        reason="made later: this time had no tick",
+                        check_running=False,
+                        run_id=run_id,
+                    )
+                if due is None:  # over the day's budget, or the draw failed (recorded)
+                    continue
+                started.append(due.tick_id)
+                self.images.run(due.batch_id, run_id=run_id, on_image=on_image)
+        finally:
+            settled = self.reconcile(only=set(started))
+        return settled
+
+    def _drawn(
+        self, schedule_id: str, times: list[datetime], run_id: str | None
+    ) -> tuple[dict[datetime, dict[str, Any]], set[datetime]]:
+        """Cron time → what its latest tick with a batch asked for; and the times `run_id`
+        already made (succeeded)."""
+        if not times:
+            return {}, set()
+        with session_scope(self.url) as session:
+            rows = session.execute(
+                sa.select(
+                    ScheduleTick.tick_at,
+                    ScheduleTick.params,
+                    ScheduleTick.run_id,
+                    ScheduleTick.status,
+                )
+                .where(
+                    ScheduleTick.schedule_id == schedule_id,
+                    ScheduleTick.manual.is_(False),
+                    ScheduleTick.batch_id.is_not(None),
+                    ScheduleTick.tick_at >= min(times),
+                    ScheduleTick.tick_at <= max(times),
+                )
+                .order_by(ScheduleTick.created_at)
+            ).all()
+        wanted = set(times)
+        drawn = {_utc(t): params for t, params, _, _ in rows if params and _utc(t) in wanted}
+        done = {
+            _utc(t)
+            for t, _, made_by, status in rows
+            if run_id and made_by == run_id and status == "succeeded"
+        }
+        return drawn, done
 
     def history(self, schedule_id: str, *, limit: int = 100) -> list[dict[str, Any]]:
         out = []
