@@ -33,6 +33,7 @@ def test_definitions_load(db_url: str) -> None:
         "rulebook_index",
         "rules_qa_eval",
         "image_batches",
+        "scheduled_images",
         "bgg_catalogue",
         "story_plan",
         "story_scenes",
@@ -44,12 +45,14 @@ def test_definitions_load(db_url: str) -> None:
         "tool_configs",
         "models",
         "rulebook_files",
+        "bgg_responses",
         "library_images",
         "accepted_entities",
     }
     assert defs.resolve_job_def("rulebook_ingest") is not None
     assert defs.resolve_sensor_def("rulebook_inbox_sensor") is not None
     assert defs.resolve_sensor_def("image_batch_sensor") is not None
+    assert defs.resolve_sensor_def("observe_bgg") is not None
 
 
 def _materialize(
