@@ -65,6 +65,29 @@ class Conflict(LifeOSError):
     http_status = 409
 
 
+class Unauthorized(LifeOSError):
+    """No valid credentials: sign in, or send a token."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(LifeOSError):
+    """Signed in, but the role does not allow it (or a CSRF/origin check failed)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class TooManyRequests(LifeOSError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, details: object = None) -> None:
+        super().__init__(message, details=details)
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(LifeOSError):
     code = "payload_too_large"
     http_status = 413
@@ -183,11 +206,13 @@ class BGGTokenMissing(LifeOSError):
     http_status = 503
 
 
-# The studio
+# Accounts
 
 
-class StudioAuthMissing(LifeOSError):
-    code = "studio_auth_missing"
+class NoAdminAccount(LifeOSError):
+    """Reachable from other machines with nobody who may sign in."""
+
+    code = "no_admin_account"
 
 
 # Plugins

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ToolCall, utcnow
 from lifeos.logging import request_id_var
+from lifeos.security.roles import actor
 
 # Set by the Dagster resource while a run executes, so calls made in a run carry its id.
 run_id_var: ContextVar[str | None] = ContextVar("lifeos_run_id", default=None)
@@ -42,6 +43,7 @@ class Ledger:
                     created_at=utcnow(),
                     request_id=request_id_var.get(),
                     run_id=run_id_var.get(),
+                    actor=actor(),
                     **asdict(call),
                 )
             )

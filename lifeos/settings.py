@@ -46,9 +46,25 @@ class Settings(BaseSettings):
     )
 
     studio: bool = Field(True, description="serve the Gradio studio at /studio with the API")
-    studio_user: str = "lifeos"
-    studio_password: SecretStr | None = Field(
-        None, description="required when the API is bound to anything but 127.0.0.1"
+    auth: Literal["auto", "required"] = Field(
+        "auto",
+        description="auto: on 127.0.0.1 the local owner needs no sign-in, anywhere else every "
+        "request is signed in (and the server needs an admin account to start); required: "
+        "sign-in everywhere (e.g. behind a reverse proxy on this machine)",
+    )
+    session_idle_hours: float = Field(24, gt=0, le=24 * 90, description="a session ends unused")
+    session_max_days: float = Field(30, gt=0, le=365, description="a session ends regardless")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="where rate limits count: memory:// (one process) or redis://host:6379/0 "
+        "(every API worker shares them)",
+    )
+    login_limit_ip: str = Field("30/minute", description="sign-in attempts per IP address")
+    login_limit_account: str = Field(
+        "5 per 15 minutes; 20 per day", description="failed sign-ins per account, then locked"
+    )
+    cors_origins: list[str] = Field(
+        [], description="origins (https://host:port) whose pages may call the API; none by default"
     )
     studio_concurrency: int = Field(2, ge=1, le=32, description="studio events run at once")
     preload_models: list[str] = Field(
@@ -159,6 +175,11 @@ class Settings(BaseSettings):
     @property
     def exports_dir(self) -> Path:
         return self.home.resolve() / "exports"
+
+    @property
+    def sign_in_required(self) -> bool:
+        """Off loopback (or with auth=required) every request names an account."""
+        return self.auth == "required" or not is_loopback(self.api_host)
 
     @property
     def is_sqlite(self) -> bool:

@@ -35,6 +35,7 @@ from lifeos.schemas import (
     Page,
     RevisionOut,
 )
+from lifeos.security.roles import Role, actor, require
 
 MAX_SEARCH_TERMS = 10
 DEFAULT_MAX_ENTITY_BYTES = 256_000
@@ -139,6 +140,7 @@ class EntityStore:
     # ---- single entities -------------------------------------------------------------------
 
     def create(self, kind: str, payload: EntityCreate | Mapping[str, Any]) -> EntityOut:
+        require(Role.editor, "creating entities")
         spec = self.registry.get(kind)
         body = parse(EntityCreate, payload)
         data = self._validated_data(spec, body.data)
@@ -192,6 +194,7 @@ class EntityStore:
     def update(
         self, kind: str, entity_id: str, payload: EntityUpdate | Mapping[str, Any]
     ) -> EntityOut:
+        require(Role.editor, "editing entities")
         spec = self.registry.get(kind)
         body = parse(EntityUpdate, payload)
         entity = self._load(kind, entity_id)
@@ -212,6 +215,7 @@ class EntityStore:
     def delete(
         self, kind: str, entity_id: str, *, expected_revision: int | None = None
     ) -> EntityOut:
+        require(Role.admin, "deleting entities")
         entity = self._load(kind, entity_id, include_deleted=True)
         if entity.deleted_at is not None:
             raise Conflict(f"{kind} {entity_id} is already deleted", code="already_deleted")
@@ -220,6 +224,7 @@ class EntityStore:
         return self._commit_change(entity, "delete")
 
     def restore(self, kind: str, entity_id: str) -> EntityOut:
+        require(Role.editor, "restoring entities")
         entity = self._load(kind, entity_id, include_deleted=True)
         if entity.deleted_at is None:
             raise Conflict(f"{kind} {entity_id} is not deleted", code="not_deleted")
@@ -228,6 +233,7 @@ class EntityStore:
 
     def purge(self, kind: str, entity_id: str) -> None:
         """Remove an entity for good, with its history and links."""
+        require(Role.admin, "purging entities")
         entity = self._load(kind, entity_id, include_deleted=True)
         self.session.execute(
             sa.delete(EntityLink).where(
@@ -253,6 +259,7 @@ class EntityStore:
         self, kind: str, entity_id: str, revision: int, *, expected_revision: int | None = None
     ) -> EntityOut:
         """Make an old revision current again, as a new revision (history is never rewritten)."""
+        require(Role.editor, "reverting entities")
         spec = self.registry.get(kind)
         entity = self._load(kind, entity_id)
         self._check_revision(entity, expected_revision)
@@ -388,6 +395,7 @@ class EntityStore:
     # ---- links -------------------------------------------------------------------------------
 
     def link(self, kind: str, entity_id: str, payload: LinkCreate | Mapping[str, Any]) -> LinkOut:
+        require(Role.editor, "linking entities")
         body = parse(LinkCreate, payload)
         spec = self.registry.get(kind)
         src = self._load(kind, entity_id)
@@ -419,6 +427,7 @@ class EntityStore:
         )
 
     def unlink(self, kind: str, entity_id: str, relation: str, target_id: str) -> None:
+        require(Role.editor, "unlinking entities")
         src = self._load(kind, entity_id)
         # A DELETE always comes back as a CursorResult (which has the rowcount); the stubs of
         # Session.execute only promise its base class.
@@ -525,6 +534,7 @@ class EntityStore:
                 deleted=entity.deleted_at is not None,
                 created_at=entity.updated_at,
                 request_id=request_id_var.get(),
+                actor=actor(),
             )
         )
 

@@ -32,6 +32,7 @@ from lifeos.db.models import (
 from lifeos.errors import BackupError, Conflict, LifeOSError, PayloadTooLarge, ValidationFailed
 from lifeos.kinds import get_registry
 from lifeos.schemas import RevisionOut
+from lifeos.security.roles import Role, require
 from lifeos.store import search_text
 
 FORMAT = "lifeos-library"
@@ -159,6 +160,7 @@ def import_library(
     session: Session, doc: LibraryExport, *, on_conflict: Literal["fail", "skip"] = "fail"
 ) -> dict[str, int]:
     """Write an export into the library. Validates everything before writing anything."""
+    require(Role.admin, "importing a library")
     registry = get_registry()
     existing = (
         set(

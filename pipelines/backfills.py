@@ -21,6 +21,7 @@ import dagster as dg
 
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.errors import BadRequest, NotFound
+from lifeos.security.roles import Role, require, run_tags
 from lifeos.settings import Settings
 
 TAG = "lifeos/backfill"
@@ -203,6 +204,7 @@ class Backfills:
     ) -> dict[str, Any]:
         """Start a backfill (the daemon runs it); its id and the partitions it covers.
         `narrow` keeps the days and dimension values asked for (of all or the stale ones)."""
+        require(Role.editor, "starting backfills")
         from dagster._core.execution.backfill import PartitionBackfill
         from dagster._core.utils import make_new_backfill_id
 
@@ -225,6 +227,7 @@ class Backfills:
             raise BadRequest(f"nothing to backfill: no {'stale ' if stale else ''}partitions")
         backfill_id = make_new_backfill_id()
         tags = {TAG: backfill_id, "lifeos/source": source, COUNT_TAG: str(len(chosen))}
+        tags |= run_tags()  # who started it: its runs' ledger rows name them
         if node.tags.get(HEAVY) == "true":  # one at a time, like the asset's own job's runs
             tags[HEAVY] = "true"
         with self._instance() as instance:

@@ -13,6 +13,7 @@ import httpx
 
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.logging import get_logger
+from lifeos.security.roles import run_tags
 from lifeos.settings import Settings
 
 
@@ -46,7 +47,7 @@ def run_partition(
             partition_key=key,
             instance=instance,
             raise_on_error=False,
-            tags={"lifeos/source": source},
+            tags={"lifeos/source": source, **run_tags()},
             run_config=run_config,
             **execute,
         )

@@ -25,6 +25,7 @@ from lifeos.logging import get_logger
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.schedules import next_runs
 from lifeos.schemas import EntityOut
+from lifeos.security.roles import run_tags
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
 from lifeos.workflows import Catalog, Checked, Workflow, builder, check_text
@@ -318,7 +319,7 @@ class WorkflowService:
                     instance=instance,
                     run_id=run_id,
                     raise_on_error=False,
-                    tags={TAG: name, "lifeos/source": source, **(tags or {})},
+                    tags={TAG: name, "lifeos/source": source, **run_tags(), **(tags or {})},
                 )
 
         if wait:
@@ -351,7 +352,7 @@ class WorkflowService:
                 recon,
                 instance=instance,
                 reexecution_options=options,
-                tags={TAG: name, "lifeos/source": "retry"},
+                tags={TAG: name, "lifeos/source": "retry", **run_tags()},
             )
             return result.run_id
 

@@ -184,3 +184,23 @@ def sqlite_url(lifeos_home: Path, sqlite_template: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("LIFEOS_DATABASE_URL", url)
     reset_settings_cache()
     return url
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's chromium under Playwright (never a browser download)."""
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Debian chromium is missing (scripts/test.sh installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield chromium
+        chromium.close()

@@ -37,7 +37,7 @@ def test_every_service_command_exists_and_sets_real_settings(
 ) -> None:
     services = _compose()["services"]
     ours = {n: s for n, s in services.items() if s.get("image", "").startswith("lifeos")}
-    assert set(ours) == {"migrate", "api", "dagster-webserver", "dagster-daemon", "worker"}
+    assert set(ours) == {"migrate", "admin", "api", "dagster-webserver", "dagster-daemon", "worker"}
     fields = {f"LIFEOS_{name.upper()}" for name in Settings.model_fields}
     fields |= {"LIFEOS_DATABASE_URL"}  # the alias of database_url_override
     for name, service in ours.items():
@@ -54,7 +54,8 @@ def test_every_service_command_exists_and_sets_real_settings(
             assert Settings().executor == "celery"
     assert ours["api"]["environment"]["LIFEOS_API_HOST"] == "0.0.0.0"
     assert (DEPLOY / "Dockerfile").is_file() and (DEPLOY / ".env.example").is_file()
-    assert "LIFEOS_STUDIO_PASSWORD" in (DEPLOY / ".env.example").read_text()
+    assert "ADMIN_PASSWORD=" in (DEPLOY / ".env.example").read_text()
+    assert ours["api"]["depends_on"]["admin"]["condition"] == "service_completed_successfully"
 
 
 def test_the_cli_commands_the_services_run_are_real() -> None:
@@ -63,14 +64,14 @@ def test_the_cli_commands_the_services_run_are_real() -> None:
     from apps.cli import cli
 
     group = get_command(cli())
-    for service in ("migrate", "worker"):
+    for service in ("migrate", "admin", "worker"):
         command = _compose()["services"][service]["command"]
         assert command[0] == "lifeos"
         sub = group
         for word in command[1:]:
-            if word.startswith("-"):
-                break
-            sub = sub.commands[word]  # type: ignore[attr-defined]
+            if word.startswith("-") or not hasattr(sub, "commands"):
+                break  # an option, or the command's own arguments
+            sub = sub.commands[word]
         assert sub is not None
 
 

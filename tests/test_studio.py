@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -25,7 +24,6 @@ from tests.services import answers, free_port, stop, wait_until
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rulebooks"
 SHOTS = ROOT / ".test-output" / "studio"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -127,22 +125,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
     stop(proc)
     log.close()
     bgg.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("Debian chromium is missing (scripts/test.sh installs it)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -626,17 +608,3 @@ def test_a_plugin_off_and_on_while_the_studio_runs(page, server) -> None:  # noq
     page.get_by_role("tab", name="Recipes").click()
     page.click("#recipes-refresh")
     page.wait_for_selector("#recipes-list:has-text('flour')")
-
-
-def test_studio_needs_a_password_off_loopback(tmp_path: Path) -> None:
-    from apps.studio.app import studio_auth
-    from lifeos.errors import StudioAuthMissing
-    from lifeos.settings import Settings
-
-    assert studio_auth(Settings(home=tmp_path)) is None
-    with pytest.raises(StudioAuthMissing, match="LIFEOS_STUDIO_PASSWORD"):
-        studio_auth(Settings(home=tmp_path, api_host="0.0.0.0"))
-    assert studio_auth(Settings(home=tmp_path, api_host="0.0.0.0", studio_password="s3cret")) == (
-        "lifeos",
-        "s3cret",
-    )

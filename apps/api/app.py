@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from apps.api.deps import Library
+from apps.api.deps import Library, authorize
 from apps.api.errors import install_error_handlers
-from apps.api.middleware import ApiAuthMiddleware, BodySizeLimitMiddleware, RequestIdMiddleware
+from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from apps.api.plugin_routes import PluginRoutes
 from apps.api.routes import (
+    auth,
     entities,
     health,
     library,
@@ -30,7 +32,7 @@ from lifeos import __version__
 from lifeos.db.engine import get_engine
 from lifeos.plugins import PluginHost, get_plugins
 from lifeos.plugins.watch import watching
-from lifeos.settings import Settings, get_settings, is_loopback
+from lifeos.settings import Settings, get_settings
 from pipelines.runs import reload_code_location
 
 API_PREFIX = "/api/v1"
@@ -40,6 +42,9 @@ def create_app(
     settings: Settings | None = None, *, studio: bool = True, plugins: PluginHost | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    from apps.api.security import SecurityMiddleware, check_can_serve
+
+    check_can_serve(settings)
     host = plugins or get_plugins()  # found and loaded now, not in the first requests
 
     @asynccontextmanager
@@ -71,11 +76,15 @@ def create_app(
         description="The entity library and AI tools of Life-OS Workbench.",
         docs_url="/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",
+        # every route's declared role (`x-role`), for the principal the middleware found
+        dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
     app.state.library = Library(settings, host.kinds)
     app.state.plugins = host
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(auth.users, prefix=API_PREFIX)
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
@@ -99,11 +108,15 @@ def create_app(
             "/studio/gradio_api/upload": settings.rulebook_max_bytes + 1_000_000,
         },
     )
-    if not is_loopback(settings.api_host) and settings.studio_password:
+    # Who is asking (token, session or the local owner), CSRF and origin checks, headers.
+    app.add_middleware(SecurityMiddleware, settings=settings)
+    if settings.cors_origins:  # outside the checks: a preflight carries no credentials
         app.add_middleware(
-            ApiAuthMiddleware,
-            user=settings.studio_user,
-            password=settings.studio_password.get_secret_value(),
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["authorization", "content-type", "x-csrf-token", "x-request-id"],
         )
     app.add_middleware(RequestIdMiddleware)
     if settings.studio and studio:

@@ -11,10 +11,39 @@ from typing import Annotated
 from fastapi import Depends, Request, UploadFile
 
 from lifeos.db.engine import session_scope
-from lifeos.errors import PayloadTooLarge
+from lifeos.errors import Forbidden, PayloadTooLarge, Unauthorized
 from lifeos.kinds import KindRegistry
+from lifeos.security.roles import Role, principal_var
 from lifeos.settings import Settings
 from lifeos.store import EntityStore
+
+# The role each route needs, declared on the route (`openapi_extra=VIEWER`) and shown in the
+# OpenAPI document as `x-role`. A route that declares none is refused to all but admins.
+ROLE_KEY = "x-role"
+PUBLIC = {ROLE_KEY: "public"}  # health probes, the sign-in
+VIEWER = {ROLE_KEY: Role.viewer.value}
+EDITOR = {ROLE_KEY: Role.editor.value}
+ADMIN = {ROLE_KEY: Role.admin.value}
+
+
+def route_role(route: object) -> str:
+    return (getattr(route, "openapi_extra", None) or {}).get(ROLE_KEY, Role.admin.value)
+
+
+def authorize(request: Request) -> None:
+    """Every API route's check (an app-wide dependency): the principal the security
+    middleware found has the role the matched route declares."""
+    needed = route_role(request.scope.get("route"))
+    if needed == "public":
+        return
+    principal = principal_var.get()
+    if principal is None:
+        raise Unauthorized("sign in, or send `Authorization: Bearer <token>`")
+    if not principal.role.allows(Role(needed)):
+        raise Forbidden(
+            f"{request.method} {request.url.path} needs the {needed} role; "
+            f"{principal.username} is {principal.role.value}"
+        )
 
 
 class Library:

@@ -7,15 +7,23 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lifeos.errors import LifeOSError, ValidationFailed
+from lifeos.errors import LifeOSError, TooManyRequests, Unauthorized, ValidationFailed
 from lifeos.logging import get_logger
 
 log = get_logger(__name__)
 
 
+def problem_headers(exc: LifeOSError) -> dict[str, str]:
+    if isinstance(exc, TooManyRequests):
+        return {"retry-after": str(exc.retry_after)}
+    if isinstance(exc, Unauthorized):
+        return {"www-authenticate": 'Bearer realm="lifeos"'}
+    return {}
+
+
 def problem_response(exc: LifeOSError, request_id: str | None) -> JSONResponse:
     body = {"error": {**exc.to_dict(), "request_id": request_id}}
-    return JSONResponse(body, status_code=exc.http_status)
+    return JSONResponse(body, status_code=exc.http_status, headers=problem_headers(exc))
 
 
 def _rid(request: Request) -> str | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import json
 import re
 from fnmatch import fnmatch
 from typing import Any
@@ -105,54 +103,3 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
 
 async def _noop_receive() -> Any:
     return {"type": "http.disconnect"}
-
-
-class ApiAuthMiddleware:
-    """Off loopback, the REST API asks for the studio password: `Authorization: Bearer
-    <password>` or HTTP Basic (LIFEOS_STUDIO_USER / LIFEOS_STUDIO_PASSWORD). Health checks and
-    the studio (which has its own login) are not covered."""
-
-    OPEN = ("/healthz", "/readyz", "/studio")
-
-    def __init__(self, app: ASGIApp, *, user: str, password: str) -> None:
-        import base64
-
-        self.app = app
-        self.accepted = {
-            f"Bearer {password}".encode(),
-            b"Basic " + base64.b64encode(f"{user}:{password}".encode()),
-        }
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.OPEN):
-            await self.app(scope, receive, send)
-            return
-        given = dict(scope["headers"]).get(b"authorization", b"")
-        if not any(hmac.compare_digest(given, ok) for ok in self.accepted):
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "unauthorized",
-                        "message": (
-                            "this API is reachable from other machines: send the studio "
-                            "password as `Authorization: Bearer ...` or HTTP Basic"
-                        ),
-                        "details": None,
-                        "request_id": request_id_var.get(),
-                    }
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"www-authenticate", b'Basic realm="lifeos"'),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        await self.app(scope, receive, send)

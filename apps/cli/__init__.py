@@ -21,6 +21,7 @@ from apps.cli import (
     pipelines,
     plugins,
     up,
+    users,
     workflows,
 )
 from apps.cli.common import print_error, settings, want_json
@@ -44,6 +45,8 @@ app.add_typer(models.tools_app, name="tools")
 app.add_typer(plugins.app, name="plugins")
 app.add_typer(pipelines.app, name="pipelines")
 app.add_typer(workflows.app, name="workflows")
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
 library.register(app)
 up.register(app)
 CLI_PARTS = (

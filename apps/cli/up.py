@@ -195,13 +195,11 @@ def up(
     s = settings()
     if workers:
         s = s.model_copy(update={"executor": "celery"})
-    login = None
-    if s.studio:
-        from apps.studio.app import studio_auth
-
-        login = studio_auth(s)  # refuses to start off loopback without a password
     s.home.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(s.database_url)
+    from apps.api.security import check_can_serve
+
+    check_can_serve(s)  # off loopback: refuses to start without an admin account
     queued: list[Path] = []
     if demo:
         with session_scope(s.database_url) as session:
@@ -228,7 +226,7 @@ def up(
         api_url = f"http://{s.api_host}:{s.api_port}"
         _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
         _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout, s)
-        sign_in = f"  (sign in as {login[0]!r} with LIFEOS_STUDIO_PASSWORD)" if login else ""
+        sign_in = "  (sign in with an account: `lifeos users`)" if s.sign_in_required else ""
         lines = [
             f"  Studio     {api_url}/studio/{sign_in}" if s.studio else "",
             f"  API        {api_url}/docs",

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from apps.studio.base import Page, Studio
 from apps.studio.pages import (
+    account,
     activity,
     library,
     models,
@@ -25,10 +26,9 @@ from apps.studio.pages import (
     plugins,
     workflows,
 )
-from lifeos.errors import StudioAuthMissing
 from lifeos.logging import get_logger
 from lifeos.plugins import PluginHost, Status, get_plugins
-from lifeos.settings import Settings, is_loopback
+from lifeos.settings import Settings
 
 # The skeleton's own pages: the Library first, the domains' pages (the plugins') after it, then
 # these.
@@ -39,6 +39,7 @@ PAGES: tuple[type[Page], ...] = (
     models.ModelsPage,
     activity.ActivityPage,
     plugins.PluginsPage,
+    account.AccountPage,
 )
 STUDIO_PATH = "/studio"
 ASSETS_PATH = "/assets/studio"
@@ -51,21 +52,34 @@ CSS = """
 """
 
 
-def studio_auth(settings: Settings) -> tuple[str, str] | None:
-    """No login on 127.0.0.1; anywhere else a password is required (LIFEOS_STUDIO_PASSWORD)."""
-    if is_loopback(settings.api_host):
-        return None
-    if not settings.studio_password:
-        raise StudioAuthMissing(
-            f"the studio is bound to {settings.api_host}, reachable from other machines: set "
-            "LIFEOS_STUDIO_PASSWORD (and optionally LIFEOS_STUDIO_USER) or bind to 127.0.0.1"
-        )
-    return settings.studio_user, settings.studio_password.get_secret_value()
+# Every call the studio's page makes carries the session's CSRF token (static/csrf.js).
+CSRF_HEAD = f'<script src="{ASSETS_PATH}/csrf.js"></script>'
+
+
+class StudioBlocks(gr.Blocks):
+    """The studio's Blocks: each event runs as the account whose page sent it (the principal
+    the security middleware found for the request), so what it writes names them and what
+    their role does not allow is refused (`lifeos.security.roles.require`)."""
+
+    async def process_api(  # type: ignore[override]
+        self, block_fn: Any, inputs: Any, state: Any = None, request: Any = None, **kw: Any
+    ) -> Any:
+        from apps.api.security import principal_of
+        from lifeos.errors import Unauthorized
+        from lifeos.security.roles import acting_as
+
+        first = request[0] if isinstance(request, list) else request
+        starlette = getattr(first, "request", None)
+        principal = principal_of(starlette) if starlette is not None else None
+        if principal is None and starlette is not None:
+            raise Unauthorized("sign in again")  # the middleware lets no request through without
+        with acting_as(principal):
+            return await super().process_api(block_fn, inputs, state, request, **kw)
 
 
 def build_studio(settings: Settings, host: PluginHost | None = None) -> gr.Blocks:
     studio = Studio(settings, host or get_plugins())
-    with gr.Blocks(title="Life-OS Workbench", analytics_enabled=False) as blocks:
+    with StudioBlocks(title="Life-OS Workbench", analytics_enabled=False) as blocks:
         with gr.Row():
             gr.Markdown("## Life-OS Workbench")
             gr.Markdown(
@@ -128,7 +142,6 @@ def _plugin_tabs(studio: Studio) -> dict[str, list[Any]]:
 
 
 def mount_studio(app: FastAPI, settings: Settings) -> FastAPI:
-    auth = studio_auth(settings)
     # The studio's own scripts and styles (the workflow builder's bundle, built from
     # apps/studio/builder with npm and kept in the repository).
     app.mount(ASSETS_PATH, StaticFiles(directory=ASSETS_DIR), name="studio-assets")
@@ -136,8 +149,7 @@ def mount_studio(app: FastAPI, settings: Settings) -> FastAPI:
         app,
         build_studio(settings, app.state.plugins),
         path=STUDIO_PATH,
-        auth=auth,
-        auth_message="Life-OS Workbench: sign in with the studio password." if auth else None,
+        head=CSRF_HEAD,
         footer_links=[],
         ssr_mode=False,
         show_error=True,

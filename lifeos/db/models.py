@@ -131,6 +131,7 @@ class EntityRevision(Base):
     deleted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    actor: Mapped[str | None] = mapped_column(sa.String(64))  # who: an account's username
 
 
 class ToolCall(Base):
@@ -153,6 +154,7 @@ class ToolCall(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     run_id: Mapped[str | None] = mapped_column(sa.String(64))
+    actor: Mapped[str | None] = mapped_column(sa.String(64))  # who asked: a username
 
     __table_args__ = (
         sa.Index("ix_tool_calls_created", "created_at"),
@@ -301,6 +303,59 @@ class ImageAnalysis(Base):
     __table_args__ = (sa.Index("ix_image_analyses_sha_created", "sha256", "created_at"),)
 
 
+class Account(Base):
+    """Someone who may sign in: an argon2id password hash and a role (viewer, editor, admin).
+    Never deleted (ledger rows and revisions name them): disabled instead."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuthSession(Base):
+    """A browser's sign-in: only the sha256 of its random cookie value is kept, with the CSRF
+    token the studio and forms send back."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # sha256 of the token
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]  # the absolute end, whatever the activity
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    __table_args__ = (sa.Index("ix_auth_sessions_account", "account_id"),)
+
+
+class ApiToken(Base):
+    """A personal access token: shown once, kept as its sha256, scoped to a role no higher
+    than its owner's, with an expiry; revoked, never deleted."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # what lists show: lifeos_ab12…
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (sa.Index("ix_api_tokens_account", "account_id"),)
+
+
 LIBRARY_TABLES = ("entities", "entity_tags", "entity_links", "entity_revisions")
 # Everything a backup holds: the library and the ledger.
 ALL_TABLES = (
@@ -313,6 +368,9 @@ ALL_TABLES = (
     "notifications",
     "http_cache",
     "image_analyses",
+    "accounts",
+    "auth_sessions",
+    "api_tokens",
 )
 
 # Indexes that exist on one backend only (`ddl_if` above); Alembic's autogenerate ignores

@@ -12,6 +12,7 @@ from lifeos.llm.config import ModelsConfig
 from lifeos.llm.providers.local import EMBEDDING_MODELS
 from lifeos.llm.router import Router
 from lifeos.llm.toolkit import ToolConfigs, tool_classes
+from lifeos.security.roles import Role, require
 
 if TYPE_CHECKING:
     from lifeos.llm.providers.ollama import OllamaProvider
@@ -123,11 +124,13 @@ def _ollama_name(name: str) -> str:
 
 
 def pull(router: Router, name: str) -> str:
+    require(Role.admin, "pulling models")
     ollama: OllamaProvider = router.provider("ollama")
     return ollama.pull(_ollama_name(name))
 
 
 def delete(router: Router, name: str) -> None:
+    require(Role.admin, "deleting models")
     ollama: OllamaProvider = router.provider("ollama")
     ollama.delete(_ollama_name(name))
 

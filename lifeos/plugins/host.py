@@ -51,6 +51,7 @@ from lifeos.kinds import KindRegistry, KindSpec
 from lifeos.logging import get_logger
 from lifeos.plugins.manifest import PluginManifest, find_manifest, read_manifest
 from lifeos.plugins.state import PluginChoices
+from lifeos.security.roles import Role, require
 
 log = get_logger(__name__)
 
@@ -246,6 +247,7 @@ class PluginHost:
     def set_settings(self, name: str, values: dict[str, Any]) -> dict[str, Any]:
         """Change some of the plugin's settings (validated by its model, persisted for every
         process of the server); invalid values change nothing and say which field."""
+        require(Role.admin, "changing a plugin's settings")
         model = self._settings_model(name)
         with self._lock:
             choices = PluginChoices.read(self.state_folder)
@@ -396,6 +398,7 @@ class PluginHost:
 
     def enable(self, name: str) -> dict[str, Any]:
         """Turn a plugin on (persisted) and load it now; a quarantined one is tried again."""
+        require(Role.admin, "turning plugins on")
         with self._lock:
             plugin = self.get(name)
             choices = PluginChoices.read(self.state_folder)
@@ -409,6 +412,7 @@ class PluginHost:
 
     def disable(self, name: str, reason: str = "turned off") -> dict[str, Any]:
         """Unload a plugin and keep it off (persisted). Its entities stay in the library."""
+        require(Role.admin, "turning plugins off")
         with self._lock:
             plugin = self.get(name)
             if plugin.status is Status.LOADED:
@@ -424,6 +428,8 @@ class PluginHost:
         """Load a plugin's code again. If the new version cannot be read or imported, or fails
         as it loads, the old one goes on running and the error says why. `announce`: count it
         in the choices file, so the other processes of a server reload it too."""
+        if announce:  # a person asked (the watcher and the other processes do not)
+            require(Role.admin, "reloading plugins")
         with self._lock:
             plugin = self.get(name)
             if plugin.status is not Status.LOADED:

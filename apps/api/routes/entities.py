@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from apps.api.deps import LibraryDep
+from apps.api.deps import ADMIN, EDITOR, VIEWER, LibraryDep
 from lifeos.errors import BadRequest
 from lifeos.kinds import get_registry
 from lifeos.schemas import (
@@ -61,7 +61,9 @@ class RevertBody(BaseModel):
     expected_revision: int | None = Field(None, ge=1)
 
 
-@router.get("/kinds", response_model=list[KindOut], response_model_by_alias=True)
+@router.get(
+    "/kinds", openapi_extra=VIEWER, response_model=list[KindOut], response_model_by_alias=True
+)
 def list_kinds() -> list[KindOut]:
     return [
         KindOut(
@@ -84,19 +86,26 @@ _LIST_DOC = (
 )
 
 
-@router.get("/search", response_model=Page[EntityOut], description=_LIST_DOC)
+@router.get("/search", openapi_extra=VIEWER, response_model=Page[EntityOut], description=_LIST_DOC)
 def search_all(request: Request, lib: LibraryDep) -> Response:
     with lib.store() as store:
         return json_response(store.list(None, list_query_from_request(request)))
 
 
-@router.get("/entities/{kind}", response_model=Page[EntityOut], description=_LIST_DOC)
+@router.get(
+    "/entities/{kind}", openapi_extra=VIEWER, response_model=Page[EntityOut], description=_LIST_DOC
+)
 def list_entities(kind: str, request: Request, lib: LibraryDep) -> Response:
     with lib.store() as store:
         return json_response(store.list(kind, list_query_from_request(request)))
 
 
-@router.post("/entities/{kind}", response_model=EntityOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/entities/{kind}",
+    openapi_extra=EDITOR,
+    response_model=EntityOut,
+    status_code=status.HTTP_201_CREATED,
+)
 def create_entity(
     kind: str,
     body: Annotated[
@@ -111,7 +120,7 @@ def create_entity(
         return json_response(store.create(kind, body), 201)
 
 
-@router.get("/entities/{kind}/{entity_id}", response_model=EntityOut)
+@router.get("/entities/{kind}/{entity_id}", openapi_extra=VIEWER, response_model=EntityOut)
 def get_entity(
     kind: str, entity_id: str, lib: LibraryDep, include_deleted: bool = False
 ) -> Response:
@@ -119,7 +128,7 @@ def get_entity(
         return json_response(store.get(kind, entity_id, include_deleted=include_deleted))
 
 
-@router.patch("/entities/{kind}/{entity_id}", response_model=EntityOut)
+@router.patch("/entities/{kind}/{entity_id}", openapi_extra=EDITOR, response_model=EntityOut)
 def update_entity(
     kind: str,
     entity_id: str,
@@ -132,7 +141,7 @@ def update_entity(
         return json_response(store.update(kind, entity_id, body))
 
 
-@router.delete("/entities/{kind}/{entity_id}", response_model=EntityOut | None)
+@router.delete("/entities/{kind}/{entity_id}", openapi_extra=ADMIN, response_model=EntityOut | None)
 def delete_entity(
     kind: str,
     entity_id: str,
@@ -150,19 +159,21 @@ def delete_entity(
     return None
 
 
-@router.post("/entities/{kind}/{entity_id}/restore", response_model=EntityOut)
+@router.post("/entities/{kind}/{entity_id}/restore", openapi_extra=EDITOR, response_model=EntityOut)
 def restore_entity(kind: str, entity_id: str, lib: LibraryDep) -> Response:
     with lib.store() as store:
         return json_response(store.restore(kind, entity_id))
 
 
-@router.get("/entities/{kind}/{entity_id}/history", response_model=list[RevisionOut])
+@router.get(
+    "/entities/{kind}/{entity_id}/history", openapi_extra=VIEWER, response_model=list[RevisionOut]
+)
 def entity_history(kind: str, entity_id: str, lib: LibraryDep) -> list[RevisionOut]:
     with lib.store() as store:
         return store.history(kind, entity_id)
 
 
-@router.post("/entities/{kind}/{entity_id}/revert", response_model=EntityOut)
+@router.post("/entities/{kind}/{entity_id}/revert", openapi_extra=EDITOR, response_model=EntityOut)
 def revert_entity(kind: str, entity_id: str, body: RevertBody, lib: LibraryDep) -> Response:
     with lib.store() as store:
         return json_response(
@@ -170,7 +181,9 @@ def revert_entity(kind: str, entity_id: str, body: RevertBody, lib: LibraryDep) 
         )
 
 
-@router.get("/entities/{kind}/{entity_id}/links", response_model=list[LinkOut])
+@router.get(
+    "/entities/{kind}/{entity_id}/links", openapi_extra=VIEWER, response_model=list[LinkOut]
+)
 def entity_links(
     kind: str, entity_id: str, lib: LibraryDep, direction: Literal["both", "out", "in"] = "both"
 ) -> list[LinkOut]:
@@ -181,6 +194,7 @@ def entity_links(
 
 @router.post(
     "/entities/{kind}/{entity_id}/links",
+    openapi_extra=EDITOR,
     response_model=LinkOut,
     status_code=status.HTTP_201_CREATED,
 )
@@ -196,6 +210,7 @@ def add_link(
 
 @router.delete(
     "/entities/{kind}/{entity_id}/links/{relation}/{target_id}",
+    openapi_extra=EDITOR,
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def remove_link(

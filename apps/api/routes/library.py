@@ -8,21 +8,21 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from apps.api.deps import Library, LibraryDep
+from apps.api.deps import ADMIN, VIEWER, Library, LibraryDep
 from lifeos.errors import BackupError
 from lifeos.transfer import LibraryExport, export_library, import_library, parse_export
 
 router = APIRouter(tags=["library"])
 
 
-@router.get("/export")
+@router.get("/export", openapi_extra=VIEWER)
 def export(lib: LibraryDep, kind: str | None = None) -> dict[str, Any]:
     """The library (or one kind) as a Life-OS export document."""
     with lib.store() as store:
         return export_library(store.session, kind)
 
 
-@router.post("/import")
+@router.post("/import", openapi_extra=ADMIN)
 async def import_(
     request: Request, lib: LibraryDep, on_conflict: Literal["fail", "skip"] = "fail"
 ) -> dict[str, int]:
@@ -38,7 +38,7 @@ def _import(
         return import_library(store.session, doc, on_conflict=on_conflict)
 
 
-@router.get("/stats")
+@router.get("/stats", openapi_extra=VIEWER)
 def stats(lib: LibraryDep) -> dict[str, Any]:
     with lib.store() as store:
         counts = store.counts()

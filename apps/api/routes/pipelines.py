@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from apps.api.deps import EDITOR, VIEWER
 from pipelines.backfills import Backfills, Narrow
 
 router = APIRouter(prefix="/pipelines", tags=["pipelines"])
@@ -31,7 +32,7 @@ def _service(request: Request) -> Backfills:
     return Backfills(request.app.state.settings)
 
 
-@router.post("/backfills", status_code=201)
+@router.post("/backfills", openapi_extra=EDITOR, status_code=201)
 def start_backfill(body: BackfillRequest, request: Request) -> dict[str, Any]:
     """Start a backfill; the Dagster daemon runs a run per partition."""
     return _service(request).launch(
@@ -45,12 +46,12 @@ def start_backfill(body: BackfillRequest, request: Request) -> dict[str, Any]:
     )
 
 
-@router.get("/backfills/{backfill_id}")
+@router.get("/backfills/{backfill_id}", openapi_extra=VIEWER)
 def get_backfill(backfill_id: str, request: Request) -> dict[str, Any]:
     return _service(request).get(backfill_id)
 
 
-@router.get("/assets/{asset}/stale")
+@router.get("/assets/{asset}/stale", openapi_extra=VIEWER)
 def stale_partitions(
     asset: str,
     request: Request,

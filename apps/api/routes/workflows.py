@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
+from apps.api.deps import ADMIN, EDITOR, VIEWER
 from lifeos.workflows import json_schema
 from pipelines.workflow_runs import WorkflowService, graph
 
@@ -32,32 +33,32 @@ class RunRequest(BaseModel):
     wait: bool = Field(False, description="answer when the run has finished")
 
 
-@router.get("/schema")
+@router.get("/schema", openapi_extra=VIEWER)
 def schema() -> dict[str, Any]:
     """The workflow language's JSON Schema (for editors)."""
     return json_schema()
 
 
-@router.get("")
+@router.get("", openapi_extra=VIEWER)
 def list_workflows(request: Request) -> list[dict[str, Any]]:
     """Every workflow (built-in and saved), valid or not, with its problems."""
     return _service(request).all()
 
 
-@router.get("/templates")
+@router.get("/templates", openapi_extra=VIEWER)
 def list_templates(request: Request) -> list[dict[str, Any]]:
     """The templates saved in the library."""
     return [w for w in _service(request).all() if w["source"] == "library"]
 
 
-@router.post("/templates", status_code=201)
+@router.post("/templates", openapi_extra=EDITOR, status_code=201)
 def save_template(body: Template, request: Request) -> dict[str, Any]:
     """Save (or update) a template; 422 lists each problem with its line and column. Its job
     appears in the Dagster UI without a restart."""
     return _service(request).save(body.yaml).describe()
 
 
-@router.post("/validate")
+@router.post("/validate", openapi_extra=VIEWER)
 def validate(body: Template, request: Request) -> dict[str, Any]:
     """Check a workflow without saving it: its problems, and its graph when it parses."""
     checked = _service(request).validate(body.yaml)
@@ -68,13 +69,13 @@ def validate(body: Template, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/runs/{run_id}")
+@router.get("/runs/{run_id}", openapi_extra=VIEWER)
 def get_run(run_id: str, request: Request) -> dict[str, Any]:
     """A run: its status, each step's state, attempts, error and logs, and what it saved."""
     return _service(request).run(run_id)
 
 
-@router.post("/runs/{run_id}/retry", status_code=201)
+@router.post("/runs/{run_id}/retry", openapi_extra=EDITOR, status_code=201)
 def retry_run(run_id: str, request: Request) -> dict[str, Any]:
     """Re-execute a failed run from its failed steps (Dagster's re-execution)."""
     service = _service(request)
@@ -99,41 +100,41 @@ class ScheduleRequest(BaseModel):
     skip_if_running: bool = True
 
 
-@router.get("/schedules")
+@router.get("/schedules", openapi_extra=VIEWER)
 def list_schedules(request: Request, workflow: str | None = None) -> list[dict[str, Any]]:
     """Workflow schedules with their next times and last ticks (each tick's drawn inputs,
     run, status, cost)."""
     return _service(request).schedules(workflow)
 
 
-@router.post("/schedules/{schedule_id}/run", status_code=201)
+@router.post("/schedules/{schedule_id}/run", openapi_extra=EDITOR, status_code=201)
 def run_schedule(schedule_id: str, request: Request) -> dict[str, Any]:
     """One tick now (paused schedules too), its inputs drawn as the sensor would."""
     return _service(request).schedule_now(schedule_id)
 
 
-@router.get("/schedules/{schedule_id}/ticks")
+@router.get("/schedules/{schedule_id}/ticks", openapi_extra=VIEWER)
 def schedule_ticks(schedule_id: str, request: Request, limit: int = 100) -> list[dict[str, Any]]:
     return _service(request).schedule_history(schedule_id, min(max(limit, 1), 500))
 
 
-@router.get("/proposals")
+@router.get("/proposals", openapi_extra=VIEWER)
 def proposals(request: Request, status: str = "pending") -> list[dict[str, Any]]:
     """What runs proposed (`review: true` outputs), waiting for a person."""
     return _service(request).proposals(status)
 
 
-@router.post("/proposals/{proposal_id}/approve")
+@router.post("/proposals/{proposal_id}/approve", openapi_extra=EDITOR)
 def approve(proposal_id: str, request: Request) -> dict[str, Any]:
     return _service(request).decide(proposal_id, approve=True)
 
 
-@router.post("/proposals/{proposal_id}/reject")
+@router.post("/proposals/{proposal_id}/reject", openapi_extra=EDITOR)
 def reject(proposal_id: str, request: Request) -> dict[str, Any]:
     return _service(request).decide(proposal_id, approve=False)
 
 
-@router.get("/{name}")
+@router.get("/{name}", openapi_extra=VIEWER)
 def get_workflow(name: str, request: Request) -> dict[str, Any]:
     """One workflow with its YAML, problems and graph."""
     entry = _service(request).entry(name)
@@ -141,13 +142,13 @@ def get_workflow(name: str, request: Request) -> dict[str, Any]:
     return {**entry.describe(), "yaml": entry.text, "graph": graph(wf) if wf else None}
 
 
-@router.delete("/{name}", status_code=204)
+@router.delete("/{name}", openapi_extra=ADMIN, status_code=204)
 def delete_workflow(name: str, request: Request) -> None:
     """Delete a saved template (built-in ones stay)."""
     _service(request).delete(name)
 
 
-@router.post("/{name}/runs", status_code=201)
+@router.post("/{name}/runs", openapi_extra=EDITOR, status_code=201)
 def start_run(
     name: str, request: Request, body: Annotated[RunRequest | None, Body()] = None
 ) -> dict[str, Any]:
@@ -160,12 +161,12 @@ def start_run(
     return {"run_id": run_id, "workflow": name, "status": "starting"}
 
 
-@router.get("/{name}/runs")
+@router.get("/{name}/runs", openapi_extra=VIEWER)
 def list_runs(name: str, request: Request, limit: int = 20) -> list[dict[str, Any]]:
     return _service(request).runs(name, min(max(limit, 1), 200))
 
 
-@router.post("/{name}/schedules", status_code=201)
+@router.post("/{name}/schedules", openapi_extra=EDITOR, status_code=201)
 def add_schedule(name: str, body: ScheduleRequest, request: Request) -> dict[str, Any]:
     """Run this workflow by itself: checked against the workflow (drawn inputs, their values,
     budgets) before it is saved."""
@@ -173,7 +174,7 @@ def add_schedule(name: str, body: ScheduleRequest, request: Request) -> dict[str
     return _service(request).schedule(name, data, schedule_name=body.name).model_dump(mode="json")
 
 
-@router.get("/{name}/analytics")
+@router.get("/{name}/analytics", openapi_extra=VIEWER)
 def analytics(name: str, request: Request) -> dict[str, Any]:
     """Success rate, average and p95 duration, and cost of its runs."""
     return _service(request).analytics(name)

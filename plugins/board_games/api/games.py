@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from apps.api.deps import uploaded
+from apps.api.deps import EDITOR, VIEWER, uploaded
 
 router = APIRouter(prefix="/games", tags=["games"])
 
@@ -23,17 +23,17 @@ def _games(request: Request):  # noqa: ANN202
     return games_service(request.app.state.settings)
 
 
-@router.get("/search")
+@router.get("/search", openapi_extra=VIEWER)
 def search(q: str, request: Request, exact: bool = False) -> list[dict[str, Any]]:
     return [asdict(h) for h in _games(request).search(q, exact=exact)]
 
 
-@router.post("", status_code=201)
+@router.post("", openapi_extra=EDITOR, status_code=201)
 def add(body: AddBody, request: Request) -> list[dict[str, Any]]:
     return [g.model_dump(mode="json") for g in _games(request).add(body.bgg_ids)]
 
 
-@router.post("/{game}/rulebook", status_code=202)
+@router.post("/{game}/rulebook", openapi_extra=EDITOR, status_code=202)
 async def attach_rulebook(game: str, file: UploadFile, request: Request) -> dict[str, Any]:
     """Store the PDF for the game and ingest it now (a Dagster run in this process); returns
     the rulebook with its status, pages and chunks."""

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from apps.api.deps import EDITOR, VIEWER
 from lifeos.errors import LifeOSError
 
 router = APIRouter(tags=["rules"])
@@ -28,7 +29,7 @@ def _services(request: Request):  # noqa: ANN202
     return rules_services(request.app.state.settings)
 
 
-@router.post("/rules/ask")
+@router.post("/rules/ask", openapi_extra=EDITOR)
 def ask(body: AskBody, request: Request) -> dict[str, Any]:
     """Answer with verified page citations, or "I don't see this in the rulebook". The answer
     is saved as a `qa` entity (its id is `qa_id`) for feedback."""
@@ -38,6 +39,7 @@ def ask(body: AskBody, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/rules/ask/stream",
+    openapi_extra=EDITOR,
     response_class=StreamingResponse,
     responses={
         200: {
@@ -74,7 +76,7 @@ def _event(what: str, value: Any) -> str:
     return f"event: {what}\ndata: {json.dumps(data)}\n\n"
 
 
-@router.get("/rulebooks")
+@router.get("/rulebooks", openapi_extra=VIEWER)
 def rulebooks(request: Request) -> list[dict[str, Any]]:
     books, _ = _services(request)
     return books.list()

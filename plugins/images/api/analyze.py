@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
-from apps.api.deps import uploaded
+from apps.api.deps import EDITOR, uploaded
 from plugins.images.tools.analyze.service import MAX_FILE_BYTES, AnalysisService
 from plugins.images.tools.analyze.suggestions import parse_backend
 
@@ -25,7 +25,7 @@ def _service(request: Request) -> AnalysisService:
     return analysis_services(request.app.state.settings)
 
 
-@router.post("/analyze", status_code=201)
+@router.post("/analyze", openapi_extra=EDITOR, status_code=201)
 async def analyze(
     file: UploadFile, request: Request, kinds: str = "", backend: str | None = None
 ) -> dict[str, Any]:
@@ -38,7 +38,7 @@ async def analyze(
     return {"id": analysis_id, **analysis.model_dump(mode="json")}
 
 
-@router.post("/analyses/{analysis_id}/accept")
+@router.post("/analyses/{analysis_id}/accept", openapi_extra=EDITOR)
 def accept(analysis_id: str, body: AcceptBody, request: Request) -> dict[str, Any]:
     ids = _service(request).accept(analysis_id, suggestions=body.suggestions, indices=body.indices)
     return {"entity_ids": ids}

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from apps.api.deps import LibraryDep
+from apps.api.deps import EDITOR, VIEWER, LibraryDep
 from plugins.images.kinds import ImageBatchSpace, Schedule
 
 router = APIRouter(tags=["schedules"])
@@ -34,7 +34,7 @@ def _checked(request: Request, lib: Any, body: ScheduleBody) -> dict[str, Any]:
     return body.data.model_dump(mode="json")
 
 
-@router.get("/schedules")
+@router.get("/schedules", openapi_extra=VIEWER)
 def list_schedules(lib: LibraryDep) -> list[dict[str, Any]]:
     from plugins.images.tools.schedules import next_runs
 
@@ -51,7 +51,7 @@ def list_schedules(lib: LibraryDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/schedules", status_code=201)
+@router.post("/schedules", openapi_extra=EDITOR, status_code=201)
 def create_schedule(body: ScheduleBody, request: Request, lib: LibraryDep) -> dict[str, Any]:
     data = _checked(request, lib, body)
     with lib.store() as store:
@@ -60,7 +60,7 @@ def create_schedule(body: ScheduleBody, request: Request, lib: LibraryDep) -> di
         ).model_dump(mode="json")
 
 
-@router.put("/schedules/{schedule_id}")
+@router.put("/schedules/{schedule_id}", openapi_extra=EDITOR)
 def replace_schedule(
     schedule_id: str, body: ScheduleBody, request: Request, lib: LibraryDep
 ) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def replace_schedule(
         ).model_dump(mode="json")
 
 
-@router.post("/schedules/{schedule_id}/pause")
+@router.post("/schedules/{schedule_id}/pause", openapi_extra=EDITOR)
 def pause(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
     with lib.store() as store:
         return store.update("schedule", schedule_id, {"data": {"enabled": False}}).model_dump(
@@ -80,7 +80,7 @@ def pause(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
         )
 
 
-@router.post("/schedules/{schedule_id}/resume")
+@router.post("/schedules/{schedule_id}/resume", openapi_extra=EDITOR)
 def resume(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
     with lib.store() as store:
         return store.update("schedule", schedule_id, {"data": {"enabled": True}}).model_dump(
@@ -88,7 +88,7 @@ def resume(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
         )
 
 
-@router.post("/schedules/{schedule_id}/run-now", status_code=202)
+@router.post("/schedules/{schedule_id}/run-now", openapi_extra=EDITOR, status_code=202)
 def run_now(schedule_id: str, request: Request) -> dict[str, Any]:
     """A manual tick; its batch is queued for the Dagster daemon."""
     service = _service(request)
@@ -96,17 +96,17 @@ def run_now(schedule_id: str, request: Request) -> dict[str, Any]:
     return service.history(schedule_id, limit=1)[0]
 
 
-@router.get("/schedules/{schedule_id}/history")
+@router.get("/schedules/{schedule_id}/history", openapi_extra=VIEWER)
 def history(schedule_id: str, request: Request, limit: int = 100) -> list[dict[str, Any]]:
     return _service(request).history(schedule_id, limit=min(max(limit, 1), 500))
 
 
-@router.get("/notifications")
+@router.get("/notifications", openapi_extra=VIEWER)
 def notifications(request: Request, unread: bool = False) -> dict[str, Any]:
     service = _service(request)
     return {"unread": service.unread(), "items": service.notifications(unread_only=unread)}
 
 
-@router.post("/notifications/read")
+@router.post("/notifications/read", openapi_extra=EDITOR)
 def mark_read(request: Request) -> dict[str, int]:
     return {"marked": _service(request).mark_read()}

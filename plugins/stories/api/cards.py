@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import Response
 
-from apps.api.deps import LibraryDep, uploaded
+from apps.api.deps import EDITOR, VIEWER, LibraryDep, uploaded
 from lifeos.errors import BadRequest
 from plugins.stories.tools.cards import (
     MAX_CARD_BYTES,
@@ -20,7 +20,7 @@ from plugins.stories.tools.cards import (
 router = APIRouter(prefix="/cards", tags=["cards"])
 
 
-@router.post("", status_code=201)
+@router.post("", openapi_extra=EDITOR, status_code=201)
 async def import_(file: UploadFile, lib: LibraryDep, request: Request) -> dict[str, Any]:
     async with uploaded(file, max_bytes=MAX_CARD_BYTES, what="cards") as path:
         with lib.store() as store:
@@ -28,7 +28,7 @@ async def import_(file: UploadFile, lib: LibraryDep, request: Request) -> dict[s
             return character.model_dump(mode="json")
 
 
-@router.get("/{character_id}")
+@router.get("/{character_id}", openapi_extra=VIEWER)
 def export(character_id: str, lib: LibraryDep, request: Request, format: str = "json") -> Any:
     """The character as a card: `format=json` (the card) or `format=png` (picture + card)."""
     if format not in ("json", "png"):

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from apps.api.deps import EDITOR, VIEWER
+
 router = APIRouter(prefix="/stories", tags=["stories"])
 
 
@@ -44,7 +46,7 @@ def _describe(service, story_id: str) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
-@router.post("", status_code=201)
+@router.post("", openapi_extra=EDITOR, status_code=201)
 def create(body: NewStory, request: Request, wait: bool = False) -> dict[str, Any]:
     """Create the story; with `wait=true` run its three steps now (a Dagster run)."""
     service = _service(request)
@@ -64,12 +66,12 @@ def create(body: NewStory, request: Request, wait: bool = False) -> dict[str, An
     return _describe(service, story.id)
 
 
-@router.get("/{story_id}")
+@router.get("/{story_id}", openapi_extra=VIEWER)
 def get(story_id: str, request: Request) -> dict[str, Any]:
     return _describe(_service(request), story_id)
 
 
-@router.post("/{story_id}/rerun")
+@router.post("/{story_id}/rerun", openapi_extra=EDITOR)
 def rerun(story_id: str, body: Rerun, request: Request) -> dict[str, Any]:
     from plugins.stories.pipelines import run_story
 
@@ -83,7 +85,7 @@ def rerun(story_id: str, body: Rerun, request: Request) -> dict[str, Any]:
     return _describe(service, story_id)
 
 
-@router.get("/{story_id}/export", response_class=FileResponse)
+@router.get("/{story_id}/export", openapi_extra=VIEWER, response_class=FileResponse)
 def export(story_id: str, request: Request, format: str = "html") -> FileResponse:
     """One self-contained HTML file (format=html) or the Markdown text (format=md)."""
     service = _service(request)
