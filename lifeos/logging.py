@@ -14,8 +14,24 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 request_id_var: ContextVar[str | None] = ContextVar("lifeos_request_id", default=None)
 
-_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization)", re.I)
+_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization|cookie)", re.I)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@/\s]+)(@)")
+# Values that are secrets wherever they appear: our API tokens, bearer credentials, the
+# usual shape of provider keys (sk-...), session cookies.
+_SECRET_VALUES = [
+    (re.compile(r"lifeos_[A-Za-z0-9_-]{16,}"), "lifeos_***"),
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"), r"\1***"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"), "sk-***"),
+    (re.compile(r"(lifeos_(?:session|csrf)=)[^;\s]+"), r"\1***"),
+]
+_registered: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """A configured secret (a provider's API key, BoardGameGeek's token): hidden wherever it
+    appears in a log line or a traceback."""
+    if value and len(value) >= 6:
+        _registered.add(value)
 
 
 def new_request_id() -> str:
@@ -23,9 +39,13 @@ def new_request_id() -> str:
 
 
 def redact(value: Any) -> Any:
-    """Hide passwords inside URLs in a string value."""
+    """Hide passwords inside URLs, tokens, keys and registered secrets in a string value."""
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(r"\1***\3", value)
+        value = _URL_PASSWORD.sub(r"\1***\3", value)
+        for pattern, mask in _SECRET_VALUES:
+            value = pattern.sub(mask, value)
+        for secret in _registered:
+            value = value.replace(secret, "***")
     return value
 
 
@@ -67,8 +87,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
             _add_request_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _filter_secrets,
             structlog.processors.format_exc_info,
+            _filter_secrets,  # after the traceback is text: it is filtered too
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

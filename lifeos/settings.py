@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         "(every API worker shares them)",
     )
     login_limit_ip: str = Field("30/minute", description="sign-in attempts per IP address")
+    rate_limit_user: str = Field(
+        "100/minute", description="API calls per signed-in account (empty: no limit)"
+    )
+    rate_limit_ip: str = Field(
+        "1000/hour", description="API calls per IP address while sign-in is required"
+    )
+    rate_limit_generation: str = Field(
+        "10/minute", description="model runs and generations per signed-in account"
+    )
     login_limit_account: str = Field(
         "5 per 15 minutes; 20 per day", description="failed sign-ins per account, then locked"
     )
@@ -175,6 +184,15 @@ class Settings(BaseSettings):
     @property
     def exports_dir(self) -> Path:
         return self.home.resolve() / "exports"
+
+    def register_secrets(self) -> None:
+        """The configured secrets, hidden from every log line (`lifeos.logging`)."""
+        from lifeos.logging import register_secret
+
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                register_secret(value.get_secret_value())
 
     @property
     def sign_in_required(self) -> bool:

@@ -552,3 +552,111 @@ def test_V6_accounts_and_tokens_from_the_cli(
     assert json.loads(capsys.readouterr().out)["disabled"] is True
     assert main(["users", "list", "--json"]) == 0
     assert [a["username"] for a in json.loads(capsys.readouterr().out)] == ["kim"]
+
+
+# ---- rate limits -----------------------------------------------------------------------------
+
+
+def test_rate_limits_per_account_per_ip_and_for_generations(secured: Settings) -> None:
+    limited = secured.model_copy(
+        update={
+            "rate_limit_user": "3/minute",
+            "rate_limit_ip": "8/minute",
+            "rate_limit_generation": "1/minute",
+        }
+    )
+    with TestClient(create_app(limited, studio=False), base_url="https://127.0.0.1") as c:
+        vic = bearer(token(limited, "vic"))
+        answers = [c.get("/api/v1/kinds", headers=vic) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[0].headers["ratelimit-policy"] == '"ip";q=8;w=60, "user";q=3;w=60'
+        assert answers[2].headers["ratelimit"].split(", ")[1].startswith('"user";r=0;t=')
+        refused = answers[3]
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert "at most 3 per minute" in refused.json()["error"]["message"]
+        # A generation costs a model run: one a minute here, counted before the body is read.
+        eve = bearer(token(limited, "eve"))
+        first = c.post("/api/v1/tools/nope/run", json={}, headers=eve)
+        second = c.post("/api/v1/tools/nope/run", json={}, headers=eve)
+        assert first.status_code != 429 and second.status_code == 429
+        assert "generations" in second.json()["error"]["message"]
+        # The IP's limit covers everyone from it (8 a minute: 4 + 2 so far, and anonymous).
+        ada = bearer(token(limited, "ada"))
+        statuses = [c.get("/api/v1/kinds", headers=ada).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+
+
+def test_rate_limits_in_redis_are_shared_by_every_worker(secured: Settings) -> None:
+    import uuid
+
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - Redis runs on these machines
+        pytest.skip(f"Redis is not reachable: {exc}")
+    shared = secured.model_copy(
+        update={
+            "rate_limit_storage": "redis://127.0.0.1:6379/15",
+            "rate_limit_user": "2/minute",
+            "rate_limit_ip": "",
+        }
+    )
+    user = f"w{uuid.uuid4().hex[:8]}"  # Redis outlives the test: a name of its own
+    Accounts.of(shared).add(user, PASSWORD, "viewer")
+    value = bearer(token(shared, user))
+    one, two = (
+        TestClient(create_app(shared, studio=False), base_url="https://127.0.0.1") for _ in range(2)
+    )
+    with one, two:  # two API workers
+        assert one.get("/api/v1/kinds", headers=value).status_code == 200
+        assert two.get("/api/v1/kinds", headers=value).status_code == 200
+        assert one.get("/api/v1/kinds", headers=value).status_code == 429
+
+
+# ---- secrets -------------------------------------------------------------------------------
+
+
+def test_secrets_never_reach_logs_tracebacks_the_database_or_exports(
+    secured: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pydantic import SecretStr
+
+    from lifeos.db.models import ALL_TABLES
+    from lifeos.logging import configure_logging, get_logger
+
+    configure_logging("DEBUG", json=True)
+    s = secured.model_copy(update={"bgg_token": SecretStr("bgg-secret-123456")})
+    with TestClient(create_app(s, studio=False), base_url="https://127.0.0.1") as c:
+        value = token(s, "eve")
+        c.post("/auth/login", json={"username": "eve", "password": "not " + PASSWORD})
+        sign_in(c, "eve")
+        session = c.cookies.get("__Host-lifeos_session")
+        assert session and c.get("/api/v1/kinds", headers=bearer(value)).status_code == 200
+        c.get("/api/v1/kinds", headers=bearer("lifeos_" + "x" * 43))
+        c.post("/api/v1/entities/character", json={"name": f"{PASSWORD}?"}, headers=bearer(value))
+        exported = c.get("/api/v1/export", headers=bearer(value)).text
+        log = get_logger("test")
+        log.info("calling", detail=f"Authorization: Bearer {value}", cookie=session)
+        log.info("db", url="postgresql://u:pw1234567@db/x", note=f"lifeos_session={session}")
+        try:
+            raise RuntimeError(f"failed with {value} and bgg-secret-123456")
+        except RuntimeError:
+            log.exception("boom")
+    captured = capsys.readouterr()
+    logs = captured.out + captured.err
+    assert "boom" in logs and "lifeos_***" in logs  # the lines are there, masked
+    with session_scope(s.database_url) as db:
+        rows = [
+            str(row)
+            for table in ALL_TABLES
+            for row in db.execute(sa.text(f"SELECT * FROM {table}")).all()  # noqa: S608
+        ]
+    stored = "\n".join(rows)
+    for secret in (value, session, "bgg-secret-123456", "pw1234567"):
+        assert secret not in logs, secret
+        assert secret not in stored and secret not in exported, secret
+    # A password people typed is not kept: only its hash (an entity named after it is theirs).
+    assert PASSWORD not in logs
+    assert all(PASSWORD not in r for r in rows if "argon2" in r)

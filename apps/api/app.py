@@ -42,9 +42,10 @@ def create_app(
     settings: Settings | None = None, *, studio: bool = True, plugins: PluginHost | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
-    from apps.api.security import SecurityMiddleware, check_can_serve
+    from apps.api.security import SecurityMiddleware, check_can_serve, limiter_for
 
     check_can_serve(settings)
+    settings.register_secrets()
     host = plugins or get_plugins()  # found and loaded now, not in the first requests
 
     @asynccontextmanager
@@ -80,6 +81,7 @@ def create_app(
         dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
+    app.state.limiter = limiter_for(settings)
     app.state.library = Library(settings, host.kinds)
     app.state.plugins = host
     app.include_router(health.router)
@@ -109,7 +111,7 @@ def create_app(
         },
     )
     # Who is asking (token, session or the local owner), CSRF and origin checks, headers.
-    app.add_middleware(SecurityMiddleware, settings=settings)
+    app.add_middleware(SecurityMiddleware, settings=settings, limiter=app.state.limiter)
     if settings.cors_origins:  # outside the checks: a preflight carries no credentials
         app.add_middleware(
             CORSMiddleware,

@@ -24,6 +24,10 @@ PUBLIC = {ROLE_KEY: "public"}  # health probes, the sign-in
 VIEWER = {ROLE_KEY: Role.viewer.value}
 EDITOR = {ROLE_KEY: Role.editor.value}
 ADMIN = {ROLE_KEY: Role.admin.value}
+# Routes that run a model or start generation: an editor's, and counted against the
+# generation rate limit (`rate_limit_generation`) besides the API's.
+RATE_KEY = "x-rate-limit"
+GENERATION = {ROLE_KEY: Role.editor.value, RATE_KEY: "generation"}
 
 
 def route_role(route: object) -> str:
@@ -44,6 +48,10 @@ def authorize(request: Request) -> None:
             f"{request.method} {request.url.path} needs the {needed} role; "
             f"{principal.username} is {principal.role.value}"
         )
+    rule = request.app.state.settings.rate_limit_generation
+    limited = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    if limited.get(RATE_KEY) == "generation" and rule and principal.via != "loopback":
+        request.app.state.limiter.hit(rule, "generation", principal.username, what="generations")
 
 
 class Library:

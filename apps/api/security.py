@@ -16,6 +16,7 @@ every response carries.
 from __future__ import annotations
 
 import hmac
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -24,9 +25,10 @@ import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lifeos.errors import Forbidden, LifeOSError, NoAdminAccount, Unauthorized
+from lifeos.errors import Forbidden, LifeOSError, NoAdminAccount, TooManyRequests, Unauthorized
 from lifeos.logging import request_id_var
 from lifeos.security.accounts import Accounts
+from lifeos.security.ratelimit import Limiter, State
 from lifeos.security.roles import Principal, Role, acting_as
 from lifeos.settings import Settings
 
@@ -35,7 +37,15 @@ SESSION, CSRF = "lifeos_session", "lifeos_csrf"
 CSRF_HEADER = "x-csrf-token"
 OWNER = Principal("owner", Role.admin, "loopback")
 # Reachable by anyone: the probes, the sign-in page and form, the studio's own static bundle.
-OPEN = ("/healthz", "/readyz", "/login", "/auth/login", "/favicon.ico", "/assets/studio/")
+OPEN = (
+    "/health/",
+    "/healthz",
+    "/readyz",
+    "/login",
+    "/auth/login",
+    "/favicon.ico",
+    "/assets/studio/",
+)
 CSP = (
     "default-src 'self'; "
     # Gradio's page starts with inline scripts and runs components' code (`js_on_load`)
@@ -117,12 +127,40 @@ def same_site(headers: Headers, allowed: frozenset[str]) -> bool:
     return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
+LIMITED = ("/api/", "/auth/")  # what the per-account and per-IP limits count (not pages)
+
+
+def limiter_for(settings: Settings) -> Limiter:
+    """One per app: in memory its counts are this process's own (a fresh app, fresh counts);
+    in Redis every worker of the server shares one namespace."""
+    shared = not settings.rate_limit_storage.startswith("memory")
+    return Limiter(
+        settings.rate_limit_storage, "lifeos" if shared else f"lifeos-{secrets.token_hex(4)}"
+    )
+
+
 class SecurityMiddleware:
-    def __init__(self, app: ASGIApp, *, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, *, settings: Settings, limiter: Limiter) -> None:
         self.app = app
         self.settings = settings
         self.accounts = Accounts.of(settings)
+        self.limiter = limiter
         self.allowed = frozenset(o.rstrip("/") for o in settings.cors_origins)
+
+    def _limits(self, scope: Scope, principal: Principal | None) -> list[tuple[str, State]]:
+        """Count the request against the per-IP (while sign-in is required) and per-account
+        limits; refused with 429 past either. The owner on loopback is not limited."""
+        if not scope["path"].startswith(LIMITED):
+            return []
+        counted: list[tuple[str, State]] = []
+        s = self.settings
+        if s.sign_in_required and s.rate_limit_ip:
+            ip = (scope.get("client") or ("?", 0))[0]
+            counted.append(("ip", self.limiter.hit(s.rate_limit_ip, "ip", ip, what="requests")))
+        if principal is not None and principal.via != "loopback" and s.rate_limit_user:
+            state = self.limiter.hit(s.rate_limit_user, "user", principal.username, what="calls")
+            counted.append(("user", state))
+        return counted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -135,6 +173,13 @@ class SecurityMiddleware:
             return
         headers = Headers(scope=scope)
         who = await anyio.to_thread.run_sync(identify, self.accounts, self.settings, headers)
+        try:
+            counted = self._limits(scope, who.principal)
+        except TooManyRequests as exc:
+            await refuse(scope, send, exc)
+            return
+        if counted:
+            send = with_rate_limit_headers(send, counted)
         if who.principal is None:
             if method == "GET" and "text/html" in headers.get("accept", ""):
                 await redirect(send, f"/login?next={quote(path)}")
@@ -157,6 +202,22 @@ class SecurityMiddleware:
         scope.setdefault("state", {})["principal"] = who.principal
         with acting_as(who.principal):
             await self.app(scope, receive, send)
+
+
+def with_rate_limit_headers(send: Send, counted: list[tuple[str, State]]) -> Send:
+    policy = ", ".join(state.policy(name) for name, state in counted)
+    now = ", ".join(state.now(name) for name, state in counted)
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [
+                *message.get("headers", []),
+                (b"ratelimit-policy", policy.encode()),
+                (b"ratelimit", now.encode()),
+            ]
+        await send(message)
+
+    return sending
 
 
 def with_security_headers(scope: Scope, send: Send) -> Send:

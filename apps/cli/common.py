@@ -30,6 +30,7 @@ _json_errors = False
 def settings() -> Settings:
     s = get_settings()
     configure_logging(s.log_level, s.log_json)
+    s.register_secrets()
     return s
 
 

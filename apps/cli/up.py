@@ -224,7 +224,7 @@ def up(
         for name, cmd in _commands(s, workers).items():
             procs[name] = _start(name, cmd, s, env)
         api_url = f"http://{s.api_host}:{s.api_port}"
-        _wait_ready(f"{api_url}/readyz", procs, ready_timeout, s)
+        _wait_ready(f"{api_url}/health/ready", procs, ready_timeout, s)
         _wait_ready(f"{s.dagster_ui_url}/server_info", procs, ready_timeout, s)
         sign_in = "  (sign in with an account: `lifeos users`)" if s.sign_in_required else ""
         lines = [

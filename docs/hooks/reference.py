@@ -154,11 +154,30 @@ def api_reference() -> str:
         f"document at `{spec_url(API_PREFIX)}` and an interactive page at `/docs`.",
         "",
         f"{sum(len(v) for v in by_tag.values())} operations in {len(by_tag)} groups:"
-        f" {', '.join(f'[{t}](#{t})' for t in by_tag)}.",
+        f" {', '.join(f'[{t}](#{t})' for t in by_tag)}. Each names the role it needs"
+        " ([security](../operations/security.md)); the document says it as `x-role`.",
+        "",
+        "## Versioning and deprecation",
+        "",
+        f"`{API_PREFIX}` is frozen: its OpenAPI document is kept in",
+        "`tests/fixtures/openapi_v1.json` and `tests/test_api_contract.py` fails on any change",
+        "to it, until the snapshot is updated on purpose (`LIFEOS_UPDATE_OPENAPI=1`). Adding a",
+        "route or an optional field is a reviewed snapshot change; removing or renaming one, or",
+        "making a field required, waits for `/api/v2`. A route that has a newer form keeps",
+        "working for at least six months and says so on every answer: `Deprecation` (RFC 9745,",
+        "the date it was deprecated), `Sunset` (RFC 8594, the date it goes) and",
+        '`Link: <successor>; rel="successor-version"`; the document marks it `deprecated`.',
+        "`/healthz` and `/readyz` are such routes (their successors: `/health/live`,",
+        "`/health/ready`).",
         "",
     ]
     for tag, ops in by_tag.items():
-        out += [f"## {tag}", "", "| method | path | summary | parameters |", "|---|---|---|---|"]
+        out += [
+            f"## {tag}",
+            "",
+            "| method | path | role | summary | parameters |",
+            "|---|---|---|---|---|",
+        ]
         for method, path, op in ops:
             summary = op.get("summary", "")
             about = (op.get("description") or "").strip().split("\n\n")[0]
@@ -171,7 +190,10 @@ def api_reference() -> str:
             if "requestBody" in op:
                 content = op["requestBody"].get("content", {})
                 params.append(f"body: {', '.join(f'`{c}`' for c in content)}")
-            out.append(f"| `{method}` | `{path}` | {text} | {'<br>'.join(params)} |")
+            if op.get("deprecated"):
+                text = f"*deprecated* {text}"
+            role = op.get("x-role", "admin")
+            out.append(f"| `{method}` | `{path}` | {role} | {text} | {'<br>'.join(params)} |")
         out.append("")
     return "\n".join(out) + "\n"
 

@@ -165,7 +165,9 @@ class Router:
 
             return OllamaProvider(host=cfg.ollama.host)
         from lifeos.llm.providers.openai import OpenAIProvider
+        from lifeos.logging import register_secret
 
+        register_secret(cfg.openai.api_key)  # never in a log line or a traceback
         return OpenAIProvider(base_url=cfg.openai.base_url, api_key=cfg.openai.api_key)
 
     # ---- chat --------------------------------------------------------------------------------

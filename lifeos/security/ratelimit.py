@@ -40,6 +40,14 @@ class State:
     reset_s: int
     window_s: int
 
+    def policy(self, name: str) -> str:
+        """`RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers): quota and window."""
+        return f'"{name}";q={self.limit};w={self.window_s}'
+
+    def now(self, name: str) -> str:
+        """`RateLimit`: what is left and the seconds until the window frees some."""
+        return f'"{name}";r={self.remaining};t={self.reset_s}'
+
 
 class Limiter:
     def __init__(self, storage: str = "memory://", namespace: str = "lifeos") -> None:

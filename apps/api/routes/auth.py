@@ -102,9 +102,10 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def sign_in(settings: Settings, username: str, password: str, ip: str, agent: str) -> Signed:
+def sign_in(
+    settings: Settings, limiter: Limiter, username: str, password: str, ip: str, agent: str
+) -> Signed:
     """Throttled per IP (every attempt) and per account (its failures)."""
-    limiter = Limiter(settings.rate_limit_storage)
     name = username.strip().lower()[:64]
     limiter.hit(settings.login_limit_ip, "login-ip", ip, what="sign-in attempts")
     limiter.check(settings.login_limit_account, "login-account", name, what="failed sign-ins")
@@ -152,7 +153,13 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     agent = request.headers.get("user-agent", "")
     try:
         signed = await anyio.to_thread.run_sync(
-            sign_in, settings, body.username, body.password, _client(request), agent
+            sign_in,
+            settings,
+            request.app.state.limiter,
+            body.username,
+            body.password,
+            _client(request),
+            agent,
         )
     except LifeOSError as exc:
         if not form:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from apps.api.deps import ADMIN, EDITOR, VIEWER
+from apps.api.deps import ADMIN, GENERATION, VIEWER
 from lifeos.llm import models as service
 from lifeos.llm.router import Router, get_router
 
@@ -33,7 +33,7 @@ def models_status(request: Request) -> list[dict[str, Any]]:
     return service.status(_router(request))
 
 
-@router.post("/models/{alias}/test", openapi_extra=EDITOR)
+@router.post("/models/{alias}/test", openapi_extra=GENERATION)
 def test_model(alias: str, request: Request) -> dict[str, Any]:
     """Run a short prompt through the alias: load time and tokens/s."""
     return service.test_alias(_router(request), alias)
@@ -54,6 +54,6 @@ def list_tools() -> list[dict[str, Any]]:
     return service.tools_overview()
 
 
-@router.post("/tools/{name}/run", openapi_extra=EDITOR)
+@router.post("/tools/{name}/run", openapi_extra=GENERATION)
 def run_tool(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
     return service.run_tool(_router(request), name, body)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
-from apps.api.deps import ADMIN, EDITOR, VIEWER
+from apps.api.deps import ADMIN, EDITOR, GENERATION, VIEWER
 from lifeos.workflows import json_schema
 from pipelines.workflow_runs import WorkflowService, graph
 
@@ -75,7 +75,7 @@ def get_run(run_id: str, request: Request) -> dict[str, Any]:
     return _service(request).run(run_id)
 
 
-@router.post("/runs/{run_id}/retry", openapi_extra=EDITOR, status_code=201)
+@router.post("/runs/{run_id}/retry", openapi_extra=GENERATION, status_code=201)
 def retry_run(run_id: str, request: Request) -> dict[str, Any]:
     """Re-execute a failed run from its failed steps (Dagster's re-execution)."""
     service = _service(request)
@@ -107,7 +107,7 @@ def list_schedules(request: Request, workflow: str | None = None) -> list[dict[s
     return _service(request).schedules(workflow)
 
 
-@router.post("/schedules/{schedule_id}/run", openapi_extra=EDITOR, status_code=201)
+@router.post("/schedules/{schedule_id}/run", openapi_extra=GENERATION, status_code=201)
 def run_schedule(schedule_id: str, request: Request) -> dict[str, Any]:
     """One tick now (paused schedules too), its inputs drawn as the sensor would."""
     return _service(request).schedule_now(schedule_id)
@@ -148,7 +148,7 @@ def delete_workflow(name: str, request: Request) -> None:
     _service(request).delete(name)
 
 
-@router.post("/{name}/runs", openapi_extra=EDITOR, status_code=201)
+@router.post("/{name}/runs", openapi_extra=GENERATION, status_code=201)
 def start_run(
     name: str, request: Request, body: Annotated[RunRequest | None, Body()] = None
 ) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from apps.api.deps import EDITOR, VIEWER
+from apps.api.deps import GENERATION, VIEWER
 from lifeos.errors import LifeOSError
 
 router = APIRouter(tags=["rules"])
@@ -29,7 +29,7 @@ def _services(request: Request):  # noqa: ANN202
     return rules_services(request.app.state.settings)
 
 
-@router.post("/rules/ask", openapi_extra=EDITOR)
+@router.post("/rules/ask", openapi_extra=GENERATION)
 def ask(body: AskBody, request: Request) -> dict[str, Any]:
     """Answer with verified page citations, or "I don't see this in the rulebook". The answer
     is saved as a `qa` entity (its id is `qa_id`) for feedback."""
@@ -39,7 +39,7 @@ def ask(body: AskBody, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/rules/ask/stream",
-    openapi_extra=EDITOR,
+    openapi_extra=GENERATION,
     response_class=StreamingResponse,
     responses={
         200: {

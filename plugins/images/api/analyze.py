@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from pydantic import BaseModel
 
-from apps.api.deps import EDITOR, uploaded
+from apps.api.deps import EDITOR, GENERATION, uploaded
 from plugins.images.tools.analyze.service import MAX_FILE_BYTES, AnalysisService
 from plugins.images.tools.analyze.suggestions import parse_backend
 
@@ -25,7 +25,7 @@ def _service(request: Request) -> AnalysisService:
     return analysis_services(request.app.state.settings)
 
 
-@router.post("/analyze", openapi_extra=EDITOR, status_code=201)
+@router.post("/analyze", openapi_extra=GENERATION, status_code=201)
 async def analyze(
     file: UploadFile, request: Request, kinds: str = "", backend: str | None = None
 ) -> dict[str, Any]:

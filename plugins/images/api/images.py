@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import FileResponse
 
-from apps.api.deps import EDITOR, VIEWER, uploaded
+from apps.api.deps import EDITOR, GENERATION, VIEWER, uploaded
 from plugins.images.tools.batches import BatchRequest
 from plugins.images.tools.composer import ComposeRequest
 
@@ -35,7 +35,7 @@ def styles(request: Request) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/batches", openapi_extra=EDITOR, status_code=201)
+@router.post("/batches", openapi_extra=GENERATION, status_code=201)
 def create_batch(body: BatchRequest, request: Request, wait: bool = False) -> dict[str, Any]:
     """Queue a batch for the Dagster daemon, or with `wait=true` run it now as a Dagster run
     in this process and return it finished."""

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from apps.api.deps import EDITOR, VIEWER, LibraryDep
+from apps.api.deps import EDITOR, GENERATION, VIEWER, LibraryDep
 from plugins.images.kinds import ImageBatchSpace, Schedule
 
 router = APIRouter(tags=["schedules"])
@@ -88,7 +88,7 @@ def resume(schedule_id: str, lib: LibraryDep) -> dict[str, Any]:
         )
 
 
-@router.post("/schedules/{schedule_id}/run-now", openapi_extra=EDITOR, status_code=202)
+@router.post("/schedules/{schedule_id}/run-now", openapi_extra=GENERATION, status_code=202)
 def run_now(schedule_id: str, request: Request) -> dict[str, Any]:
     """A manual tick; its batch is queued for the Dagster daemon."""
     service = _service(request)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
-from apps.api.deps import EDITOR, VIEWER
+from apps.api.deps import GENERATION, VIEWER
 
 router = APIRouter(prefix="/stories", tags=["stories"])
 
@@ -46,7 +46,7 @@ def _describe(service, story_id: str) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
-@router.post("", openapi_extra=EDITOR, status_code=201)
+@router.post("", openapi_extra=GENERATION, status_code=201)
 def create(body: NewStory, request: Request, wait: bool = False) -> dict[str, Any]:
     """Create the story; with `wait=true` run its three steps now (a Dagster run)."""
     service = _service(request)
@@ -71,7 +71,7 @@ def get(story_id: str, request: Request) -> dict[str, Any]:
     return _describe(_service(request), story_id)
 
 
-@router.post("/{story_id}/rerun", openapi_extra=EDITOR)
+@router.post("/{story_id}/rerun", openapi_extra=GENERATION)
 def rerun(story_id: str, body: Rerun, request: Request) -> dict[str, Any]:
     from plugins.stories.pipelines import run_story
 
