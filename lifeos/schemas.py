@@ -88,7 +88,7 @@ class ListQuery(_Strict):
     """Everything a list can be asked for; the same for every kind."""
 
     limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=1_000_000)
     q: FilterText | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     favorite: bool | None = None
@@ -97,7 +97,7 @@ class ListQuery(_Strict):
     updated_after: datetime | None = None
     updated_before: datetime | None = None
     where: dict[str, FilterText] = Field(
-        default_factory=dict, description="equality on data fields"
+        default_factory=dict, max_length=10, description="equality on data fields (at most 10)"
     )
     sort: str = Field("-updated_at", description="a sort field, `-` prefix for descending")
     include_deleted: bool = False

@@ -660,3 +660,74 @@ def test_secrets_never_reach_logs_tracebacks_the_database_or_exports(
     # A password people typed is not kept: only its hash (an entity named after it is theirs).
     assert PASSWORD not in logs
     assert all(PASSWORD not in r for r in rows if "argon2" in r)
+
+
+# ---- injection -------------------------------------------------------------------------------
+
+PAYLOADS = [
+    "Robert'); DROP TABLE entities; --",
+    "' OR '1'='1",
+    '{"$gt": ""}',
+    "../../../../etc/passwd",
+    "..\\..\\..\\windows\\win.ini",
+    "nul\x00byte",
+    "<script>alert(1)</script>",
+    "${jndi:ldap://example.invalid/a}",
+    "%00%2e%2e%2f",
+    "\u202e\ufeff\u0007",
+    "😀" * 3000 + "𝕏",
+]
+
+
+def test_injection_strings_are_refused_or_kept_verbatim(settings: Settings, tmp_path: Any) -> None:
+    """In every string field, a name, a tag, a search, a path and an upload's filename."""
+    from urllib.parse import quote
+
+    from PIL import Image
+
+    with TestClient(create_app(settings, studio=False)) as c:
+        kept = 0
+        for payload in PAYLOADS:
+            body = {
+                "name": payload[:200],
+                "tags": [payload[:40]],
+                "data": {"description": payload, "greeting": payload[:500]},
+            }
+            made = c.post("/api/v1/entities/character", json=body)
+            assert made.status_code in (201, 400, 422), (payload[:40], made.text[:300])
+            if made.status_code != 201:  # refused with a clear problem
+                assert made.json()["error"]["message"]
+                body["tags"] = []  # tags have a grammar; the rest must still be kept
+                made = c.post("/api/v1/entities/character", json=body)
+            if made.status_code == 201:
+                kept += 1
+                got = c.get(f"/api/v1/entities/character/{made.json()['id']}").json()
+                assert got["name"] == body["name"] and got["data"]["description"] == payload
+            for answer in (
+                c.get("/api/v1/search", params={"q": payload[:200]}),
+                c.get("/api/v1/entities/character", params={"q": payload[:200]}),
+                c.get("/api/v1/entities/character", params={"data.description": payload[:200]}),
+                c.get(f"/api/v1/entities/{quote(payload[:100], safe='')}"),
+                c.get(f"/api/v1/entities/character/{quote(payload[:100], safe='')}"),
+            ):
+                assert answer.status_code in (200, 400, 404, 422), (payload[:40], answer.text)
+        assert kept >= len(PAYLOADS) - 2  # NUL (PostgreSQL text cannot hold it) may be refused
+        names = {e["name"] for e in c.get("/api/v1/entities/character?limit=200").json()["items"]}
+        assert PAYLOADS[0] in names  # stored as text, never run: the table is still there
+        # Hostile upload names: the content decides, the name never leaves our folder.
+        png = tmp_path / "p.png"
+        Image.new("RGB", (8, 8), "red").save(png)
+        outside = tmp_path.parent / "lifeos-escaped.png"
+        for name in ("../../" + outside.name, "..", "a\x00b.png", "x" * 400 + ".png", ""):
+            sent = c.post(
+                "/api/v1/images/import", files={"file": (name, png.read_bytes(), "image/png")}
+            )
+            assert sent.status_code in (201, 400, 422), (name[:40], sent.text[:300])
+        assert not outside.exists()
+        fake = c.post(
+            "/api/v1/images/import",
+            files={"file": ("photo.png", b"%PDF-1.4 not a png", "image/png")},
+        )
+        assert fake.status_code == 400  # a name and a type that lie are caught by the content
+        many = {f"data.f{i}": "x" for i in range(11)}
+        assert c.get("/api/v1/entities/character", params=many).status_code == 400

@@ -96,6 +96,15 @@ async def uploaded(file: UploadFile, *, max_bytes: int, what: str) -> AsyncItera
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"{what} up to {max_bytes} bytes")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(file.filename or "upload").name
+        path = Path(tmp) / safe_filename(file.filename)
         path.write_bytes(data)
         yield path
+
+
+def safe_filename(name: str | None) -> str:
+    """An upload's name as a plain file name in our folder: no folders (`../`), no control
+    characters or NULs, not `.` or `..`, at most 200 characters; what is checked is the
+    content, never the name."""
+    base = "".join(c for c in Path((name or "").replace("\\", "/")).name if c.isprintable())
+    base = base.strip().lstrip(".")[-200:]
+    return base or "upload"

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lifeos.errors import LifeOSError, TooManyRequests, Unauthorized, ValidationFailed
+from lifeos.errors import (
+    BadRequest,
+    LifeOSError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from lifeos.logging import get_logger
 
 log = get_logger(__name__)
@@ -51,6 +58,16 @@ def install_error_handlers(app: FastAPI) -> None:
         err = LifeOSError(str(exc.detail), code="not_found" if exc.status_code == 404 else "http")
         err.http_status = exc.status_code
         return problem_response(err, _rid(request))
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _data(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL byte in PostgreSQL text, a number out of
+        # range): the request's fault, said without the SQL.
+        log.info("request refused by the database", path=request.url.path, error=str(exc.orig))
+        first = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else "invalid value"
+        return problem_response(
+            BadRequest(f"a value the database cannot store: {first}"), _rid(request)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

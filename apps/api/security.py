@@ -25,7 +25,14 @@ import anyio.to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lifeos.errors import Forbidden, LifeOSError, NoAdminAccount, TooManyRequests, Unauthorized
+from lifeos.errors import (
+    BadRequest,
+    Forbidden,
+    LifeOSError,
+    NoAdminAccount,
+    TooManyRequests,
+    Unauthorized,
+)
 from lifeos.logging import request_id_var
 from lifeos.security.accounts import Accounts
 from lifeos.security.ratelimit import Limiter, State
@@ -168,6 +175,9 @@ class SecurityMiddleware:
             return
         send = with_security_headers(scope, send)
         path, method = scope["path"], scope["method"]
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            await refuse(scope, send, BadRequest("NUL bytes are not allowed in a path or query"))
+            return
         if path.startswith(OPEN) or path == "/":
             await self.app(scope, receive, send)
             return
