@@ -136,6 +136,7 @@ def tool_calls_frame(url: str, *, latest: int | None = None) -> pl.DataFrame:
         ToolCall.ok,
         ToolCall.error,
         ToolCall.run_id,
+        ToolCall.actor,
     )
     if latest is not None:
         stmt = stmt.order_by(ToolCall.created_at.desc(), ToolCall.id.desc()).limit(latest)
@@ -157,6 +158,7 @@ def tool_calls_frame(url: str, *, latest: int | None = None) -> pl.DataFrame:
             "ok": pl.Boolean,
             "error": pl.String,
             "run_id": pl.String,
+            "actor": pl.String,  # who asked (an account), for cost per user
         },
     )
 

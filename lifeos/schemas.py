@@ -133,3 +133,4 @@ class RevisionOut(BaseModel):
     deleted: bool
     created_at: datetime
     request_id: str | None = None
+    actor: str | None = Field(None, description="the account that made this revision")

@@ -175,8 +175,11 @@ def test_V7_logout_and_password_change_end_every_session(
     assert other.get("/auth/me").status_code == 401  # the other browser is signed out too
     assert client.get("/auth/me").status_code == 401
     csrf = sign_in(client, "eve", "an even better one")
-    assert client.post("/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
+    sign_in(other, "eve", "an even better one")
+    out = client.post("/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert out.status_code == 200 and out.json()["sessions_ended"] == 2
     assert client.get("/auth/me").status_code == 401
+    assert other.get("/auth/me").status_code == 401  # signing out ends them all
     assert Accounts.of(secured).sessions("eve") == 0
 
 
@@ -407,6 +410,16 @@ def test_revisions_and_ledger_rows_name_who_made_them(
         ).all()
         assert actors == ["eve"]
         assert db.scalars(sa.select(ToolCall.actor)).all() == ["vic"]
+    # "Who changed this" in the history, cost per user in the ledger's analytics.
+    from lifeos.analytics import tool_calls_frame, usage_by
+
+    history = client.get(
+        f"/api/v1/entities/character/{made.json()['id']}/history",
+        headers=bearer(token(secured, "vic")),
+    )
+    assert [r["actor"] for r in history.json()] == ["eve"]
+    per_user = usage_by(tool_calls_frame(secured.database_url), "actor")
+    assert per_user["actor"].to_list() == ["vic"] and per_user["calls"].to_list() == [1]
 
 
 def test_unauthorized_is_a_clear_problem(client: TestClient) -> None:

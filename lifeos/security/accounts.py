@@ -5,7 +5,8 @@
   both get the same answer.
 - Sessions: a random 256-bit token in the browser's cookie; the DB keeps its sha256, the
   account, a CSRF token, the last activity (idle expiry) and an absolute end. A new session
-  at every sign-in; a password change, a role change or disabling ends every session.
+  at every sign-in; signing out, a password change, a role change or disabling ends every
+  session of the account.
 - Tokens: `lifeos_` + 256 random bits, shown once; the DB keeps the sha256, a role no higher
   than the owner's, an expiry and the revocation.
 """
@@ -257,11 +258,17 @@ class Accounts:
             role = Role(account.role)
             return Principal(account.username, role, "session", account.id, row.id), row.csrf_token
 
-    def sign_out(self, token: str) -> None:
+    def sign_out(self, token: str) -> int:
+        """End every session of the account this one belongs to (a lost phone's too); how
+        many ended."""
         with session_scope(self.url) as session:
             row = session.get(AuthSession, digest(token))
-            if row is not None:
-                session.delete(row)
+            if row is None:
+                return 0
+            result = session.execute(
+                sa.delete(AuthSession).where(AuthSession.account_id == row.account_id)
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     def sessions(self, username: str) -> int:
         with session_scope(self.url) as session:

@@ -188,15 +188,14 @@ def _json(body: dict[str, Any]) -> Response:
 
 @router.post("/auth/logout", openapi_extra=VIEWER)
 def logout(request: Request, settings: SettingsDep) -> Response:
-    """End this browser's session."""
+    """Sign out: every session of the account ends (this browser's and any other's)."""
     from starlette.datastructures import Headers
 
     from apps.api.security import SESSION, _cookie
 
     token = _cookie(Headers(scope=request.scope), SESSION)
-    if token:
-        _accounts(settings).sign_out(token)
-    response = _json({"signed_out": bool(token)})
+    ended = _accounts(settings).sign_out(token) if token else 0
+    response = _json({"signed_out": bool(token), "sessions_ended": ended})
     clear_session_cookies(response, request)
     return response
 
