@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from lifeos import metrics, tracing
 from lifeos.db.engine import session_scope
 from lifeos.db.models import ToolCall, utcnow
 from lifeos.logging import request_id_var
@@ -47,6 +48,30 @@ class Ledger:
                     **asdict(call),
                 )
             )
+        # the counters move with the row, never apart from it
+        metrics.record_call(
+            kind=call.kind,
+            provider=call.provider,
+            alias=call.alias,
+            model=call.model,
+            tool=call.tool,
+            ok=call.ok,
+            tokens_in=call.tokens_in,
+            tokens_out=call.tokens_out,
+            latency_ms=call.latency_ms,
+            cost_usd=call.cost_usd,
+        )
+        tracing.record_model_call(
+            kind=call.kind,
+            provider=call.provider,
+            model=call.model,
+            alias=call.alias,
+            tool=call.tool,
+            tokens_in=call.tokens_in,
+            tokens_out=call.tokens_out,
+            latency_ms=call.latency_ms,
+            error=call.error,
+        )
 
     def spent(
         self, *, since: datetime | None = None, run_id: str | None = None, tool: str | None = None

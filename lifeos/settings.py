@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     login_limit_account: str = Field(
         "5 per 15 minutes; 20 per day", description="failed sign-ins per account, then locked"
     )
+    traces: Literal["off", "console", "file", "otlp"] = Field(
+        "off", description="where OpenTelemetry traces go; off: nowhere, no network"
+    )
+    otlp_endpoint: str = Field("", description="OTLP/HTTP traces endpoint (traces=otlp)")
+    traces_file: str = Field("", description="JSON lines file for traces=file")
+    min_free_disk_mb: int = Field(
+        500, ge=0, description="/health/ready fails below this much free disk in the home"
+    )
     cors_origins: list[str] = Field(
         [], description="origins (https://host:port) whose pages may call the API; none by default"
     )

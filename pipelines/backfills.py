@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from lifeos import tracing
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.errors import BadRequest, NotFound
 from lifeos.security.roles import Role, require, run_tags
@@ -228,6 +229,7 @@ class Backfills:
         backfill_id = make_new_backfill_id()
         tags = {TAG: backfill_id, "lifeos/source": source, COUNT_TAG: str(len(chosen))}
         tags |= run_tags()  # who started it: its runs' ledger rows name them
+        tags |= tracing.run_tags()  # and the trace of the request that did
         if node.tags.get(HEAVY) == "true":  # one at a time, like the asset's own job's runs
             tags[HEAVY] = "true"
         with self._instance() as instance:

@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 import httpx
 
+from lifeos import tracing
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.logging import get_logger
 from lifeos.security.roles import run_tags
@@ -47,7 +48,7 @@ def run_partition(
             partition_key=key,
             instance=instance,
             raise_on_error=False,
-            tags={"lifeos/source": source, **run_tags()},
+            tags={"lifeos/source": source, **run_tags(), **tracing.run_tags()},
             run_config=run_config,
             **execute,
         )

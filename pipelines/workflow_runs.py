@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
+from lifeos import tracing
 from lifeos.dagster_home import write_dagster_yaml
 from lifeos.db.engine import session_scope
 from lifeos.errors import BadRequest, LifeOSError, NotFound
@@ -319,7 +320,13 @@ class WorkflowService:
                     instance=instance,
                     run_id=run_id,
                     raise_on_error=False,
-                    tags={TAG: name, "lifeos/source": source, **run_tags(), **(tags or {})},
+                    tags={
+                        TAG: name,
+                        "lifeos/source": source,
+                        **run_tags(),
+                        **tracing.run_tags(),
+                        **(tags or {}),
+                    },
                 )
 
         if wait:

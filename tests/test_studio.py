@@ -159,8 +159,27 @@ def http_get(url: str, **kwargs) -> httpx.Response:  # noqa: ANN003
 
 
 def search(pg, words: str) -> None:  # noqa: ANN001
+    """Type a search and wait until the table follows it (the count in its summary changes),
+    or 15 s on a busy machine if the search leaves the count as it was."""
+    import contextlib
+    import re
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    found = re.search(r"\d+ entities", pg.inner_text("#library-summary"))
+    before = found.group(0) if found else ""
     pg.locator("#library-search textarea, #library-search input").first.fill(words)
-    pg.wait_for_timeout(1500)  # the table follows the search box
+    with contextlib.suppress(PlaywrightTimeout):  # the same count: nothing visible changed
+        pg.wait_for_function(
+            """(prev) => {
+                const m = document.querySelector('#library-summary').innerText
+                    .match(/\\d+ entities/);
+                return m !== null && m[0] !== prev;
+            }""",
+            arg=before,
+            timeout=15_000,
+        )
+    pg.wait_for_timeout(300)
 
 
 def entity(server, kind: str, name: str) -> dict:  # noqa: ANN001

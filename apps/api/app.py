@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from apps.api.deps import Library, authorize
 from apps.api.errors import install_error_handlers
-from apps.api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from apps.api.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from apps.api.plugin_routes import PluginRoutes
 from apps.api.routes import (
     auth,
@@ -21,6 +21,9 @@ from apps.api.routes import (
     library,
     models,
     workflows,
+)
+from apps.api.routes import (
+    metrics as metrics_api,
 )
 from apps.api.routes import (
     pipelines as pipelines_api,
@@ -46,6 +49,9 @@ def create_app(
 
     check_can_serve(settings)
     settings.register_secrets()
+    from lifeos import tracing
+
+    tracing.from_settings(settings)
     host = plugins or get_plugins()  # found and loaded now, not in the first requests
 
     @asynccontextmanager
@@ -85,6 +91,7 @@ def create_app(
     app.state.library = Library(settings, host.kinds)
     app.state.plugins = host
     app.include_router(health.router)
+    app.include_router(metrics_api.router)
     app.include_router(auth.router)
     app.include_router(auth.users, prefix=API_PREFIX)
     app.include_router(entities.router, prefix=API_PREFIX)
@@ -121,6 +128,7 @@ def create_app(
             allow_headers=["authorization", "content-type", "x-csrf-token", "x-request-id"],
         )
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)  # outermost: every answer
     if settings.studio and studio:
         from apps.studio.app import mount_studio  # Gradio is heavy: only when served
 

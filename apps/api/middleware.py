@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from fnmatch import fnmatch
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lifeos import tracing
 from lifeos.logging import new_request_id, request_id_var
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -103,3 +105,59 @@ async def _too_large(scope: Scope, send: Send, limit: int) -> None:
 
 async def _noop_receive() -> Any:
     return {"type": "http.disconnect"}
+
+
+def route_label(scope: Scope, api_prefix: str) -> str:
+    """The matched route's template (`/api/v1/entities/{kind}`), the mount of a sub-app
+    (`/studio`), or `<unmatched>`: never the raw path, so random paths add no series."""
+    from lifeos.metrics import UNMATCHED
+
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not template:
+        return UNMATCHED
+    # an APIRouter included under the API's prefix knows its path without it
+    if scope["path"].startswith(api_prefix + "/") and not template.startswith(api_prefix):
+        template = api_prefix + template
+    return str(template)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by route template, method and status, and makes
+    its trace's SERVER span (when tracing is on)."""
+
+    def __init__(self, app: ASGIApp, *, api_prefix: str) -> None:
+        self.app = app
+        self.api_prefix = api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from lifeos.metrics import HTTP_ERRORS, HTTP_LATENCY, HTTP_REQUESTS
+
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        with tracing.request_span(method, scope["path"], headers) as span:
+            try:
+                await self.app(scope, receive, sending)
+            finally:
+                route = route_label(scope, self.api_prefix)
+                HTTP_REQUESTS.labels(route, method, str(status)).inc()
+                HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+                if status >= 400:
+                    HTTP_ERRORS.labels(route, "server" if status >= 500 else "client").inc()
+                rid = scope.get("state", {}).get("request_id", "")
+                tracing.finish_request(span, route, method, status, rid)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -43,6 +44,13 @@ def service_env(s: Settings, *, reload_plugins: bool = False) -> dict[str, str]:
         env["LIFEOS_DATABASE_URL"] = s.database_url_override
     if reload_plugins:  # the API's plugin watcher reloads a folder plugin as its files change
         env["LIFEOS_RELOAD_PLUGINS"] = "1"
+    if not s.studio and s.api_workers > 1:
+        # several API processes: /metrics adds up all of theirs (prometheus-client's
+        # multiprocess mode), from a folder emptied at each start
+        folder = s.home.resolve() / "metrics"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     return env
 
 

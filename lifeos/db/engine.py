@@ -33,11 +33,15 @@ def create_db_engine(url: str, **kwargs: Any) -> sa.Engine:
         kwargs.setdefault("max_overflow", 20)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_size", 20)
-    kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return sa.create_engine(url, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(url, **kwargs)
+    from lifeos.metrics import instrument_engine
+
+    instrument_engine(engine)  # query latency and connections in use (/metrics)
+    return engine
 
 
 _engines: dict[str, sa.Engine] = {}

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from lifeos import tracing
 from lifeos.errors import (
     AllModelsFailed,
     BudgetExceeded,
@@ -39,6 +40,7 @@ from lifeos.llm.providers.base import (
     choice_probs,
 )
 from lifeos.logging import get_logger
+from lifeos.metrics import BUDGET_HITS
 
 log = get_logger(__name__)
 _R = TypeVar("_R")
@@ -288,17 +290,21 @@ class Router:
         self, alias: str, attempt: Callable[[int, str, str], _R], *, failed: str
     ) -> _R:
         """`attempt(index, provider, model)` with the alias's models in order until one
-        succeeds; a provider error moves on to the next."""
+        succeeds; a provider error moves on to the next. One span (`router ALIAS`) holds the
+        attempts' model spans."""
         errors: list[str] = []
-        for index, ref in enumerate(self.config.alias(alias).chain):
-            provider_name, _, model = ref.partition("/")
-            try:
-                return attempt(index, provider_name, model)
-            except ProviderError as exc:
-                errors.append(f"{ref}: {exc.message}")
-                log.warning(
-                    "model failed, trying the next", alias=alias, model=ref, error=exc.message
-                )
+        with tracing.span(f"router {alias}", **{"lifeos.alias": alias}) as span:
+            for index, ref in enumerate(self.config.alias(alias).chain):
+                provider_name, _, model = ref.partition("/")
+                try:
+                    result = attempt(index, provider_name, model)
+                    span.set_attribute("lifeos.model", ref)
+                    return result
+                except ProviderError as exc:
+                    errors.append(f"{ref}: {exc.message}")
+                    log.warning(
+                        "model failed, trying the next", alias=alias, model=ref, error=exc.message
+                    )
         raise AllModelsFailed(
             f"no model for alias {alias!r} {failed}: " + " | ".join(errors),
             details={"errors": errors},
@@ -425,23 +431,26 @@ class Router:
         provider_name, _, model = chain.model.partition("/")
         provider: Provider = self.provider(provider_name)
         vectors: list[list[float]] = []
-        for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
-            started = time.perf_counter()
-            try:
-                vectors += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
-            except ProviderError as exc:
-                self._record(tool, "embed", alias, provider_name, chain.model, started, error=exc)
-                raise
-            self._record(
-                tool,
-                "embed",
-                alias,
-                provider_name,
-                chain.model,
-                started,
-                tokens_in=sum(len(t.split()) for t in batch),
-            )
+        with tracing.span(f"router {alias}", **{"lifeos.alias": alias}):
+            for start in range(0, len(texts), batch_size):
+                batch = texts[start : start + batch_size]
+                started = time.perf_counter()
+                try:
+                    vectors += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
+                except ProviderError as exc:
+                    self._record(
+                        tool, "embed", alias, provider_name, chain.model, started, error=exc
+                    )
+                    raise
+                self._record(
+                    tool,
+                    "embed",
+                    alias,
+                    provider_name,
+                    chain.model,
+                    started,
+                    tokens_in=sum(len(t.split()) for t in batch),
+                )
         dim = len(vectors[0]) if vectors else 0
         return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
 
@@ -514,6 +523,7 @@ class Router:
                 continue
             spent = self.ledger.spent(**where)
             if spent + estimate_usd > limit:
+                BUDGET_HITS.labels(label.split(" ")[0] if label.startswith("tool") else label).inc()
                 raise BudgetExceeded(
                     f"budget for {label} is ${limit:.2f}; ${spent:.4f} spent and this call may "
                     f"cost ${estimate_usd:.4f}",

@@ -30,6 +30,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from lifeos.db.engine import session_scope
 from lifeos.db.models import HttpCache, utcnow
 from lifeos.errors import BadRequest, BGGError, BGGTokenMissing, ServiceUnavailable
+from lifeos.metrics import cache_lookup
 
 THINGS_PER_CALL = 20
 
@@ -231,7 +232,9 @@ class BGGClient(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def _get(self, endpoint: str, params: dict[str, str]) -> str:
         key, full = self._key(f"{self.base_url.rstrip('/')}/{endpoint}", params)
-        if (body := self._cached(key)) is not None:
+        body = self._cached(key)
+        cache_lookup("bgg_answers", body is not None)
+        if body is not None:
             return body
         if not self.token:
             raise BGGTokenMissing(

@@ -20,6 +20,7 @@ from typing import Any
 
 from lifeos.errors import CapabilityError, ModelNotAvailable
 from lifeos.llm.providers.base import ChatRequest, ModelInfo, ProviderReply, choice_probs
+from lifeos.metrics import cache_lookup
 
 
 def _package_dir(module: str) -> Path | None:
@@ -223,6 +224,7 @@ class LocalProvider:
 
     def load_llm(self, name: str) -> tuple[Any, float]:
         """The llama.cpp model (loaded once per process) and the seconds the load took now."""
+        cache_lookup("model_loads", name in self._llms)
         if name in self._llms:
             return self._llms[name], 0.0
         model = CHAT_MODELS.get(name)
@@ -266,6 +268,7 @@ class LocalProvider:
             return self.load_llm(name)[1]
 
     def load_encoder(self, name: str) -> Any:
+        cache_lookup("model_loads", name in self._encoders)
         if name in self._encoders:
             return self._encoders[name]
         model = EMBEDDING_MODELS.get(name)
