@@ -86,6 +86,16 @@ class Ledger:
         with session_scope(self.database_url) as session:
             return float(session.scalar(stmt) or 0.0)
 
+    def totals(self, *, since: datetime) -> tuple[int, float]:
+        """Tokens (in and out) and cost of the calls since `since`."""
+        stmt = sa.select(
+            sa.func.coalesce(sa.func.sum(ToolCall.tokens_in + ToolCall.tokens_out), 0),
+            sa.func.coalesce(sa.func.sum(ToolCall.cost_usd), 0.0),
+        ).where(ToolCall.created_at >= since)
+        with session_scope(self.database_url) as session:
+            tokens, cost = session.execute(stmt).one()
+        return int(tokens or 0), float(cost or 0.0)
+
     def recent(self, limit: int = 50) -> list[ToolCall]:
         with session_scope(self.database_url) as session:
             return list(

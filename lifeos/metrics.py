@@ -138,20 +138,21 @@ def instrument_engine(engine: Any) -> None:
     import sqlalchemy as sa
 
     backend = engine.dialect.name
-    started: threading.local = threading.local()
+    queries, in_use = DB_QUERIES.labels(backend), DB_IN_USE.labels(backend)  # bound once
+    clock = time.perf_counter
 
-    def before(*_: Any) -> None:
-        started.at = time.perf_counter()
+    def before(conn: Any, *_: Any) -> None:
+        conn.info["lifeos_query_at"] = clock()
 
-    def after(*_: Any) -> None:
-        at = getattr(started, "at", None)
+    def after(conn: Any, *_: Any) -> None:
+        at = conn.info.pop("lifeos_query_at", None)
         if at is not None:
-            DB_QUERIES.labels(backend).observe(time.perf_counter() - at)
+            queries.observe(clock() - at)
 
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
-    sa.event.listen(engine, "checkout", lambda *_: DB_IN_USE.labels(backend).inc())
-    sa.event.listen(engine, "checkin", lambda *_: DB_IN_USE.labels(backend).dec())
+    sa.event.listen(engine, "checkout", lambda *_: in_use.inc())
+    sa.event.listen(engine, "checkin", lambda *_: in_use.dec())
 
 
 class Cached(Collector):
@@ -198,3 +199,48 @@ def exposition(extra: Iterable[Collector] = ()) -> tuple[bytes, str]:
     for collector in extra:
         scraped.register(collector)
     return generate_latest(registry) + generate_latest(scraped), CONTENT_TYPE_LATEST
+
+
+# ---- this process's numbers, for the studio's live panel ---------------------------------
+
+
+def http_snapshot(skip_prefix: str = "/studio") -> dict[str, Any]:
+    """Requests, errors and the latency histogram's cumulative buckets so far in this process
+    (the studio's own polling left out): what two snapshots a few seconds apart turn into
+    requests/s, errors/s and p95."""
+    requests = errors = 0.0
+    buckets: dict[float, float] = {}
+    for family in HTTP_REQUESTS.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_total") and not sample.labels["route"].startswith(
+                skip_prefix
+            ):
+                requests += sample.value
+                if int(sample.labels["status"]) >= 500:
+                    errors += sample.value
+    for family in HTTP_LATENCY.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_bucket") and not sample.labels["route"].startswith(
+                skip_prefix
+            ):
+                le = float(sample.labels["le"])
+                buckets[le] = buckets.get(le, 0.0) + sample.value
+    return {"at": time.time(), "requests": requests, "errors": errors, "buckets": buckets}
+
+
+def quantile(q: float, buckets: dict[float, float]) -> float | None:
+    """Like PromQL's histogram_quantile over cumulative bucket counts (linear in a bucket)."""
+    edges = sorted(buckets)
+    total = buckets.get(float("inf"), 0.0)
+    if not edges or total <= 0:
+        return None
+    rank, lower, below = q * total, 0.0, 0.0
+    for le in edges:
+        count = buckets[le]
+        if count >= rank:
+            if le == float("inf"):
+                return lower
+            span = count - below
+            return lower + (le - lower) * ((rank - below) / span if span else 0.0)
+        lower, below = le, count
+    return lower

@@ -72,11 +72,15 @@ class Settings(BaseSettings):
     login_limit_account: str = Field(
         "5 per 15 minutes; 20 per day", description="failed sign-ins per account, then locked"
     )
+    metrics: bool = Field(True, description="count requests for /metrics (and trace them)")
     traces: Literal["off", "console", "file", "otlp"] = Field(
         "off", description="where OpenTelemetry traces go; off: nowhere, no network"
     )
     otlp_endpoint: str = Field("", description="OTLP/HTTP traces endpoint (traces=otlp)")
     traces_file: str = Field("", description="JSON lines file for traces=file")
+    traces_sample: float = Field(
+        1.0, ge=0, le=1, description="the share of requests traced (1: every one)"
+    )
     min_free_disk_mb: int = Field(
         500, ge=0, description="/health/ready fails below this much free disk in the home"
     )

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -33,6 +33,7 @@ TRACE_TAG = "lifeos/traceparent"  # the Dagster run tag with the W3C trace conte
 SERVICE = "lifeos-workbench"
 _lock = threading.Lock()
 _provider: Any = None  # our TracerProvider once configured (never the process-global one)
+_tracer: trace.Tracer = trace.NoOpTracer()
 
 # What each kind of ledger row is as a GenAI operation
 OPERATIONS = {"chat": "chat", "choose": "chat", "embed": "embeddings"}
@@ -44,21 +45,30 @@ def configure(
     endpoint: str = "",
     file: str | Path = "",
     span_exporter: Any = None,
+    batch: bool = False,
+    sample: float = 1.0,
 ) -> Any:
     """Set up where spans go (`off`, `console`, `file`, `otlp`, or a given `span_exporter`,
-    as tests do); returns the provider (None when off)."""
-    global _provider
+    as tests do: each span exported as it ends, or in batches off the request path like the
+    real exporters with `batch`); returns the provider (None when off)."""
+    global _provider, _tracer
     if exporter == "off" and span_exporter is None:
         with _lock:
-            _provider = None
+            _provider, _tracer = None, trace.NoOpTracer()
         return None
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-    provider = TracerProvider(resource=Resource.create({"service.name": SERVICE}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": SERVICE}),
+        # a share of new traces (a request that arrives traced keeps its caller's choice)
+        sampler=ParentBased(TraceIdRatioBased(sample)),
+    )
     if span_exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(span_exporter))
+        processor = BatchSpanProcessor if batch else SimpleSpanProcessor
+        provider.add_span_processor(processor(span_exporter))
     elif exporter == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
@@ -78,21 +88,21 @@ def configure(
     else:
         raise ValueError(f"unknown trace exporter {exporter!r}: off, console, file or otlp")
     with _lock:
-        _provider = provider
+        _provider, _tracer = provider, provider.get_tracer("lifeos")
     return provider
 
 
 def from_settings(settings: Any) -> Any:
     return configure(
-        settings.traces, endpoint=settings.otlp_endpoint, file=settings.traces_file or ""
+        settings.traces,
+        endpoint=settings.otlp_endpoint,
+        file=settings.traces_file or "",
+        sample=settings.traces_sample,
     )
 
 
 def tracer() -> trace.Tracer:
-    provider = _provider
-    if provider is None:
-        return trace.NoOpTracer()
-    return cast(trace.Tracer, provider.get_tracer("lifeos"))
+    return _tracer
 
 
 def enabled() -> bool:
@@ -103,9 +113,9 @@ def enabled() -> bool:
 
 
 @contextmanager
-def request_span(method: str, path: str, headers: Mapping[str, str]) -> Iterator[Any]:
+def request_span(method: str, path: str, traceparent: str | None) -> Iterator[Any]:
     """A SERVER span for one HTTP request, continuing an incoming `traceparent`."""
-    parent = extract(dict(headers))
+    parent = extract({"traceparent": traceparent}) if traceparent else None
     with tracer().start_as_current_span(
         f"{method}",
         context=parent,

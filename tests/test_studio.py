@@ -563,6 +563,19 @@ def test_models_page_and_tool_config_validation(page, server) -> None:  # noqa: 
     page.get_by_role("tab", name="Activity").click()
     page.click("#activity-refresh")
     page.wait_for_selector("#activity-summary:has-text('latest calls')")
+    # The live panel: requests made now show up in the next sample (every 5 s).
+    page.wait_for_selector("#activity-live:has-text('requests/s')")
+    for _ in range(30):
+        http_get(f"{server['api']}/kinds")
+    page.wait_for_function(
+        """() => {
+            const m = document.querySelector('#activity-live').innerText
+                .match(/([\\d.]+) requests\\/s/);
+            return m !== null && parseFloat(m[1]) > 0;
+        }""",
+        timeout=30_000,
+    )
+    assert "today:" in page.inner_text("#activity-live")
     shot(page, "activity")
 
 

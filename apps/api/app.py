@@ -128,7 +128,8 @@ def create_app(
             allow_headers=["authorization", "content-type", "x-csrf-token", "x-request-id"],
         )
     app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)  # outermost: every answer
+    if settings.metrics:  # outermost: every answer, errors included
+        app.add_middleware(MetricsMiddleware, api_prefix=API_PREFIX)
     if settings.studio and studio:
         from apps.studio.app import mount_studio  # Gradio is heavy: only when served
 

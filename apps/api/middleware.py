@@ -146,18 +146,29 @@ class MetricsMiddleware:
             await send(message)
 
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        with tracing.request_span(method, scope["path"], headers) as span:
+
+        def count() -> str:
+            route = route_label(scope, self.api_prefix)
+            HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
+            if status >= 400:
+                HTTP_ERRORS.labels(route, "server" if status >= 500 else "client").inc()
+            return route
+
+        if not tracing.enabled():  # the usual case: no span, no header parsing
             try:
                 await self.app(scope, receive, sending)
             finally:
-                route = route_label(scope, self.api_prefix)
-                HTTP_REQUESTS.labels(route, method, str(status)).inc()
-                HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
-                if status >= 400:
-                    HTTP_ERRORS.labels(route, "server" if status >= 500 else "client").inc()
+                count()
+            return
+        incoming = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
+        traceparent = incoming.decode("latin-1") if incoming else None
+        with tracing.request_span(method, scope["path"], traceparent) as span:
+            try:
+                await self.app(scope, receive, sending)
+            finally:
                 rid = scope.get("state", {}).get("request_id", "")
-                tracing.finish_request(span, route, method, status, rid)
+                tracing.finish_request(span, count(), method, status, rid)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

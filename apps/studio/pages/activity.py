@@ -1,8 +1,11 @@
-"""Activity: the latest model calls from the ledger (cost, tokens, latency) with links to the
-Dagster runs they belong to."""
+"""Activity: a live panel of this server (requests/s, p95, errors from the same metrics
+`/metrics` serves; tokens and cost today from the ledger), and the latest model calls from the
+ledger (cost, tokens, latency) with links to the Dagster runs they belong to."""
 
 from __future__ import annotations
 
+import collections
+import threading
 from typing import Any
 
 import gradio as gr
@@ -11,8 +14,53 @@ import polars as pl
 
 from apps.studio.base import Page, guarded
 from lifeos.analytics import tool_calls_frame, usage_by
+from lifeos.ledger import Ledger, start_of_day
+from lifeos.metrics import http_snapshot, quantile
 
 LATEST = 100
+LIVE_POINTS = 60  # five minutes of 5-second samples
+LIVE_COLUMNS = ["time", "series", "value"]
+
+
+class Live:
+    """Samples of this process's HTTP metrics turned into rates: requests/s, errors/s and the
+    p95 of the requests between two samples. One per studio (they are the server's numbers,
+    whichever tab asks)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last: dict[str, Any] | None = None
+        self.points: collections.deque[tuple[pd.Timestamp, float, float | None, float]] = (
+            collections.deque(maxlen=LIVE_POINTS)
+        )
+
+    def sample(self) -> tuple[float, float | None, float]:
+        now = http_snapshot()
+        with self.lock:
+            last, self.last = self.last, now
+            if last is None or now["at"] - last["at"] < 0.5:
+                return self.points[-1][1:] if self.points else (0.0, None, 0.0)
+            dt = now["at"] - last["at"]
+            rps = (now["requests"] - last["requests"]) / dt
+            eps = (now["errors"] - last["errors"]) / dt
+            delta = {le: n - last["buckets"].get(le, 0.0) for le, n in now["buckets"].items()}
+            p95 = quantile(0.95, delta)
+            p95_ms = None if p95 is None else p95 * 1000
+            self.points.append((pd.Timestamp(now["at"], unit="s"), rps, p95_ms, eps))
+            return rps, p95_ms, eps
+
+    def frame(self) -> pd.DataFrame:
+        with self.lock:
+            rows = [
+                row
+                for at, rps, p95, eps in self.points
+                for row in (
+                    (at, "requests/s", rps),
+                    (at, "p95 ms", p95 if p95 is not None else 0.0),
+                    (at, "errors/s", eps),
+                )
+            ]
+        return pd.DataFrame(rows, columns=LIVE_COLUMNS)
 
 
 class ActivityPage(Page):
@@ -20,6 +68,18 @@ class ActivityPage(Page):
     title = "Activity"
 
     def layout(self) -> None:
+        self.live = Live()
+        self.live_numbers = gr.Markdown(elem_id="activity-live")
+        self.live_plot = gr.LinePlot(
+            pd.DataFrame(columns=LIVE_COLUMNS),
+            x="time",
+            y="value",
+            color="series",
+            label="this server, the last five minutes (the studio's own calls left out)",
+            height=220,
+            elem_id="activity-live-plot",
+        )
+        self.live_timer = gr.Timer(5.0)
         with gr.Row():
             self.summary = gr.Markdown(elem_id="activity-summary")
             self.refresh_btn = gr.Button(
@@ -34,6 +94,20 @@ class ActivityPage(Page):
         outputs = [self.summary, self.by_tool, self.calls]
         self.refresh_btn.click(self.load, None, outputs)
         gr.on(None, self.load, None, outputs)
+        live = [self.live_numbers, self.live_plot]
+        gr.on(None, self.tick, None, live)
+        self.live_timer.tick(self.tick, None, live)
+
+    @guarded
+    def tick(self) -> tuple[str, pd.DataFrame]:
+        rps, p95, eps = self.live.sample()
+        tokens, cost = Ledger(self.studio.settings.database_url).totals(since=start_of_day())
+        p95_text = f"{p95:.0f} ms" if p95 is not None else "–"
+        numbers = (
+            f"**live** · {rps:.1f} requests/s · p95 {p95_text} · {eps:.2f} errors/s · "
+            f"today: {tokens:,} tokens, ${cost:.4f}"
+        )
+        return numbers, self.live.frame()
 
     @guarded
     def load(self) -> tuple[str, pd.DataFrame | None, str]:
