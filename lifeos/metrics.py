@@ -101,6 +101,15 @@ GENAI_DURATION = Histogram(
 )
 
 
+# What each kind of ledger row is as a GenAI operation, and a model's name without its provider
+GENAI_OPERATIONS = {"chat": "chat", "choose": "chat", "embed": "embeddings"}
+
+
+def genai_names(kind: str, model: str) -> tuple[str, str]:
+    """(gen_ai.operation.name, gen_ai.request.model) of a ledger row's kind and model ref."""
+    return GENAI_OPERATIONS.get(kind, kind), model.partition("/")[2] or model
+
+
 def record_call(
     *,
     kind: str = "chat",
@@ -121,8 +130,7 @@ def record_call(
     LLM_LATENCY.labels(provider, alias, tool).observe(latency_ms / 1000)
     if cost_usd:
         LLM_COST.labels(provider, alias, model, tool).inc(cost_usd)
-    operation = {"chat": "chat", "choose": "chat", "embed": "embeddings"}.get(kind, kind)
-    name = model.partition("/")[2] or model
+    operation, name = genai_names(kind, model)
     GENAI_DURATION.labels(operation, provider, name).observe(latency_ms / 1000)
     GENAI_TOKENS.labels(operation, provider, name, "input").observe(tokens_in)
     if kind != "embed":

@@ -29,14 +29,13 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as genai
 from opentelemetry.semconv.attributes import error_attributes, http_attributes
 
+from lifeos.metrics import genai_names
+
 TRACE_TAG = "lifeos/traceparent"  # the Dagster run tag with the W3C trace context
 SERVICE = "lifeos-workbench"
 _lock = threading.Lock()
 _provider: Any = None  # our TracerProvider once configured (never the process-global one)
 _tracer: trace.Tracer = trace.NoOpTracer()
-
-# What each kind of ledger row is as a GenAI operation
-OPERATIONS = {"chat": "chat", "choose": "chat", "embed": "embeddings"}
 
 
 def configure(
@@ -177,9 +176,9 @@ def model_attributes(
     *, kind: str, provider: str, model: str, tokens_in: int, tokens_out: int
 ) -> dict[str, Any]:
     """The GenAI semantic-convention attributes of one model call."""
-    name = model.partition("/")[2] or model
+    operation, name = genai_names(kind, model)
     return {
-        genai.GEN_AI_OPERATION_NAME: OPERATIONS.get(kind, kind),
+        genai.GEN_AI_OPERATION_NAME: operation,
         genai.GEN_AI_PROVIDER_NAME: provider,
         genai.GEN_AI_REQUEST_MODEL: name,
         genai.GEN_AI_RESPONSE_MODEL: name,

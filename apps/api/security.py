@@ -81,7 +81,7 @@ def is_secure(scope: Scope) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
-def _cookie(headers: Headers, name: str) -> str:
+def cookie_value(headers: Headers, name: str) -> str:
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
         if key in (f"__Host-{name}", name) and value:
@@ -115,7 +115,7 @@ def identify(accounts: Accounts, settings: Settings, headers: Headers) -> Who:
         if principal is None:
             return Who(None, refused="the token is not valid (unknown, expired or revoked)")
         return Who(principal)
-    token = _cookie(headers, SESSION)
+    token = cookie_value(headers, SESSION)
     if token:
         found = accounts.session(token)
         if found is not None:

@@ -57,12 +57,8 @@ class Limiter:
     def hit(self, rule: str, *key: str, what: str = "requests") -> State:
         """Count one against every part of `rule` for `key`; refused (nothing counted) when
         any part is used up."""
-        items = rules(rule)
-        for item in items:
-            if not self.limiter.test(item, self.namespace, *key):
-                raise self._refusal(item, key, what)
-        for item in items:
-            self.limiter.hit(item, self.namespace, *key)
+        self.check(rule, *key, what=what)
+        self.count(rule, *key)
         return self.state(rule, *key)
 
     def check(self, rule: str, *key: str, what: str = "requests") -> None:

@@ -12,11 +12,12 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
 
 from apps.api.deps import ADMIN, PUBLIC, VIEWER, SettingsDep
-from apps.api.security import cookie_names, is_secure, principal_of
+from apps.api.security import SESSION, cookie_names, cookie_value, is_secure, principal_of
 from lifeos.errors import BadRequest, LifeOSError, Unauthorized
 from lifeos.security.accounts import MAX_PASSWORD, Accounts, Signed
 from lifeos.security.ratelimit import Limiter
@@ -168,7 +169,7 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     response: Response = (
         RedirectResponse(next_, status_code=303)
         if form
-        else _json(
+        else JSONResponse(
             {
                 "username": signed.principal.username,
                 "role": signed.principal.role.value,
@@ -180,22 +181,12 @@ async def login(request: Request, settings: SettingsDep) -> Response:
     return response
 
 
-def _json(body: dict[str, Any]) -> Response:
-    from fastapi.responses import JSONResponse
-
-    return JSONResponse(body)
-
-
 @router.post("/auth/logout", openapi_extra=VIEWER)
 def logout(request: Request, settings: SettingsDep) -> Response:
     """Sign out: every session of the account ends (this browser's and any other's)."""
-    from starlette.datastructures import Headers
-
-    from apps.api.security import SESSION, _cookie
-
-    token = _cookie(Headers(scope=request.scope), SESSION)
+    token = cookie_value(Headers(scope=request.scope), SESSION)
     ended = _accounts(settings).sign_out(token) if token else 0
-    response = _json({"signed_out": bool(token), "sessions_ended": ended})
+    response = JSONResponse({"signed_out": bool(token), "sessions_ended": ended})
     clear_session_cookies(response, request)
     return response
 
@@ -218,7 +209,7 @@ def change_password(body: PasswordChange, request: Request, settings: SettingsDe
     accounts = _accounts(settings)
     accounts.authenticate(name, body.current)
     accounts.set_password(name, body.new)
-    response = _json({"username": name, "signed_out": True})
+    response = JSONResponse({"username": name, "signed_out": True})
     clear_session_cookies(response, request)
     return response
 
