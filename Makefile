@@ -16,6 +16,7 @@ gates:
 bench:
 	scripts/bootstrap.sh large-model
 	.venv/bin/python benchmarks/entities_api.py
+	.venv/bin/python benchmarks/load/run.py
 	.venv/bin/python benchmarks/llm.py
 	.venv/bin/python benchmarks/rulebooks.py
 	.venv/bin/python benchmarks/images.py

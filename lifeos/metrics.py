@@ -83,6 +83,16 @@ DB_IN_USE = Gauge(
     ["backend"],
     multiprocess_mode="livesum",
 )
+GENERATION_WAITING = Gauge(
+    "lifeos_http_generation_waiting",
+    "Generation requests waiting for a slot (settings.generation_slots)",
+    multiprocess_mode="livesum",
+)
+GENERATION_RUNNING = Gauge(
+    "lifeos_http_generation_running",
+    "Generation requests holding a slot",
+    multiprocess_mode="livesum",
+)
 CACHE = Counter("lifeos_cache_lookups", "Cache lookups by result", ["cache", "result"])
 # The OpenTelemetry GenAI client metrics, named and labelled as the semantic conventions say
 # (dots become underscores in Prometheus), bounded to operation, provider, model and token type.

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = Field(2, ge=1, le=32, description="API server processes (`lifeos up`)")
     api_threads: int = Field(8, ge=1, le=200, description="worker threads for blocking routes")
+    generation_slots: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="generation requests (model calls, image batches) that hold a worker "
+        "thread at once per API process; the rest wait for a slot without one, so slow "
+        "generations never take every thread from the cheap routes (at most api_threads - 1)",
+    )
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
     dagster_ui_url_override: str | None = Field(None, validation_alias="LIFEOS_DAGSTER_UI_URL")

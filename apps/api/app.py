@@ -10,7 +10,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from apps.api.deps import Library, authorize
+from apps.api.deps import Library, authorize, generation_limiter, generation_slot
 from apps.api.errors import install_error_handlers
 from apps.api.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from apps.api.plugin_routes import PluginRoutes
@@ -84,10 +84,11 @@ def create_app(
         docs_url="/docs",
         openapi_url=f"{API_PREFIX}/openapi.json",
         # every route's declared role (`x-role`), for the principal the middleware found
-        dependencies=[Depends(authorize)],
+        dependencies=[Depends(authorize), Depends(generation_slot)],
     )
     app.state.settings = settings
     app.state.limiter = limiter_for(settings)
+    app.state.generation_slots = generation_limiter(settings)
     app.state.library = Library(settings, host.kinds)
     app.state.plugins = host
     app.include_router(health.router)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request, UploadFile
 
+from lifeos import metrics
 from lifeos.db.engine import session_scope
 from lifeos.errors import Forbidden, PayloadTooLarge, Unauthorized
 from lifeos.kinds import KindRegistry
@@ -32,6 +34,33 @@ GENERATION = {ROLE_KEY: Role.editor.value, RATE_KEY: "generation"}
 
 def route_role(route: object) -> str:
     return (getattr(route, "openapi_extra", None) or {}).get(ROLE_KEY, Role.admin.value)
+
+
+def generation_limiter(settings: Settings) -> anyio.CapacityLimiter:
+    return anyio.CapacityLimiter(max(1, min(settings.generation_slots, settings.api_threads - 1)))
+
+
+async def generation_slot(request: Request) -> AsyncIterator[None]:
+    """Every API route's second dependency: a generation route (a model call, an image batch:
+    seconds of work each) waits here, on the event loop, for one of `generation_slots` before
+    its body gets a worker thread. Twenty people asking rules questions then hold three
+    threads, not all of them, and a list page still finds one free."""
+    route = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    if route.get(RATE_KEY) != "generation":
+        yield
+        return
+    slots, borrower = request.app.state.generation_slots, object()
+    metrics.GENERATION_WAITING.inc()
+    try:
+        await slots.acquire_on_behalf_of(borrower)
+    finally:
+        metrics.GENERATION_WAITING.dec()
+    metrics.GENERATION_RUNNING.inc()
+    try:
+        yield
+    finally:
+        metrics.GENERATION_RUNNING.dec()
+        slots.release_on_behalf_of(borrower)
 
 
 def authorize(request: Request) -> None:
