@@ -22,19 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lifeos.db.models import Entity
-
-COLUMNS = (
-    Entity.id,
-    Entity.kind,
-    Entity.name,
-    Entity.data,
-    Entity.tags,
-    Entity.favorite,
-    Entity.revision,
-    Entity.created_at,
-    Entity.updated_at,
-    Entity.deleted_at,
-)
+from lifeos.store import OUT_COLUMNS as COLUMNS  # the same columns the API reads
 
 
 def _plain(value: Any) -> Any:
