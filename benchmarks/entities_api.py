@@ -129,8 +129,12 @@ def start_server(
     *,
     plugins: bool = False,
     app: str = "apps.api.app:create_app",
+    log: Path | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """A real uvicorn server for `app` on a free loopback port, once it answers ready."""
+    """A real uvicorn server for `app` on a free loopback port, once it answers ready.
+
+    Its output goes to `log` when given (a load run's would drown the report otherwise).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -158,6 +162,8 @@ def start_server(
         ],
         env=env,
         cwd=ROOT,
+        stdout=log.open("ab") if log else None,
+        stderr=subprocess.STDOUT if log else None,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
@@ -166,8 +172,22 @@ def start_server(
                 return proc, base
         except httpx.HTTPError:
             time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("API server did not start")
+    stop_server(proc)
+    raise RuntimeError("API server did not start" + (f"; its log: {log}" if log else ""))
+
+
+def stop_server(proc: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Terminate, and kill what has not exited after `grace` seconds.
+
+    A server still working on requests its clients gave up on (a rules question takes
+    seconds) may not finish a graceful shutdown in time; the benchmark is over either way.
+    """
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=grace)
 
 
 @dataclass
@@ -257,8 +277,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[Result]:
             return results
         finally:
             for proc in (api, bare):
-                proc.terminate()
-                proc.wait(timeout=20)
+                stop_server(proc)
 
 
 def postgres_url() -> str | None:

@@ -38,6 +38,7 @@ from benchmarks.entities_api import (  # noqa: E402
     load,
     postgres_url,
     start_server,
+    stop_server,
 )
 from benchmarks.report import write_section  # noqa: E402
 from lifeos.db import migrate  # noqa: E402
@@ -115,7 +116,11 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
         home = Path(tmp)
         ids_file = home / "ids.json"
         ids_file.write_text(json.dumps(ids))
-        proc, base = start_server(url, home / "home", args.workers, plugins=True)
+        log = Path(args.log_dir) / f"server-{name.lower()}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)
+        proc, base = start_server(url, home / "home", args.workers, plugins=True, log=log)
+        print(f"  server log: {log}")
         try:
             ingest(base)
             for scenario, locust_args in scenarios(args.scale).items():
@@ -127,8 +132,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
                 print(f"  {scenario}: {time.perf_counter() - t0:.0f} s")
                 print(indent(table(results[scenario])))
         finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+            stop_server(proc)
     return results
 
 
@@ -240,6 +244,7 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--scale", type=float, default=1.0, help="shorten the timed scenarios")
+    parser.add_argument("--log-dir", default=str(ROOT / ".bench"), help="server logs go here")
     parser.add_argument("--no-write", action="store_true", help="print, do not write the docs")
     args = parser.parse_args()
     backends = args.backends.split(",")
