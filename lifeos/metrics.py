@@ -70,6 +70,12 @@ LLM_LATENCY = Histogram(
     ["provider", "alias", "tool"],
     buckets=BUCKETS,
 )
+LLM_FIRST_TOKEN = Histogram(
+    "lifeos_llm_time_to_first_token_seconds",
+    "Time from a streamed call's start to its first token (a local model's load included)",
+    ["provider", "alias", "tool"],
+    buckets=BUCKETS,
+)
 LLM_COST = Counter(
     "lifeos_llm_cost_usd", "What model calls cost", ["provider", "alias", "model", "tool"]
 )
@@ -145,6 +151,23 @@ def record_call(
     GENAI_TOKENS.labels(operation, provider, name, "input").observe(tokens_in)
     if kind != "embed":
         GENAI_TOKENS.labels(operation, provider, name, "output").observe(tokens_out)
+
+
+def first_token_timer(
+    on_token: Callable[[str], None], *, provider: str, alias: str, tool: str
+) -> Callable[[str], None]:
+    """`on_token`, observing the time to the first token it is given (from now)."""
+    started, child = time.perf_counter(), LLM_FIRST_TOKEN.labels(provider, alias, tool)
+    seen = False
+
+    def timed(token: str) -> None:
+        nonlocal seen
+        if not seen:
+            seen = True
+            child.observe(time.perf_counter() - started)
+        on_token(token)
+
+    return timed
 
 
 def cache_lookup(cache: str, hit: bool) -> None:

@@ -23,10 +23,11 @@ def test_a_list_page_answers_while_generations_wait_for_a_slot(settings: Setting
     app = create_app(settings, studio=False)
     crowd = 6
     with TestClient(app, base_url="https://127.0.0.1") as c:
-        slots, holder = app.state.generation_slots, object()
+        slots, holder, portal = app.state.generation_slots, object(), c.portal
+        assert portal is not None
         assert slots.total_tokens == 1
         base = scrape(c)
-        c.portal.call(slots.acquire_on_behalf_of, holder)  # a generation that runs long
+        portal.call(slots.acquire_on_behalf_of, holder)  # a generation that runs long
         answers: list[int] = []
 
         def generate() -> None:
@@ -45,7 +46,7 @@ def test_a_list_page_answers_while_generations_wait_for_a_slot(settings: Setting
         assert listed.status_code == 200
         assert answers == []  # still queued behind the held slot
 
-        c.portal.call(slots.release_on_behalf_of, holder)
+        portal.call(slots.release_on_behalf_of, holder)
         for t in threads:
             t.join(timeout=30)
         after = scrape(c)

@@ -9,6 +9,7 @@ import random
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -68,6 +69,73 @@ def test_requests_and_a_model_call_move_the_counters_by_what_happened(settings: 
     queries = "lifeos_db_query_duration_seconds_count"
     assert value(after, queries, backend=backend) > value(before, queries, backend=backend)
     assert any(name == "lifeos_dagster_runs" for name, _ in after)
+
+
+def test_a_streamed_answer_records_its_time_to_first_token(settings: Settings) -> None:
+    with TestClient(create_app(settings, studio=False)) as c:
+        before = scrape(c)
+        tokens: list[str] = []
+        started = time.perf_counter()
+        Router(database_url=settings.database_url).chat(
+            [{"role": "user", "content": "Say hello."}],
+            "tiny",
+            max_tokens=8,
+            stream=True,
+            on_token=tokens.append,
+            tool="ttft_test",
+        )
+        took = time.perf_counter() - started
+        after = scrape(c)
+    assert tokens
+    labels = {"provider": "local", "alias": "tiny", "tool": "ttft_test"}
+    name = "lifeos_llm_time_to_first_token_seconds"
+    assert value(after, f"{name}_count", **labels) - value(before, f"{name}_count", **labels) == 1
+    first = value(after, f"{name}_sum", **labels) - value(before, f"{name}_sum", **labels)
+    assert 0 < first <= took
+
+
+def test_sensor_lag_is_the_age_of_each_running_sensors_last_tick(settings: Settings) -> None:
+    # What the daemon writes for a sensor it evaluates: its state and a tick.
+    from dagster._core.remote_origin import (
+        RegisteredCodeLocationOrigin,
+        RemoteInstigatorOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        TickData,
+        TickStatus,
+    )
+
+    from apps.api.routes.metrics import instance
+
+    repo = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("lifeos"), "__repository__")
+    with instance(settings) as dagster:
+        for name, status, age in (
+            ("watch_inbox", InstigatorStatus.RUNNING, 90.0),
+            ("stopped_one", InstigatorStatus.STOPPED, 5.0),
+        ):
+            state = InstigatorState(
+                RemoteInstigatorOrigin(repo, name), InstigatorType.SENSOR, status
+            )
+            dagster.add_instigator_state(state)
+            dagster.create_tick(
+                TickData(
+                    instigator_origin_id=state.instigator_origin_id,
+                    instigator_name=name,
+                    instigator_type=InstigatorType.SENSOR,
+                    status=TickStatus.SKIPPED,
+                    timestamp=time.time() - age,
+                    selector_id=state.selector_id,
+                )
+            )
+    with TestClient(create_app(settings, studio=False)) as c:
+        samples = scrape(c)
+    lag = value(samples, "lifeos_dagster_sensor_lag_seconds", sensor="watch_inbox")
+    assert 90 <= lag < 120
+    assert ("lifeos_dagster_sensor_lag_seconds", (("sensor", "stopped_one"),)) not in samples
 
 
 def test_random_paths_and_queries_add_no_series(settings: Settings) -> None:

@@ -750,6 +750,26 @@ def test_a_table_quote_is_highlighted_part_by_part() -> None:
     assert marked[3] > header_only[3]  # the row below the header is marked too
 
 
+def test_a_page_shown_again_comes_from_the_rendered_pages_cache() -> None:
+    from PIL import ImageChops
+
+    from lifeos.metrics import CACHE
+    from plugins.board_games.studio.ask import render_page
+
+    def lookups(result: str) -> float:
+        return CACHE.labels("rendered_pages", result)._value.get()
+
+    pdf, quote = DATA / "dev_hearts.pdf", "| Card taken in a trick | Penalty points |"
+    hits, misses = lookups("hit"), lookups("miss")
+    first = render_page(pdf, 5, quote)
+    assert (lookups("hit"), lookups("miss")) == (hits, misses + 1)
+    first.paste((0, 0, 0), (0, 0, 50, 50))  # a caller's copy: drawing on it changes no cache
+    again = render_page(pdf, 5, quote)
+    assert (lookups("hit"), lookups("miss")) == (hits + 1, misses + 1)
+    assert ImageChops.difference(again, render_page(pdf, 5, quote)).getbbox() is None
+    assert ImageChops.difference(again, first).getbbox() is not None
+
+
 def test_a_quote_with_a_word_broken_on_the_page_is_highlighted(tmp_path: Path) -> None:
     """Quotes join words the page breaks over two lines ("oppo-" "nent"); the highlight
     still finds them."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from lifeos import tracing
+from lifeos.cache import CountedLRU
 from lifeos.errors import (
     AllModelsFailed,
     BudgetExceeded,
@@ -40,10 +41,11 @@ from lifeos.llm.providers.base import (
     choice_probs,
 )
 from lifeos.logging import get_logger
-from lifeos.metrics import BUDGET_HITS
+from lifeos.metrics import BUDGET_HITS, first_token_timer
 
 log = get_logger(__name__)
 _R = TypeVar("_R")
+QUERY_TEXTS = 8  # embed calls of at most this many texts go through the query cache
 
 
 @dataclass
@@ -138,6 +140,8 @@ class Router:
         self.ledger = Ledger(database_url)
         self._providers: dict[str, Any] = dict(providers or {})
         self._provider_lock = threading.Lock()
+        # A question, a search, a context request: short texts asked again and again.
+        self._query_vectors: CountedLRU[list[float]] = CountedLRU("embeddings", 512)
 
     @property
     def config(self) -> ModelsConfig:
@@ -380,6 +384,7 @@ class Router:
         provider: Provider = self.provider(provider_name)
         ref = f"{provider_name}/{request.model}"
         kind = "choose" if request.choices else "chat"
+        on_token = request.on_token
         retrying = Retrying(
             stop=stop_after_attempt(self.config.calls.retries + 1),
             wait=wait_exponential(multiplier=0.5, max=8),
@@ -389,6 +394,10 @@ class Router:
         for attempt in retrying:
             with attempt:
                 started = time.perf_counter()
+                if on_token is not None:  # each attempt's own first token
+                    request.on_token = first_token_timer(
+                        on_token, provider=provider_name, alias=alias, tool=tool
+                    )
                 try:
                     reply = provider.chat(request)
                 except ProviderError as exc:
@@ -427,16 +436,26 @@ class Router:
     def embed(
         self, texts: list[str], alias: str = "embed", *, tool: str = "embed", batch_size: int = 64
     ) -> EmbedResult:
+        """Vectors of `texts` from the alias's model. Calls of a few texts (queries) are
+        answered from a cache of recent ones where they can be, and only the misses reach
+        the model (and the ledger); an index's many chunks always go to the model."""
         chain = self.config.alias(alias)
         provider_name, _, model = chain.model.partition("/")
         provider: Provider = self.provider(provider_name)
-        vectors: list[list[float]] = []
+        cached = len(texts) <= QUERY_TEXTS
+        vectors: list[list[float] | None] = (
+            [self._query_vectors.get((chain.model, t)) for t in texts] if cached else []
+        )
+        todo: Sequence[int] = (
+            [i for i, v in enumerate(vectors) if v is None] if cached else range(len(texts))
+        )
         with tracing.span(f"router {alias}", **{"lifeos.alias": alias}):
-            for start in range(0, len(texts), batch_size):
-                batch = texts[start : start + batch_size]
+            made: list[list[float]] = []
+            for start in range(0, len(todo), batch_size):
+                batch = [texts[i] for i in todo[start : start + batch_size]]
                 started = time.perf_counter()
                 try:
-                    vectors += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
+                    made += provider.embed(model, batch, timeout_s=self.config.calls.timeout_s)
                 except ProviderError as exc:
                     self._record(
                         tool, "embed", alias, provider_name, chain.model, started, error=exc
@@ -451,8 +470,13 @@ class Router:
                     started,
                     tokens_in=sum(len(t.split()) for t in batch),
                 )
-        dim = len(vectors[0]) if vectors else 0
-        return EmbedResult(vectors=vectors, model=chain.model, dim=dim)
+        if not cached:
+            return EmbedResult(vectors=made, model=chain.model, dim=len(made[0]) if made else 0)
+        for i, vector in zip(todo, made, strict=True):
+            vectors[i] = vector
+            self._query_vectors.put((chain.model, texts[i]), list(vector))  # callers' own copies
+        done = [list(v) for v in vectors if v is not None]
+        return EmbedResult(vectors=done, model=chain.model, dim=len(done[0]) if done else 0)
 
     def embedding_dim(self, alias: str = "embed") -> int:
         """The alias's vector dimension: from the model's spec where the provider knows it

@@ -1,9 +1,10 @@
 """`GET /metrics`: every metric in Prometheus's text format (`lifeos.metrics`), with the
-Dagster run queue read from the instance at scrape time. A scraper off loopback signs in with
-a viewer's token."""
+Dagster run queue and sensor lag read from the instance at scrape time. A scraper off
+loopback signs in with a viewer's token."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,16 +16,22 @@ router = APIRouter(tags=["health"])
 RUN_STATES = ("QUEUED", "STARTING", "STARTED", "FAILURE")
 
 
+def instance(settings: Any) -> Any:
+    import dagster as dg
+
+    from lifeos.dagster_home import write_dagster_yaml
+
+    write_dagster_yaml(settings)
+    return dg.DagsterInstance.from_config(str(settings.dagster_home))
+
+
 def dagster_runs(settings: Any) -> dict[str, float]:
     """Runs queued, starting, in progress and failed (the last day's), from the instance."""
     from datetime import UTC, datetime, timedelta
 
     import dagster as dg
 
-    from lifeos.dagster_home import write_dagster_yaml
-
-    write_dagster_yaml(settings)
-    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+    with instance(settings) as dagster:
         counts = {}
         for state in RUN_STATES:
             filters = dg.RunsFilter(statuses=[dg.DagsterRunStatus(state)])
@@ -33,8 +40,25 @@ def dagster_runs(settings: Any) -> dict[str, float]:
                     statuses=[dg.DagsterRunStatus.FAILURE],
                     updated_after=datetime.now(UTC) - timedelta(days=1),
                 )
-            counts[state.lower()] = float(instance.get_runs_count(filters=filters))
+            counts[state.lower()] = float(dagster.get_runs_count(filters=filters))
         return counts
+
+
+def sensor_lag(settings: Any) -> dict[str, float]:
+    """Seconds since each running sensor's last tick, from the ticks the daemon writes. The
+    daemon evaluates a sensor every `minimum_interval_seconds` (30 by default): minutes of
+    lag mean the daemon stopped or a sensor's evaluation hangs. Sensors never ticked yet
+    have no value."""
+    from dagster._core.scheduler.instigation import InstigatorType  # not re-exported
+
+    with instance(settings) as dagster:
+        now, lags = time.time(), {}
+        for state in dagster.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+            if state.is_running and (
+                ticks := dagster.get_ticks(state.instigator_origin_id, state.selector_id, limit=1)
+            ):
+                lags[state.instigator_name] = max(0.0, now - ticks[0].timestamp)
+        return lags
 
 
 def daily_budget(settings: Any) -> dict[str, float]:
@@ -54,6 +78,13 @@ def collectors(request: Request) -> list[Cached]:
                 "Dagster runs by state (failed: in the last day)",
                 "state",
                 lambda: dagster_runs(settings),
+            ),
+            Cached(
+                "lifeos_dagster_sensor_lag_seconds",
+                "Seconds since each running sensor's last tick",
+                "sensor",
+                lambda: sensor_lag(settings),
+                ttl_s=15,
             ),
             Cached(
                 "lifeos_llm_budget_per_day_usd",

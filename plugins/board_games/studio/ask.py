@@ -13,6 +13,7 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from apps.studio.base import HEAVY, Background, Page, guarded
+from lifeos.cache import CountedLRU
 from plugins.board_games.tools.rulebooks.text import ELLIPSIS
 from plugins.board_games.tools.rules_qa import Citation, RulesAnswer
 
@@ -25,9 +26,19 @@ PAST_COLUMNS = ["★", "asked", "question", "answer", "feedback", "id"]
 ChatHistory = list[dict[str, Any]]  # the chatbot's messages: {"role", "content"}
 
 
+# Citations clicked through again: a render with its search costs ~0.2-1 s. The PDF's name is
+# its sha256 (the key has its mtime too, for any other file); ~4 MB a page at the default scale.
+RENDERED = CountedLRU[Image.Image]("rendered_pages", 12)
+
+
 def render_page(pdf: Path, page_number: int, quote: str, *, scale: float = 1.6) -> Image.Image:
     """The rulebook page as an image with the quote highlighted (found by its words, so line
     breaks and words hyphenated over them in the PDF do not matter)."""
+    key = (str(pdf), pdf.stat().st_mtime_ns, page_number, quote, scale)
+    return RENDERED.get_or_make(key, lambda: _render(pdf, page_number, quote, scale)).copy()
+
+
+def _render(pdf: Path, page_number: int, quote: str, scale: float) -> Image.Image:
     import pdfplumber
     import pypdfium2 as pdfium
 
