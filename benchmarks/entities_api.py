@@ -143,6 +143,8 @@ def start_server(
         "LIFEOS_LOG_LEVEL": "WARNING",
         "LIFEOS_LOAD_PLUGINS": "1" if plugins else "0",
     }
+    if not plugins:  # no model serves the library's routes: none loads beside the timed ones
+        env["LIFEOS_PRELOAD_MODELS"] = "[]"
     proc = subprocess.Popen(
         [
             sys.executable,

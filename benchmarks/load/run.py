@@ -127,7 +127,8 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]
                 if args.only and scenario not in args.only:
                     continue
                 t0 = time.perf_counter()
-                out = home / f"{scenario}.json"
+                out = Path(args.log_dir) / f"{name.lower()}-{scenario}.json"
+                out.unlink(missing_ok=True)
                 results[scenario] = locust(base, locust_args, ids_file, out, args.scale)
                 print(f"  {scenario}: {time.perf_counter() - t0:.0f} s")
                 print(indent(table(results[scenario])))
@@ -145,6 +146,7 @@ def ms(value: float | None) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
+    """Per request: count, req/s, latency percentiles, failures; then what the failures were."""
     lines = [
         "| request | n | req/s | p50 ms | p95 ms | p99 ms | failures |",
         "|---|---|---|---|---|---|---|",
@@ -154,6 +156,10 @@ def table(result: dict[str, Any]) -> str:
             f"| {name} | {r['requests']:,} | {r['rps']:.1f} | {ms(r['p50'])} | {ms(r['p95'])} "
             f"| {ms(r['p99'])} | {r['failures']} |"
         )
+    errors = result.get("errors") or []
+    if errors:
+        lines += ["", "Failures:"]
+        lines += [f"- {e['name']} ×{e['count']}: `{e['error']}`" for e in errors]
     return "\n".join(lines)
 
 
@@ -244,7 +250,11 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--only", nargs="*", help="scenarios to run (default: all)")
     parser.add_argument("--scale", type=float, default=1.0, help="shorten the timed scenarios")
-    parser.add_argument("--log-dir", default=str(ROOT / ".bench"), help="server logs go here")
+    parser.add_argument(
+        "--log-dir",
+        default=str(ROOT / ".bench"),
+        help="server logs and each scenario's JSON go here",
+    )
     parser.add_argument("--no-write", action="store_true", help="print, do not write the docs")
     args = parser.parse_args()
     backends = args.backends.split(",")
