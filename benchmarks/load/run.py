@@ -244,7 +244,9 @@ def report(all_results: dict[str, dict[str, Any]], args: argparse.Namespace) -> 
         "PATCH with its revision); `mixed`: 20 users asking rules questions (2–6 s between) "
         "and 5 making 2-image 64×64 batches with the test model (5–15 s between) beside 20 "
         "browsing; `stress`: browsing users added 50 every 20 s until a step's p95 > 1 s or "
-        "errors > 1 %; `spike`: 10 users, 200 within 10 s for 40 s, then 10.",
+        "errors > 1 %; `spike`: 10 users, 200 within 10 s for 40 s, then 10. Backends run one "
+        "after the other on the same cores: a backend's browse run on its own "
+        "(`--backends postgres --only browse`) can differ from its run here by ±30 %.",
     ]
     if args.scale != 1.0:
         lines += ["", f"**A shortened run** (`--scale {args.scale}`): not comparable."]
