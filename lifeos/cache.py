@@ -40,6 +40,3 @@ class CountedLRU(Generic[V]):
             value = make()
             self.put(key, value)
         return value
-
-    def __len__(self) -> int:
-        return len(self._values)

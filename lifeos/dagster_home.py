@@ -78,6 +78,15 @@ def write_dagster_yaml(settings: Settings, *, in_process: bool = False) -> Path:
     return path
 
 
+def open_instance(settings: Settings, *, in_process: bool = False) -> Any:
+    """Dagster's instance over the settings' storage, its config file written first
+    (`write_dagster_yaml`); a context manager, closed at the end of a `with` block."""
+    import dagster as dg
+
+    config = write_dagster_yaml(settings, in_process=in_process)
+    return dg.DagsterInstance.from_config(str(config.parent), config.name)
+
+
 def keep_sigterm() -> None:
     """Keep SIGTERM working in a process started with SIGINT ignored (a script's background
     job: `lifeos up &`, a cron job's `lifeos rulebook add --wait`).

@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 
 from lifeos import tracing
-from lifeos.dagster_home import write_dagster_yaml
+from lifeos.dagster_home import open_instance
 from lifeos.errors import BadRequest, NotFound
 from lifeos.security.roles import Role, require, run_tags
 from lifeos.settings import Settings
@@ -115,8 +115,7 @@ class Backfills:
         self.settings = settings
 
     def _instance(self) -> dg.DagsterInstance:
-        write_dagster_yaml(self.settings)
-        return dg.DagsterInstance.from_config(str(self.settings.dagster_home))
+        return open_instance(self.settings)
 
     def _defs(self) -> dg.Definitions:
         from pipelines.definitions import current_definitions

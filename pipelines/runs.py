@@ -12,7 +12,7 @@ import dagster as dg
 import httpx
 
 from lifeos import tracing
-from lifeos.dagster_home import write_dagster_yaml
+from lifeos.dagster_home import open_instance
 from lifeos.logging import get_logger
 from lifeos.security.roles import run_tags
 from lifeos.settings import Settings
@@ -38,8 +38,7 @@ def run_partition(
         "loggers": {"console": {"config": {"log_level": "WARNING"}}},
         **execute.pop("run_config", {}),
     }
-    config = write_dagster_yaml(settings, in_process=True)
-    with dg.DagsterInstance.from_config(str(config.parent), config.name) as instance:
+    with open_instance(settings, in_process=True) as instance:
         instance.add_dynamic_partitions(partitions, [key])
         for event in events:
             instance.report_runless_asset_event(event)
@@ -61,9 +60,8 @@ def fail_orphaned_runs(settings: Settings) -> list[dg.DagsterRun]:
     being ingested). Each is marked failed, and the plugins told (`run_interrupted`). A run
     whose process is alive (one still finishing after `lifeos up` stopped) is left alone.
     `lifeos up` calls this as it starts."""
-    write_dagster_yaml(settings)
     orphans = []
-    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+    with open_instance(settings) as instance:
         for run in instance.get_runs(
             filters=dg.RunsFilter(
                 statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]

@@ -17,7 +17,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lifeos import tracing
-from lifeos.dagster_home import write_dagster_yaml
+from lifeos.dagster_home import open_instance
 from lifeos.db.engine import session_scope
 from lifeos.errors import BadRequest, LifeOSError, NotFound
 from lifeos.kinds import GENERIC_RELATION
@@ -294,8 +294,7 @@ class WorkflowService:
     # ---- runs ------------------------------------------------------------------------------
 
     def _instance(self) -> dg.DagsterInstance:
-        config = write_dagster_yaml(self.settings, in_process=True)
-        return dg.DagsterInstance.from_config(str(config.parent), config.name)
+        return open_instance(self.settings, in_process=True)
 
     def start(
         self,

@@ -109,10 +109,10 @@ def test_sensor_lag_is_the_age_of_each_running_sensors_last_tick(settings: Setti
         TickStatus,
     )
 
-    from apps.api.routes.metrics import instance
+    from lifeos.dagster_home import open_instance
 
     repo = RemoteRepositoryOrigin(RegisteredCodeLocationOrigin("lifeos"), "__repository__")
-    with instance(settings) as dagster:
+    with open_instance(settings) as dagster:
         for name, status, age in (
             ("watch_inbox", InstigatorStatus.RUNNING, 90.0),
             ("stopped_one", InstigatorStatus.STOPPED, 5.0),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -384,7 +384,6 @@ class Router:
         provider: Provider = self.provider(provider_name)
         ref = f"{provider_name}/{request.model}"
         kind = "choose" if request.choices else "chat"
-        on_token = request.on_token
         retrying = Retrying(
             stop=stop_after_attempt(self.config.calls.retries + 1),
             wait=wait_exponential(multiplier=0.5, max=8),
@@ -394,12 +393,14 @@ class Router:
         for attempt in retrying:
             with attempt:
                 started = time.perf_counter()
-                if on_token is not None:  # each attempt's own first token
-                    request.on_token = first_token_timer(
-                        on_token, provider=provider_name, alias=alias, tool=tool
+                sent = request
+                if request.on_token is not None:  # each attempt's own first token
+                    timed = first_token_timer(
+                        request.on_token, provider=provider_name, alias=alias, tool=tool
                     )
+                    sent = replace(request, on_token=timed)
                 try:
-                    reply = provider.chat(request)
+                    reply = provider.chat(sent)
                 except ProviderError as exc:
                     self._record(tool, kind, alias, provider_name, ref, started, error=exc)
                     raise
@@ -442,13 +443,12 @@ class Router:
         chain = self.config.alias(alias)
         provider_name, _, model = chain.model.partition("/")
         provider: Provider = self.provider(provider_name)
-        cached = len(texts) <= QUERY_TEXTS
-        vectors: list[list[float] | None] = (
-            [self._query_vectors.get((chain.model, t)) for t in texts] if cached else []
-        )
-        todo: Sequence[int] = (
-            [i for i, v in enumerate(vectors) if v is None] if cached else range(len(texts))
-        )
+        queries = len(texts) <= QUERY_TEXTS  # only these go through the cache
+        vectors: list[list[float] | None] = [
+            list(hit) if queries and (hit := self._query_vectors.get((chain.model, t))) else None
+            for t in texts
+        ]  # a hit is the caller's own copy
+        todo = [i for i, v in enumerate(vectors) if v is None]
         with tracing.span(f"router {alias}", **{"lifeos.alias": alias}):
             made: list[list[float]] = []
             for start in range(0, len(todo), batch_size):
@@ -470,12 +470,11 @@ class Router:
                     started,
                     tokens_in=sum(len(t.split()) for t in batch),
                 )
-        if not cached:
-            return EmbedResult(vectors=made, model=chain.model, dim=len(made[0]) if made else 0)
         for i, vector in zip(todo, made, strict=True):
             vectors[i] = vector
-            self._query_vectors.put((chain.model, texts[i]), list(vector))  # callers' own copies
-        done = [list(v) for v in vectors if v is not None]
+            if queries:
+                self._query_vectors.put((chain.model, texts[i]), list(vector))
+        done = [v for v in vectors if v is not None]
         return EmbedResult(vectors=done, model=chain.model, dim=len(done[0]) if done else 0)
 
     def embedding_dim(self, alias: str = "embed") -> int:

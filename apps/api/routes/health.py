@@ -59,10 +59,9 @@ def _checks(settings: Settings) -> dict[str, Callable[[], str]]:
     def dagster() -> str:
         import dagster as dg
 
-        from lifeos.dagster_home import write_dagster_yaml
+        from lifeos.dagster_home import open_instance
 
-        write_dagster_yaml(settings)
-        with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        with open_instance(settings) as instance:
             queued = instance.get_runs_count(
                 filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.QUEUED])
             )

@@ -10,19 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from apps.api.deps import VIEWER
+from lifeos.dagster_home import open_instance
 from lifeos.metrics import Cached, exposition
 
 router = APIRouter(tags=["health"])
 RUN_STATES = ("QUEUED", "STARTING", "STARTED", "FAILURE")
-
-
-def instance(settings: Any) -> Any:
-    import dagster as dg
-
-    from lifeos.dagster_home import write_dagster_yaml
-
-    write_dagster_yaml(settings)
-    return dg.DagsterInstance.from_config(str(settings.dagster_home))
 
 
 def dagster_runs(settings: Any) -> dict[str, float]:
@@ -31,7 +23,7 @@ def dagster_runs(settings: Any) -> dict[str, float]:
 
     import dagster as dg
 
-    with instance(settings) as dagster:
+    with open_instance(settings) as dagster:
         counts = {}
         for state in RUN_STATES:
             filters = dg.RunsFilter(statuses=[dg.DagsterRunStatus(state)])
@@ -51,7 +43,7 @@ def sensor_lag(settings: Any) -> dict[str, float]:
     have no value."""
     from dagster._core.scheduler.instigation import InstigatorType  # not re-exported
 
-    with instance(settings) as dagster:
+    with open_instance(settings) as dagster:
         now, lags = time.time(), {}
         for state in dagster.all_instigator_state(instigator_type=InstigatorType.SENSOR):
             if state.is_running and (
