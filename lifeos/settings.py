@@ -87,7 +87,11 @@ class Settings(BaseSettings):
     otlp_endpoint: str = Field("", description="OTLP/HTTP traces endpoint (traces=otlp)")
     traces_file: str = Field("", description="JSON lines file for traces=file")
     traces_sample: float = Field(
-        1.0, ge=0, le=1, description="the share of requests traced (1: every one)"
+        0.1,
+        ge=0,
+        le=1,
+        description="the share of read requests (GET/HEAD) traced; writes, model calls and "
+        "Dagster runs always are (1: every request)",
     )
     min_free_disk_mb: int = Field(
         500, ge=0, description="/health/ready fails below this much free disk in the home"
@@ -224,6 +228,7 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+@lru_cache(maxsize=64)  # asked on every request (`sign_in_required`)
 def is_loopback(host: str) -> bool:
     """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
     import ipaddress

@@ -120,6 +120,9 @@ def to_out(entity: Entity) -> EntityOut:
     return EntityOut.model_construct(**{c.key: getattr(entity, c.key) for c in OUT_COLUMNS})
 
 
+_BY_ID = sa.select(*OUT_COLUMNS).where(Entity.id == sa.bindparam("id"))
+
+
 def _row_out(row: sa.Row[Any]) -> EntityOut:
     # Rows come from our own validated tables: no need to validate them again on the way out.
     return EntityOut.model_construct(**row._mapping)
@@ -166,9 +169,9 @@ class EntityStore:
 
     def get(self, kind: str, entity_id: str, *, include_deleted: bool = False) -> EntityOut:
         spec = self.registry.get(kind)
-        row = self.session.execute(
-            sa.select(*OUT_COLUMNS).where(Entity.id == entity_id[:64])
-        ).first()
+        # A Core statement built once, on the session's connection: the ORM's execution
+        # machinery and a fresh select() per call were a third of a detail request's time.
+        row = self.session.connection().execute(_BY_ID, {"id": entity_id[:64]}).first()
         if (
             row is None
             or row.kind != spec.name
@@ -280,9 +283,8 @@ class EntityStore:
         query = parse(ListQuery, query or {}, what="query")
         spec = self.registry.get(kind) if kind is not None else None
         conditions = self._conditions(spec, query)
-        total = self.session.scalar(
-            sa.select(sa.func.count()).select_from(Entity).where(*conditions)
-        )
+        conn = self.session.connection()  # Core statements: no ORM execution machinery
+        total = conn.scalar(sa.select(sa.func.count()).select_from(Entity).where(*conditions))
         column = getattr(Entity, query.sort.lstrip("-"))
         # The id tie-breaker runs in the same direction, so one index scan serves the order.
         descending = query.sort.startswith("-")
@@ -297,7 +299,7 @@ class EntityStore:
             .offset(query.offset)
             .subquery()
         )
-        rows = self.session.execute(
+        rows = conn.execute(
             sa.select(*OUT_COLUMNS).join(page_ids, page_ids.c.id == Entity.id).order_by(*order)
         )
         return Page(

@@ -26,6 +26,12 @@ GENAI_NAMES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _tracing_off_after() -> Iterator[None]:
+    yield
+    tracing.configure("off")
+
+
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
@@ -34,11 +40,10 @@ def spans() -> Iterator[InMemorySpanExporter]:
     tracing.configure("off")
 
 
-def test_one_trace_from_the_route_to_the_model_call(
-    settings: Settings, spans: InMemorySpanExporter
-) -> None:
-    app = create_app(settings, studio=False)
-    tracing.configure(span_exporter=spans)  # the app set up its own (off)
+def test_one_trace_from_the_route_to_the_model_call(settings: Settings) -> None:
+    app = create_app(settings, studio=False)  # sets up its own (off)
+    spans = InMemorySpanExporter()
+    tracing.configure(span_exporter=spans)
     with TestClient(app) as c:
         answer = c.post("/api/v1/models/tiny/test", headers={"traceparent": ""})
         assert answer.status_code == 200, answer.text
@@ -57,6 +62,28 @@ def test_one_trace_from_the_route_to_the_model_call(
     assert on_server["http.route"] == "/api/v1/models/{alias}/test"
     assert on_server["http.response.status_code"] == 200
     assert on_server["lifeos.request_id"] == answer.headers["x-request-id"]
+
+
+def test_reads_are_sampled_and_writes_always_traced(settings: Settings) -> None:
+    """At a read share of 0 no GET is traced, every write is, and a GET that arrives with a
+    sampled caller's traceparent keeps the caller's choice."""
+    exporter = InMemorySpanExporter()
+    app = create_app(settings, studio=False)
+    tracing.configure(span_exporter=exporter, sample=0.0)
+    try:
+        with TestClient(app, base_url="https://127.0.0.1") as c:
+            for _ in range(20):
+                assert c.get("/api/v1/entities/character").status_code == 200
+            created = c.post("/api/v1/entities/character", json={"name": "Aria"})
+            assert created.status_code == 201
+            caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            assert c.get("/api/v1/entities/character", headers={"traceparent": caller}).is_success
+    finally:
+        tracing.configure("off")
+    names = [(s.name, s.context.trace_id) for s in exporter.get_finished_spans()]
+    assert [n for n, _ in names].count("POST /api/v1/entities/{kind}") == 1
+    reads = [t for n, t in names if n == "GET /api/v1/entities/{kind}"]
+    assert reads == [0x0AF7651916CD43DD8448EB211C80319C]
 
 
 def test_emitted_names_are_the_pinned_semantic_conventions(spans: InMemorySpanExporter) -> None:

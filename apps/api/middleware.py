@@ -155,14 +155,16 @@ class MetricsMiddleware:
                 HTTP_ERRORS.labels(route, "server" if status >= 500 else "client").inc()
             return route
 
-        if not tracing.enabled():  # the usual case: no span, no header parsing
+        traceparent = None
+        if tracing.enabled():
+            incoming = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
+            traceparent = incoming.decode("latin-1") if incoming else None
+        if not tracing.traces_request(method, traceparent):  # the usual case: no span
             try:
                 await self.app(scope, receive, sending)
             finally:
                 count()
             return
-        incoming = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
-        traceparent = incoming.decode("latin-1") if incoming else None
         with tracing.request_span(method, scope["path"], traceparent) as span:
             try:
                 await self.app(scope, receive, sending)

@@ -152,6 +152,7 @@ class SecurityMiddleware:
         self.settings = settings
         self.accounts = Accounts.of(settings)
         self.limiter = limiter
+        self.shared_limits = not settings.rate_limit_storage.startswith("memory")
         self.allowed = frozenset(o.rstrip("/") for o in settings.cors_origins)
 
     def _limits(self, scope: Scope, principal: Principal | None) -> list[tuple[str, State]]:
@@ -169,6 +170,18 @@ class SecurityMiddleware:
             counted.append(("user", state))
         return counted
 
+    def _may_block(self, headers: Headers) -> bool:
+        """Whether admitting the request may wait on I/O: credentials are looked up in the
+        DB, shared rate-limit counts live in Redis."""
+        return (
+            self.shared_limits or "authorization" in headers or bool(cookie_value(headers, SESSION))
+        )
+
+    def _admit(self, scope: Scope, headers: Headers) -> tuple[Who, list[tuple[str, State]]]:
+        """Who is asking, and the limits their request counts against (blocking)."""
+        who = identify(self.accounts, self.settings, headers)
+        return who, self._limits(scope, who.principal)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -182,9 +195,11 @@ class SecurityMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        who = await anyio.to_thread.run_sync(identify, self.accounts, self.settings, headers)
         try:
-            counted = self._limits(scope, who.principal)
+            if self._may_block(headers):
+                who, counted = await anyio.to_thread.run_sync(self._admit, scope, headers)
+            else:  # the local owner, counted in memory: nothing to wait for, no thread hop
+                who, counted = self._admit(scope, headers)
         except TooManyRequests as exc:
             await refuse(scope, send, exc)
             return
