@@ -93,6 +93,21 @@ class Settings(BaseSettings):
         description="the share of read requests (GET/HEAD) traced; writes, model calls and "
         "Dagster runs always are (1: every request)",
     )
+    backup_target: str = Field(
+        "",
+        description="where backup sets go: a folder or an fsspec URL (s3://bucket/prefix); "
+        "`home/backups` when unset (the same disk: set another for a real backup)",
+    )
+    backup_passphrase: SecretStr | None = Field(
+        None, description="encrypts backups (the key is kept in the target under it)"
+    )
+    backup_key_file: Path | None = Field(
+        None, description="an age identity file (`lifeos backup keygen`) that encrypts backups"
+    )
+    backup_keep_full: int = Field(30, ge=1, description="full backup sets kept by prune")
+    backup_keep_incremental_days: float = Field(
+        7, gt=0, description="days incremental backup sets are kept by prune"
+    )
     min_free_disk_mb: int = Field(
         500, ge=0, description="/health/ready fails below this much free disk in the home"
     )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from lancedb.query import LanceVectorQueryBuilder
     from lancedb.table import Table
 
+WRITE_LOCK = ".lifeos-write.lock"  # beside the tables: every writer and every backup holds it
 DOC_ID = re.compile(r"^[0-9a-f]{32,64}$")  # a sha256, or an entity id (in SQL filters: checked)
 _lock = threading.Lock()
 
@@ -45,7 +48,20 @@ class VectorStore:
         import lancedb
 
         Path(path).mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
         self.db = lancedb.connect(str(path))
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the corpora still: this process's other threads and every other process
+        (Dagster runs ingest, a backup copies the tables) wait until the block ends."""
+        from filelock import FileLock
+
+        with _lock, FileLock(self.path / WRITE_LOCK):
+            yield
+
+    def tables(self) -> list[str]:
+        return sorted(self.db.list_tables().tables)  # one local page
 
     def _table(self, name: str) -> Table | None:
         try:
@@ -70,7 +86,7 @@ class VectorStore:
         for row in rows:
             if len(row["vector"]) != dim:
                 raise BadRequest(f"vector of {len(row['vector'])} dimensions, expected {dim}")
-        with _lock:
+        with self.writing():
             table = self._table(corpus)
             data = [{**r, "document": document} for r in rows]
             schema = pa.Table.from_pylist(data).schema if data else None
@@ -101,7 +117,7 @@ class VectorStore:
         for row in data:
             if len(row["vector"]) != dim:
                 raise BadRequest(f"vector of {len(row['vector'])} dimensions, expected {dim}")
-        with _lock:
+        with self.writing():
             table = self._table(corpus)
             if table is None:
                 if not data:
@@ -139,7 +155,7 @@ class VectorStore:
 
     def delete_document(self, corpus: str, document: str) -> None:
         _check_ids([document])
-        with _lock:
+        with self.writing():
             table = self._table(corpus)
             if table is not None:
                 table.delete(f"document = '{document}'")

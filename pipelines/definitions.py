@@ -26,10 +26,12 @@ def build_definitions(
     registered a function of the settings gets them here."""
     host = plugins or get_plugins()
     settings = settings or get_settings()
+    from pipelines.backups import backup_definitions
     from pipelines.workflow_runs import workflow_definitions
 
     return dg.Definitions.merge(
         core_definitions(settings),
+        backup_definitions(),
         *(d(settings) if callable(d) else d for d in host.registries.definitions.values()),
         workflow_definitions(settings, host),
     )

@@ -121,7 +121,7 @@ def test_links_and_tables(db_url: str, capsys: pytest.CaptureFixture[str]) -> No
         ),
         (["entity", "create", "outfit", "--data", "@/no/such/file.json"], "no such file"),
         (["import", "/no/such/export.json"], "no such file"),
-        (["restore", "/no/such/backup", "--yes"], "no such file"),
+        (["backup", "restore-db", "/no/such/backup", "--yes"], "no such file"),
     ],
 )
 def test_errors_print_one_line(
@@ -158,8 +158,8 @@ def test_demo_export_import_backup_restore(
     assert code == 1 and "already exist" in err
     assert "48 skipped" in run(capsys, "import", str(export), "--on-conflict", "skip")[1]
     backup = tmp_path / "lib.backup"
-    assert run(capsys, "backup", str(backup))[0] == 0
-    assert run(capsys, "restore", str(backup), "--yes")[0] == 0
+    assert run(capsys, "backup", "db", str(backup))[0] == 0
+    assert run(capsys, "backup", "restore-db", str(backup), "--yes")[0] == 0
     _, out, _ = run(capsys, "entity", "list", "board_game", "--json")
     assert json.loads(out)["total"] == 3
 

@@ -16,6 +16,7 @@ from apps.api.middleware import BodySizeLimitMiddleware, MetricsMiddleware, Requ
 from apps.api.plugin_routes import PluginRoutes
 from apps.api.routes import (
     auth,
+    backups,
     entities,
     health,
     library,
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(auth.users, prefix=API_PREFIX)
     app.include_router(entities.router, prefix=API_PREFIX)
     app.include_router(library.router, prefix=API_PREFIX)
+    app.include_router(backups.router, prefix=API_PREFIX)
     app.include_router(models.router, prefix=API_PREFIX)
     app.include_router(plugin_api.router, prefix=API_PREFIX)
     app.include_router(workflows.router, prefix=API_PREFIX)

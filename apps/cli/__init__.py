@@ -14,6 +14,7 @@ import sqlalchemy as sa
 import typer
 
 from apps.cli import (
+    backup,
     db,
     entity,
     library,
@@ -38,6 +39,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(backup.app, name="backup")
 app.add_typer(db.app, name="db")
 app.add_typer(entity.app, name="entity")
 app.add_typer(models.app, name="models")

@@ -1,4 +1,4 @@
-"""Whole-library commands: export, import, backup, restore, demo."""
+"""Whole-library commands: export, import, demo (backups: `apps/cli/backup.py`)."""
 
 from __future__ import annotations
 
@@ -47,23 +47,6 @@ def import_(
     )
 
 
-def backup(path: Path) -> None:
-    """Back up the whole library DB (SQLite copy, pg_dump, or JSON)."""
-    fmt = transfer.backup(settings().database_url, path)
-    console.print(f"backed up to {path} ({fmt})")
-
-
-def restore(
-    path: Path, yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False
-) -> None:
-    """Replace the library with a backup. A corrupt backup changes nothing."""
-    if not yes:
-        typer.confirm("Replace the whole library with this backup?", abort=True)
-    s = settings()
-    fmt = transfer.restore(s.database_url, path, max_json_bytes=s.max_import_bytes)
-    console.print(f"restored from {path} ({fmt})")
-
-
 def demo() -> None:
     """Load the demo library (once; does nothing when it is already there)."""
     s = settings()
@@ -79,6 +62,4 @@ def demo() -> None:
 def register(app: typer.Typer) -> None:
     app.command()(export)
     app.command("import")(import_)
-    app.command()(backup)
-    app.command()(restore)
     app.command()(demo)

@@ -45,6 +45,19 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
+def knows_revision(revision: str) -> bool:
+    """Whether `revision` is one of this version's migrations (a newer one is not)."""
+    from alembic.util.exc import CommandError
+
+    try:
+        return (
+            ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision)
+            is not None
+        )
+    except (CommandError, KeyError, ValueError):
+        return False
+
+
 def is_up_to_date(url: str) -> bool:
     try:
         return current_revision(url) == head_revision()
