@@ -20,6 +20,7 @@ from apps.studio.base import Page, Studio
 from apps.studio.pages import (
     account,
     activity,
+    backups,
     library,
     models,
     pipelines,
@@ -38,6 +39,7 @@ PAGES: tuple[type[Page], ...] = (
     pipelines.PipelinesPage,
     models.ModelsPage,
     activity.ActivityPage,
+    backups.BackupsPage,
     plugins.PluginsPage,
     account.AccountPage,
 )

@@ -3,9 +3,11 @@ tables, Dagster's storage, `configs/`), taken consistently while the app runs, s
 vault (`lifeos.backup.vault`) once per distinct file, restored into a new home, verified by
 restoring into a scratch one, and pruned by age.
 
-- **DB**: SQLite through its online backup API; Postgres through `pg_dump` inside the same
-  REPEATABLE READ snapshot the row counts are read in (so the manifest's counts are exactly
-  the dump's). On Postgres the dump holds Dagster's tables too.
+- **DB**: SQLite through its online backup API; Postgres through `pg_dump` (plain SQL,
+  gzipped without a timestamp, so an unchanged library dumps to the same bytes) inside the
+  same REPEATABLE READ snapshot the row counts are read in (so the manifest's counts are
+  exactly the dump's), restored with `psql` in one transaction. On Postgres the dump holds
+  Dagster's tables too.
 - **LanceDB**: every table tagged `lifeos-backup-<set>` and copied while the corpora's write
   lock is held (`VectorStore.writing`): no ingestion can interleave, so a restore never mixes
   versions. Restore returns each table to its tagged version.
@@ -18,8 +20,10 @@ restoring into a scratch one, and pruned by age.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import sqlite3
@@ -39,18 +43,24 @@ from sqlalchemy.engine import make_url
 from lifeos.backup.vault import Sealer, Vault
 from lifeos.db import migrate
 from lifeos.db.engine import dispose_engines
-from lifeos.errors import BackupError
+from lifeos.errors import BackupError, NotFound
+from lifeos.security.roles import Role, require
 from lifeos.settings import Settings
 
 FORMAT = 1  # of the manifest; a newer one is refused
 TAG_PREFIX = "lifeos-backup-"
-DB_FILE, PG_DUMP = "lifeos.db", "library.pgdump"
+DB_FILE, PG_DUMP = "lifeos.db", "library.sql.gz"
 STALE_AFTER = timedelta(hours=6)  # an unfinished set older than this was interrupted
 Kind = Literal["full", "incremental"]
+# Folders of the home kept as they are: content-addressed files (pictures, PDFs) and the
+# rulebooks' page renders and extraction artifacts. Not kept: logs, exports, the inbox.
+HOME_TREES = ("blobs", "rulebooks")
 
 
 class FileEntry(BaseModel):
-    path: str  # inside the home: lifeos.db, blobs/ab/…, lancedb/…, dagster/storage/…, configs/…
+    path: (
+        str  # in the home: lifeos.db, blobs/…, rulebooks/…, lancedb/…, dagster/storage/…, configs/…
+    )
     size: int
     sha256: str
     object: str
@@ -129,6 +139,7 @@ def sealer_for(
 
 def run_backup(settings: Settings, kind: Kind = "incremental") -> SetInfo:
     """Take one backup set of the home and the library DB; returns what `list` shows."""
+    require(Role.admin, "taking a backup")
     if kind not in ("full", "incremental"):
         raise BackupError(f"a backup is full or incremental, not {kind!r}")
     started = time.monotonic()
@@ -148,7 +159,8 @@ def run_backup(settings: Settings, kind: Kind = "incremental") -> SetInfo:
         if settings.is_sqlite:
             _snapshot_dagster(settings, staging, writer)
         lancedb = _snapshot_lancedb(settings, set_id, writer)
-        writer.add_tree(settings.blobs_dir, "blobs", stable=True)
+        for tree in HOME_TREES:
+            writer.add_tree(settings.home.resolve() / tree, tree, stable=True)
         writer.add_tree(settings.config_dir, "configs", stable=False)
     manifest = Manifest(
         id=set_id,
@@ -197,7 +209,8 @@ class _Writer:
         self.entries: list[FileEntry] = []
         self.names: set[str] = set()
         self.new_bytes = 0
-        self.hash_file = settings.home.resolve() / ".backup-hashes.json"
+        self.home = settings.home.resolve()
+        self.hash_file = self.home / ".backup-hashes.json"
         self.hashes: dict[str, list[Any]] = {}
         if not full and self.hash_file.exists():
             with suppress(ValueError, OSError):
@@ -332,21 +345,41 @@ def _pg_dump(url: str, staging: Path, writer: _Writer) -> tuple[dict[str, int], 
         if migrate.VERSION_TABLE in names:
             row = conn.execute(f"SELECT version_num FROM {migrate.VERSION_TABLE}").fetchone()  # noqa: S608  # nosec B608 - a constant
             revision = row[0] if row else None
+        sql = staging / "library.sql"
         _run(
             [
                 "pg_dump",
-                "--format=custom",
+                "--format=plain",  # the same bytes for the same data: stored once
+                "--clean",
+                "--if-exists",
                 "--no-owner",
                 "--no-privileges",
+                f"--restrict-key={_restrict_key(writer.home)}",
                 f"--snapshot={snapshot[0]}",  # type: ignore[index]
-                f"--file={dump}",
-                _libpq(url),
+                f"--file={sql}",
+                _no_password(url),
             ],
             what="pg_dump",
+            url=url,
         )
+        with sql.open("rb") as src, gzip.GzipFile(dump, "wb", mtime=0) as out:
+            shutil.copyfileobj(src, out)
+        sql.unlink()
         conn.rollback()
     writer.add(PG_DUMP, dump, stable=False)
     return dict(sorted(counts.items())), revision
+
+
+def _restrict_key(home: Path) -> str:
+    """pg_dump's `\\restrict` key, made once per home (a new random one each dump would
+    make every dump of an unchanged library new bytes)."""
+    path = home / ".backup-restrict-key"
+    key = path.read_text().strip() if path.exists() else ""
+    if not key.isalnum():  # pg_dump takes letters and digits only
+        key = secrets.token_hex(24)
+        path.touch(mode=0o600)
+        path.write_text(key)
+    return key
 
 
 def _snapshot_dagster(settings: Settings, staging: Path, writer: _Writer) -> None:
@@ -389,6 +422,7 @@ def _snapshot_lancedb(settings: Settings, set_id: str, writer: _Writer) -> dict[
 
 def list_sets(settings: Settings) -> list[SetInfo]:
     """Every set in the vault, newest first; unfinished ones say why they cannot be used."""
+    require(Role.admin, "listing backups")
     vault = vault_for(settings)
     out: list[SetInfo] = []
     now = datetime.now(UTC)
@@ -436,7 +470,7 @@ def resolve_set(settings: Settings, set_id: str | None) -> str:
             raise BackupError(f"no complete backup in {vault_for(settings).url}")
         return complete[0].id
     if set_id not in {s.id for s in sets}:
-        raise BackupError(f"no backup {set_id!r} in {vault_for(settings).url}")
+        raise NotFound(f"no backup {set_id!r} in {vault_for(settings).url}")
     return str(set_id)
 
 
@@ -504,6 +538,7 @@ def restore(
     there is then kept beside it as `<into>.before-restore-<time>`). On Postgres the dump goes
     into `database_url`. Every file is fetched and checked before anything is moved: a
     damaged, incomplete or foreign set changes nothing."""
+    require(Role.admin, "restoring a backup")
     set_id = resolve_set(settings, set_id)
     manifest, sealer = load_manifest(settings, set_id)
     into = Path(into).resolve()
@@ -562,23 +597,30 @@ def fetch(settings: Settings, manifest: Manifest, sealer: Sealer, staging: Path)
 
 
 def _pg_restore(dump: Path, url: str) -> None:
-    if not shutil.which("pg_restore"):
-        raise BackupError("pg_restore is not on PATH: install the PostgreSQL client tools")
-    _run(["pg_restore", "--list", str(dump)], what="pg_restore --list")
+    """The dump into `url` in one transaction: all of it or, on any error, nothing."""
+    if not shutil.which("psql"):
+        raise BackupError("psql is not on PATH: install the PostgreSQL client tools")
+    sql = dump.with_suffix("")
+    try:
+        with gzip.open(dump, "rb") as src, sql.open("wb") as out:
+            shutil.copyfileobj(src, out)
+    except (OSError, EOFError) as exc:
+        raise BackupError(f"the database dump is damaged ({exc})") from None
     dispose_engines()
     _run(
         [
-            "pg_restore",
-            "--clean",
-            "--if-exists",
+            "psql",
+            "--no-psqlrc",
+            "--quiet",
             "--single-transaction",
-            "--no-owner",
-            "--no-privileges",
-            f"--dbname={_libpq(url)}",
-            str(dump),
+            "--set=ON_ERROR_STOP=1",
+            f"--dbname={_no_password(url)}",
+            f"--file={sql}",
         ],
-        what="pg_restore",
+        what="psql",
+        url=url,
     )
+    sql.unlink()
 
 
 def _return_tables_to(root: Path, manifest: Manifest) -> None:
@@ -595,8 +637,18 @@ def _return_tables_to(root: Path, manifest: Manifest) -> None:
             table.restore()
 
 
-def _run(cmd: list[str], *, what: str) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603  # nosec B603 - fixed programs, no shell
+def _no_password(url: str) -> str:
+    return make_url(_libpq(url)).set(password=None).render_as_string(hide_password=False)
+
+
+def _run(cmd: list[str], *, what: str, url: str | None = None) -> None:
+    """Run a PostgreSQL client; the password goes in its environment (PGPASSWORD), not on
+    the command line where every local user can read it."""
+    env = dict(os.environ)
+    password = make_url(url).password if url else None
+    if password:
+        env["PGPASSWORD"] = str(password)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)  # noqa: S603  # nosec B603 - fixed programs, no shell
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
         raise BackupError(f"{what} failed: {lines[-1] if lines else proc.returncode}")
@@ -610,6 +662,7 @@ def verify(settings: Settings, set_id: str | None = None) -> VerifyReport:
     database), then its integrity, every table's row count against the manifest, every
     file's sha256 (checked while fetching) and one vector search per LanceDB table. The
     result is written beside the set (`verified.json`) and shown by `list` and `/metrics`."""
+    require(Role.admin, "verifying a backup")
     started = time.monotonic()
     set_id = resolve_set(settings, set_id)
     checks: dict[str, str] = {}
@@ -739,6 +792,7 @@ def prune(
     """Keep the newest `keep_full` full sets and the incremental sets younger than
     `keep_incremental_days` (never the newest complete set), remove interrupted sets, then
     the objects no kept set names. While a backup is in progress no object is removed."""
+    require(Role.admin, "pruning backups")
     keep_full = settings.backup_keep_full if keep_full is None else keep_full
     days = (
         settings.backup_keep_incremental_days

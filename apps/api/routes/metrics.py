@@ -60,6 +60,21 @@ def daily_budget(settings: Any) -> dict[str, float]:
     return {} if per_day is None else {"day": float(per_day)}
 
 
+def backup_times(settings: Any) -> dict[str, float]:
+    """When the newest complete backup set was taken and the newest restore drill passed
+    (unix seconds), read from the backup target: what the staleness alerts compare."""
+    from lifeos.backup import list_sets
+
+    sets = [s for s in list_sets(settings) if s.complete]
+    out: dict[str, float] = {}
+    if sets:
+        out["backup"] = sets[0].created_at.timestamp()
+    verified = [s.verified_at for s in sets if s.verified_at is not None]
+    if verified:
+        out["verified"] = max(verified).timestamp()
+    return out
+
+
 def collectors(request: Request) -> list[Cached]:
     state = request.app.state
     if not hasattr(state, "metric_collectors"):
@@ -83,6 +98,14 @@ def collectors(request: Request) -> list[Cached]:
                 "The configured daily model budget (what the cost alert compares with)",
                 "budget",
                 lambda: daily_budget(settings),
+                ttl_s=60,
+            ),
+            Cached(
+                "lifeos_backup_last_timestamp_seconds",
+                "When the newest backup set was taken (event=backup) and the newest restore "
+                "drill passed (event=verified)",
+                "event",
+                lambda: backup_times(settings),
                 ttl_s=60,
             ),
         ]
