@@ -24,6 +24,8 @@ bench:
 	.venv/bin/python benchmarks/stories.py
 	.venv/bin/python benchmarks/analyzers.py
 	.venv/bin/python benchmarks/workflows.py
+	.venv/bin/python benchmarks/backup.py
+	.venv/bin/python benchmarks/observability.py
 	LIFEOS_FUZZ_EXAMPLES=200 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_api_fuzz.py
 	.venv/bin/python benchmarks/report.py rules-qa ../shared/data/rulebooks \
 	  benchmarks/rulebook_sets/own benchmarks/rulebook_sets/messy benchmarks/rulebook_sets/web

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     backup_key_file: Path | None = Field(
         None, description="an age identity file (`lifeos backup keygen`) that encrypts backups"
     )
+    backup_replicate: bool = Field(
+        True,
+        description="on SQLite, `lifeos up` replicates the library with Litestream into the "
+        "backup target (point-in-time restores)",
+    )
     backup_keep_full: int = Field(30, ge=1, description="full backup sets kept by prune")
     backup_keep_incremental_days: float = Field(
         7, gt=0, description="days incremental backup sets are kept by prune"

@@ -370,3 +370,49 @@ def test_the_restore_runbook_in_the_docs_works(
     with session_scope(restored) as session:
         assert [e.name for e in EntityStore(session).list("character").items] == ["Luna"]
     dispose_engines()
+
+
+def test_point_in_time_restore_from_the_litestream_replica(
+    sqlite_url: str, lifeos_home: Path, tmp_path: Path
+) -> None:
+    """Write A, note t, write B: the library restored at t has A and not B (SQLite,
+    Litestream replicating as `lifeos up` runs it)."""
+    from datetime import UTC, datetime
+
+    from lifeos.backup import replica
+
+    s = Settings(
+        home=lifeos_home,
+        LIFEOS_DATABASE_URL=sqlite_url,
+        backup_target=str(tmp_path / "vault"),
+        backup_passphrase=SecretStr("pw"),
+    )
+    backup.run_backup(s)  # the files and indexes a point-in-time restore starts from
+    log = (tmp_path / "litestream.log").open("w")
+    proc = subprocess.Popen(replica.replicate_command(s), stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        time.sleep(2)  # its first snapshot
+        with session_scope(sqlite_url) as session:
+            EntityStore(session).create("character", {"name": "A"})
+        time.sleep(2)
+        t = datetime.now(UTC)
+        time.sleep(1.5)
+        with session_scope(sqlite_url) as session:
+            EntityStore(session).create("character", {"name": "B"})
+        time.sleep(3)  # replicated within a second
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    into = tmp_path / "at-t"
+    backup.restore(s, None, into, at=t)
+    with session_scope(f"sqlite:///{into / 'lifeos.db'}") as session:
+        names = [e.name for e in EntityStore(session).list("character").items]
+    assert names == ["A"]
+    latest = tmp_path / "latest"
+    backup.restore(s, None, latest, at=datetime.now(UTC))
+    with session_scope(f"sqlite:///{latest / 'lifeos.db'}") as session:
+        assert {e.name for e in EntityStore(session).list("character").items} == {"A", "B"}
+    with pytest.raises(BackupError, match="restore a set, or the library as it was"):
+        backup.restore(s, "latest-but-named", tmp_path / "x", at=t)
+    dispose_engines()

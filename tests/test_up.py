@@ -94,6 +94,15 @@ def test_up_starts_every_service_and_stops_them_all(tmp_path: Path) -> None:
             os.getpriority(os.PRIO_PROCESS, pid) == base + 10 for pid in _children(daemon)
         )  # its code server, which launches the runs
         assert os.getpriority(os.PRIO_PROCESS, api_pid) == base
+        # Litestream replicates the SQLite library into the backup target (restore --at).
+        assert any("litestream" in cmd and "replicate" in cmd for cmd in services.values())
+        wait_until(
+            lambda: any((home / "backups" / "litestream").rglob("*.ltx")),
+            proc,
+            terminal,
+            what="the library's Litestream replica",
+            timeout=60,
+        )
         printed = terminal.read_text(errors="replace")
         assert f"Dagster UI http://127.0.0.1:{dagster}" in printed
         assert f"logs       {home / 'logs'}" in printed

@@ -113,14 +113,42 @@ def restore(
     replace: Annotated[
         bool, typer.Option("--replace", help="INTO exists: keep it aside and replace it")
     ] = False,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            help="SQLite: the library as it was at this time (UTC unless it says), from the "
+            "Litestream replica",
+            formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+        ),
+    ] = None,
 ) -> None:
-    """Restore a set into a home folder (a new one unless --replace)."""
-    manifest = backups.restore(settings(), set_id, into, database_url=database_url, replace=replace)
+    """Restore a set into a home folder (a new one unless --replace), or with --at the
+    library as it was at a moment."""
+    manifest = backups.restore(
+        settings(),
+        None if at else set_id,
+        into,
+        database_url=database_url,
+        replace=replace,
+        at=at,
+    )
     console.print(
         f"restored {manifest.id} ({len(manifest.files)} files) into {into}; "
         f"run it with LIFEOS_HOME={into} LIFEOS_CONFIG_DIR={into / 'configs'}"
         + (f" LIFEOS_DATABASE_URL={database_url}" if database_url else "")
     )
+
+
+@app.command()
+def replicate() -> None:
+    """Replicate the SQLite library continuously with Litestream (for `restore --at`);
+    `lifeos up` runs this beside the API."""
+    import subprocess
+
+    from lifeos.backup import replica
+
+    raise typer.Exit(subprocess.call(replica.replicate_command(settings())))  # noqa: S603
 
 
 @app.command()

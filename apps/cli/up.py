@@ -84,8 +84,19 @@ def _commands(s: Settings, workers: int = 0) -> dict[str, list[str]]:
             str(s.dagster_port),
         ],
         "dagster-daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
+        **_replication(s),
         **_workers(workers),
     }
+
+
+def _replication(s: Settings) -> dict[str, list[str]]:
+    """Litestream beside a SQLite library (`LIFEOS_BACKUP_REPLICATE`): every transaction in
+    the backup target within a second, for `lifeos backup restore --at`."""
+    if not (s.is_sqlite and s.backup_replicate):
+        return {}
+    from lifeos.backup import replica
+
+    return {"litestream": replica.replicate_command(s)}
 
 
 def _workers(count: int) -> dict[str, list[str]]:
@@ -99,7 +110,7 @@ def _workers(count: int) -> dict[str, list[str]]:
 # writes a line per sensor evaluation every few seconds and the runs it launches write every
 # event (the Dagster UI shows both); the terminal keeps the API's log. A log past
 # LOG_KEEP_BYTES is moved to NAME.log.1 (replacing the one before) when the service starts.
-LOGGED_TO_FILE = ("dagster-webserver", "dagster-daemon")
+LOGGED_TO_FILE = ("dagster-webserver", "dagster-daemon", "litestream")
 LOG_KEEP_BYTES = 10 * 2**20
 # Background work: the daemon, and the runs it launches (its children inherit the niceness),
 # run at `background_nice`, so an ingestion or a batch of images takes what CPU the studio

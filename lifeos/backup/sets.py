@@ -40,6 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.engine import make_url
 
+from lifeos.backup import replica
 from lifeos.backup.vault import Sealer, Vault
 from lifeos.db import migrate
 from lifeos.db.engine import dispose_engines
@@ -533,14 +534,25 @@ def restore(
     *,
     database_url: str | None = None,
     replace: bool = False,
+    at: datetime | None = None,
 ) -> Manifest:
     """Restore a set into the home `into` (a new, empty folder unless `replace`: the folder
     there is then kept beside it as `<into>.before-restore-<time>`). On Postgres the dump goes
     into `database_url`. Every file is fetched and checked before anything is moved: a
-    damaged, incomplete or foreign set changes nothing."""
+    damaged, incomplete or foreign set changes nothing.
+
+    `at` (SQLite): the database as it was then, from the Litestream replica
+    (`lifeos.backup.replica`), with the files and indexes of the last set taken before it
+    and every blob of the newest set."""
     require(Role.admin, "restoring a backup")
+    if at is not None:
+        if set_id not in (None, "", "latest"):
+            raise BackupError("restore a set, or the library as it was at a time: not both")
+        set_id = _set_before(settings, at)
     set_id = resolve_set(settings, set_id)
     manifest, sealer = load_manifest(settings, set_id)
+    if at is not None and manifest.backend != "sqlite":
+        raise BackupError("a restore to a point in time is for SQLite libraries (Litestream)")
     into = Path(into).resolve()
     if manifest.backend == "postgresql" and not database_url:
         raise BackupError("this backup is of a Postgres library: give the database to restore into")
@@ -553,6 +565,9 @@ def restore(
     staging = into.parent / f".{into.name}.restoring-{secrets.token_hex(3)}"
     try:
         fetch(settings, manifest, sealer, staging)
+        if at is not None:
+            _newer_blobs(settings, manifest, staging)
+            replica.restore_database(settings, at, staging / DB_FILE)
         if manifest.backend == "postgresql":
             _pg_restore(staging / PG_DUMP, str(database_url))
             (staging / PG_DUMP).unlink()
@@ -571,6 +586,29 @@ def restore(
     dispose_engines()
     migrate.upgrade(target_url)  # a backup of an older schema comes up to this one's
     return manifest
+
+
+def _set_before(settings: Settings, at: datetime) -> str:
+    """The last complete set taken at or before `at` (else the first one after)."""
+    complete = [s for s in list_sets(settings) if s.complete]
+    if not complete:
+        raise BackupError(f"no complete backup in {vault_for(settings).url}")
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    before = [s for s in complete if s.created_at <= at]
+    return (before[0] if before else complete[-1]).id
+
+
+def _newer_blobs(settings: Settings, base: Manifest, staging: Path) -> None:
+    """The blobs of the newest set that `base` lacks: a database of a later moment than its
+    set may name them (they are content-addressed: an extra one harms nothing)."""
+    newest_id = resolve_set(settings, None)
+    if newest_id == base.id:
+        return
+    newest, sealer = load_manifest(settings, newest_id)
+    have = {e.path for e in base.files}
+    extra = [e for e in newest.files if e.path.startswith("blobs/") and e.path not in have]
+    fetch(settings, newest.model_copy(update={"files": extra}), sealer, staging)
 
 
 def fetch(settings: Settings, manifest: Manifest, sealer: Sealer, staging: Path) -> None:
