@@ -416,3 +416,47 @@ def test_point_in_time_restore_from_the_litestream_replica(
     with pytest.raises(BackupError, match="restore a set, or the library as it was"):
         backup.restore(s, "latest-but-named", tmp_path / "x", at=t)
     dispose_engines()
+
+
+def test_an_s3_target(
+    sqlite_url: str, lifeos_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same sets in an S3 bucket (a real S3 API: moto's server on loopback, reached the
+    way any S3-compatible store is, through `AWS_ENDPOINT_URL`)."""
+    import fsspec
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        }.items():
+            monkeypatch.setenv(key, value)
+        s3 = fsspec.filesystem("s3", use_listings_cache=False, skip_instance_cache=True)
+        s3.mkdir("lifeos-backups")
+        s = Settings(
+            home=lifeos_home,
+            LIFEOS_DATABASE_URL=sqlite_url,
+            backup_target="s3://lifeos-backups/home",
+            backup_passphrase=SecretStr("pw"),
+        )
+        with session_scope(sqlite_url) as session:
+            EntityStore(session).create("character", {"name": "Luna"})
+        write_blob(s, b"a picture" * 1000, ".png")
+        first = backup.run_backup(s, "full")
+        again = backup.run_backup(s)
+        assert again.new_bytes < 0.01 * again.bytes
+        assert s3.find("lifeos-backups/home/keys")  # the passphrase-wrapped key is there
+        assert backup.verify(s, first.id).ok
+        backup.restore(s, None, tmp_path / "restored")
+        with session_scope(f"sqlite:///{tmp_path / 'restored' / 'lifeos.db'}") as session:
+            assert [e.name for e in EntityStore(session).list("character").items] == ["Luna"]
+        assert backup.prune(s, keep_full=1).removed == []
+    finally:
+        server.stop()
+        dispose_engines()

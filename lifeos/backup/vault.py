@@ -1,4 +1,5 @@
-"""Where backup sets are kept: a folder or any fsspec URL (`s3://bucket/prefix`, ...), holding
+"""Where backup sets are kept: a folder or any fsspec URL (`s3://bucket/prefix` with s3fs; an
+S3-compatible server through `AWS_ENDPOINT_URL`, credentials as boto3 finds them), holding
 content-addressed objects (each file stored once, whichever sets share it) and the sets
 that name them.
 
@@ -77,7 +78,11 @@ class Sealer:
 class Vault:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        local = "://" not in self.url or self.url.startswith("file://")
+        # An object store lists afresh each time: another process (the daemon's backup
+        # run, a prune elsewhere) may have changed it since this process last looked.
+        options = {} if local else {"use_listings_cache": False}
+        self.fs, self.root = fsspec.core.url_to_fs(self.url, **options)
         self.root = self.root.rstrip("/")
 
     def _path(self, *parts: str) -> str:
