@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         description="on SQLite, `lifeos up` replicates the library with Litestream into the "
         "backup target (point-in-time restores)",
     )
+    backup_restore_root: Path | None = Field(
+        None,
+        description="the API and the studio restore only into folders inside this one "
+        "(default: the folder that holds the home); the CLI restores anywhere",
+    )
     backup_keep_full: int = Field(30, ge=1, description="full backup sets kept by prune")
     backup_keep_incremental_days: float = Field(
         7, gt=0, description="days incremental backup sets are kept by prune"

@@ -326,6 +326,10 @@ def test_the_api_takes_lists_verifies_and_restores(home: Settings, tmp_path: Pat
             assert restored.status_code == 200 and restored.json()["files"] > 5
             again = c.post(f"/api/v1/backups/{set_id}/restore", json={"into": into})
             assert again.status_code == 400 and "not empty" in again.json()["error"]["message"]
+            for outside in ("../elsewhere", "/etc/lifeos", ""):  # only beside the home
+                refused = c.post(f"/api/v1/backups/{set_id}/restore", json={"into": outside})
+                assert refused.status_code == 400, outside
+            assert not (tmp_path.parent / "elsewhere").exists()
         missing = c.post("/api/v1/backups/nope/verify")
         assert missing.status_code == 404 and "no backup" in missing.json()["error"]["message"]
         scraped = c.get("/metrics").text

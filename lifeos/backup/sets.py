@@ -588,6 +588,19 @@ def restore(
     return manifest
 
 
+def restore_path(settings: Settings, into: str) -> Path:
+    """Where a restore asked for over the API or the studio may go: inside the restore root
+    (`LIFEOS_BACKUP_RESTORE_ROOT`, by default the folder that holds the home), a relative
+    path taken from there. The CLI, run by someone on the machine, restores anywhere."""
+    root = (settings.backup_restore_root or settings.home.resolve().parent).resolve()
+    if not into.strip():
+        raise BackupError("name a new folder to restore into")
+    target = (root / into.strip()).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise BackupError(f"restore into a new folder inside {root}, not {into.strip()!r}")
+    return target
+
+
 def _set_before(settings: Settings, at: datetime) -> str:
     """The last complete set taken at or before `at` (else the first one after)."""
     complete = [s for s in list_sets(settings) if s.complete]

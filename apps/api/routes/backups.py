@@ -3,7 +3,6 @@ service as `lifeos backup` and the studio's Backups panel (`lifeos.backup`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter
@@ -11,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from apps.api.deps import ADMIN, SettingsDep
 from lifeos import backup
+from lifeos.backup.sets import restore_path
 
 router = APIRouter(prefix="/backups", tags=["backups"])
 
@@ -42,7 +42,10 @@ def verify_backup(set_id: str, settings: SettingsDep) -> backup.VerifyReport:
 
 
 class RestoreRequest(BaseModel):
-    into: str = Field(description="a new (or empty) home folder on the server")
+    into: str = Field(
+        description="a new (or empty) home folder on the server, inside the restore root "
+        "(LIFEOS_BACKUP_RESTORE_ROOT); a relative path is taken from there"
+    )
     database_url: str | None = Field(None, description="Postgres backups: the database")
 
 
@@ -55,5 +58,6 @@ class Restored(BaseModel):
 @router.post("/{set_id}/restore", openapi_extra=ADMIN, response_model=Restored)
 def restore_backup(set_id: str, body: RestoreRequest, settings: SettingsDep) -> Restored:
     """Restore the set into a new home (never over the running one)."""
-    manifest = backup.restore(settings, set_id, Path(body.into), database_url=body.database_url)
-    return Restored(id=manifest.id, into=body.into, files=len(manifest.files))
+    into = restore_path(settings, body.into)
+    manifest = backup.restore(settings, set_id, into, database_url=body.database_url)
+    return Restored(id=manifest.id, into=str(into), files=len(manifest.files))

@@ -5,14 +5,13 @@ into a scratch home), a backup now, and a restore into a new home. The same serv
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from apps.studio.base import Page, guarded
 from lifeos import backup
-from lifeos.backup.sets import vault_for
+from lifeos.backup.sets import restore_path, vault_for
 
 COLUMNS = ["set", "kind", "taken", "files", "size", "new", "encrypted", "verified"]
 
@@ -53,7 +52,7 @@ class BackupsPage(Page):
             self.verify = gr.Button("Verify (restore drill)", elem_id="backups-verify")
         with gr.Row():
             self.into = gr.Textbox(
-                label="restore into a new home folder (on this server)",
+                label="restore into a new home folder (on this server, beside the home)",
                 elem_id="backups-into",
                 scale=2,
             )
@@ -135,11 +134,9 @@ class BackupsPage(Page):
 
     @guarded
     def restore_into(self, set_id: str, into: str) -> str:
-        if not into.strip():
-            raise gr.Error("name a new, empty folder to restore into")
-        manifest = backup.restore(self.studio.settings, set_id.strip() or None, Path(into.strip()))
+        target = restore_path(self.studio.settings, into)
+        manifest = backup.restore(self.studio.settings, set_id.strip() or None, target)
         return (
-            f"Restored **{manifest.id}** ({len(manifest.files)} files) into `{into.strip()}`. "
-            f"Run it with `LIFEOS_HOME={into.strip()} LIFEOS_CONFIG_DIR={into.strip()}/configs "
-            "lifeos up`"
+            f"Restored **{manifest.id}** ({len(manifest.files)} files) into `{target}`. "
+            f"Run it with `LIFEOS_HOME={target} LIFEOS_CONFIG_DIR={target}/configs lifeos up`"
         )
