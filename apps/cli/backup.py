@@ -151,6 +151,58 @@ def replicate() -> None:
     raise typer.Exit(subprocess.call(replica.replicate_command(settings())))  # noqa: S603
 
 
+@app.command("wal-archive")
+def wal_archive(
+    path: Annotated[Path, typer.Argument(help="%p: the WAL file")],
+    name: Annotated[str, typer.Argument(help="%f: its name")],
+) -> None:
+    """PostgreSQL's archive_command: one WAL file into the backup target, encrypted."""
+    from lifeos.backup import wal
+
+    wal.archive(settings(), path, name)
+
+
+@app.command("wal-sync")
+def wal_sync(
+    spool: Annotated[Path, typer.Argument(help="where archive_command copied WAL")],
+) -> None:
+    """Move WAL files from a spool folder into the backup target, encrypted."""
+    from lifeos.backup import wal
+
+    console.print(f"archived {wal.sync(settings(), spool)} WAL files")
+
+
+@app.command("pg-base")
+def pg_base() -> None:
+    """A base backup of the PostgreSQL server (pg_basebackup) into the backup target."""
+    from lifeos.backup import wal
+
+    console.print(f"base backup {wal.base_backup(settings())} taken")
+
+
+@app.command("pg-restore")
+def pg_restore(
+    data_dir: Annotated[Path, typer.Argument(help="a new PostgreSQL data directory")],
+    at: Annotated[
+        datetime,
+        typer.Option(
+            "--at",
+            help="the moment to recover to (UTC unless it says)",
+            formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"],
+        ),
+    ],
+) -> None:
+    """Prepare a PostgreSQL data directory that recovers to a moment: the last base backup
+    before it and the archived WAL. Start the server on it afterwards."""
+    from lifeos.backup import wal
+
+    base = wal.restore_at(settings(), data_dir, at)
+    console.print(
+        f"{data_dir} holds base backup {base} and replays the WAL to {at:%Y-%m-%d %H:%M:%S}: "
+        f"start it with pg_ctl -D {data_dir} start"
+    )
+
+
 @app.command()
 def keygen(path: Annotated[Path, typer.Argument(help="where to write the new key")]) -> None:
     """Make an age key for LIFEOS_BACKUP_KEY_FILE. Keep a copy off this machine."""
