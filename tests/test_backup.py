@@ -464,3 +464,19 @@ def test_an_s3_target(
     finally:
         server.stop()
         dispose_engines()
+
+
+def test_wal_archiving_never_overwrites(home: Settings, tmp_path: Path) -> None:
+    """archive_command semantics: the same WAL file again succeeds, other contents under an
+    archived name fail; the archived file is encrypted in the target."""
+    from lifeos.backup import wal
+
+    segment = tmp_path / "000000010000000000000001"
+    segment.write_bytes(b"wal bytes" * 1000)
+    wal.archive(home, segment, segment.name)
+    wal.archive(home, segment, segment.name)
+    stored = tmp_path / "vault" / "wal" / segment.name
+    assert b"wal bytes" not in stored.read_bytes()
+    segment.write_bytes(b"other bytes")
+    with pytest.raises(BackupError, match="archived already with other contents"):
+        wal.archive(home, segment, segment.name)

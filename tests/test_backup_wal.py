@@ -32,13 +32,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)), "")
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
+
+def _has_user(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not BIN or not Path(BIN, "initdb").is_file(), reason="no PostgreSQL server binaries"
     ),
     pytest.mark.skipif(
-        AS_ROOT and not shutil.which("runuser"), reason="as root, initdb needs runuser"
+        AS_ROOT and not (shutil.which("runuser") and _has_user("postgres")),
+        reason="as root, initdb needs runuser and a postgres user",
     ),
 ]
 
