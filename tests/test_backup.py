@@ -480,3 +480,29 @@ def test_wal_archiving_never_overwrites(home: Settings, tmp_path: Path) -> None:
     segment.write_bytes(b"other bytes")
     with pytest.raises(BackupError, match="archived already with other contents"):
         wal.archive(home, segment, segment.name)
+
+
+def test_a_failed_drill_run_is_a_notification(home: Settings) -> None:
+    """The weekly drill as a Dagster run, with nothing to restore: the run fails, and the
+    failure sensor turns it into a studio notification."""
+    from lifeos.schedules import Ticks
+    from pipelines.backups import backup_drill_job, backup_failed
+    from resources.workbench import WorkbenchResource
+
+    workbench = WorkbenchResource(database_url=home.database_url, home=str(home.home))
+    with dg.instance_for_test() as instance:
+        result = backup_drill_job.execute_in_process(
+            instance=instance, resources={"workbench": workbench}, raise_on_error=False
+        )
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = dg.build_run_status_sensor_context(
+            sensor_name=backup_failed.name,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=failure,
+            resources={"workbench": workbench},
+        ).for_run_failure()
+        backup_failed(context)
+    notes = Ticks(home.database_url).notifications()
+    assert notes[0]["title"] == "backup_drill_job failed"
