@@ -85,13 +85,14 @@ class Vault:
         self.fs, self.root = fsspec.core.url_to_fs(self.url, **options)
         self.root = self.root.rstrip("/")
 
-    def _path(self, *parts: str) -> str:
+    def path(self, *parts: str) -> str:
+        """A path inside the vault."""
         return "/".join([self.root, *parts])
 
     # ---- objects ---------------------------------------------------------------------------
 
     def object_path(self, name: str) -> str:
-        return self._path("objects", name[:2], name)
+        return self.path("objects", name[:2], name)
 
     def has_object(self, name: str) -> bool:
         return bool(self.fs.exists(self.object_path(name)))
@@ -106,7 +107,7 @@ class Vault:
             raise BackupError(f"object {name[:12]}… is missing from {self.url}") from None
 
     def object_names(self) -> set[str]:
-        found = self.fs.find(self._path("objects"))
+        found = self.fs.find(self.path("objects"))
         return {p.rsplit("/", 1)[-1] for p in found if ".tmp-" not in p}
 
     def remove_objects(self, names: set[str]) -> None:
@@ -116,14 +117,14 @@ class Vault:
     # ---- sets ------------------------------------------------------------------------------
 
     def set_ids(self) -> list[str]:
-        base = self._path("sets")
+        base = self.path("sets")
         if not self.fs.exists(base):
             return []
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(base, detail=False))
 
     def read(self, set_id: str, name: str) -> bytes | None:
         try:
-            return bytes(self.fs.cat_file(self._path("sets", set_id, name)))
+            return bytes(self.fs.cat_file(self.path("sets", set_id, name)))
         except FileNotFoundError:
             return None
 
@@ -140,10 +141,10 @@ class Vault:
         return value
 
     def write_set_file(self, set_id: str, name: str, data: bytes) -> None:
-        self.write(self._path("sets", set_id, name), data)
+        self.write(self.path("sets", set_id, name), data)
 
     def remove_set(self, set_id: str) -> None:
-        self.fs.rm(self._path("sets", set_id), recursive=True)
+        self.fs.rm(self.path("sets", set_id), recursive=True)
 
     def write(self, path: str, data: bytes) -> None:
         """Write under a temporary name, then rename: a backup killed mid-write leaves a
@@ -178,7 +179,7 @@ class Vault:
         from pyrage import DecryptError, x25519
         from pyrage import passphrase as age_passphrase
 
-        keys = self._path("keys")
+        keys = self.path("keys")
         names = (
             sorted(p.rsplit("/", 1)[-1][: -len(".age")] for p in self.fs.ls(keys, detail=False))
             if self.fs.exists(keys)
@@ -197,9 +198,9 @@ class Vault:
             identity = x25519.Identity.generate()
             wanted = Sealer(identity).key_id
             sealed = age_passphrase.encrypt(str(identity).encode(), passphrase)
-            self.write(self._path("keys", f"{wanted}.age"), bytes(sealed))
+            self.write(self.path("keys", f"{wanted}.age"), bytes(sealed))
         else:
-            sealed = self.fs.cat_file(self._path("keys", f"{wanted}.age"))
+            sealed = self.fs.cat_file(self.path("keys", f"{wanted}.age"))
             try:
                 identity = x25519.Identity.from_str(
                     bytes(age_passphrase.decrypt(sealed, passphrase)).decode()

@@ -45,7 +45,7 @@ def archive(settings: Settings, path: Path, name: str) -> None:
     vault = vault_for(settings)
     sealer = sealer_for(settings, vault, create=True)
     data = Path(path).read_bytes()
-    target = vault._path("wal", name)
+    target = vault.path("wal", name)
     if vault.fs.exists(target):
         kept = sealer.open(bytes(vault.fs.cat_file(target)), f"WAL {name}")
         if hashlib.sha256(kept).digest() == hashlib.sha256(data).digest():
@@ -95,7 +95,7 @@ def base_backup(settings: Settings) -> str:
         files = sorted(p.name for p in out.iterdir())
         for name in files:
             vault.write(
-                vault._path("wal", "base", base_id, name), sealer.seal((out / name).read_bytes())
+                vault.path("wal", "base", base_id, name), sealer.seal((out / name).read_bytes())
             )
     info = {
         "id": base_id,
@@ -103,13 +103,13 @@ def base_backup(settings: Settings) -> str:
         "files": files,
         "key_id": sealer.key_id,
     }
-    vault.write(vault._path("wal", "base", base_id, "info.json"), json.dumps(info).encode())
+    vault.write(vault.path("wal", "base", base_id, "info.json"), json.dumps(info).encode())
     return base_id
 
 
 def base_backups(settings: Settings) -> list[dict[str, str]]:
     vault = vault_for(settings)
-    root = vault._path("wal", "base")
+    root = vault.path("wal", "base")
     if not vault.fs.exists(root):
         return []
     found = []
@@ -140,7 +140,7 @@ def restore_at(settings: Settings, data_dir: Path, at: datetime) -> str:
     os.chmod(data_dir, 0o700)  # PostgreSQL refuses a data directory others can read
     for name in base["files"]:
         raw = sealer.open(
-            bytes(vault.fs.cat_file(vault._path("wal", "base", base["id"], name))), name
+            bytes(vault.fs.cat_file(vault.path("wal", "base", base["id"], name))), name
         )
         if not name.endswith((".tar", ".tar.gz")):  # backup_manifest (pg_verifybackup's)
             (data_dir / name).write_bytes(raw)
@@ -153,7 +153,7 @@ def restore_at(settings: Settings, data_dir: Path, at: datetime) -> str:
                 tar.extractall(into, filter="data")
     wal_dir = data_dir.parent / f"{data_dir.name}.wal"
     wal_dir.mkdir(exist_ok=True)
-    for path in vault.fs.ls(vault._path("wal"), detail=False):
+    for path in vault.fs.ls(vault.path("wal"), detail=False):
         name = path.rstrip("/").rsplit("/", 1)[-1]
         if name == "base" or ".tmp-" in name:
             continue
