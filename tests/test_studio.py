@@ -129,7 +129,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, objec
 
 @pytest.fixture
 def page(browser, server):  # noqa: ANN001, ANN201
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Wide enough for every tab: past the width, Gradio folds the last ones into a menu.
+    context = browser.new_context(viewport={"width": 1920, "height": 1000})
     context.set_default_timeout(30_000)
     pg = context.new_page()
     pg.goto(f"{server['base']}/studio/")
