@@ -251,14 +251,7 @@ def backup(url: str, path: Path) -> BackupFormat:
     path.parent.mkdir(parents=True, exist_ok=True)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        src = sqlite3.connect(_sqlite_path(url))
-        try:
-            dst = sqlite3.connect(path)
-            with dst:
-                src.backup(dst)
-            dst.close()
-        finally:
-            src.close()
+        sqlite_copy(Path(_sqlite_path(url)), path)
         return "sqlite"
     if backend == "postgresql" and shutil.which("pg_dump"):
         tables = [f"--table={t}" for t in (*ALL_TABLES, migrate.VERSION_TABLE)]
@@ -278,6 +271,20 @@ def backup(url: str, path: Path) -> BackupFormat:
     with session_scope(url) as session:
         path.write_text(dumps_export(export_library(session)), encoding="utf-8")
     return "json"
+
+
+def sqlite_copy(src: Path, dst: Path) -> None:
+    """A consistent copy of a live SQLite database, through its online backup API."""
+    if not src.is_file():
+        raise BackupError(f"{src}: no library database to back up")
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
+    try:
+        target = sqlite3.connect(dst)
+        with target:
+            source.backup(target)
+        target.close()
+    finally:
+        source.close()
 
 
 def detect_format(path: Path) -> BackupFormat:

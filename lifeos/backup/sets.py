@@ -47,6 +47,7 @@ from lifeos.db.engine import dispose_engines
 from lifeos.errors import BackupError, NotFound
 from lifeos.security.roles import Role, require
 from lifeos.settings import Settings
+from lifeos.transfer import sqlite_copy
 
 FORMAT = 1  # of the manifest; a newer one is refused
 TAG_PREFIX = "lifeos-backup-"
@@ -281,24 +282,11 @@ def _snapshot_db(
     url = settings.database_url
     if settings.is_sqlite:
         copy = staging / DB_FILE
-        _sqlite_copy(Path(make_url(url).database or ""), copy)
+        sqlite_copy(Path(make_url(url).database or ""), copy)
         tables, revision = _sqlite_counts(copy)
         writer.add(DB_FILE, copy, stable=False)
         return tables, revision
     return _pg_dump(url, staging, writer)
-
-
-def _sqlite_copy(src: Path, dst: Path) -> None:
-    if not src.is_file():
-        raise BackupError(f"{src}: no library database to back up")
-    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
-    try:
-        target = sqlite3.connect(dst)
-        with target:
-            source.backup(target)
-        target.close()
-    finally:
-        source.close()
 
 
 def _sqlite_counts(path: Path) -> tuple[dict[str, int], str | None]:
@@ -394,7 +382,7 @@ def _snapshot_dagster(settings: Settings, staging: Path, writer: _Writer) -> Non
         if path.suffix == ".db":
             copy = staging / "dagster" / path.relative_to(storage)
             copy.parent.mkdir(parents=True, exist_ok=True)
-            _sqlite_copy(path, copy)
+            sqlite_copy(path, copy)
             writer.add(logical, copy, stable=False)
         else:
             writer.add(logical, path, stable=False)
@@ -912,18 +900,3 @@ def _json(value: dict[str, Any]) -> bytes:
 
 def age_of(info: SetInfo, now: datetime | None = None) -> float:
     return ((now or datetime.now(UTC)) - info.created_at).total_seconds()
-
-
-__all__ = [
-    "FileEntry",
-    "Manifest",
-    "PruneReport",
-    "SetInfo",
-    "VerifyReport",
-    "list_sets",
-    "load_manifest",
-    "prune",
-    "restore",
-    "run_backup",
-    "verify",
-]
